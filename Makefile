@@ -1,0 +1,44 @@
+# The two commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+DEMO_PROBLEM := problems/001b_two_layer_relu_sigmoid.yaml
+
+.PHONY: demo test lint typecheck unit bench clean golden
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/backprop solve $(DEMO_PROBLEM)
+	for f in problems/*.yaml; do $(BIN)/backprop solve "$$f" --format json --keys final.loss > /dev/null && echo "solved $$f"; done
+
+test: lint unit
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check backprop_cli tests benchmarks
+	$(BIN)/mypy
+
+unit: $(TEST_STAMP)
+	$(BIN)/python -m pytest
+
+golden: $(TEST_STAMP)
+	$(BIN)/python -m pytest tests/test_golden.py --update-golden
+
+bench: $(TEST_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

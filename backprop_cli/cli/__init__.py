@@ -1,0 +1,52 @@
+"""The command line: a thin click layer over the core.
+
+Commands live in their own modules and are imported only when run, so
+``backprop --help`` and ``backprop --version`` import neither numpy nor rich.
+Library exceptions become ``path:line:col: message`` on stderr and exit
+status 1 here, at the edge; usage errors exit with status 2 (click's).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from backprop_cli import __version__
+
+# name -> (module, attribute, one-line help shown by `backprop --help`)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "solve": ("backprop_cli.cli.solve", "solve", "Print the worked solution of a problem file."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, attribute, _ = COMMANDS[cmd_name]
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="backprop")
+def cli(**_: Any) -> None:
+    """Solve and check backpropagation exercises, step by step.
+
+    \b
+    Examples:
+      backprop solve problems/001_two_layer_relu_sigmoid.yaml
+      backprop solve problem.yaml --format json --keys 'grad.*'
+    """

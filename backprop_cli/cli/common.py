@@ -1,0 +1,56 @@
+"""Helpers shared by the commands: loading with clean errors, writing output."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from backprop_cli.problem import Problem
+
+
+class CleanExit(click.ClickException):
+    """An error already formatted as ``path:line:col: message``; exit status 1."""
+
+    exit_code = 1
+
+    def show(self, file: object = None) -> None:
+        click.echo(self.message, err=True)
+
+
+@contextmanager
+def user_errors(path: str | None = None) -> Iterator[None]:
+    """Turn library errors into CleanExit (no traceback)."""
+    from backprop_cli.errors import NumericError, ProblemError
+
+    try:
+        yield
+    except ProblemError as error:
+        if path is not None:
+            error.with_path(path)
+        raise CleanExit(str(error)) from None
+    except NumericError as error:
+        where = f"{path}: " if path else ""
+        raise CleanExit(f"{where}{error}") from None
+
+
+def load(path: str, steps: int | None = None) -> Problem:
+    from backprop_cli.loader import load_problem
+
+    with user_errors(path):
+        return load_problem(path, steps=steps)
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Write to --output FILE, or to standard output."""
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        if text and not text.endswith("\n"):
+            sys.stdout.write("\n")
+        return
+    Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")

@@ -1,0 +1,181 @@
+"""Value keys: the canonical name of every number the engine produces.
+
+Grammar (see the README's "Value keys"):
+
+    key      := [prefix] body [ "@" k ]
+    prefix   := "step" k "." (k >= 2) | "final."
+    body     := "z." unit | "a." unit | "dadz." unit | "loss"
+              | "grad.a." unit | "grad.z." unit | "grad." param
+              | param | "new." param
+              | "input." input | "target." unit        (data, never prefixed)
+
+Per-sample quantities carry ``@k`` (k from 1) when the file uses ``samples``;
+plain ``loss`` and ``grad.<param>`` are then the batch's, and
+``grad.<param>@k`` is sample k's contribution to it.
+
+:func:`ordered_keys` lists the keys of a problem in the order one computes them
+by hand, which is the order in which the checker reports the first wrong value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from backprop_cli.problem import Problem
+
+_KEY = re.compile(
+    r"^(?:(?P<prefix>step(?P<step>[0-9]+)\.|final\.))?(?P<body>.+?)(?:@(?P<k>[0-9]+))?$"
+)
+
+PER_SAMPLE_KINDS = ("z", "a", "dadz", "grad.a", "grad.z")
+
+
+def prefix_for(step: int | None) -> str:
+    """Key prefix of step ``step`` (1-based); None means the final forward pass."""
+    if step is None:
+        return "final."
+    return "" if step == 1 else f"step{step}."
+
+
+@dataclass(frozen=True)
+class KeyParts:
+    step: int | None  # None for final.
+    kind: str  # z, a, dadz, loss, grad.a, grad.z, grad, param, new, input, target
+    name: str  # unit, param or input name ('' for loss)
+    sample: int | None  # 0-based sample index, or None
+
+    @property
+    def prefix(self) -> str:
+        return prefix_for(self.step)
+
+
+def parse_key(key: str, problem: Problem) -> KeyParts | None:
+    """Split a key into its parts, or None when it is not a key of this problem."""
+    match = _KEY.match(key)
+    if match is None:
+        return None
+    step: int | None = 1
+    if match.group("prefix"):
+        if match.group("prefix") == "final.":
+            step = None
+        else:
+            step = int(match.group("step"))
+            if step < 2 or step > max(problem.steps, 1) or match.group("step").startswith("0"):
+                return None
+    body = match.group("body")
+    sample: int | None = None
+    if match.group("k") is not None:
+        k = int(match.group("k"))
+        if not problem.has_samples or k < 1 or k > problem.n_samples:
+            return None
+        sample = k - 1
+    units = {u for layer in problem.layers for u in layer.units}
+    outputs = set(problem.output_names)
+    params = problem.parameters
+    kind, _, name = body.partition(".")
+
+    def per_sample_ok() -> bool:
+        return (sample is not None) == problem.has_samples
+
+    if body == "loss":
+        return KeyParts(step, "loss", "", sample)
+    if kind in ("input", "target"):
+        pool = set(problem.input_names) if kind == "input" else outputs
+        if step != 1 or match.group("prefix") or name not in pool or not per_sample_ok():
+            return None
+        return KeyParts(1, kind, name, sample)
+    if kind in ("z", "a", "dadz") and name in units:
+        if kind == "dadz" and _is_softmax_unit(problem, name):
+            return None
+        return KeyParts(step, kind, name, sample) if per_sample_ok() else None
+    if kind == "grad":
+        sub_kind, _, sub_name = name.partition(".")
+        if sub_kind in ("a", "z") and sub_name in units:
+            if step is None or not per_sample_ok():
+                return None
+            return KeyParts(step, f"grad.{sub_kind}", sub_name, sample)
+        if name in params and step is not None:
+            if sample is not None and not problem.has_samples:
+                return None
+            return KeyParts(step, "grad", name, sample)
+        return None
+    if kind == "new" and name in params:
+        if step is None or sample is not None or step > problem.steps:
+            return None
+        return KeyParts(step, "new", name, None)
+    if body in params and sample is None:
+        return KeyParts(step, "param", body, None)
+    return None
+
+
+def _is_softmax_unit(problem: Problem, unit: str) -> bool:
+    return any(unit in layer.units and layer.activation.per_layer for layer in problem.layers)
+
+
+def key_for(parts: KeyParts, problem: Problem) -> str:
+    """The key string of ``parts`` (inverse of :func:`parse_key`)."""
+    suffix = "" if parts.sample is None else f"@{parts.sample + 1}"
+    if parts.kind in ("input", "target"):
+        return f"{parts.kind}.{parts.name}{suffix}"
+    body = {
+        "loss": "loss",
+        "param": parts.name,
+    }.get(parts.kind, f"{parts.kind}.{parts.name}")
+    return f"{parts.prefix}{body}{suffix}"
+
+
+def ordered_keys(problem: Problem) -> Iterator[str]:
+    """Every key of the problem, in the order a hand calculation produces them."""
+    n = problem.n_samples
+    samples = [problem.sample_suffix(k) for k in range(n)]
+    for suffix in samples:
+        for name in problem.input_names:
+            yield f"input.{name}{suffix}"
+        for name in problem.output_names:
+            yield f"target.{name}{suffix}"
+    steps = max(problem.steps, 1)
+    for step in range(1, steps + 1):
+        prefix = prefix_for(step)
+        yield from (f"{prefix}{name}" for name in problem.parameters)
+        yield from _forward_keys(problem, prefix, samples)
+        yield from _backward_keys(problem, prefix, samples)
+        if problem.steps >= step:
+            yield from (f"{prefix}new.{name}" for name in problem.parameters)
+    yield from (f"final.{name}" for name in problem.parameters)
+    yield from _forward_keys(problem, "final.", samples)
+
+
+def _forward_keys(problem: Problem, prefix: str, samples: list[str]) -> Iterator[str]:
+    for suffix in samples:
+        for layer in problem.layers:
+            for unit in layer.units:
+                yield f"{prefix}z.{unit}{suffix}"
+                yield f"{prefix}a.{unit}{suffix}"
+                if not layer.activation.per_layer:
+                    yield f"{prefix}dadz.{unit}{suffix}"
+        if problem.has_samples:
+            yield f"{prefix}loss{suffix}"
+    yield f"{prefix}loss"
+
+
+def _backward_keys(problem: Problem, prefix: str, samples: list[str]) -> Iterator[str]:
+    lowest_use = {name: min(use.layer for use in p.uses)
+                  for name, p in problem.parameters.items()}
+    for suffix in samples:
+        for li in range(len(problem.layers) - 1, -1, -1):
+            layer = problem.layers[li]
+            for unit in layer.units:
+                yield f"{prefix}grad.a.{unit}{suffix}"
+            for unit in layer.units:
+                yield f"{prefix}grad.z.{unit}{suffix}"
+            for name, lowest in lowest_use.items():
+                if lowest == li:
+                    yield f"{prefix}grad.{name}{suffix}"
+    if problem.has_samples:
+        yield from (f"{prefix}grad.{name}" for name in problem.parameters)
+
+
+def all_keys(problem: Problem) -> list[str]:
+    return list(ordered_keys(problem))

@@ -1,0 +1,52 @@
+"""How numbers are written for people: significant digits, no -0, no noise.
+
+``format_number(0.82491373, 4)`` is ``0.8249``; integers print as integers
+(``2``, not ``2.000``), ``-0`` never appears, and tiny or huge values use
+scientific notation (``1.234e-07``). Machine formats never use this: JSON keeps
+full precision.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def format_number(value: float, digits: int = 4, ascii_only: bool = False) -> str:
+    """``value`` to ``digits`` significant digits, as a person writes it."""
+    if math.isnan(value):
+        return "undefined"
+    if math.isinf(value):
+        sign = "-" if value < 0 else ""
+        return f"{sign}inf" if ascii_only else f"{'−' if value < 0 else ''}∞"
+    if value == 0:
+        return "0"
+    if float(value).is_integer() and abs(value) < 1e15:
+        text = str(int(value))
+    else:
+        magnitude = math.floor(math.log10(abs(value)))
+        if magnitude < -4 or magnitude >= 15:
+            mantissa = f"{value:.{max(digits - 1, 0)}e}"
+            base, exponent = mantissa.split("e")
+            if "." in base:
+                base = base.rstrip("0").rstrip(".")
+            text = f"{base}e{int(exponent)}"
+        else:
+            decimals = max(digits - 1 - magnitude, 0)
+            text = f"{value:.{decimals}f}"
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
+            if text in ("-0", "0"):
+                text = "0"
+    if text.startswith("-") and not ascii_only:
+        text = "−" + text[1:]
+    return text
+
+
+def decimals_written(text: str) -> int | None:
+    """How many decimals a number was written with ('0.0461' -> 4), None for exponent form."""
+    text = text.strip().lstrip("+-")
+    if "e" in text.lower():
+        return None
+    if "." not in text:
+        return 0
+    return len(text.split(".", 1)[1])

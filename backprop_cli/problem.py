@@ -1,0 +1,174 @@
+"""The problem model: a small fully connected network and one exercise on it.
+
+Shapes (N samples, layer l with n_l units, n_0 inputs):
+
+- ``Problem.inputs``  (N, n_0) input values, one row per sample
+- ``Problem.targets`` (N, n_L) target values
+- ``Layer.weights``   (n_l, n_{l-1}): row i holds the weights into unit i
+- ``Layer.bias``      (n_l,) or None when the layer has no bias term
+
+Parameters are named; a name used at several places denotes one shared
+parameter (its gradient is the sum over its uses, it is updated once).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import NDArray
+
+from backprop_cli.activations import Activation
+from backprop_cli.errors import Mark
+from backprop_cli.losses import Loss
+
+Array = NDArray[np.float64]
+
+RESERVED_WORDS = frozenset({"loss", "z", "a", "dadz", "grad", "new", "final", "input", "target"})
+
+
+@dataclass
+class Layer:
+    """One fully connected layer: z = W·a_prev + b, a = f(z)."""
+
+    index: int  # 1-based; the last layer is the output layer
+    units: list[str]
+    activation: Activation
+    weights: Array
+    bias: Array | None
+    input_names: list[str]  # the units (or inputs) of the layer below
+    explicit_weight_names: list[list[str]] | None = None
+    explicit_bias_names: list[str] | None = None
+    mark: Mark | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.units)
+
+    @property
+    def named_by_author(self) -> bool:
+        return self.explicit_weight_names is not None or self.explicit_bias_names is not None
+
+    @cached_property
+    def weight_names(self) -> list[list[str]]:
+        """Author's names, else ``w_<unit>_<input>`` (built only when asked for)."""
+        if self.explicit_weight_names is not None:
+            return self.explicit_weight_names
+        return [[f"w_{unit}_{source}" for source in self.input_names] for unit in self.units]
+
+    @cached_property
+    def bias_names(self) -> list[str] | None:
+        if self.bias is None:
+            return None
+        if self.explicit_bias_names is not None:
+            return self.explicit_bias_names
+        return [f"b_{unit}" for unit in self.units]
+
+
+@dataclass(frozen=True)
+class Use:
+    """One place a parameter stands: a weight (row, col) or a bias (row, -1)."""
+
+    layer: int  # 0-based index into Problem.layers
+    row: int
+    col: int  # -1 for a bias
+
+    @property
+    def is_bias(self) -> bool:
+        return self.col < 0
+
+
+@dataclass
+class Parameter:
+    name: str
+    value: float
+    uses: list[Use]
+    frozen: bool = False
+
+
+@dataclass
+class Expected:
+    """An author's answer for one value key."""
+
+    key: str
+    value: float
+    text: str  # as written: its precision is what the checker judges
+    mark: Mark
+    tolerance: float | None = None
+    erratum: float | None = None  # the correct value, when the published one is wrong
+    erratum_text: str | None = None
+    note: str | None = None
+
+
+@dataclass
+class Problem:
+    path: str
+    title: str
+    description: str | None
+    input_names: list[str]
+    layers: list[Layer]
+    loss: Loss
+    reduction: str  # "mean" or "sum"
+    learning_rate: float
+    steps: int
+    freeze: list[str]
+    inputs: Array  # (N, n_inputs)
+    targets: Array  # (N, n_outputs)
+    has_samples: bool  # True when written with `samples:` (keys get @k)
+    expected: dict[str, Expected] = field(default_factory=dict)
+    tolerance: float | None = None
+    target_labels: list[str | None] | None = None  # cross_entropy: the true unit's name
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.inputs.shape[0])
+
+    @property
+    def output_layer(self) -> Layer:
+        return self.layers[-1]
+
+    @property
+    def output_names(self) -> list[str]:
+        return self.layers[-1].units
+
+    def layer_inputs(self, layer_index: int) -> list[str]:
+        """Names of the units (or inputs) feeding layer ``layer_index`` (0-based)."""
+        return self.input_names if layer_index == 0 else self.layers[layer_index - 1].units
+
+    @cached_property
+    def parameters(self) -> dict[str, Parameter]:
+        """Every distinct parameter by name, in network order (weights before bias)."""
+        params: dict[str, Parameter] = {}
+        for li, layer in enumerate(self.layers):
+            for row in range(layer.size):
+                for col, name in enumerate(layer.weight_names[row]):
+                    value = float(layer.weights[row, col])
+                    self._add_use(params, name, value, Use(li, row, col))
+                if layer.bias is not None and layer.bias_names is not None:
+                    value = float(layer.bias[row])
+                    self._add_use(params, layer.bias_names[row], value, Use(li, row, -1))
+        for param in params.values():
+            param.frozen = any(fnmatch.fnmatchcase(param.name, pat) for pat in self.freeze)
+        return params
+
+    @staticmethod
+    def _add_use(params: dict[str, Parameter], name: str, value: float, use: Use) -> None:
+        if name in params:
+            params[name].uses.append(use)
+        else:
+            params[name] = Parameter(name, value, [use])
+
+    @cached_property
+    def shared(self) -> bool:
+        return any(len(p.uses) > 1 for p in self.parameters.values())
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(layer.weights.size + (0 if layer.bias is None else layer.size)
+                   for layer in self.layers)
+
+    def sample_suffix(self, k: int) -> str:
+        """'@k' (1-based) when the file uses samples, else ''."""
+        return f"@{k + 1}" if self.has_samples else ""

@@ -1,0 +1,95 @@
+"""Random problem files for property tests (hypothesis strategies)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from hypothesis import strategies as st
+
+HIDDEN_ACTIVATIONS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax",
+                      "softplus", "elu", "silu"]
+LOSSES = ["half_squared_error", "squared_error", "mean_squared_error",
+          "binary_cross_entropy", "cross_entropy"]
+
+weights = st.floats(min_value=-2.0, max_value=2.0, allow_nan=False).map(lambda v: round(v, 3))
+
+
+@st.composite
+def problem_documents(draw: st.DrawFn, *, max_layers: int = 3, max_units: int = 3,
+                      share: bool = True, freeze: bool = True) -> dict[str, Any]:
+    """A valid problem document (a dict, to be dumped as YAML)."""
+    loss = draw(st.sampled_from(LOSSES))
+    n_inputs = draw(st.integers(1, max_units))
+    n_layers = draw(st.integers(1, max_layers))
+    sizes = [draw(st.integers(1, max_units)) for _ in range(n_layers)]
+    if loss == "cross_entropy":
+        sizes[-1] = max(sizes[-1], 2)
+    layers = []
+    below = n_inputs
+    names_used: list[str] = []
+    for index, size in enumerate(sizes, start=1):
+        is_output = index == n_layers
+        if is_output:
+            activation = {"binary_cross_entropy": "sigmoid", "cross_entropy": "softmax"}.get(
+                loss, draw(st.sampled_from(HIDDEN_ACTIVATIONS)))
+        else:
+            activation = draw(st.sampled_from(HIDDEN_ACTIVATIONS))
+        layer: dict[str, Any] = {
+            "units": [f"u{index}_{i}" for i in range(size)],
+            "activation": activation,
+            "weights": [[draw(weights) for _ in range(below)] for _ in range(size)],
+        }
+        if activation in ("leaky_relu", "elu") and draw(st.booleans()):
+            layer["activation"] = {"name": activation, "alpha": draw(
+                st.floats(0.05, 0.5).map(lambda v: round(v, 2)))}
+        names = [[f"w{index}_{i}_{j}" for j in range(below)] for i in range(size)]
+        layer["weight_names"] = names
+        names_used += [n for row in names for n in row]
+        if draw(st.booleans()):
+            if share and size > 1 and draw(st.booleans()):
+                layer["bias"] = draw(weights)
+                layer["bias_names"] = f"b{index}"  # one shared bias for the layer
+                names_used.append(f"b{index}")
+            else:
+                layer["bias"] = [draw(weights) for _ in range(size)]
+                layer["bias_names"] = [f"b{index}_{i}" for i in range(size)]
+                names_used += layer["bias_names"]
+        layers.append(layer)
+        below = size
+    n_out = sizes[-1]
+
+    def target() -> list[float]:
+        if loss == "cross_entropy":
+            raw = [draw(st.floats(0.0, 1.0)) for _ in range(n_out)]
+            total = sum(raw)
+            if total == 0:
+                return [1.0] + [0.0] * (n_out - 1)
+            return [v / total for v in raw]
+        if loss == "binary_cross_entropy":
+            return [draw(st.floats(0.0, 1.0)) for _ in range(n_out)]
+        return [draw(st.floats(-2.0, 2.0)) for _ in range(n_out)]
+
+    def inputs() -> list[float]:
+        return [draw(weights) for _ in range(n_inputs)]
+
+    document: dict[str, Any] = {
+        "network": {"inputs": n_inputs, "layers": layers},
+        "loss": loss,
+        "learning_rate": draw(st.sampled_from([0.01, 0.1, 0.5])),
+        "steps": draw(st.integers(0, 3)),
+        "reduction": draw(st.sampled_from(["mean", "sum"])),
+    }
+    if draw(st.booleans()):
+        n = draw(st.integers(1, 3))
+        document["samples"] = [{"input": inputs(), "target": target()} for _ in range(n)]
+    else:
+        document["input"] = inputs()
+        document["target"] = target()
+    if freeze and draw(st.booleans()):
+        document["freeze"] = [draw(st.sampled_from(names_used))]
+    return document
+
+
+def dump(document: dict[str, Any]) -> str:
+    return yaml.safe_dump(document, sort_keys=False)

@@ -1,0 +1,181 @@
+"""The engine against central finite differences, the formulas, and the seed numbers."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from backprop_cli.engine import Engine, Recorder, solve
+from backprop_cli.formulas import Formulas
+from backprop_cli.keys import all_keys, parse_key
+from backprop_cli.loader import parse_problem
+from backprop_cli.problem import Problem
+from tests.conftest import seed_files
+from tests.netgen import dump, problem_documents
+
+KINKED = {"relu", "leaky_relu", "elu"}
+
+
+def loss_at(problem: Problem, name: str, delta: float) -> float:
+    """The batch loss with parameter ``name`` moved by ``delta`` at every use."""
+    shifted = copy.deepcopy(problem)
+    for use in shifted.parameters[name].uses:
+        layer = shifted.layers[use.layer]
+        if use.is_bias:
+            assert layer.bias is not None
+            layer.bias[use.row] += delta
+        else:
+            layer.weights[use.row, use.col] += delta
+    return Engine(shifted).forward().loss
+
+
+def near_kink(problem: Problem, values: dict[str, float]) -> bool:
+    for layer in problem.layers:
+        if layer.activation.name in KINKED:
+            for unit in layer.units:
+                for k in range(problem.n_samples):
+                    if abs(values[f"z.{unit}{problem.sample_suffix(k)}"]) < 1e-3:
+                        return True
+    return False
+
+
+def tie_two_weights(document: dict, data: st.DataObject) -> None:
+    """Give two weights of one layer the same name and value: one shared parameter."""
+    layer = data.draw(st.sampled_from(document["network"]["layers"]))
+    cells = [(r, c) for r, row in enumerate(layer["weights"]) for c in range(len(row))]
+    if len(cells) < 2:
+        return
+    (r1, c1), (r2, c2) = data.draw(st.lists(st.sampled_from(cells), min_size=2, max_size=2,
+                                            unique=True))
+    layer["weights"][r2][c2] = layer["weights"][r1][c1]
+    layer["weight_names"][r2][c2] = layer["weight_names"][r1][c1]
+
+
+@given(st.data())
+def test_gradients_match_central_finite_differences(data: st.DataObject) -> None:
+    document = data.draw(problem_documents())
+    if data.draw(st.booleans()):
+        tie_two_weights(document, data)
+    problem = parse_problem(dump(document))
+    solution = solve(problem)
+    assume(not near_kink(problem, solution.values))
+    h = 1e-6
+    for name in problem.parameters:
+        analytic = solution.values[f"grad.{name}"]
+        numeric = (loss_at(problem, name, h) - loss_at(problem, name, -h)) / (2 * h)
+        assert analytic == pytest.approx(numeric, rel=1e-4, abs=1e-6), name
+
+
+@given(st.data())
+def test_every_value_follows_from_its_formula(data: st.DataObject) -> None:
+    """The one description of each step reproduces the engine's numbers, all steps."""
+    document = data.draw(problem_documents())
+    if data.draw(st.booleans()):
+        tie_two_weights(document, data)
+    problem = parse_problem(dump(document))
+    solution = solve(problem)
+    formulas = Formulas(problem)
+    keys = all_keys(problem)
+    assert set(keys) == set(solution.values)
+    for key in keys:
+        expr = formulas.for_key(key)
+        if expr is None:
+            continue
+        expected = solution.values[key]
+        got = expr.evaluate(solution.values)
+        if math.isinf(expected):
+            continue
+        assert got == pytest.approx(expected, rel=1e-9, abs=1e-12), key
+
+
+@given(problem_documents())
+def test_frozen_parameters_do_not_move_and_shared_stay_equal(document: dict) -> None:
+    problem = parse_problem(dump(document))
+    solution = solve(problem)
+    for name, param in problem.parameters.items():
+        if param.frozen:
+            assert solution.values[f"final.{name}"] == param.value
+        else:
+            moved = param.value - problem.learning_rate * solution.values[f"grad.{name}"]
+            if problem.steps >= 1:
+                assert solution.values[f"new.{name}"] == pytest.approx(moved, abs=1e-15)
+
+
+@given(problem_documents())
+def test_recorder_patterns_keep_exactly_the_matching_keys(document: dict) -> None:
+    problem = parse_problem(dump(document))
+    full = solve(problem).values
+    for pattern in ("final.loss", "grad.*", "step2.*", "new.*", "*@1", "loss"):
+        subset = solve(problem, [pattern]).values
+        import fnmatch
+
+        assert subset == {k: v for k, v in full.items() if fnmatch.fnmatchcase(k, pattern)}
+
+
+@given(problem_documents())
+def test_every_recorded_key_parses(document: dict) -> None:
+    problem = parse_problem(dump(document))
+    for key in solve(problem).values:
+        assert parse_key(key, problem) is not None, key
+
+
+def test_loss_history_has_one_entry_per_step_plus_final() -> None:
+    problem = parse_problem(dump({
+        "network": {"inputs": 1, "layers": [{"units": 1, "weights": [[0.5]]}]},
+        "loss": "half_squared_error", "learning_rate": 0.1, "steps": 5,
+        "input": [1.0], "target": [2.0],
+    }))
+    solution = Engine(problem).run(Recorder(["final.loss"]))
+    assert solution.losses.shape == (6,)
+    assert solution.losses[-1] == solution.values["final.loss"]
+    assert np.all(np.diff(solution.losses) < 0)
+
+
+def test_softmax_cross_entropy_saturated_stays_finite() -> None:
+    problem = parse_problem(dump({
+        "network": {"inputs": 1, "layers": [
+            {"units": 3, "activation": "softmax", "weights": [[1000.0], [-1000.0], [0.0]]}]},
+        "loss": "cross_entropy", "learning_rate": 0.1,
+        "input": [1.0], "target": "o2",
+    }))
+    values = solve(problem).values
+    assert values["loss"] == pytest.approx(2000.0)
+    assert all(math.isfinite(values[f"grad.w_o{i}_x1"]) for i in (1, 2, 3))
+
+
+def test_sigmoid_binary_cross_entropy_saturated_stays_finite() -> None:
+    problem = parse_problem(dump({
+        "network": {"inputs": 1, "layers": [
+            {"units": 1, "activation": "sigmoid", "weights": [[800.0]]}]},
+        "loss": "binary_cross_entropy", "learning_rate": 0.1,
+        "input": [1.0], "target": 0.0,
+    }))
+    values = solve(problem).values
+    assert values["loss"] == pytest.approx(800.0)
+    assert values["grad.w_o_x1"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("path", seed_files(), ids=lambda p: p.stem)
+def test_seed_answers(path) -> None:  # type: ignore[no-untyped-def]
+    """Each published right value, and each erratum's correction, to the digits written."""
+    from backprop_cli.loader import load_problem
+    from backprop_cli.numbers import decimals_written
+
+    problem = load_problem(path)
+    values = solve(problem).values
+    assert problem.expected
+    for key, entry in problem.expected.items():
+        value, text = (entry.erratum, entry.erratum_text) if entry.erratum is not None else (
+            entry.value, entry.text)
+        assert value is not None and text is not None
+        decimals = decimals_written(text)
+        assert decimals is not None
+        # the precision written, with rounding carried from earlier steps (3 units)
+        assert abs(values[key] - value) <= 3 * 10.0 ** -decimals + 1e-12, key
+        if entry.erratum is not None:
+            assert abs(values[key] - entry.value) > 3 * 10.0 ** -decimals, key

@@ -1,0 +1,139 @@
+"""The loader accepts every documented form and reads it as meant."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backprop_cli.errors import ProblemError
+from backprop_cli.loader import parse_problem
+
+BASE = """
+network:
+  inputs: [x1, x2]
+  layers:
+    - units: [h1, h2]
+      activation: relu
+      weights: [[0.5, 0.6], [0.2, 0.3]]
+      bias: [0.1, 0.1]
+    - units: [o]
+      activation: sigmoid
+      weights: [[0.4, 0.7]]
+      bias: 0.2
+loss: half_squared_error
+learning_rate: 0.01
+input: [1, 2]
+target: [1.0]
+"""
+
+
+def test_documented_example_loads_with_defaults() -> None:
+    problem = parse_problem(BASE, title_default="example")
+    assert problem.title == "example"
+    assert problem.steps == 1
+    assert problem.reduction == "mean"
+    assert [layer.units for layer in problem.layers] == [["h1", "h2"], ["o"]]
+    assert problem.layers[0].weight_names == [["w_h1_x1", "w_h1_x2"], ["w_h2_x1", "w_h2_x2"]]
+    assert problem.layers[1].bias_names == ["b_o"]
+    assert problem.inputs.tolist() == [[1.0, 2.0]]
+    assert not problem.has_samples
+
+
+def test_counts_give_default_names() -> None:
+    problem = parse_problem("""
+network:
+  inputs: 2
+  layers:
+    - {units: 2, weights: [[1, 2], [3, 4]]}
+    - {units: 2, weights: [[1, 2], [3, 4]]}
+    - {units: 1, weights: [[1, 2]]}
+loss: squared_error
+learning_rate: 0.1
+input: [1, 2]
+target: 3
+""")
+    assert problem.input_names == ["x1", "x2"]
+    assert [layer.units for layer in problem.layers] == [["h1_1", "h1_2"], ["h2_1", "h2_2"], ["o"]]
+
+
+@pytest.mark.parametrize("text,value", [("1e-3", 0.001), ("1E3", 1000.0), ("+.5", 0.5)])
+def test_yaml_12_numbers(text: str, value: float) -> None:
+    problem = parse_problem(BASE.replace("learning_rate: 0.01", f"learning_rate: {text}"))
+    assert problem.learning_rate == value
+
+
+def test_activation_with_alpha_and_aliases() -> None:
+    problem = parse_problem(BASE.replace("activation: relu",
+                                         "activation: {name: leaky_relu, alpha: 0.1}")
+                            .replace("activation: sigmoid", "activation: linear"))
+    assert problem.layers[0].activation.alpha == 0.1
+    assert problem.layers[1].activation.name == "identity"
+
+
+def test_mapping_forms_for_input_and_target() -> None:
+    problem = parse_problem(BASE.replace("input: [1, 2]", "input: {x2: 2, x1: 1}")
+                            .replace("target: [1.0]", "target: {o: 1.0}"))
+    assert problem.inputs.tolist() == [[1.0, 2.0]]
+    assert problem.targets.tolist() == [[1.0]]
+
+
+def test_samples_and_sum_reduction() -> None:
+    text = BASE.replace("input: [1, 2]\ntarget: [1.0]\n",
+                        "samples:\n  - {input: [1, 2], target: 1}\n"
+                        "  - {input: [0, 1], target: 0}\nreduction: sum\n")
+    problem = parse_problem(text)
+    assert problem.has_samples and problem.n_samples == 2
+    assert problem.reduction == "sum"
+
+
+def test_cross_entropy_target_by_unit_name() -> None:
+    text = BASE.replace("units: [o]", "units: [cat, dog]").replace(
+        "weights: [[0.4, 0.7]]", "weights: [[0.4, 0.7], [0.1, 0.2]]").replace(
+        "activation: sigmoid", "activation: softmax").replace(
+        "half_squared_error", "cross_entropy").replace("target: [1.0]", "target: dog")
+    problem = parse_problem(text)
+    assert problem.targets.tolist() == [[0.0, 1.0]]
+
+
+def test_shared_and_frozen_parameters() -> None:
+    text = BASE.replace("bias: [0.1, 0.1]", "bias: 0.1\n      bias_names: b1") + 'freeze: ["b*"]\n'
+    problem = parse_problem(text)
+    params = problem.parameters
+    assert len(params["b1"].uses) == 2
+    assert params["b1"].frozen and params["b_o"].frozen
+    assert not params["w_h1_x1"].frozen
+
+
+def test_flat_weight_list_for_a_single_unit() -> None:
+    problem = parse_problem(BASE.replace("weights: [[0.4, 0.7]]", "weights: [0.4, 0.7]"))
+    assert np.array_equal(problem.layers[1].weights, [[0.4, 0.7]])
+
+
+def test_expected_entries_keep_their_text() -> None:
+    problem = parse_problem(BASE + "expected:\n  a.o: 0.8240\n  grad.w_h1_x1:\n"
+                            "    value: -0.0461\n    erratum: -0.01012\n")
+    assert problem.expected["a.o"].text == "0.8240"
+    assert problem.expected["grad.w_h1_x1"].erratum == -0.01012
+
+
+@pytest.mark.parametrize("edit,message", [
+    (("loss: half_squared_error", "loss: half_squared_eror"), "did you mean 'half_squared_error'"),
+    (("activation: relu", "activation: rleu"), "did you mean 'relu'"),
+    (("learning_rate: 0.01", "learning_rat: 0.01"), "unknown key 'learning_rat'"),
+    (("weights: [[0.4, 0.7]]", "weights: [[0.4, 0.7, 1]]"), "expected shape 1×2"),
+    (("learning_rate: 0.01", "learning_rate: -1"), "must be greater than 0"),
+    (("input: [1, 2]", "input: [1, 2, 3]"), "has 3 values but needs 2"),
+])
+def test_errors_name_the_place(edit: tuple[str, str], message: str) -> None:
+    with pytest.raises(ProblemError) as caught:
+        parse_problem(BASE.replace(*edit), path="p.yaml")
+    assert message in str(caught.value)
+    assert str(caught.value).startswith("p.yaml:")
+    assert caught.value.line is not None
+
+
+def test_unknown_expected_key_suggests_the_nearest() -> None:
+    with pytest.raises(ProblemError) as caught:
+        parse_problem(BASE + "expected:\n  grad.w_h1_x3:  1\n")
+    assert "unknown value key 'grad.w_h1_x3' (did you mean" in str(caught.value)
+    assert "'grad.w_h1_x1'" in str(caught.value)
