@@ -116,7 +116,7 @@ class Engine:
     def _prepare_parameters(self) -> None:
         problem = self.problem
         for name, param in problem.parameters.items():
-            if len(param.uses) > 1 and not param.frozen:
+            if len(param.uses) > 1:
                 self._shared.append([(u.layer, u.row, u.col) for u in param.uses])
             if not param.frozen:
                 continue

@@ -53,7 +53,10 @@ def tie_two_weights(document: dict, data: st.DataObject) -> None:
     (r1, c1), (r2, c2) = data.draw(st.lists(st.sampled_from(cells), min_size=2, max_size=2,
                                             unique=True))
     layer["weights"][r2][c2] = layer["weights"][r1][c1]
+    dropped = layer["weight_names"][r2][c2]
     layer["weight_names"][r2][c2] = layer["weight_names"][r1][c1]
+    if document.get("freeze") == [dropped]:
+        document["freeze"] = [layer["weight_names"][r1][c1]]
 
 
 @given(st.data())
