@@ -14,7 +14,6 @@ from typing import Any
 from backprop_cli.engine import Solution
 from backprop_cli.keys import ordered_keys
 
-
 # Above this many values the keys stay in the engine's order (listing the hand
 # order of a large network costs more than it helps).
 ORDER_LIMIT = 20_000
