@@ -22,7 +22,7 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/backprop solve $(DEMO_PROBLEM)
-	for f in problems/*.yaml; do $(BIN)/backprop solve "$$f" --format json --keys final.loss > /dev/null && echo "solved $$f"; done
+	$(BIN)/backprop check problems/
 
 test: lint unit
 

@@ -18,6 +18,8 @@ from backprop_cli import __version__
 # name -> (module, attribute, one-line help shown by `backprop --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "solve": ("backprop_cli.cli.solve", "solve", "Print the worked solution of a problem file."),
+    "check": ("backprop_cli.cli.check", "check",
+              "Check the expected answers of problem files (CI-friendly)."),
 }
 
 
@@ -49,4 +51,5 @@ def cli(**_: Any) -> None:
     Examples:
       backprop solve problems/001_two_layer_relu_sigmoid.yaml
       backprop solve problem.yaml --format json --keys 'grad.*'
+      backprop check problems/
     """

@@ -1,0 +1,214 @@
+"""Judging an author's answers: correct, consistent (error carried forward), wrong.
+
+For each key in a file's ``expected``:
+
+- ``correct``: the published value agrees with the exact one at the precision
+  it was written with (rounding or truncation to the digits written, plus a
+  little slack for rounding carried from earlier steps). Integers and 0 are
+  judged tightly. A file-level ``tolerance`` or a per-key one overrides this.
+- ``consistent``: not correct, but equal (to the digits written) to the step
+  recomputed from the author's own earlier numbers, through the same formula
+  the worked solution prints (:mod:`backprop_cli.formulas`). The author's
+  values are used wherever the file gives one, recomputed values elsewhere.
+- ``wrong``: neither.
+- ``erratum``: the file marks the published value as wrong and gives the
+  correction; the published value must indeed be wrong and the correction
+  right, otherwise the entry is ``wrong`` with the reason.
+
+The first ``wrong`` key in computation order is the one to look at.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from backprop_cli.expr import Expr
+from backprop_cli.formulas import Formulas
+from backprop_cli.keys import ordered_keys
+from backprop_cli.problem import Expected, Problem
+
+VERDICTS = ("correct", "consistent", "wrong", "erratum")
+PASSING = frozenset({"correct", "consistent", "erratum"})
+
+# Rounding carried from earlier steps: up to this many units in the last digit
+# written, but never more than this fraction of the value.
+CARRIED_UNITS = 2.0
+CARRIED_FRACTION = 0.005
+EXACT_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Precision:
+    """What a written number claims: its last digit's unit, or exactness."""
+
+    unit: float  # 10**-decimals; 0 for exact-looking values
+    override: float | None = None  # an explicit absolute tolerance
+
+    @classmethod
+    def of(cls, text: str, override: float | None = None) -> Precision:
+        body = text.strip().lstrip("+-")
+        lowered = body.lower()
+        if "e" in lowered:
+            mantissa, exponent = lowered.split("e", 1)
+            decimals = len(mantissa.split(".", 1)[1]) if "." in mantissa else 0
+            return cls(10.0 ** (int(exponent) - decimals), override)
+        if "." not in body:
+            return cls(0.0, override)
+        return cls(10.0 ** -len(body.split(".", 1)[1]), override)
+
+    def agrees(self, written: float, exact: float, carried: bool = True) -> bool:
+        """Whether ``written`` is ``exact`` written to this precision."""
+        difference = abs(written - exact)
+        if self.override is not None:
+            return difference <= self.override
+        if self.unit == 0.0:
+            return difference <= EXACT_TOLERANCE * max(1.0, abs(exact))
+        slack = min(CARRIED_UNITS * self.unit, CARRIED_FRACTION * abs(exact)) if carried else 0.0
+        slack += 1e-12 * max(1.0, abs(exact))  # binary floating point
+        if difference <= 0.5 * self.unit + slack:
+            return True
+        # truncation: the same sign, and short of the exact value by less than one unit
+        shortfall = abs(exact) - abs(written)
+        same_sign = written == 0 or math.copysign(1, written) == math.copysign(1, exact)
+        return same_sign and 0 <= shortfall < self.unit + slack
+
+
+@dataclass
+class KeyResult:
+    """The verdict on one expected value."""
+
+    key: str
+    expected: float  # the published value
+    text: str  # as written in the file
+    actual: float  # the exact value
+    verdict: str
+    recomputed: float | None = None  # the step recomputed from the author's own numbers
+    erratum: float | None = None
+    erratum_text: str | None = None
+    note: str | None = None
+    line: int | None = None
+    column: int | None = None
+    reason: str | None = None  # why a 'wrong' verdict, in words
+    formula: Expr | None = None
+    # the numbers the recomputation used (the author's where given)
+    operands: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict in PASSING
+
+    @property
+    def difference(self) -> float:
+        return self.expected - self.actual
+
+
+class CarriedForward:
+    """Values as the author would have them: theirs where given, recomputed elsewhere."""
+
+    def __init__(self, problem: Problem, actual: Mapping[str, float],
+                 formulas: Formulas) -> None:
+        self.problem = problem
+        self.actual = actual
+        self.formulas = formulas
+        self.author = {key: entry.value for key, entry in problem.expected.items()}
+        self.memo: dict[str, float] = {}
+
+    def value(self, key: str) -> float:
+        """The author's value of ``key``, or its recomputation from the author's values."""
+        if key in self.author:
+            return self.author[key]
+        return self.recompute(key)
+
+    def recompute(self, key: str) -> float:
+        """``key``'s formula evaluated on the author's values (iteratively: chains are long)."""
+        if key in self.memo:
+            return self.memo[key]
+        stack = [key]
+        while stack:
+            current = stack[-1]
+            if current in self.memo:
+                stack.pop()
+                continue
+            expr = self.formulas.for_key(current)
+            if expr is None:
+                self.memo[current] = self.actual[current]
+                stack.pop()
+                continue
+            missing = [ref for ref in expr.refs()
+                       if ref not in self.author and ref not in self.memo]
+            if missing:
+                stack.extend(missing)
+                continue
+            operands = {ref: self.value(ref) for ref in expr.refs()}
+            self.memo[current] = expr.evaluate(operands)
+            stack.pop()
+        return self.memo[key]
+
+    def operands(self, expr: Expr) -> dict[str, float]:
+        return {ref: self.value(ref) for ref in expr.refs()}
+
+
+def check_values(problem: Problem, values: Mapping[str, float]) -> list[KeyResult]:
+    """Verdicts for every expected key, in computation order."""
+    if not problem.expected:
+        return []
+    formulas = Formulas(problem)
+    carried = CarriedForward(problem, values, formulas)
+    order = {key: index for index, key in enumerate(_expected_in_order(problem))}
+    entries = sorted(problem.expected.values(), key=lambda e: order.get(e.key, len(order)))
+    return [_judge(problem, entry, values, formulas, carried) for entry in entries]
+
+
+def _expected_in_order(problem: Problem) -> list[str]:
+    wanted = set(problem.expected)
+    found = []
+    for key in ordered_keys(problem):
+        if key in wanted:
+            found.append(key)
+            if len(found) == len(wanted):
+                break
+    return found
+
+
+def _judge(problem: Problem, entry: Expected, values: Mapping[str, float],
+           formulas: Formulas, carried: CarriedForward) -> KeyResult:
+    tolerance = entry.tolerance if entry.tolerance is not None else problem.tolerance
+    precision = Precision.of(entry.text, tolerance)
+    actual = values[entry.key]
+    result = KeyResult(key=entry.key, expected=entry.value, text=entry.text, actual=actual,
+                       verdict="wrong", erratum=entry.erratum,
+                       erratum_text=entry.erratum_text, note=entry.note,
+                       line=entry.mark.line, column=entry.mark.column)
+    expr = formulas.for_key(entry.key)
+    if expr is not None:
+        result.formula = expr
+        result.operands = carried.operands(expr)
+        result.recomputed = expr.evaluate(result.operands)
+    correct = precision.agrees(entry.value, actual)
+    consistent = (result.recomputed is not None
+                  and precision.agrees(entry.value, result.recomputed, carried=False))
+    if entry.erratum is not None:
+        assert entry.erratum_text is not None
+        correction_ok = Precision.of(entry.erratum_text, tolerance).agrees(entry.erratum, actual)
+        if correct:
+            result.reason = ("marked as an erratum, but the published value is right "
+                             "(remove the erratum)")
+        elif not correction_ok:
+            result.reason = "marked as an erratum, but the correction is not right either"
+        else:
+            result.verdict = "erratum"
+        return result
+    if correct:
+        result.verdict = "correct"
+    elif consistent:
+        result.verdict = "consistent"
+    else:
+        result.reason = ("wrong even from the author's own earlier numbers"
+                         if result.recomputed is not None else "wrong")
+    return result
+
+
+def first_wrong(results: list[KeyResult]) -> KeyResult | None:
+    return next((r for r in results if not r.passed), None)

@@ -1,0 +1,99 @@
+"""`backprop check PATH...`: judge the expected answers of many problem files."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from backprop_cli.cli.common import write_output
+
+FORMATS = ("text", "json", "github", "junit")
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Report format (default: text; github when GITHUB_ACTIONS is set).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the report to FILE instead of standard output.")
+@click.option("--show-errata", is_flag=True,
+              help="List the published values marked as errata, with their corrections.")
+@click.option("--verbose", "-v", is_flag=True, help="List every value, not only wrong ones.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Worker processes for large folders (default: all cores).")
+def check(paths: tuple[str, ...], fmt: str | None, output: str | None, show_errata: bool,
+          verbose: bool, jobs: int | None) -> None:
+    """Check the `expected` answers in problem files, folders or globs.
+
+    Each value is correct, consistent (wrong, but right from the author's own
+    earlier numbers: error carried forward), wrong, or a marked erratum. The
+    report names the first wrong value of each file. Exit status: 0 when every
+    file passed, 1 when a value is wrong or a file is invalid, 2 for usage errors.
+
+    \b
+    Examples:
+      backprop check problems/
+      backprop check problems/ --format junit --output report.xml
+      backprop check 'course/**/*.yaml' --show-errata
+      backprop check week1.yaml week2.yaml --format json
+    """
+    from backprop_cli.batch import UsageError, check_files, discover
+
+    try:
+        files = discover(paths)
+    except UsageError as error:
+        raise click.UsageError(str(error)) from None
+    if fmt is None:
+        fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+    reports = check_files(files, jobs=jobs, progress=_progress_bar(len(files)))
+    from backprop_cli import reports as writers
+
+    if fmt == "json":
+        text = writers.json_report(reports)
+    elif fmt == "junit":
+        text = writers.junit_report(reports)
+    elif fmt == "github":
+        text = writers.github_report(reports)
+        writers.append_step_summary(reports)
+        if show_errata:
+            text += writers.errata_report(reports)
+    else:
+        to_terminal = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        text = writers.text_report(reports, style=click.style if to_terminal else _no_style,
+                                   show_errata=show_errata, verbose=verbose)
+    write_output(text, output)
+    if any(report.status != "passed" for report in reports):
+        sys.exit(1)
+
+
+def _no_style(text: str, **_: object) -> str:
+    return text
+
+
+# A bar for runs long enough to wait on, and only where a person watches stderr.
+PROGRESS_MIN_FILES = 50
+
+
+class _Progress:
+    def __init__(self, total: int) -> None:
+        from rich.progress import Progress
+
+        self.progress = Progress(transient=True)
+        self.progress.start()
+        self.task = self.progress.add_task("checking", total=total)
+        self.done = 0
+        self.total = total
+
+    def __call__(self, advance: int) -> None:
+        self.progress.advance(self.task, advance)
+        self.done += advance
+        if self.done >= self.total:
+            self.progress.stop()
+
+
+def _progress_bar(total: int) -> _Progress | None:
+    if total < PROGRESS_MIN_FILES or not sys.stderr.isatty():
+        return None
+    return _Progress(total)

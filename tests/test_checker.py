@@ -1,0 +1,157 @@
+"""Verdicts: correct, consistent (error carried forward), wrong, erratum."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from backprop_cli.checker import Precision, check_values, first_wrong
+from backprop_cli.engine import solve
+from backprop_cli.loader import parse_problem
+from tests.conftest import PROBLEMS
+
+CHAIN = """
+network:
+  inputs: [x]
+  layers:
+    - {units: [h], weights: [[2]], weight_names: [[w1]]}
+    - {units: [y], weights: [[0.5]], weight_names: [[w2]]}
+loss: half_squared_error
+learning_rate: 0.01
+input: [2]
+target: 20
+expected:
+"""
+
+
+def verdicts(text: str) -> dict[str, str]:
+    problem = parse_problem(text)
+    return {r.key: r.verdict for r in check_values(problem, solve(problem).values)}
+
+
+@pytest.mark.parametrize("text,exact,agrees", [
+    ("0.824", 0.82491, True),     # truncated to three decimals
+    ("0.825", 0.82491, True),     # rounded
+    ("0.823", 0.82491, True),      # two units of carried rounding
+    ("0.821", 0.82491, False),
+    ("-0.0229", -0.022759, True),  # carried rounding of about one unit
+    ("-0.0461", -0.045518, False),
+    ("162", 162.0, True),
+    ("162", 162.004, False),       # integers are judged tightly
+    ("0", 1e-31, True),
+    ("0", 1e-3, False),
+    ("1.5e-3", 0.00152, True),
+    ("1.5e-3", 0.00162, False),
+])
+def test_precision_as_written(text: str, exact: float, agrees: bool) -> None:
+    assert Precision.of(text).agrees(float(text), exact) is agrees
+
+
+def test_tolerance_overrides() -> None:
+    assert Precision.of("162", 0.1).agrees(162.0, 162.05)
+    assert not Precision.of("0.824", 1e-5).agrees(0.824, 0.82491)
+
+
+def test_correct_consistent_wrong() -> None:
+    # exact: a.y = 2, loss = 162, grad.w2 = -72, new.w2 = 1.22
+    result = verdicts(CHAIN + "  a.h: 4\n  a.y: 2.5\n  loss: 153.125\n  grad.w2: -70\n"
+                      "  new.w2: 1.200\n  final.a.y: 5\n")
+    assert result == {
+        "a.h": "correct",
+        "a.y": "wrong",          # a slip: 4 · 0.5 is 2
+        "loss": "consistent",    # ½(20 − 2.5)² from the author's own ŷ
+        "grad.w2": "consistent",  # (2.5 − 20) · 4
+        "new.w2": "consistent",  # 0.5 − 0.01 · (−70)
+        "final.a.y": "wrong",    # neither 5.3192 nor x·w1'·w2' from the author's numbers
+    }
+
+
+def test_error_carried_forward_through_the_chain() -> None:
+    result = verdicts(CHAIN + "  a.y: 2.5\n  grad.a.y: -17.5\n  grad.w2: -70\n"
+                      "  grad.w1: -17.5\n  new.w1: 2.175\n")
+    assert result["a.y"] == "wrong"
+    assert result["grad.a.y"] == "consistent"  # 2.5 − 20
+    assert result["grad.w2"] == "consistent"   # −17.5 · h (h = 4, recomputed)
+    assert result["grad.w1"] == "consistent"   # −17.5 · x · w2 = −17.5
+    assert result["new.w1"] == "consistent"    # 2 − 0.01 · (−17.5)
+
+
+def test_a_new_slip_after_a_carried_error_is_wrong() -> None:
+    result = verdicts(CHAIN + "  a.y: 2.5\n  grad.a.y: -17.5\n  grad.w2: -71\n")
+    assert result == {"a.y": "wrong", "grad.a.y": "consistent", "grad.w2": "wrong"}
+
+
+def test_first_wrong_is_in_computation_order_not_file_order() -> None:
+    problem = parse_problem(CHAIN + "  new.w1: 3\n  a.h: 5\n  loss: 162\n")
+    results = check_values(problem, solve(problem).values)
+    assert [r.key for r in results] == ["a.h", "loss", "new.w1"]
+    wrong = first_wrong(results)
+    assert wrong is not None and wrong.key == "a.h"
+
+
+def test_erratum_entries() -> None:
+    text = CHAIN + ("  loss: {value: 160, erratum: 162}\n"         # right: wrong value, right fix
+                    "  grad.w2: {value: -72, erratum: -72}\n"      # published value is right
+                    "  grad.w1: {value: -20, erratum: -19}\n")     # the fix is wrong too
+    problem = parse_problem(text)
+    results = {r.key: r for r in check_values(problem, solve(problem).values)}
+    assert results["loss"].verdict == "erratum"
+    assert results["grad.w2"].verdict == "wrong"
+    assert "published value is right" in (results["grad.w2"].reason or "")
+    assert results["grad.w1"].verdict == "wrong"
+    assert "correction is not right" in (results["grad.w1"].reason or "")
+
+
+def test_seed_001b_without_its_errata_marks() -> None:
+    """The tool finds the document's mistakes by itself: the slip, the wrong formula,
+    and the values that merely carry them forward."""
+    text = (PROBLEMS / "001b_two_layer_relu_sigmoid.yaml").read_text()
+    text = re.sub(r":\n    value: (\S+)\n    erratum: \S+\n    note: [^\n]+", r": \1", text)
+    problem = parse_problem(text)
+    assert all(e.erratum is None for e in problem.expected.values())
+    results = check_values(problem, solve(problem).values)
+    verdict = {r.key: r.verdict for r in results}
+    assert first_wrong(results).key == "grad.v1"  # type: ignore[union-attr]
+    assert [k for k, v in verdict.items() if v == "wrong"] == [
+        "grad.v1", "grad.a.h1", "grad.a.h2"]
+    for key in ("grad.z.h1", "grad.z.h2", "grad.w1", "grad.w2", "grad.w3", "grad.w4",
+                "new.v1"):
+        assert verdict[key] == "consistent", key
+    by_key = {r.key: r for r in results}
+    # the wrong formula: from the author's own numbers δ_o·v1 = (−0.176·0.145)·0.4
+    assert by_key["grad.a.h1"].recomputed == pytest.approx(-0.176 * 0.145 * 0.4)
+
+
+@pytest.mark.parametrize("path", sorted(PROBLEMS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_seed_files_pass_with_their_errata(path) -> None:  # type: ignore[no-untyped-def]
+    from backprop_cli.loader import load_problem
+
+    problem = load_problem(path)
+    results = check_values(problem, solve(problem).values)
+    assert results and first_wrong(results) is None
+
+
+def test_seed_errata_found() -> None:
+    from backprop_cli.loader import load_problem
+
+    errata = {}
+    for path in sorted(PROBLEMS.glob("*.yaml")):
+        problem = load_problem(path)
+        for r in check_values(problem, solve(problem).values):
+            if r.verdict == "erratum":
+                errata[f"{path.stem}:{r.key}"] = r.erratum
+    assert errata == {
+        "001b_two_layer_relu_sigmoid:grad.v1": -0.04552,
+        "001b_two_layer_relu_sigmoid:grad.a.h1": -0.01012,
+        "001b_two_layer_relu_sigmoid:grad.a.h2": -0.0177,
+        "001b_two_layer_relu_sigmoid:grad.z.h1": -0.01012,
+        "001b_two_layer_relu_sigmoid:grad.z.h2": -0.0177,
+        "001b_two_layer_relu_sigmoid:grad.w1": -0.01012,
+        "001b_two_layer_relu_sigmoid:grad.w2": -0.02023,
+        "001b_two_layer_relu_sigmoid:grad.w3": -0.0177,
+        "001b_two_layer_relu_sigmoid:grad.w4": -0.0354,
+        "001b_two_layer_relu_sigmoid:new.v1": 0.4004552,
+        "003a_chain_x_w1_w2:final.loss": 107.76,
+        "003c_sigmoid_two_inputs:dadz.y": 0.24779,
+    }
