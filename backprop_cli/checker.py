@@ -84,7 +84,8 @@ class KeyResult:
     text: str  # as written in the file
     actual: float  # the exact value
     verdict: str
-    recomputed: float | None = None  # the step recomputed from the author's own numbers
+    # the step recomputed from the author's own numbers (when the value is not correct)
+    recomputed: float | None = None
     erratum: float | None = None
     erratum_text: str | None = None
     note: str | None = None
@@ -181,12 +182,13 @@ def _judge(problem: Problem, entry: Expected, values: Mapping[str, float],
                        verdict="wrong", erratum=entry.erratum,
                        erratum_text=entry.erratum_text, note=entry.note,
                        line=entry.mark.line, column=entry.mark.column)
-    expr = formulas.for_key(entry.key)
+    correct = precision.agrees(entry.value, actual)
+    # a correct value needs no recomputation (it is most of them: skip the work)
+    expr = None if correct and entry.erratum is None else formulas.for_key(entry.key)
     if expr is not None:
         result.formula = expr
         result.operands = carried.operands(expr)
         result.recomputed = expr.evaluate(result.operands)
-    correct = precision.agrees(entry.value, actual)
     consistent = (result.recomputed is not None
                   and precision.agrees(entry.value, result.recomputed, carried=False))
     if entry.erratum is not None:

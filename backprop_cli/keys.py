@@ -71,8 +71,8 @@ def parse_key(key: str, problem: Problem) -> KeyParts | None:
         if not problem.has_samples or k < 1 or k > problem.n_samples:
             return None
         sample = k - 1
-    units = {u for layer in problem.layers for u in layer.units}
-    outputs = set(problem.output_names)
+    units = problem.unit_set
+    outputs = problem.output_set
     params = problem.parameters
     kind, _, name = body.partition(".")
 
@@ -111,7 +111,7 @@ def parse_key(key: str, problem: Problem) -> KeyParts | None:
 
 
 def _is_softmax_unit(problem: Problem, unit: str) -> bool:
-    return any(unit in layer.units and layer.activation.per_layer for layer in problem.layers)
+    return unit in problem.softmax_units
 
 
 def key_for(parts: KeyParts, problem: Problem) -> str:

@@ -161,6 +161,19 @@ class Problem:
             params[name] = Parameter(name, value, [use])
 
     @cached_property
+    def unit_set(self) -> frozenset[str]:
+        return frozenset(u for layer in self.layers for u in layer.units)
+
+    @cached_property
+    def output_set(self) -> frozenset[str]:
+        return frozenset(self.output_names)
+
+    @cached_property
+    def softmax_units(self) -> frozenset[str]:
+        return frozenset(u for layer in self.layers if layer.activation.per_layer
+                         for u in layer.units)
+
+    @cached_property
     def shared(self) -> bool:
         return any(len(p.uses) > 1 for p in self.parameters.values())
 
