@@ -34,11 +34,12 @@ unit: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
 golden: $(TEST_STAMP)
-	$(BIN)/python -m pytest tests/test_golden.py --update-golden
+	$(BIN)/python -m pytest tests/test_render_golden.py --update-golden
 
-bench: $(TEST_STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	$(BIN)/python benchmarks/run.py
+# Whole-process timings against the import floor and NumPy loops; writes
+# benchmarks/results/latest.{json,md}. BENCH_ARGS="--runs 15 --only engine" narrows it.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -80,9 +80,12 @@ def discover(paths: Iterable[str]) -> list[str]:
 
 def check_file(path: str) -> FileReport:
     """Load, solve and judge one file; never raises for a bad file."""
+    from backprop_cli import derivative
     from backprop_cli.engine import solve
     from backprop_cli.loader import load_problem
 
+    if derivative.is_derivative_file(path):  # `kind: derivative`: a schema of its own
+        return derivative.check_file(path)
     try:
         problem = load_problem(path)
     except ProblemError as error:

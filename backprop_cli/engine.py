@@ -15,21 +15,31 @@ Python loop over units. Shapes, for N samples and layer l with n_l units:
 A shared parameter's gradient is the sum over its uses; frozen parameters get
 gradients but are not updated. :meth:`Engine.run` records only the keys a
 :class:`Recorder` asks for, so many steps do not keep many traces in memory.
+
+With ``batch_size`` B a step runs on its batch only (N above is then the
+batch's size, rows ``start:stop`` of the data, views, no copy); the final pass
+covers every sample. The update is the problem's optimizer
+(:class:`backprop_cli.optimizers.Updater`, one vectorised step over the flat
+parameter array). In hand-calculation mode (``problem.round``) ``Engine(problem)``
+is a :class:`backprop_cli.handcalc.RoundingEngine`.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from backprop_cli.errors import NumericError
 from backprop_cli.keys import prefix_for
-from backprop_cli.problem import Problem
+from backprop_cli.optimizers import Updater
+from backprop_cli.problem import RESERVED_WORDS, Problem
 
 Array = NDArray[np.float64]
 
@@ -47,6 +57,12 @@ class Pass:
     grad_z: list[Array] = field(default_factory=list)
     grad_w: list[Array] = field(default_factory=list)
     grad_b: list[Array | None] = field(default_factory=list)
+    # every gradient, flat in parameter order (grad_w and grad_b are views into it)
+    grad: Array = field(default_factory=lambda: np.empty(0))
+    scratch: Array = field(default_factory=lambda: np.empty(0))  # lr · grad, for the update
+    work: list[Array] = field(default_factory=list)  # temporaries of the fast kernels
+    # hand-calculation mode: each sample's own (rounded) gradient, (N, P) like grad
+    sample_grad: Array | None = None
 
 
 class Recorder:
@@ -73,12 +89,47 @@ class Recorder:
         return any(lit.startswith(prefix) or prefix.startswith(lit)
                    for lit in self._literal_prefixes)
 
+    def may_want_later_steps(self) -> bool:
+        """Whether any key of step 2 or later can match (else no need to ask every step)."""
+        return any(lit.startswith("step") or "step".startswith(lit)
+                   for lit in self._literal_prefixes)
+
+    def may_match(self, prefix: str, *starts: str) -> bool:
+        """Whether a key that starts with ``prefix`` + one of ``starts`` can match.
+
+        A cheap test on the patterns' literal beginnings, so that recording one
+        value of a large network does not format every other key to reject it.
+        """
+        return any(lit.startswith(full) or full.startswith(lit)
+                   for full in (prefix + start for start in starts)
+                   for lit in self._literal_prefixes)
+
+    def may_match_name(self, prefix: str) -> bool:
+        """Whether a key ``prefix`` + a parameter name (no '.', not reserved) can match."""
+        for pattern, lit in zip(self.patterns or ["*"], self._literal_prefixes, strict=True):
+            if prefix.startswith(lit):
+                return True
+            if lit.startswith(prefix):
+                rest = lit[len(prefix):]
+                exact = lit == pattern  # no wildcard: the pattern is one key
+                if "." not in rest and not (exact and rest in RESERVED_WORDS):
+                    return True
+        return False
+
     def wants(self, key: str) -> bool:
         return bool(self._match(key))
 
     def add(self, key: str, value: float) -> None:
         if self._match(key):
             self.values[key] = float(value)
+
+    def add_many(self, items: list[tuple[str, float]]) -> None:
+        """Keep the matching (key, value) pairs, values already Python floats."""
+        if not self.patterns:
+            self.values.update(items)
+        else:
+            match = self._match
+            self.values.update(item for item in items if match(item[0]))
 
 
 @dataclass
@@ -92,78 +143,277 @@ class Solution:
     stopped: str | None = None  # a reason, when the run ended early
 
 
+# ------------------------------------------------------------ fast kernels
+#
+# For a small network most of a step's time is the fixed cost of each NumPy
+# call, not arithmetic; for a large one it is allocating and filling temporaries.
+# These write the most common activations and loss into preallocated buffers in
+# fewer calls. Each gives exactly the numbers of its reference in activations.py
+# or losses.py (same operations on the same operands; tests/test_hot_path.py
+# checks them bit for bit, extremes included): change both together.
+
+
+def _sigmoid_into(z: Array, out: Array, tmp: Array) -> Array:
+    """activations.stable_sigmoid: e = exp(−|z|); 1/(1+e) for z ≥ 0, e/(1+e) below."""
+    np.minimum(z, 0.0, out=out)
+    np.exp(out, out=out)  # the numerator: exp(0) = 1 for z ≥ 0, exp(z) = e below
+    np.abs(z, out=tmp)
+    np.negative(tmp, out=tmp)
+    np.exp(tmp, out=tmp)
+    np.add(tmp, 1.0, out=tmp)
+    return np.divide(out, tmp, out=out)
+
+
+def _sigmoid_derivative_into(a: Array, out: Array) -> Array:
+    """Activation.derivative for sigmoid: a(1 − a)."""
+    np.subtract(1.0, a, out=out)
+    return np.multiply(a, out, out=out)
+
+
+def _tanh_derivative_into(a: Array, out: Array) -> Array:
+    """Activation.derivative for tanh: 1 − a²."""
+    np.multiply(a, a, out=out)
+    return np.subtract(1.0, out, out=out)
+
+
+def _half_squared_error_into(a: Array, y: Array, out: Array, tmp: Array) -> Array:
+    """Loss.per_sample for half_squared_error: ½·Σ(y − a)² per sample."""
+    np.subtract(y, a, out=tmp)
+    np.multiply(tmp, tmp, out=tmp)  # what (y − a) ** 2 computes
+    np.add.reduce(tmp, axis=1, out=out)
+    return np.multiply(out, 0.5, out=out)
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _quiet_numpy(method: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Run ``method`` without NumPy's RuntimeWarnings: an overflow is reported in words
+    (:mod:`backprop_cli.diagnosis`), not as warning lines on stderr. Set once per run."""
+
+    @functools.wraps(method)
+    def quiet(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        with np.errstate(all="ignore"):
+            return method(*args, **kwargs)
+
+    return quiet
+
+
 class Engine:
-    """Runs gradient descent on a problem's network, in place on copies of its arrays."""
+    """Runs gradient descent on a problem's network, in place on copies of its arrays.
+
+    All parameters live in one flat array (``self.params``); ``self.weights[l]``
+    and ``self.biases[l]`` are views into it, and the gradients of a pass are
+    views into one flat array the same way. So the update, the masks of frozen
+    parameters and the sums of shared parameters are each one vectorised
+    operation over the whole network, and :meth:`run` reuses one set of buffers
+    for every step.
+    """
+
+    def __new__(cls, problem: Problem) -> Engine:
+        if cls is Engine and problem.round is not None:
+            from backprop_cli.handcalc import RoundingEngine
+
+            return super().__new__(RoundingEngine)
+        return super().__new__(cls)
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
-        self.weights = [layer.weights.copy() for layer in problem.layers]
-        self.biases = [None if layer.bias is None else layer.bias.copy()
-                       for layer in problem.layers]
+        layers = problem.layers
+        # where each layer's weights and bias start in the flat parameter array
+        self._w_at: list[int] = []
+        self._b_at: list[int] = []
+        size = 0
+        for layer in layers:
+            self._w_at.append(size)
+            size += layer.weights.size
+            self._b_at.append(size)
+            size += 0 if layer.bias is None else layer.size
+        self.params: Array = np.empty(size)
+        self.weights = self._weight_views(self.params)
+        self.biases = self._bias_views(self.params)
+        for layer, w, b in zip(layers, self.weights, self.biases, strict=True):
+            w[...] = layer.weights
+            if b is not None:
+                b[...] = layer.bias
         self.x = problem.inputs
         self.y = problem.targets
         self.scale = 1.0 / problem.n_samples if problem.reduction == "mean" else 1.0
         self.lr = problem.learning_rate
         self.loss = problem.loss
-        self.activations = [layer.activation for layer in problem.layers]
+        self.activations = [layer.activation for layer in layers]
         self.output_activation = self.activations[-1].name
-        self._masks_w: list[Array | None] = [None] * len(problem.layers)
-        self._masks_b: list[Array | None] = [None] * len(problem.layers)
-        self._shared: list[list[tuple[int, int, int]]] = []
-        if problem.freeze or any(layer.named_by_author for layer in problem.layers):
+        # Frozen parameters: the update skips them (where=, so that even a NaN
+        # gradient cannot reach them); a pass that records nothing does not
+        # compute the bias gradients of a layer whose biases are all frozen.
+        self._live: NDArray[np.bool_] | None = None
+        self._frozen_bias = [False] * len(layers)
+        # Shared parameters: flat indices of every use, grouped by parameter,
+        # and the group of each; `_live_shared` is the same for unfrozen ones.
+        self._shared: tuple[NDArray[np.intp], NDArray[np.intp], int] | None = None
+        self._live_shared: tuple[NDArray[np.intp], NDArray[np.intp], int] | None = None
+        if problem.freeze or any(layer.named_by_author for layer in layers):
             self._prepare_parameters()
+        self._offset = 0  # index of the current batch's first sample
+        self._batches: list[tuple[int, int]] | None = None
+        if problem.batch_size is not None and problem.batch_size < problem.n_samples:
+            self._batches = [(r.start, r.stop) for r in
+                             (problem.batch(b + 1) for b in range(problem.batches_per_epoch))]
+        self._updater: Updater | None = None
+        self.state: dict[str, Array] = {}  # the optimizer's v, m, s… (flat, like params)
+        if problem.optimizer.name != "sgd" or problem.weight_decay or problem.round is not None:
+            self._make_updater()
+
+    def _make_updater(self) -> None:
+        problem = self.problem
+        decay = None
+        if problem.weight_decay:
+            decay = np.zeros(self.params.size)  # λ at every weight, biases not decayed
+            for at, layer in zip(self._w_at, problem.layers, strict=True):
+                decay[at:at + layer.weights.size] = problem.weight_decay
+        self._updater = Updater(problem.optimizer, self.lr, self.params.size, self._live, decay,
+                                problem.round)
+        self.state = self._updater.state
+
+    def _use_samples(self, start: int, stop: int, passes: dict[int, Pass]) -> Pass:
+        """Make rows start:stop of the data the current batch; its pass buffers."""
+        problem = self.problem
+        self.x = problem.inputs[start:stop]
+        self.y = problem.targets[start:stop]
+        self._offset = start
+        self.scale = 1.0 / (stop - start) if problem.reduction == "mean" else 1.0
+        n = stop - start
+        if n not in passes:
+            passes[n] = self.new_pass(n)
+        return passes[n]
+
+    def _weight_views(self, flat: Array) -> list[Array]:
+        return [flat[at:at + layer.weights.size].reshape(layer.weights.shape)
+                for at, layer in zip(self._w_at, self.problem.layers, strict=True)]
+
+    def _bias_views(self, flat: Array) -> list[Array | None]:
+        return [None if layer.bias is None else flat[at:at + layer.size]
+                for at, layer in zip(self._b_at, self.problem.layers, strict=True)]
+
+    def _flat_index(self, layer: int, row: int, col: int) -> int:
+        if col < 0:
+            return self._b_at[layer] + row
+        return self._w_at[layer] + row * self.problem.layers[layer].weights.shape[1] + col
 
     def _prepare_parameters(self) -> None:
-        problem = self.problem
-        for name, param in problem.parameters.items():
-            if len(param.uses) > 1:
-                self._shared.append([(u.layer, u.row, u.col) for u in param.uses])
-            if not param.frozen:
-                continue
-            for use in param.uses:
-                if use.is_bias:
-                    mask = self._masks_b[use.layer]
-                    if mask is None:
-                        size = problem.layers[use.layer].size
-                        mask = self._masks_b[use.layer] = np.ones(size)
-                    mask[use.row] = 0.0
-                else:
-                    mask = self._masks_w[use.layer]
-                    if mask is None:
-                        shape = problem.layers[use.layer].weights.shape
-                        mask = self._masks_w[use.layer] = np.ones(shape)
-                    mask[use.row, use.col] = 0.0
-            del name
+        groups: list[list[int]] = []
+        live_groups: list[list[int]] = []
+        frozen: list[int] = []
+        flat_index = self._flat_index
+        for param in self.problem.parameters.values():
+            if len(param.uses) == 1 and not param.frozen:
+                continue  # most parameters: nothing to prepare
+            index = [flat_index(u.layer, u.row, u.col) for u in param.uses]
+            if len(index) > 1:
+                groups.append(index)
+                if not param.frozen:
+                    live_groups.append(index)
+            if param.frozen:
+                frozen += index
+        if frozen:
+            live = np.ones(self.params.size, dtype=bool)
+            live[frozen] = False
+            self._live = live
+            for li, layer in enumerate(self.problem.layers):
+                if layer.bias is not None:
+                    at = self._b_at[li]
+                    self._frozen_bias[li] = not live[at:at + layer.size].any()
+        self._shared = self._group_arrays(groups)
+        self._live_shared = self._group_arrays(live_groups)
+
+    @staticmethod
+    def _group_arrays(groups: list[list[int]]
+                      ) -> tuple[NDArray[np.intp], NDArray[np.intp], int] | None:
+        if not groups:
+            return None
+        index = np.array([i for group in groups for i in group], dtype=np.intp)
+        group = np.array([g for g, members in enumerate(groups) for _ in members], dtype=np.intp)
+        return index, group, len(groups)
 
     # ------------------------------------------------------------------ passes
 
-    def forward(self) -> Pass:
-        zs: list[Array] = []
-        activations: list[Array] = []
-        dadz: list[Array | None] = []
-        a = self.x
-        for w, b, act in zip(self.weights, self.biases, self.activations, strict=True):
-            z = a @ w.T
-            if b is not None:
-                z += b
-            a = act.forward(z)
-            zs.append(z)
-            activations.append(a)
-            dadz.append(None if act.per_layer else act.derivative(z, a))
-        sample_losses = self.loss.per_sample(zs[-1], a, self.y, self.output_activation)
-        loss = float(sample_losses.sum() * self.scale)
-        return Pass(zs, activations, dadz, sample_losses, loss)
+    def new_pass(self, n: int | None = None) -> Pass:
+        """Empty buffers for one pass of ``n`` samples (default: all); :meth:`run` fills
+        the same ones every step."""
+        n = self.problem.n_samples if n is None else n
+        shapes = [(n, layer.size) for layer in self.problem.layers]
+        grad = np.zeros(self.params.size)
+        return Pass(
+            z=[np.empty(shape) for shape in shapes],
+            a=[np.empty(shape) for shape in shapes],
+            dadz=[np.ones(shape) if act.name == "identity" else np.empty(shape)
+                  for shape, act in zip(shapes, self.activations, strict=True)],
+            sample_losses=np.empty(n),
+            loss=math.nan,
+            grad_a=[np.empty(shape) for shape in shapes],
+            grad_z=[np.empty(shape) for shape in shapes],
+            grad_w=self._weight_views(grad),
+            grad_b=self._bias_views(grad),
+            grad=grad,
+            scratch=np.empty(self.params.size),
+            work=[np.empty(shape) for shape in shapes],
+        )
 
-    def backward(self, p: Pass) -> None:
-        layers = len(self.weights)
-        grad_a: list[Array] = [np.empty(0)] * layers
-        grad_z: list[Array] = [np.empty(0)] * layers
-        grad_w: list[Array] = [np.empty(0)] * layers
-        grad_b: list[Array | None] = [None] * layers
-        out = layers - 1
-        ga = self.loss.grad_a(p.z[out], p.a[out], self.y, self.output_activation)
-        grad_a[out] = ga
-        delta = self.loss.combined_delta(p.a[out], self.y, self.output_activation)
+    def forward(self, p: Pass | None = None, derivatives: bool = True) -> Pass:
+        """The forward pass and the loss, into ``p`` (new buffers by default).
+
+        ``derivatives``: also f'(z) of every layer, which the backward pass needs.
+        """
+        if p is None:
+            p = self.new_pass()
+        zs, activations, dadz, work = p.z, p.a, p.dadz, p.work
+        a = self.x
+        for li, (w, b, act) in enumerate(zip(self.weights, self.biases, self.activations,
+                                             strict=True)):
+            z = np.matmul(a, w.T, out=zs[li])
+            if b is not None:
+                np.add(z, b, out=z)
+            name = act.name
+            if name == "sigmoid":
+                a = _sigmoid_into(z, activations[li], work[li])
+                if derivatives:
+                    _sigmoid_derivative_into(a, dadz[li])  # type: ignore[arg-type]
+            elif name == "identity":  # f' = 1: dadz holds ones from new_pass
+                a = activations[li] = z
+            elif name == "tanh":
+                a = np.tanh(z, out=activations[li])
+                if derivatives:
+                    _tanh_derivative_into(a, dadz[li])  # type: ignore[arg-type]
+            else:
+                a = activations[li] = act.forward(z)
+                if derivatives:
+                    dadz[li] = None if act.per_layer else act.derivative(z, a)
+        if self.loss.name == "half_squared_error":
+            sample_losses = _half_squared_error_into(a, self.y, p.sample_losses, work[-1])
+        else:
+            sample_losses = p.sample_losses = self.loss.per_sample(z, a, self.y,
+                                                                   self.output_activation)
+        # a sum of one sample is that sample: skip the reduction (same number)
+        total = sample_losses[0] if sample_losses.shape[0] == 1 else sample_losses.sum()
+        p.loss = float(total) if self.scale == 1.0 else float(total * self.scale)
+        return p
+
+    def backward(self, p: Pass, record: bool = True) -> None:
+        """Gradients into ``p`` (after :meth:`forward` on it).
+
+        ``record=False`` skips what only a recording reads: ∂L/∂a of the output
+        when loss and activation combine, the gradients of frozen biases and the
+        sums over frozen shared parameters.
+        """
+        weights, scale = self.weights, self.scale
+        grad_a, grad_z, grad_w, grad_b = p.grad_a, p.grad_z, p.grad_w, p.grad_b
+        out = len(weights) - 1
+        z_out, a_out = p.z[out], p.a[out]
+        delta = self.loss.combined_delta(a_out, self.y, self.output_activation)
+        ga = grad_a[out]
+        if record or delta is None:
+            ga = grad_a[out] = self.loss.grad_a(z_out, a_out, self.y, self.output_activation)
         for li in range(out, -1, -1):
             if li != out or delta is None:
                 d = p.dadz[li]
@@ -171,58 +421,41 @@ class Engine:
                     a = p.a[li]
                     delta = a * (ga - np.sum(ga * a, axis=1, keepdims=True))
                 else:
-                    delta = ga * d
+                    delta = np.multiply(ga, d, out=grad_z[li])
             grad_z[li] = delta
             below = self.x if li == 0 else p.a[li - 1]
-            grad_w[li] = (delta.T @ below) * self.scale
-            if self.biases[li] is not None:
-                grad_b[li] = delta.sum(axis=0) * self.scale
+            gw = np.matmul(delta.T, below, out=grad_w[li])
+            if scale != 1.0:
+                np.multiply(gw, scale, out=gw)
+            gb = grad_b[li]
+            if gb is not None and (record or not self._frozen_bias[li]):
+                np.add.reduce(delta, axis=0, out=gb)
+                if scale != 1.0:
+                    np.multiply(gb, scale, out=gb)
             if li > 0:
-                ga = delta @ self.weights[li]
-                grad_a[li - 1] = ga
+                ga = np.matmul(delta, weights[li], out=grad_a[li - 1])
             delta = None
-        for uses in self._shared:
-            total = sum(self._grad_at(grad_w, grad_b, use) for use in uses)
-            for use in uses:
-                self._set_grad(grad_w, grad_b, use, total)
-        p.grad_a, p.grad_z, p.grad_w, p.grad_b = grad_a, grad_z, grad_w, grad_b
-
-    @staticmethod
-    def _grad_at(grad_w: list[Array], grad_b: list[Array | None],
-                 use: tuple[int, int, int]) -> float:
-        layer, row, col = use
-        if col < 0:
-            gb = grad_b[layer]
-            assert gb is not None
-            return float(gb[row])
-        return float(grad_w[layer][row, col])
-
-    @staticmethod
-    def _set_grad(grad_w: list[Array], grad_b: list[Array | None],
-                  use: tuple[int, int, int], value: float) -> None:
-        layer, row, col = use
-        if col < 0:
-            gb = grad_b[layer]
-            assert gb is not None
-            gb[row] = value
-        else:
-            grad_w[layer][row, col] = value
+        shared = self._shared if record else self._live_shared
+        if shared is not None:
+            # every use of a shared parameter gets the sum over its uses
+            index, group, count = shared
+            grad = p.grad
+            grad[index] = np.bincount(group, weights=grad[index], minlength=count)[group]
 
     def update(self, p: Pass) -> None:
-        lr = self.lr
-        for li, w in enumerate(self.weights):
-            gw = p.grad_w[li]
-            mask = self._masks_w[li]
-            w -= lr * gw if mask is None else lr * gw * mask
-            b = self.biases[li]
-            if b is not None:
-                gb = p.grad_b[li]
-                assert gb is not None
-                mask_b = self._masks_b[li]
-                b -= lr * gb if mask_b is None else lr * gb * mask_b
+        """One update of every unfrozen parameter, by the problem's optimizer."""
+        if self._updater is not None:
+            self._updater.step(self.params, p.grad)
+            return
+        step = np.multiply(p.grad, self.lr, out=p.scratch)
+        if self._live is None:
+            np.subtract(self.params, step, out=self.params)
+        else:
+            np.subtract(self.params, step, out=self.params, where=self._live)
 
     # --------------------------------------------------------------------- run
 
+    @_quiet_numpy
     def run(self, recorder: Recorder | None = None, steps: int | None = None,
             until_loss: float | None = None,
             on_step: Callable[[int, float], None] | None = None) -> Solution:
@@ -236,16 +469,31 @@ class Engine:
             self._record_data(recorder)
         stopped = None
         step = 0
+        p = self.new_pass()
+        later_steps = recorder.may_want_later_steps()
+        isfinite = math.isfinite
+        batches, passes = self._batches, {problem.n_samples: p}
         for step in range(1, max(steps, 1) + 1):
-            p = self.forward()
-            self._check_finite(p.loss, step, "loss")
+            if batches is not None:
+                p = self._use_samples(*batches[(step - 1) % len(batches)], passes)
+            self.forward(p)
+            loss = p.loss
+            if not isfinite(loss):
+                self._check_finite(loss, step, "loss", p)
             if step <= steps:
-                losses[step - 1] = p.loss
-            prefix = prefix_for(step)
-            wanted = recorder.wants_prefix(prefix)
+                losses[step - 1] = loss
+            if until_loss is not None and loss <= until_loss:
+                # reached before this update: the state stays the one that reached it
+                stopped = f"loss {loss:.6g} reached {until_loss:g} after {step - 1} updates"
+                step -= 1
+                break
+            wanted = False
+            if step == 1 or later_steps:
+                prefix = prefix_for(step)
+                wanted = recorder.wants_prefix(prefix)
             if wanted:
                 self._record_params(recorder, prefix)
-            self.backward(p)
+            self.backward(p, record=wanted)
             if wanted:
                 self._record_pass(recorder, prefix, p, backward=True)
             if step > steps:  # steps == 0: one forward/backward, no update
@@ -253,32 +501,28 @@ class Engine:
                 break
             self.update(p)
             if wanted:
-                self._record_params(recorder, prefix + "new.")
+                self._record_update(recorder, prefix)
             if on_step is not None:
-                on_step(step, p.loss)
-            if until_loss is not None and p.loss <= until_loss:
-                stopped = f"loss {p.loss:.6g} reached {until_loss:g} at step {step}"
-                break
+                on_step(step, loss)
         steps_run = step
-        final = self.forward()
-        self._check_finite(final.loss, steps_run + 1, "loss after the last update")
+        if batches is not None:  # the final pass covers every sample
+            p = self._use_samples(0, problem.n_samples, passes)
+        want_final = recorder.wants_prefix("final.")
+        final = self.forward(p, derivatives=want_final)
+        self._check_finite(final.loss, steps_run + 1, "loss after the last update", final)
         losses[steps_run] = final.loss
-        if recorder.wants_prefix("final."):
+        if want_final:
             self._record_params(recorder, "final.")
             self._record_pass(recorder, "final.", final, backward=False)
         return Solution(problem, recorder.values, losses[: steps_run + 1], steps_run, stopped)
 
-    def _check_finite(self, loss: float, step: int, what: str) -> None:
-        if np.isfinite(loss):
+    def _check_finite(self, loss: float, step: int, what: str, p: Pass | None = None) -> None:
+        if math.isfinite(loss):
             return
-        params_finite = all(np.all(np.isfinite(w)) for w in self.weights) and all(
-            b is None or np.all(np.isfinite(b)) for b in self.biases)
-        if not params_finite:
-            raise NumericError(
-                f"the parameters overflowed before step {step}: gradient descent diverged "
-                f"(learning rate {self.lr:g} is too large for this problem)", step)
-        raise NumericError(f"the {what} at step {step} is not a finite number "
-                           "(overflow, or the log of 0)", step)
+        # only now, with something already wrong, look for what overflowed first
+        from backprop_cli.diagnosis import numeric_error
+
+        raise numeric_error(self, step, final=what != "loss", p=p)
 
     # --------------------------------------------------------------- recording
 
@@ -291,57 +535,71 @@ class Engine:
             for j, name in enumerate(problem.output_names):
                 recorder.add(f"target.{name}{suffix}", self.y[k, j])
 
-    def _record_params(self, recorder: Recorder, prefix: str) -> None:
-        problem = self.problem
+    def _record_update(self, recorder: Recorder, prefix: str) -> None:
+        """The optimizer's values of this step (``v.``, ``m.``…), then ``new.``."""
+        for kind, flat in self.state.items():
+            self._record_params(recorder, f"{prefix}{kind}.", flat)
+        self._record_params(recorder, prefix + "new.")
+
+    def _record_params(self, recorder: Recorder, prefix: str, flat: Array | None = None) -> None:
+        """Every parameter's value, or its entry of ``flat`` (an array like ``params``)."""
+        if not recorder.may_match_name(prefix):
+            return
+        weights = self.weights if flat is None else self._weight_views(flat)
+        biases = self.biases if flat is None else self._bias_views(flat)
+        recorder.add_many(self._param_items(prefix, weights, biases))
+
+    def _param_items(self, prefix: str, weights: list[Array],
+                     biases: list[Array | None]) -> list[tuple[str, float]]:
+        """(prefix + name, value) of every parameter, once per name, in network order."""
+        # .tolist() once per array: indexing NumPy element by element costs more
+        items: list[tuple[str, float]] = []
         seen: set[str] = set()
-        for li, layer in enumerate(problem.layers):
-            w = self.weights[li]
-            for row, names in enumerate(layer.weight_names):
-                for col, name in enumerate(names):
+        for layer, w, b in zip(self.problem.layers, weights, biases, strict=True):
+            for names, values in zip(layer.weight_names, w.tolist(), strict=True):
+                for name, value in zip(names, values, strict=True):
                     if name not in seen:
                         seen.add(name)
-                        recorder.add(prefix + name, w[row, col])
-            b = self.biases[li]
+                        items.append((prefix + name, value))
             if b is not None and layer.bias_names is not None:
-                for row, name in enumerate(layer.bias_names):
+                for name, value in zip(layer.bias_names, b.tolist(), strict=True):
                     if name not in seen:
                         seen.add(name)
-                        recorder.add(prefix + name, b[row])
+                        items.append((prefix + name, value))
+        return items
 
     def _record_pass(self, recorder: Recorder, prefix: str, p: Pass, backward: bool) -> None:
         problem = self.problem
-        samples = [problem.sample_suffix(k) for k in range(problem.n_samples)]
-        for li, layer in enumerate(problem.layers):
+        # k counts the samples of this pass; keys name a sample by its place in the data
+        samples = [problem.sample_suffix(self._offset + k) for k in range(self.x.shape[0])]
+        units = recorder.may_match(prefix, "z.", "a.", "dadz.", "grad.a.", "grad.z.")
+        items: list[tuple[str, float]] = []
+        add = items.append
+        for li, layer in enumerate(problem.layers if units else ()):
+            # .tolist() once per array: indexing NumPy element by element costs more
+            z, a = p.z[li].tolist(), p.a[li].tolist()
+            dadz = p.dadz[li]
+            d = None if dadz is None else dadz.tolist()
+            ga = p.grad_a[li].tolist() if backward else None
+            gz = p.grad_z[li].tolist() if backward else None
             for k, suffix in enumerate(samples):
                 for j, unit in enumerate(layer.units):
-                    recorder.add(f"{prefix}z.{unit}{suffix}", p.z[li][k, j])
-                    recorder.add(f"{prefix}a.{unit}{suffix}", p.a[li][k, j])
-                    d = p.dadz[li]
+                    add((f"{prefix}z.{unit}{suffix}", z[k][j]))
+                    add((f"{prefix}a.{unit}{suffix}", a[k][j]))
                     if d is not None:
-                        recorder.add(f"{prefix}dadz.{unit}{suffix}", d[k, j])
-                    if backward:
-                        recorder.add(f"{prefix}grad.a.{unit}{suffix}", p.grad_a[li][k, j])
-                        recorder.add(f"{prefix}grad.z.{unit}{suffix}", p.grad_z[li][k, j])
-        if problem.has_samples:
-            for k, suffix in enumerate(samples):
-                recorder.add(f"{prefix}loss{suffix}", p.sample_losses[k])
-        recorder.add(f"{prefix}loss", p.loss)
-        if not backward:
+                        add((f"{prefix}dadz.{unit}{suffix}", d[k][j]))
+                    if ga is not None and gz is not None:
+                        add((f"{prefix}grad.a.{unit}{suffix}", ga[k][j]))
+                        add((f"{prefix}grad.z.{unit}{suffix}", gz[k][j]))
+        if problem.has_samples and recorder.may_match(prefix, "loss@"):
+            for suffix, value in zip(samples, p.sample_losses.tolist(), strict=True):
+                add((f"{prefix}loss{suffix}", value))
+        add((f"{prefix}loss", p.loss))
+        if backward and recorder.may_match_name(f"{prefix}grad."):
+            items += self._param_items(f"{prefix}grad.", p.grad_w, p.grad_b)
+        recorder.add_many(items)
+        if not backward or not recorder.may_match_name(f"{prefix}grad."):
             return
-        seen: set[str] = set()
-        for li, layer in enumerate(problem.layers):
-            gw = p.grad_w[li]
-            for row, names in enumerate(layer.weight_names):
-                for col, name in enumerate(names):
-                    if name not in seen:
-                        seen.add(name)
-                        recorder.add(f"{prefix}grad.{name}", gw[row, col])
-            gb = p.grad_b[li]
-            if gb is not None and layer.bias_names is not None:
-                for row, name in enumerate(layer.bias_names):
-                    if name not in seen:
-                        seen.add(name)
-                        recorder.add(f"{prefix}grad.{name}", gb[row])
         if problem.has_samples:
             self._record_sample_param_grads(recorder, prefix, p, samples)
 
@@ -353,6 +611,11 @@ class Engine:
             for k, suffix in enumerate(samples):
                 key = f"{prefix}grad.{name}{suffix}"
                 if not recorder.wants(key):
+                    continue
+                if p.sample_grad is not None:  # computed (and rounded) by the pass
+                    first = param.uses[0]
+                    recorder.add(key, p.sample_grad[k, self._flat_index(first.layer, first.row,
+                                                                          first.col)])
                     continue
                 total = 0.0
                 for use in param.uses:

@@ -7,22 +7,31 @@ Library code raises :class:`ProblemError`; the CLI prints ``str(error)``
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Mark:
-    """A 1-based line and column in a source file."""
+class Mark(NamedTuple):
+    """A 1-based line and column in a source file.
+
+    A named tuple rather than a frozen dataclass: the YAML reader makes one per
+    value, and a tuple is several times cheaper to build.
+    """
 
     line: int
     column: int
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class ProblemError(Exception):
     """Something wrong with a problem file, at a known place when there is one."""
 
     def __init__(self, message: str, mark: Mark | None = None, path: str | None = None) -> None:
+        # one line whatever the file held: a key with a newline prints as 'a\nb'
+        message = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), message)
         super().__init__(message)
         self.message = message
         self.mark = mark
@@ -64,9 +73,26 @@ class NumericError(Exception):
         return self.message
 
 
+def _normal(word: str) -> str:
+    """A word as compared for suggestions: case, spaces and dashes do not matter."""
+    return re.sub(r"[\s\-]+", "_", word.strip().lower())
+
+
 def suggest(word: str, candidates: Iterable[str], limit: int = 3) -> str:
     """A ' (did you mean ...?)' hint, or '' when nothing is close."""
-    matches = difflib.get_close_matches(word, list(candidates), n=limit, cutoff=0.6)
+    pool = list(candidates)
+    # 'ReLU', 'Leaky ReLU' and 'binary cross-entropy' mean a known word exactly;
+    # difflib alone would find 'ReLU' too far from 'relu'.
+    same = [c for c in pool if _normal(c) == _normal(word) and c != word]
+    if same:
+        return f" (did you mean '{same[0]}'?)"
+    if len(word) > 200:  # nothing that long is a typo of a key; spare difflib the work
+        return ""
+    matches = difflib.get_close_matches(word, pool, n=limit, cutoff=0.6)
+    if not matches:
+        normal = {_normal(c): c for c in pool}
+        matches = [normal[m] for m in difflib.get_close_matches(
+            _normal(word), list(normal), n=limit, cutoff=0.6)]
     if not matches:
         return ""
     quoted = " or ".join(f"'{m}'" for m in matches)

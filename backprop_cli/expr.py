@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from backprop_cli.rounding import round_value
+
 
 class Expr:
     """A node of a formula."""
@@ -74,7 +76,11 @@ class Sum(Expr):
 
     def evaluate(self, values: Mapping[str, float]) -> float:
         pairs = zip(self.signs, self.terms, strict=True)
-        return math.fsum(sign * term.evaluate(values) for sign, term in pairs)
+        terms = [sign * term.evaluate(values) for sign, term in pairs]
+        try:
+            return math.fsum(terms)
+        except (ValueError, OverflowError):  # ∞ − ∞ or an overflowing partial sum
+            return sum(terms)
 
     def children(self) -> tuple[Expr, ...]:
         return self.terms
@@ -131,7 +137,10 @@ class Power(Expr):
     precedence = 30
 
     def evaluate(self, values: Mapping[str, float]) -> float:
-        return float(self.base.evaluate(values) ** self.exponent)
+        base = self.base.evaluate(values)
+        if self.exponent == 2:  # x·x, as NumPy squares: x ** 2 can differ in the last bit
+            return base * base
+        return float(base ** self.exponent)
 
     def children(self) -> tuple[Expr, ...]:
         return (self.base,)
@@ -168,6 +177,25 @@ class Piecewise(Expr):
 
     def children(self) -> tuple[Expr, ...]:
         return (self.test, self.then, self.otherwise)
+
+
+@dataclass(frozen=True, eq=False)
+class Round(Expr):
+    """``operand`` rounded to ``decimals`` decimals: hand-calculation mode (``round: N``).
+
+    It wraps a whole formula, so that evaluating it (the checker, the tests)
+    gives the number a student writes down. Renderers write the operand: the
+    rounding shows in the result, printed with ``decimals`` decimals.
+    """
+
+    operand: Expr
+    decimals: int
+
+    def evaluate(self, values: Mapping[str, float]) -> float:
+        return round_value(self.operand.evaluate(values), self.decimals)
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.operand,)
 
 
 def _sigmoid(x: float) -> float:
@@ -211,6 +239,7 @@ FUNCTIONS: dict[str, Callable[[list[float], dict[str, float]], float]] = {
     "log": lambda a, p: _safe_log(a[0]),
     "softmax": lambda a, p: _softmax_first(a),
     "mean": lambda a, p: math.fsum(a) / len(a),
+    "sqrt": lambda a, p: math.sqrt(a[0]) if a[0] >= 0 else math.nan,
 }
 
 
@@ -225,7 +254,13 @@ def _softmax_first(args: list[float]) -> float:
 
 
 class Notation(Protocol):
-    """How a renderer writes symbols, numbers and operators."""
+    """How a renderer writes symbols, numbers and operators.
+
+    A notation may also set ``textbook = True``: a negative number then stands
+    bare where a leading minus is unambiguous (``−0.02529·1.8`` rather than
+    ``(−0.02529)·1.8``), and a negative constant added to a sum is written as a
+    subtraction (``0.1 − 0.6``), as a person writes it by hand.
+    """
 
     def symbol(self, key: str) -> str: ...
 
@@ -249,15 +284,18 @@ class Notation(Protocol):
 
 def render(expr: Expr, notation: Notation, values: Mapping[str, float] | None = None) -> str:
     """Write ``expr`` with symbols, or with numbers from ``values`` substituted."""
-    return _Renderer(notation, values).write(expr)
+    return _Renderer(notation, values).write(expr, leading=True)
 
 
 class _Renderer:
     def __init__(self, notation: Notation, values: Mapping[str, float] | None) -> None:
         self.n = notation
         self.values = values
+        self.textbook = bool(getattr(notation, "textbook", False))
 
     def leaf_is_negative(self, expr: Expr) -> bool:
+        if isinstance(expr, Round):
+            expr = expr.operand
         if isinstance(expr, Const):
             return expr.value < 0
         if isinstance(expr, Ref) and self.values is not None:
@@ -266,16 +304,24 @@ class _Renderer:
             )
         return False
 
-    def write(self, expr: Expr, parent: int = 0, right: bool = False) -> str:
-        text = self._write(expr)
+    def write(self, expr: Expr, parent: int = 0, right: bool = False,
+              leading: bool = False) -> str:
+        """``leading``: the text starts the expression or follows an opening bracket."""
+        if isinstance(expr, Round):  # shown by the result's decimals, not in the formula
+            return self.write(expr.operand, parent, right, leading)
         needs_group = expr.precedence < parent or (right and expr.precedence == parent
                                                    and isinstance(expr, Sum))
-        if not needs_group and parent >= Product.precedence and self.leaf_is_negative(expr):
+        bare_ok = self.textbook and leading
+        if (not needs_group and parent >= Product.precedence and not bare_ok
+                and self.leaf_is_negative(expr)):
             needs_group = True
+        text = self._write(expr, leading=needs_group or leading)
         return self.n.group(text) if needs_group else text
 
-    def _write(self, expr: Expr) -> str:
+    def _write(self, expr: Expr, leading: bool = True) -> str:
         n = self.n
+        if isinstance(expr, Round):
+            return self._write(expr.operand, leading)
         if isinstance(expr, Ref):
             if self.values is None:
                 return n.symbol(expr.key)
@@ -285,18 +331,27 @@ class _Renderer:
         if isinstance(expr, Sum):
             parts: list[str] = []
             for index, (sign, term) in enumerate(zip(expr.signs, expr.terms, strict=True)):
-                text = self.write(term, Sum.precedence, right=index > 0 and sign < 0)
+                if (self.textbook and index > 0 and isinstance(term, Const)
+                        and term.display is None and term.value < 0):
+                    # a number worked out on the way: 0.1 + (−0.6) is written 0.1 − 0.6
+                    sign, term = -sign, Const(-term.value)
+                text = self.write(term, Sum.precedence, right=index > 0 and sign < 0,
+                                  leading=leading and index == 0 and sign > 0)
                 if index == 0:
                     parts.append(f"{n.minus}{text}" if sign < 0 else text)
                 else:
-                    if sign > 0 and self.leaf_is_negative(term):
+                    # a − (−0.5), never a − −0.5
+                    if self.leaf_is_negative(term) or (
+                            self.textbook and text.startswith(n.minus)):
                         text = n.group(text)
                     parts.append(f" {n.minus if sign < 0 else '+'} {text}")
             return "".join(parts)
         if isinstance(expr, Product):
-            return n.times.join(self.write(f, Product.precedence + 1) for f in expr.factors)
+            return n.times.join(self.write(f, Product.precedence + 1, leading=leading and i == 0)
+                                for i, f in enumerate(expr.factors))
         if isinstance(expr, Quotient):
-            return n.fraction(self.write(expr.numerator), self.write(expr.denominator))
+            return n.fraction(self.write(expr.numerator, leading=True),
+                              self.write(expr.denominator, leading=True))
         if isinstance(expr, Neg):
             return f"{n.minus}{self.write(expr.operand, Neg.precedence + 1)}"
         if isinstance(expr, Power):
@@ -305,11 +360,61 @@ class _Renderer:
                 base = n.group(base)
             return n.power(base, expr.exponent)
         if isinstance(expr, Call):
-            return n.call(expr.name, [self.write(a) for a in expr.args], dict(expr.params))
+            return n.call(expr.name, [self.write(a, leading=True) for a in expr.args],
+                          dict(expr.params))
         if isinstance(expr, Piecewise):
-            return n.piecewise(self.write(expr.test), self.write(expr.then),
-                               self.write(expr.otherwise))
+            return n.piecewise(self.write(expr.test, leading=True),
+                               self.write(expr.then, leading=True),
+                               self.write(expr.otherwise, leading=True))
         raise TypeError(f"cannot render {type(expr).__name__}")
+
+
+def is_leaf(expr: Expr) -> bool:
+    return isinstance(expr, (Ref, Const))
+
+
+def reduce_innermost(expr: Expr, values: Mapping[str, float],
+                     evaluate: Callable[[Expr], float] | None = None) -> Expr | None:
+    """``expr`` with every innermost operation replaced by its value, for one more line.
+
+    ``½·(1 − 0.8249)²`` becomes ``½·0.1751²``: the intermediate results a
+    person writes down between the substitution and the answer. None when the
+    next line would already be the result (the root's operands are leaves).
+    Rendering only: each operation is worked out with ``evaluate`` (default
+    :meth:`Expr.evaluate` on ``values``).
+    """
+    if is_leaf(expr) or all(is_leaf(child) for child in expr.children()):
+        return None
+    return _reduce(expr, evaluate or (lambda node: node.evaluate(values)))
+
+
+def _reduce(expr: Expr, evaluate: Callable[[Expr], float]) -> Expr:
+    if isinstance(expr, Ref):
+        # past the substitution line a value is just a number: 0.6 + (−0.5) reads 0.6 − 0.5
+        return Const(evaluate(expr))
+    if is_leaf(expr):
+        return expr
+    children = expr.children()
+    if all(is_leaf(child) for child in children):
+        return Const(evaluate(expr))
+    new = tuple(_reduce(child, evaluate) for child in children)
+    if isinstance(expr, Round):  # the exact value, then the rounded result
+        return Round(new[0], expr.decimals)
+    if isinstance(expr, Sum):
+        return Sum(new, expr.signs)
+    if isinstance(expr, Product):
+        return Product(new)
+    if isinstance(expr, Quotient):
+        return Quotient(new[0], new[1])
+    if isinstance(expr, Neg):
+        return Neg(new[0])
+    if isinstance(expr, Power):
+        return Power(new[0], expr.exponent)
+    if isinstance(expr, Call):
+        return Call(expr.name, new, expr.params)
+    if isinstance(expr, Piecewise):
+        return Piecewise(new[0], new[1], new[2])
+    raise TypeError(f"cannot reduce {type(expr).__name__}")
 
 
 # ------------------------------------------------------------ construction

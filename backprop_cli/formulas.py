@@ -4,13 +4,20 @@ This is the single description of each step of the calculation. The renderers
 print it (symbols, then numbers substituted, then the result) and the checker
 evaluates it on the author's own numbers to tell a slip from an error carried
 forward. Data (inputs, targets) and the starting parameters have no formula.
+
+The update formulas (``new.``, and the optimizer's ``v.``, ``m.``…) come from
+:mod:`backprop_cli.optimizers`. With batches a step's ``loss`` and
+``grad.<param>`` reduce over the samples of that step's batch. In
+hand-calculation mode (``problem.round``) every formula is wrapped in
+:class:`~backprop_cli.expr.Round`, so evaluating it gives the rounded number the
+engine produced and a student writes down.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from backprop_cli.expr import Call, Const, Expr, Ref, add, mul, sub
+from backprop_cli.expr import Call, Const, Expr, Ref, Round, add, mul, sub
 from backprop_cli.keys import KeyParts, parse_key, prefix_for
 from backprop_cli.problem import Problem
 
@@ -36,6 +43,13 @@ class Formulas:
         return "" if parts.sample is None else f"@{parts.sample + 1}"
 
     def for_parts(self, parts: KeyParts) -> Expr | None:
+        expr = self._formula(parts)
+        decimals = self.problem.round
+        if decimals is None or expr is None or isinstance(expr, (Ref, Const)):
+            return expr  # a copy of a value (already rounded) needs no rounding
+        return Round(expr, decimals)
+
+    def _formula(self, parts: KeyParts) -> Expr | None:
         problem = self.problem
         kind = parts.kind
         prefix = parts.prefix
@@ -44,12 +58,8 @@ class Formulas:
             return None
         if kind == "param":
             return self.param_start(parts.name, parts.step)
-        if kind == "new":
-            param = problem.parameters[parts.name]
-            if param.frozen:
-                return Ref(f"{prefix}{parts.name}")
-            rate = Const(problem.learning_rate)
-            return sub(Ref(f"{prefix}{parts.name}"), mul(rate, Ref(f"{prefix}grad.{parts.name}")))
+        if kind == "new" or kind in problem.optimizer.kinds:
+            return self.update(kind, parts.name, parts.step)
         if kind == "z":
             return self.weighted_sum(prefix, parts.name, sfx)
         if kind == "a":
@@ -63,7 +73,7 @@ class Formulas:
                                                     f"{prefix}a.{parts.name}{sfx}")
         if kind == "loss":
             if problem.has_samples and parts.sample is None:
-                return self.reduce([f"{prefix}loss@{k + 1}" for k in range(problem.n_samples)])
+                return self.reduce([f"{prefix}loss@{k + 1}" for k in problem.batch(parts.step)])
             outputs = problem.output_names
             return problem.loss.expr([f"{prefix}a.{o}{sfx}" for o in outputs],
                                      [f"target.{o}{sfx}" for o in outputs])
@@ -74,11 +84,21 @@ class Formulas:
         if kind == "grad":
             if problem.has_samples and parts.sample is None:
                 return self.reduce([f"{prefix}grad.{parts.name}@{k + 1}"
-                                    for k in range(problem.n_samples)])
+                                    for k in problem.batch(parts.step)])
             return self.param_grad(prefix, parts.name, sfx)
         raise ValueError(f"no formula for {kind}")
 
     # ------------------------------------------------------------- pieces
+
+    def update(self, kind: str, name: str, step: int | None) -> Expr:
+        """``new.<name>`` or an optimizer value of ``name`` at ``step``."""
+        problem = self.problem
+        assert step is not None
+        param = problem.parameters[name]
+        decay = problem.weight_decay if not any(u.is_bias for u in param.uses) else 0.0
+        previous = prefix_for(step - 1) if step > 1 else None
+        return problem.optimizer.formula(kind, name, step, prefix_for(step), previous,
+                                         problem.learning_rate, decay, param.frozen)
 
     def param_start(self, name: str, step: int | None) -> Expr | None:
         steps = self.problem.steps

@@ -1,6 +1,7 @@
 """The JSON form of a solution: every recorded value key at full precision.
 
-``{"file": ..., "title": ..., "values": {key: number}}``. JSON has no NaN or
+``{"file": ..., "title": ..., "values": {key: number}}`` (and ``"round": N`` in
+hand-calculation mode). JSON has no NaN or
 Infinity: a value that is not finite is written as null and listed under
 ``"not_finite"`` with the reason.
 """
@@ -12,7 +13,7 @@ import math
 from typing import Any
 
 from backprop_cli.engine import Solution
-from backprop_cli.keys import ordered_keys
+from backprop_cli.keys import ordered_keys, step_of
 
 # Above this many values the keys stay in the engine's order (listing the hand
 # order of a large network costs more than it helps).
@@ -24,7 +25,10 @@ def in_computation_order(solution: Solution) -> dict[str, float]:
     recorded = solution.values
     if len(recorded) > ORDER_LIMIT or solution.problem.n_parameters > ORDER_LIMIT:
         return recorded
-    ordered = {key: recorded[key] for key in ordered_keys(solution.problem) if key in recorded}
+    # only the steps that were recorded: a long run with a few keys lists a few steps
+    steps = {step for step in map(step_of, recorded) if step is not None}
+    ordered = {key: recorded[key] for key in ordered_keys(solution.problem, steps)
+               if key in recorded}
     if len(ordered) != len(recorded):
         ordered.update(recorded)
     return ordered
@@ -40,7 +44,10 @@ def solution_document(solution: Solution) -> dict[str, Any]:
         else:
             values[key] = None
             not_finite[key] = "undefined" if math.isnan(value) else "overflow"
-    document: dict[str, Any] = {"file": problem.path, "title": problem.title, "values": values}
+    document: dict[str, Any] = {"file": problem.path, "title": problem.title}
+    if problem.round is not None:  # hand-calculation mode: every value has these decimals
+        document["round"] = problem.round
+    document["values"] = values
     if not_finite:
         document["not_finite"] = not_finite
     if solution.stopped:
@@ -49,4 +56,23 @@ def solution_document(solution: Solution) -> dict[str, Any]:
 
 
 def dumps(document: Any) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    """The document as JSON text, never with NaN or Infinity tokens (invalid JSON)."""
+    try:
+        text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        # a non-finite number outside "values" (those are already null): null it too,
+        # rather than fail at the last moment
+        text = json.dumps(finite_only(document), indent=2, ensure_ascii=False,
+                          allow_nan=False)
+    return text + "\n"
+
+
+def finite_only(data: Any) -> Any:
+    """``data`` with every non-finite float replaced by None (JSON's null)."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: finite_only(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite_only(value) for value in data]
+    return data

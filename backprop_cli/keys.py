@@ -7,11 +7,20 @@ Grammar (see the README's "Value keys"):
     body     := "z." unit | "a." unit | "dadz." unit | "loss"
               | "grad.a." unit | "grad.z." unit | "grad." param
               | param | "new." param
+              | ("v" | "m" | "s" | "mhat" | "shat") "." param   (the optimizer's)
               | "input." input | "target." unit        (data, never prefixed)
 
 Per-sample quantities carry ``@k`` (k from 1) when the file uses ``samples``;
 plain ``loss`` and ``grad.<param>`` are then the batch's, and
 ``grad.<param>@k`` is sample k's contribution to it.
+
+k is always the sample's place in the data (its row in the file), whatever
+the step: with ``batch_size``, step s only has the keys of the samples in its
+batch (``step2.z.h1@3`` with batches of 2), the data keys ``input.x1@3`` are
+the same for every step, and ``final.`` keys cover every sample.
+
+The optimizer's values exist for the steps that update (like ``new.``):
+``v.<param>`` (momentum), ``m.``, ``s.``, ``mhat.``, ``shat.<param>`` (Adam).
 
 :func:`ordered_keys` lists the keys of a problem in the order one computes them
 by hand, which is the order in which the checker reports the first wrong value.
@@ -20,7 +29,7 @@ by hand, which is the order in which the checker reports the first wrong value.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from backprop_cli.problem import Problem
@@ -42,7 +51,8 @@ def prefix_for(step: int | None) -> str:
 @dataclass(frozen=True)
 class KeyParts:
     step: int | None  # None for final.
-    kind: str  # z, a, dadz, loss, grad.a, grad.z, grad, param, new, input, target
+    kind: str  # z, a, dadz, loss, grad.a, grad.z, grad, param, new, input, target,
+    #            or an optimizer's: v, m, s, mhat, shat
     name: str  # unit, param or input name ('' for loss)
     sample: int | None  # 0-based sample index, or None
 
@@ -53,9 +63,20 @@ class KeyParts:
 
 def parse_key(key: str, problem: Problem) -> KeyParts | None:
     """Split a key into its parts, or None when it is not a key of this problem."""
+    parts = _parse_key(key, problem)
+    if (parts is not None and parts.sample is not None and problem.batch_size is not None
+            and parts.kind not in ("input", "target")
+            and parts.sample not in problem.batch(parts.step)):
+        return None  # that sample is not in this step's batch
+    return parts
+
+
+def _parse_key(key: str, problem: Problem) -> KeyParts | None:
     match = _KEY.match(key)
     if match is None:
         return None
+    if any(len(match.group(g) or "") > 9 for g in ("step", "k")):
+        return None  # no problem has a billion steps or samples (and int() has a digit limit)
     step: int | None = 1
     if match.group("prefix"):
         if match.group("prefix") == "final.":
@@ -101,10 +122,10 @@ def parse_key(key: str, problem: Problem) -> KeyParts | None:
                 return None
             return KeyParts(step, "grad", name, sample)
         return None
-    if kind == "new" and name in params:
+    if (kind == "new" or kind in problem.optimizer.kinds) and name in params:
         if step is None or sample is not None or step > problem.steps:
             return None
-        return KeyParts(step, "new", name, None)
+        return KeyParts(step, kind, name, None)
     if body in params and sample is None:
         return KeyParts(step, "param", body, None)
     return None
@@ -126,25 +147,39 @@ def key_for(parts: KeyParts, problem: Problem) -> str:
     return f"{parts.prefix}{body}{suffix}"
 
 
-def ordered_keys(problem: Problem) -> Iterator[str]:
-    """Every key of the problem, in the order a hand calculation produces them."""
+def ordered_keys(problem: Problem, only_steps: Collection[int] | None = None) -> Iterator[str]:
+    """Every key of the problem, in the order a hand calculation produces them.
+
+    ``only_steps``: list the keys of these steps only (with the data and the
+    final pass), so that ordering a few values of a long run stays cheap.
+    """
     n = problem.n_samples
     samples = [problem.sample_suffix(k) for k in range(n)]
+    batched = problem.batch_size is not None and problem.batch_size < n
     for suffix in samples:
         for name in problem.input_names:
             yield f"input.{name}{suffix}"
         for name in problem.output_names:
             yield f"target.{name}{suffix}"
-    steps = max(problem.steps, 1)
-    for step in range(1, steps + 1):
+    steps = range(1, max(problem.steps, 1) + 1)
+    for step in steps if only_steps is None else sorted(s for s in only_steps if s in steps):
         prefix = prefix_for(step)
+        batch = [samples[k] for k in problem.batch(step)] if batched else samples
         yield from (f"{prefix}{name}" for name in problem.parameters)
-        yield from _forward_keys(problem, prefix, samples)
-        yield from _backward_keys(problem, prefix, samples)
+        yield from _forward_keys(problem, prefix, batch)
+        yield from _backward_keys(problem, prefix, batch)
         if problem.steps >= step:
-            yield from (f"{prefix}new.{name}" for name in problem.parameters)
+            yield from _update_keys(problem, prefix)
     yield from (f"final.{name}" for name in problem.parameters)
     yield from _forward_keys(problem, "final.", samples)
+
+
+def _update_keys(problem: Problem, prefix: str) -> Iterator[str]:
+    """Parameter by parameter, as in an update table: its optimizer values, then new."""
+    kinds = (*problem.optimizer.kinds, "new")
+    for name in problem.parameters:
+        for kind in kinds:
+            yield f"{prefix}{kind}.{name}"
 
 
 def _forward_keys(problem: Problem, prefix: str, samples: list[str]) -> Iterator[str]:
@@ -175,6 +210,17 @@ def _backward_keys(problem: Problem, prefix: str, samples: list[str]) -> Iterato
                     yield f"{prefix}grad.{name}{suffix}"
     if problem.has_samples:
         yield from (f"{prefix}grad.{name}" for name in problem.parameters)
+
+
+def step_of(key: str) -> int | None:
+    """The step a key belongs to (1 for data keys), None for ``final.`` keys."""
+    if key.startswith("final."):
+        return None
+    if key.startswith("step"):
+        number, dot, _ = key[4:].partition(".")
+        if dot and number.isdigit():
+            return int(number)
+    return 1
 
 
 def all_keys(problem: Problem) -> list[str]:

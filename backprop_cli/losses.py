@@ -8,9 +8,9 @@ For outputs a (samples × outputs) and targets y:
 - ``binary_cross_entropy`` −Σ[y·log a + (1−y)·log(1−a)]   ∂L/∂a = (a − y)/(a(1 − a))
 - ``cross_entropy``        −Σ y·log a           ∂L/∂a = −y/a
 
-The engine computes sigmoid + binary cross-entropy and softmax + cross-entropy
-from the pre-activations z (log-sum-exp, softplus), so that a saturated output
-never turns into log(0) or 0/0.
+The engine computes the cross-entropies of sigmoid and softmax outputs from the
+pre-activations z (log-sum-exp, softplus) and their output deltas in closed form
+(a − y), so that a saturated output never turns into log(0), 0/0 or 0·∞.
 """
 
 from __future__ import annotations
@@ -72,6 +72,8 @@ class Loss:
                     top = z.max(axis=1, keepdims=True)
                     lse = top + np.log(np.sum(np.exp(z - top), axis=1, keepdims=True))
                     return -np.sum(y * (z - lse), axis=1)
+                if activation == "sigmoid":  # −log σ(z) = softplus(−z): no log(0)
+                    return np.sum(y * softplus(-z), axis=1)
                 return -np.sum(_xlogy(y, a), axis=1)
         raise ValueError(name)
 
@@ -87,8 +89,7 @@ class Loss:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if name == "binary_cross_entropy":
                 if activation == "sigmoid":
-                    # 1/(σ(1−σ)) = 2 + 2·cosh z: finite until cosh itself overflows
-                    return (a - y) * (2.0 + 2.0 * np.cosh(z))
+                    return _sigmoid_bce_grad(z, y)
                 return (a - y) / (a * (1.0 - a))
             if name == "cross_entropy":
                 if activation == "softmax":
@@ -100,11 +101,16 @@ class Loss:
         raise ValueError(name)
 
     def combined_delta(self, a: Array, y: Array, activation: str) -> Array | None:
-        """∂L_k/∂z of the output layer where loss and activation cancel, else None."""
+        """∂L_k/∂z of the output layer where loss and activation cancel, else None.
+
+        Multiplying ∂L/∂a by f'(z) instead would give 0·∞ once a unit saturates.
+        """
         if self.name == "binary_cross_entropy" and activation == "sigmoid":
             return a - y
         if self.name == "cross_entropy" and activation == "softmax":
             return a * y.sum(axis=1, keepdims=True) - y
+        if self.name == "cross_entropy" and activation == "sigmoid":
+            return (0.0 - y) * (1.0 - a)  # −(y/a)·a(1 − a); 0 − y: no −0 where y = 0
         return None
 
     # ------------------------------------------------------------ formulas
@@ -154,6 +160,21 @@ class Loss:
 def _grouped_sum(terms: list[Expr]) -> Expr:
     # a Product of one factor is rendered in brackets when negated: −(t1 + t2)
     return Product((add(*terms),))
+
+
+def _sigmoid_bce_grad(z: Array, y: Array) -> Array:
+    """∂L/∂a = (a − y)/(a(1 − a)) for a = σ(z), as −y/a + (1 − y)/(1 − a) with
+    1/a = 1 + e^−z and 1/(1 − a) = 1 + e^z.
+
+    Not from a: once σ(z) rounds to 1 (z > 37), a − y is 0 for y = 1 while the exact
+    value is −1/a ≈ −1, and near that a − y keeps few correct digits. This form is
+    exact to rounding and overflows only where the exact value is beyond float64.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        first = np.where(y == 0, 0.0, -y * (1.0 + np.exp(-z)))
+        second = np.where(y == 1, 0.0, (1.0 - y) * (1.0 + np.exp(z)))
+        result: Array = first + second
+    return result
 
 
 def _xlogy(x: Array, y: Array) -> Array:

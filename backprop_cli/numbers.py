@@ -50,3 +50,47 @@ def decimals_written(text: str) -> int | None:
     if "." not in text:
         return 0
     return len(text.split(".", 1)[1])
+
+
+def digits_to_tell_apart(old: float, new: float, digits: int = 4, limit: int = 12) -> int:
+    """The fewest significant digits (at least ``digits``) at which ``new`` and ``old`` differ.
+
+    An update of 0.5 by 1e-6 written to 4 digits reads 0.5 -> 0.5; the update
+    table widens such numbers until the change shows (up to ``limit`` digits).
+    """
+    if old == new or not (math.isfinite(old) and math.isfinite(new)):
+        return digits
+    for candidate in range(digits, limit + 1):
+        if format_number(old, candidate) != format_number(new, candidate):
+            return candidate
+    return limit
+
+
+def digits_to_show_step(value: float, step: float, digits: int = 4, limit: int = 12) -> int:
+    """Significant digits for ``value`` that keep ``step`` (a change in it) readable.
+
+    0.4 + 0.0004552 written to 4 digits is 0.4005, which hides the step that
+    was just computed; 0.4004552 shows it, as a person writes it by hand.
+    """
+    if value == 0 or step == 0 or not (math.isfinite(value) and math.isfinite(step)):
+        return digits
+    gap = math.floor(math.log10(abs(value))) - math.floor(math.log10(abs(step)))
+    return max(digits, min(digits + gap, limit))
+
+
+def format_decimals(value: float, decimals: int, ascii_only: bool = False) -> str:
+    """``value`` to at most ``decimals`` decimals (hand-calculation mode: 0.18875 -> 0.1888).
+
+    Trailing zeros go, integers stay integers and -0 never appears, as in
+    :func:`format_number`.
+    """
+    if not math.isfinite(value):
+        return format_number(value, ascii_only=ascii_only)
+    text = f"{value:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", "0"):
+        text = "0"
+    if text.startswith("-") and not ascii_only:
+        text = "−" + text[1:]
+    return text

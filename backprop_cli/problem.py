@@ -9,6 +9,12 @@ Shapes (N samples, layer l with n_l units, n_0 inputs):
 
 Parameters are named; a name used at several places denotes one shared
 parameter (its gradient is the sum over its uses, it is updated once).
+
+Training settings: the optimizer and weight decay (:mod:`backprop_cli.optimizers`),
+mini-batches (``batch_size``: step s uses the samples of batch (s − 1) mod B, in
+file order, the last batch of an epoch possibly smaller) and hand-calculation
+mode (``round``: every value the calculation produces is rounded to that many
+decimals, see :mod:`backprop_cli.rounding`).
 """
 
 from __future__ import annotations
@@ -23,10 +29,12 @@ from numpy.typing import NDArray
 from backprop_cli.activations import Activation
 from backprop_cli.errors import Mark
 from backprop_cli.losses import Loss
+from backprop_cli.optimizers import ALL_UPDATE_KINDS, SGD, Optimizer
 
 Array = NDArray[np.float64]
 
-RESERVED_WORDS = frozenset({"loss", "z", "a", "dadz", "grad", "new", "final", "input", "target"})
+RESERVED_WORDS = frozenset({"loss", "z", "a", "dadz", "grad", "new", "final", "input", "target",
+                            *ALL_UPDATE_KINDS})
 
 
 @dataclass
@@ -120,6 +128,12 @@ class Problem:
     expected: dict[str, Expected] = field(default_factory=dict)
     tolerance: float | None = None
     target_labels: list[str | None] | None = None  # cross_entropy: the true unit's name
+    quiz: list[str] | None = None  # value keys or globs `backprop quiz` asks for
+    optimizer: Optimizer = SGD
+    weight_decay: float = 0.0  # λ: the update adds λ·w to the gradient of every weight
+    batch_size: int | None = None  # None: every step uses every sample
+    epochs: int | None = None  # as written; then steps = epochs × batches_per_epoch
+    round: int | None = None  # hand-calculation mode: decimals of every value produced
 
     @property
     def n_samples(self) -> int:
@@ -181,6 +195,21 @@ class Problem:
     def n_parameters(self) -> int:
         return sum(layer.weights.size + (0 if layer.bias is None else layer.size)
                    for layer in self.layers)
+
+    @property
+    def batches_per_epoch(self) -> int:
+        if self.batch_size is None:
+            return 1
+        return -(-self.n_samples // self.batch_size)
+
+    def batch(self, step: int | None) -> range:
+        """The (0-based) samples of step ``step``'s batch; every sample for None (final.)."""
+        n = self.n_samples
+        size = self.batch_size
+        if step is None or size is None or size >= n:
+            return range(n)
+        start = (step - 1) % self.batches_per_epoch * size
+        return range(start, min(start + size, n))
 
     def sample_suffix(self, k: int) -> str:
         """'@k' (1-based) when the file uses samples, else ''."""

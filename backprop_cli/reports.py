@@ -160,7 +160,7 @@ def json_report(reports: list[FileReport]) -> str:
                 "difference": _finite(r.difference), "recomputed": _finite(r.recomputed),
             }
             if r.erratum is not None:
-                entry["erratum"] = r.erratum
+                entry["erratum"] = _finite(r.erratum)
             if r.note:
                 entry["note"] = r.note
             if r.reason:

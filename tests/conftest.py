@@ -24,4 +24,7 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 
 def seed_files() -> list[Path]:
-    return sorted(PROBLEMS.glob("*.yaml"))
+    """The network problem files (`kind: derivative` files: tests/test_derive.py)."""
+    from backprop_cli.derivative import is_derivative_file
+
+    return [path for path in sorted(PROBLEMS.glob("*.yaml")) if not is_derivative_file(path)]

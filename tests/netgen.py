@@ -17,8 +17,13 @@ weights = st.floats(min_value=-2.0, max_value=2.0, allow_nan=False).map(lambda v
 
 @st.composite
 def problem_documents(draw: st.DrawFn, *, max_layers: int = 3, max_units: int = 3,
-                      share: bool = True, freeze: bool = True) -> dict[str, Any]:
-    """A valid problem document (a dict, to be dumped as YAML)."""
+                      share: bool = True, freeze: bool = True,
+                      training: bool = False) -> dict[str, Any]:
+    """A valid problem document (a dict, to be dumped as YAML).
+
+    ``training``: also an optimizer (sgd, momentum or adam, with settings), maybe
+    weight decay, and with samples maybe mini-batches and epochs.
+    """
     loss = draw(st.sampled_from(LOSSES))
     n_inputs = draw(st.integers(1, max_units))
     n_layers = draw(st.integers(1, max_layers))
@@ -88,8 +93,37 @@ def problem_documents(draw: st.DrawFn, *, max_layers: int = 3, max_units: int = 
         document["target"] = target()
     if freeze and draw(st.booleans()):
         document["freeze"] = [draw(st.sampled_from(names_used))]
+    if training:
+        document.update(draw(training_settings(len(document.get("samples", [None])))))
     return document
 
 
+@st.composite
+def training_settings(draw: st.DrawFn, n_samples: int) -> dict[str, Any]:
+    """optimizer, weight_decay, batch_size and epochs (or steps) for ``n_samples`` samples."""
+    settings: dict[str, Any] = {}
+    name = draw(st.sampled_from(["sgd", "momentum", "adam"]))
+    if name == "momentum":
+        settings["optimizer"] = {"name": name, "beta": draw(st.sampled_from([0.0, 0.5, 0.9]))}
+    elif name == "adam":
+        settings["optimizer"] = {"name": name, "beta1": draw(st.sampled_from([0.8, 0.9])),
+                                 "beta2": draw(st.sampled_from([0.9, 0.999])),
+                                 "epsilon": draw(st.sampled_from([1e-8, 1e-3]))}
+    else:
+        settings["optimizer"] = draw(st.sampled_from(["sgd", {"name": "sgd"}]))
+    if draw(st.booleans()):
+        settings["weight_decay"] = draw(st.sampled_from([0.01, 0.1]))
+    if n_samples > 1 and draw(st.booleans()):
+        settings["batch_size"] = draw(st.integers(1, n_samples))
+        if draw(st.booleans()):
+            settings["epochs"] = draw(st.integers(1, 2))
+            settings["steps"] = None  # the caller drops it: epochs replace steps
+    else:
+        settings["steps"] = draw(st.integers(1, 4))
+    return settings
+
+
 def dump(document: dict[str, Any]) -> str:
-    return yaml.safe_dump(document, sort_keys=False)
+    # a key set to None by a strategy is a key to leave out (e.g. steps, with epochs)
+    clean = {key: value for key, value in document.items() if value is not None}
+    return yaml.safe_dump(clean, sort_keys=False)

@@ -9,7 +9,7 @@ import pytest
 from backprop_cli.checker import Precision, check_values, first_wrong
 from backprop_cli.engine import solve
 from backprop_cli.loader import parse_problem
-from tests.conftest import PROBLEMS
+from tests.conftest import PROBLEMS, seed_files
 
 CHAIN = """
 network:
@@ -123,7 +123,7 @@ def test_seed_001b_without_its_errata_marks() -> None:
     assert by_key["grad.a.h1"].recomputed == pytest.approx(-0.176 * 0.145 * 0.4)
 
 
-@pytest.mark.parametrize("path", sorted(PROBLEMS.glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", seed_files(), ids=lambda p: p.stem)
 def test_seed_files_pass_with_their_errata(path) -> None:  # type: ignore[no-untyped-def]
     from backprop_cli.loader import load_problem
 
@@ -136,7 +136,7 @@ def test_seed_errata_found() -> None:
     from backprop_cli.loader import load_problem
 
     errata = {}
-    for path in sorted(PROBLEMS.glob("*.yaml")):
+    for path in seed_files():
         problem = load_problem(path)
         for r in check_values(problem, solve(problem).values):
             if r.verdict == "erratum":

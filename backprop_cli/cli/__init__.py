@@ -20,6 +20,20 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "solve": ("backprop_cli.cli.solve", "solve", "Print the worked solution of a problem file."),
     "check": ("backprop_cli.cli.check", "check",
               "Check the expected answers of problem files (CI-friendly)."),
+    "quiz": ("backprop_cli.cli.quiz", "quiz", "Quiz yourself: type each value, get a verdict."),
+    "new": ("backprop_cli.cli.new", "new", "Write a generated exercise, or a template."),
+    "train": ("backprop_cli.cli.train", "train",
+              "Train for many steps: loss table and chart, final values."),
+    "gradcheck": ("backprop_cli.cli.gradcheck", "gradcheck",
+                  "Compare every gradient with a central finite difference."),
+    "probe": ("backprop_cli.cli.probe", "probe",
+              "Nudge parameters: predicted loss change beside the actual one."),
+    "diagram": ("backprop_cli.cli.diagram", "diagram",
+                "Draw the network as Mermaid or Graphviz DOT text."),
+    "derive": ("backprop_cli.cli.derive", "derive",
+               "Differentiate an expression, at a point, against the real change."),
+    "surface": ("backprop_cli.cli.surface", "surface",
+                "The loss over two parameters, with the gradient-descent path."),
 }
 
 
@@ -49,7 +63,7 @@ def cli(**_: Any) -> None:
 
     \b
     Examples:
-      backprop solve problems/001_two_layer_relu_sigmoid.yaml
+      backprop solve problems/001b_two_layer_relu_sigmoid.yaml
       backprop solve problem.yaml --format json --keys 'grad.*'
       backprop check problems/
     """

@@ -40,8 +40,12 @@ def user_errors(path: str | None = None) -> Iterator[None]:
 
 
 def load(path: str, steps: int | None = None) -> Problem:
+    from backprop_cli.derivative import is_derivative_file
     from backprop_cli.loader import load_problem
 
+    if is_derivative_file(path):  # not a network: say so rather than "unknown key 'kind'"
+        raise CleanExit(f"{path}: a derivative exercise (kind: derivative) has no network; "
+                        "use backprop solve, check or derive")
     with user_errors(path):
         return load_problem(path, steps=steps)
 

@@ -1,51 +1,104 @@
-"""`backprop solve FILE`: the worked solution, or every value as JSON."""
+"""`backprop solve FILE`: the worked solution (terminal, text, Markdown, HTML, SVG) or JSON."""
 
 from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
 
 import click
 
 from backprop_cli.cli.common import load, user_errors, write_output
 
-FORMATS = ("plain", "json")
+FORMATS = ("rich", "plain", "markdown", "html", "svg", "json")
+# --output FILE without --format: the format its suffix names
+SUFFIX_FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
+                  ".svg": "svg", ".json": "json", ".txt": "plain"}
+PIPE_WIDTH = 100  # columns of plain text written to a pipe or a file
+
+
+def default_format(output: str | None) -> str:
+    """rich on a terminal; plain in a pipe, in a file or with NO_COLOR set."""
+    if output not in (None, "-"):
+        return SUFFIX_FORMATS.get(Path(str(output)).suffix.lower(), "plain")
+    if os.environ.get("NO_COLOR") or not sys.stdout.isatty():
+        return "plain"
+    return "rich"
+
+
+def default_width(fmt: str, output: str | None) -> int:
+    if fmt in ("rich", "plain") and output in (None, "-") and sys.stdout.isatty():
+        return max(shutil.get_terminal_size((PIPE_WIDTH, 24)).columns, 40)
+    return PIPE_WIDTH
 
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="Output format (default: plain).")
-@click.option("--keys", "patterns", multiple=True, metavar="GLOB",
-              help="Keep only value keys matching GLOB (repeatable), e.g. 'grad.*'.")
+              help="Output format (default: rich on a terminal, plain in a pipe or with "
+                   "NO_COLOR; with --output, the one its suffix names).")
+@click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True,
+              help="Significant digits of the numbers shown (JSON keeps full precision).")
+@click.option("--ascii", "ascii_only", is_flag=True,
+              help="Plain ASCII: dL/dw1, delta_o, y_hat, sigmoid, * (not for markdown).")
+@click.option("--step", "step", type=click.IntRange(min=1), default=None, metavar="K",
+              help="Show step K in full (default 1); the other steps are a loss table.")
 @click.option("--steps", type=click.IntRange(min=0), default=None,
               help="Number of gradient-descent updates (overrides the file).")
-@click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True,
-              help="Significant digits in human-readable output.")
+@click.option("--round", "round_decimals", type=click.IntRange(0, 12), default=None,
+              metavar="N", help="Hand-calculation mode: round every value to N decimals "
+                                "when it is produced (overrides the file's round).")
+@click.option("--width", type=click.IntRange(min=40), default=None,
+              help="Columns for rich, plain, html and svg (default: the terminal's, or 100).")
+@click.option("--keys", "patterns", multiple=True, metavar="GLOB",
+              help="With --format json: keep only value keys matching GLOB (repeatable).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to FILE instead of standard output.")
-def solve(file: str, fmt: str | None, patterns: tuple[str, ...], steps: int | None,
-          digits: int, output: str | None) -> None:
-    """Solve FILE: forward pass, backward pass and update, with every value.
+def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int | None,
+          steps: int | None, round_decimals: int | None, width: int | None,
+          patterns: tuple[str, ...], output: str | None) -> None:
+    """Solve FILE step by step: forward pass, loss, backward pass, update.
 
     \b
     Examples:
-      backprop solve problems/001_two_layer_relu_sigmoid.yaml
+      backprop solve problems/001b_two_layer_relu_sigmoid.yaml
+      backprop solve problem.yaml --format markdown --output solution.md
+      backprop solve problem.yaml --steps 50 --step 50 --digits 6
       backprop solve problem.yaml --format json --keys 'grad.*' --keys final.loss
-      backprop solve problem.yaml --steps 100 --format json --keys final.loss
     """
-    from backprop_cli.engine import solve as run
+    fmt = fmt or default_format(output)
+    if patterns and fmt != "json":
+        raise click.UsageError("--keys selects the values of --format json")
+    from backprop_cli.derivative import is_derivative_file
 
+    if is_derivative_file(file):  # `kind: derivative` exercises: backprop_cli/cli/derive.py
+        from backprop_cli.cli.derive import solve_file
+
+        solve_file(file, fmt, digits, patterns, output)
+        return
     problem = load(file, steps=steps)
-    with user_errors(file):
-        solution = run(problem, patterns or None)
-    fmt = fmt or "plain"
+    if round_decimals is not None:
+        problem.round = round_decimals
     if fmt == "json":
+        from backprop_cli.engine import solve as run
         from backprop_cli.jsonout import dumps, solution_document
 
+        with user_errors(file):
+            solution = run(problem, patterns or None)
         write_output(dumps(solution_document(solution)), output)
         return
-    from backprop_cli.numbers import format_number
+    last = max(problem.steps, 1)
+    if step is not None and step > last:
+        raise click.BadParameter(f"the problem runs {problem.steps} step"
+                                 f"{'s' * (problem.steps != 1)}; K must be at most {last}",
+                                 param_hint="--step")
+    from backprop_cli.render import RenderOptions, render_problem, solve_for_display
 
-    width = max((len(k) for k in solution.values), default=0)
-    lines = [f"{problem.title}", ""]
-    lines += [f"{key.ljust(width)}  {format_number(value, digits)}"
-              for key, value in solution.values.items()]
-    write_output("\n".join(lines), output)
+    options = RenderOptions(fmt=fmt, digits=digits, ascii_only=ascii_only, step=step or 1,
+                            width=width or default_width(fmt, output),
+                            color=not os.environ.get("NO_COLOR"))
+    with user_errors(file):
+        solution = solve_for_display(problem, options.step)
+        text = render_problem(problem, solution, options)
+    write_output(text, output)

@@ -1,0 +1,141 @@
+"""`backprop derive EXPR`: the derivative of an expression, at a point, against the real change.
+
+Also prints `kind: derivative` problem files for `backprop solve` (the work is
+in :mod:`backprop_cli.derivative`; this module parses options and prints).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from typing import TYPE_CHECKING
+
+import click
+
+from backprop_cli.cli.common import user_errors, write_output
+
+if TYPE_CHECKING:
+    from backprop_cli.derivative import Worked
+
+FORMATS = ("plain", "json")
+
+
+def parse_assignments(values: tuple[str, ...], option: str) -> dict[str, float]:
+    """``x=2``, ``x=3,y=4`` (repeatable) as a mapping; a usage error otherwise."""
+    result: dict[str, float] = {}
+    for raw in values:
+        for part in raw.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            name, sep, number = part.partition("=")
+            name, number = name.strip(), number.strip().replace("−", "-")
+            try:
+                value = float(number)
+            except ValueError:
+                value = math.nan
+            if not sep or not name or not math.isfinite(value):
+                raise click.BadParameter(f"'{part}' is not NAME=NUMBER (e.g. x=2)",
+                                         param_hint=option)
+            if name in result:
+                raise click.BadParameter(f"'{name}' is given twice", param_hint=option)
+            result[name] = value
+    return result
+
+
+@click.command()
+@click.argument("expression", metavar="EXPR")
+@click.option("--at", "at", multiple=True, metavar="NAME=NUMBER",
+              help="The point: x=2, or x=3,y=4 (repeatable).")
+@click.option("--step", "step", multiple=True, metavar="NAME=NUMBER",
+              help="A small change of the variables: the linear prediction of the "
+                   "function's change is compared with the actual change.")
+@click.option("--chain", "chain", multiple=True, metavar="NAME=EXPR",
+              help="An intermediate variable EXPR depends on (repeatable): the chain rule.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="plain",
+              show_default=True, help="Output format.")
+@click.option("--digits", type=click.IntRange(1, 17), default=6, show_default=True,
+              help="Significant digits of the numbers shown.")
+def derive(expression: str, at: tuple[str, ...], step: tuple[str, ...], chain: tuple[str, ...],
+           fmt: str, digits: int) -> None:
+    """The derivative of EXPR (each partial derivative and the gradient for several
+    variables), at a point, with the change it predicts beside the actual change.
+
+    EXPR uses numbers, variables, + - * / ^ (or **), parentheses, and exp, log,
+    sin, cos, tanh, sigmoid, sqrt, relu; `e` is Euler's number. Name it with
+    `f(x) = ...` or `z = ...`. The text is parsed, never run as code.
+
+    \b
+    Examples:
+      backprop derive 'x^3 - 3*x^2 + 2*x + 1' --at x=2 --step x=0.1
+      backprop derive 'f(x, y) = x^2 + y^2' --at x=3,y=4 --step x=0.1,y=0.2
+      backprop derive 'z = y^2' --chain 'y = 2*x + 3' --at x=2
+      backprop derive 'sigmoid(u)' --at u=0.5 --format json
+    """
+    from backprop_cli.calculus import ExpressionError, parse_definition
+    from backprop_cli.derivative import ExerciseError, make_exercise, work
+
+    chains: dict[str, str] = {}
+    for text in chain:
+        try:
+            definition = parse_definition(text)
+        except ExpressionError as error:
+            raise click.BadParameter(error.pointed(text), param_hint="--chain") from None
+        if definition.name is None:
+            raise click.BadParameter(f"'{text}' is not NAME = EXPR (e.g. 'y = 2*x + 3')",
+                                     param_hint="--chain")
+        chains[definition.name] = text
+    points = parse_assignments(at, "--at") if at else None
+    steps = parse_assignments(step, "--step") if step else None
+    try:
+        exercise = make_exercise(expression, chains, points, steps)
+    except ExpressionError as error:
+        raise click.BadParameter(error.pointed(expression), param_hint="EXPR") from None
+    except ExerciseError as error:
+        message = str(error)
+        for key in ("at", "step"):  # the file's keys are these options here
+            if message.startswith(f"{key}:"):
+                message = f"--{message}"
+        raise click.UsageError(message) from None
+    worked = work(exercise)
+    show(worked, fmt, digits, None, None, None)
+
+
+def show(worked: Worked, fmt: str, digits: int, patterns: tuple[str, ...] | None,
+         output: str | None, path: str | None) -> None:
+    """Print a worked exercise: the worked lines, or JSON (optionally only some keys)."""
+    from backprop_cli.derivative import document, worked_lines
+
+    if fmt == "json":
+        from backprop_cli.jsonout import dumps
+
+        doc = document(worked, path)
+        if patterns:
+            doc["values"] = {k: v for k, v in doc["values"].items()
+                             if any(fnmatch.fnmatchcase(k, p) for p in patterns)}
+            doc["formulas"] = {k: v for k, v in doc["formulas"].items()
+                               if any(fnmatch.fnmatchcase(k, p) for p in patterns)}
+        write_output(dumps(doc), output)
+        return
+    write_output("\n".join(worked_lines(worked, digits)), output)
+
+
+def solve_file(file: str, fmt: str, digits: int, patterns: tuple[str, ...],
+               output: str | None) -> None:
+    """`backprop solve` on a `kind: derivative` file (rich and plain print the same text)."""
+    from backprop_cli.derivative import load, work
+
+    if fmt in ("html", "svg"):
+        raise click.UsageError(f"a derivative exercise prints as plain text, markdown or json, "
+                               f"not {fmt}")
+    with user_errors(file):
+        problem = load(file)
+    worked = work(problem.exercise)
+    if fmt == "markdown":
+        from backprop_cli.derivative import worked_lines
+
+        title = problem.title
+        body = "\n".join(worked_lines(worked, digits)[2 if problem.exercise.title else 0:])
+        write_output(f"# {title}\n\n```text\n{body}\n```\n", output)
+        return
+    show(worked, "json" if fmt == "json" else "plain", digits, patterns, output, file)

@@ -1,0 +1,45 @@
+"""`backprop diagram FILE`: the network as Mermaid or Graphviz DOT text."""
+
+from __future__ import annotations
+
+import click
+
+from backprop_cli.cli.common import load, user_errors, write_output
+
+FORMATS = ("mermaid", "dot", "json")
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="mermaid",
+              show_default=True,
+              help="mermaid (GitHub renders it in a ```mermaid block), dot (Graphviz) or json.")
+@click.option("--grad", is_flag=True,
+              help="Label the weights and biases with ∂L/∂w instead of their values.")
+@click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True,
+              help="Significant digits of the numbers shown.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to FILE instead of standard output.")
+def diagram(file: str, fmt: str, grad: bool, digits: int, output: str | None) -> None:
+    """Draw FILE's network: inputs, units with their activation and bias, the loss,
+    and every weight on its edge with the author's name and value (or gradient).
+
+    \b
+    Examples:
+      backprop diagram problems/001b_two_layer_relu_sigmoid.yaml
+      backprop diagram problem.yaml --grad --format dot | dot -Tsvg -o network.svg
+      backprop diagram problem.yaml --format json
+    """
+    from backprop_cli.diagram import build, document, dot, mermaid
+
+    problem = load(file)
+    with user_errors(file):
+        graph = build(problem, gradients=grad)
+    if fmt == "json":
+        from backprop_cli.jsonout import dumps
+
+        write_output(dumps(document(graph, file)), output)
+    elif fmt == "dot":
+        write_output(dot(graph, digits), output)
+    else:
+        write_output(mermaid(graph, digits), output)

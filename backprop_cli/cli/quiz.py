@@ -1,0 +1,69 @@
+"""`backprop quiz FILE`: ask for each value, judge every answer, end with a score.
+
+The questions, verdicts and feedback come from :mod:`backprop_cli.quiz`; this
+module only reads lines from standard input and prints. Piped input works the
+same as typing, and is echoed after the prompt so a transcript reads like a
+session.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from backprop_cli.cli.common import load, user_errors
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--keys", "patterns", multiple=True, metavar="GLOB",
+              help="Ask only for value keys matching GLOB (repeatable); default: the file's "
+                   "`quiz:` list, else step 1's z, a, loss, deltas, gradients and updates.")
+@click.option("--no-given", is_flag=True, help="Do not print the given values first.")
+def quiz(file: str, patterns: tuple[str, ...], no_given: bool) -> None:
+    """Quiz yourself on FILE: type each value; right, carried forward or wrong.
+
+    Values are asked in computation order. An answer is judged like a published
+    value in `backprop check`, at the precision you type it (give at least 3
+    significant digits: 0.824, -0.0455, 1.8, 1/2); a wrong earlier answer is
+    carried forward, so one slip costs one mark. After a wrong answer the step
+    is shown with the numbers substituted. Enter or 'skip' skips a question, '?'
+    shows its formula, 'q' stops with the score so far. Exit status 0 when the
+    quiz ends, 1 when FILE is invalid.
+
+    \b
+    Examples:
+      backprop quiz problems/001b_two_layer_relu_sigmoid.yaml
+      backprop quiz problem.yaml --keys 'grad.*'
+      printf '1.8\\n0.9\\nq\\n' | backprop quiz problem.yaml --no-given
+    """
+    from backprop_cli.quiz import QuizError, QuizSession, given_lines
+
+    problem = load(file)
+    try:
+        with user_errors(file):
+            session = QuizSession(problem, list(patterns) or None)
+    except QuizError as error:
+        raise click.BadParameter(str(error), param_hint="--keys") from None
+    stdin = sys.stdin
+    echo = not stdin.isatty()  # piped answers do not appear on the terminal by themselves
+    total = len(session.questions)
+    click.echo(problem.title)
+    if not no_given:
+        click.echo("\n".join(given_lines(problem)))
+    click.echo(f"{total} question{'s' * (total != 1)} in computation order. Type a number "
+               "(0.824, -.5, 1e-3, 1/2); Enter to skip, '?' for the formula, 'q' to stop.")
+    while (question := session.current) is not None:
+        click.echo(f"[{question.number}/{total}] {question.prompt}", nl=False)
+        line = stdin.readline()
+        if not line:  # end of input: as if the student stopped
+            click.echo()
+            break
+        answer = line.rstrip("\r\n")
+        if echo:
+            click.echo(answer)
+        feedback = session.answer(answer)
+        for text in feedback.lines:
+            click.echo(f"  {text}")
+    click.echo(session.score.line())

@@ -1,0 +1,138 @@
+"""`backprop train FILE`: many steps of gradient descent; loss table, chart, final state.
+
+The run and the report are :mod:`backprop_cli.training`; this module adds the
+terminal: a rich progress bar on stderr for long runs, Ctrl-C handled between
+two steps, and the --plot figure (:mod:`backprop_cli.plotting`).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from backprop_cli.cli.common import CleanExit, load, user_errors, write_output
+
+FORMATS = ("plain", "json")
+# a bar for runs long enough to wait on, and only where a person watches stderr
+PROGRESS_MIN_STEPS = 2000
+PROGRESS_UPDATES = 200  # redraws over a whole run
+INTERRUPTED = 130  # the shell's status for a program stopped by Ctrl-C
+
+
+def check_plot_option(plot: str | None) -> None:
+    """Refuse a bad --plot before any work: the suffix (exit 2), matplotlib (exit 1)."""
+    if plot is None:
+        return
+    from backprop_cli.plotting import PlotError, check_target, require_matplotlib
+
+    try:
+        check_target(plot)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--plot") from None
+    try:
+        require_matplotlib()
+    except PlotError as error:
+        raise CleanExit(str(error)) from None
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--steps", type=click.IntRange(min=0), default=None,
+              help="Number of updates (default: the file's steps).")
+@click.option("--until-loss", type=click.FloatRange(min=0), default=None, metavar="X",
+              help="Stop early once the loss is at most X.")
+@click.option("--rows", type=click.IntRange(min=0), default=11, show_default=True,
+              help="Rows of the loss table: first, last and evenly spaced steps (0: all).")
+@click.option("--plot", type=click.Path(dir_okay=False, writable=True), default=None,
+              metavar="FILE.png|FILE.svg",
+              help="Also draw the loss curve with matplotlib (pip install "
+                   "'backprop-cli[plot]').")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="plain",
+              show_default=True, help="Output format.")
+@click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True,
+              help="Significant digits of the numbers shown (JSON keeps full precision).")
+@click.option("--progress/--no-progress", default=None,
+              help="A progress bar on stderr (default: for long runs on a terminal).")
+def train(file: str, steps: int | None, until_loss: float | None, rows: int, plot: str | None,
+          fmt: str, digits: int, progress: bool | None) -> None:
+    """Train FILE's network: many steps, the loss of each, the state reached.
+
+    Shows a loss table (first, last and evenly spaced steps; step k's loss is
+    the loss before update k, final the loss after the last), a chart of the
+    loss, and the final parameters and outputs. Ctrl-C stops after the current
+    step and prints the state reached (exit status 130).
+
+    \b
+    Examples:
+      backprop train problems/003d_chain_trained_to_convergence.yaml
+      backprop train problem.yaml --steps 1000 --until-loss 1e-6
+      backprop train problem.yaml --plot loss.png --format json
+    """
+    from backprop_cli.training import StopOnInterrupt, document, report_lines
+    from backprop_cli.training import train as run
+
+    check_plot_option(plot)
+    problem = load(file, steps=steps)
+    total = problem.steps
+    show_bar = progress if progress is not None else (
+        total >= PROGRESS_MIN_STEPS and sys.stderr.isatty())
+    bar = _Bar(total) if show_bar and total > 0 else None
+    with StopOnInterrupt() as stop, user_errors(file):
+        def on_step(step: int, loss: float) -> None:
+            stop.check()
+            if bar is not None:
+                bar.update(step, loss)
+
+        try:
+            result = run(problem, until_loss=until_loss, on_step=on_step)
+        finally:
+            if bar is not None:
+                bar.close()
+    if fmt == "json":
+        from backprop_cli.jsonout import dumps
+
+        write_output(dumps(document(result, rows, file)), None)
+    else:
+        write_output("\n".join(report_lines(result, rows, digits)), None)
+    if plot is not None:
+        from backprop_cli.plotting import PlotError, plot_losses
+
+        try:
+            plot_losses(result, plot)
+        except PlotError as error:
+            raise CleanExit(str(error)) from None
+        click.echo(f"wrote {plot}", err=True)
+    if result.interrupted:
+        sys.exit(INTERRUPTED)
+
+
+class _Bar:
+    """A rich progress bar on stderr, redrawn a few hundred times per run."""
+
+    def __init__(self, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn(),
+                                 console=Console(stderr=True), transient=True)
+        self.task = self.progress.add_task("train", total=total, loss="…")
+        self.stride = max(1, total // PROGRESS_UPDATES)
+        self.progress.start()
+
+    def update(self, step: int, loss: float) -> None:
+        if step % self.stride == 0:
+            from backprop_cli.numbers import format_number
+
+            self.progress.update(self.task, completed=step, loss=format_number(loss, 4))
+
+    def close(self, *_: Any) -> None:
+        self.progress.stop()

@@ -1,0 +1,153 @@
+"""The renderer-neutral worked solution: sections, equations, tables, notes.
+
+Every piece of mathematics is kept as value keys and :class:`~backprop_cli.expr.Expr`
+trees, never as text, so that each writer (plain, rich, Markdown) typesets it
+in its own notation. Inline text is a list of :data:`Inline` parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from backprop_cli.expr import Expr
+
+FINAL = 0  # the context of the forward pass after the last update
+
+
+@dataclass(frozen=True)
+class Sym:
+    """The symbol of a value key (z_h1, δ_o, ∂L/∂w1)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Num:
+    """A number; ``digits`` overrides the document's significant digits."""
+
+    value: float
+    digits: int | None = None
+
+
+@dataclass(frozen=True)
+class Math:
+    """A formula inline, with symbols, or with ``values`` substituted."""
+
+    expr: Expr
+    values: Mapping[str, float] | None = None
+    generic: bool = False  # symbols without sample marks (the loss 'per sample')
+
+
+@dataclass(frozen=True)
+class Word:
+    """A notation-dependent word: 'rate' (η), 'grad' (∂L/∂p), 'step' (η·∂L/∂p), ..."""
+
+    kind: str
+    arg: str = ""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The author's published value of a key and, when known, its verdict."""
+
+    key: str
+    text: str  # as written
+    verdict: str | None  # correct | consistent | wrong | erratum | None (no checker)
+    erratum_text: str | None = None
+    note: str | None = None
+    recomputed: float | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A judgement shown inline; compact in a table cell (✗ 0.0461 → 0.04552)."""
+
+    judgement: Judgement
+    compact: bool = False
+
+
+Inline = str | Sym | Num | Math | Word | Mark
+
+
+@dataclass
+class Condition:
+    """Why a piecewise formula took its branch: ``test`` > 0 or not."""
+
+    test: Expr
+    positive: bool
+
+
+@dataclass
+class Equation:
+    """``lhs = steps[0] = steps[0](values) = steps[1](values) … = result``."""
+
+    key: str | None  # the value key on the left; None when ``lhs`` is given
+    steps: list[Expr]  # the formula, then the same with innermost results worked out
+    values: Mapping[str, float]
+    result: float
+    lhs: Sequence[Inline] | None = None
+    condition: Condition | None = None
+    judgement: Judgement | None = None
+    rate_symbol: bool = False  # the learning rate written η in the symbolic form
+    digits: int | None = None  # for the result, when the document's digits hide a change
+    context: int | None = None  # overrides the section's step context
+
+
+@dataclass
+class Para:
+    parts: Sequence[Inline]
+    kind: str = "text"  # text | note | description | warning
+
+
+@dataclass
+class Column:
+    header: Sequence[Inline]
+    align: str = "left"  # left | right
+
+
+Cell = Sequence[Inline]
+
+
+@dataclass
+class Table:
+    columns: list[Column]
+    rows: Sequence[Sequence[Cell]]
+    title: Sequence[Inline] | None = None
+    footer: Sequence[Inline] | None = None  # a note below the table
+
+
+@dataclass
+class Fields:
+    """Label: value lines (the problem's data)."""
+
+    rows: Sequence[tuple[str, Sequence[Inline]]]
+
+
+@dataclass
+class Sparkline:
+    values: list[float]
+    label: str = ""
+
+
+Block = "Section | Equation | Para | Table | Fields | Sparkline"
+
+
+@dataclass
+class Section:
+    title: Sequence[Inline]
+    level: int  # 1: numbered phases, 2: layers and samples, 3: below
+    blocks: list[object] = field(default_factory=list)
+    context: int = 1  # which step's values the section shows (FINAL after the last update)
+
+    def add(self, block: object) -> object:
+        self.blocks.append(block)
+        return block
+
+
+@dataclass
+class Document:
+    title: str
+    description: str | None
+    sections: list[Section] = field(default_factory=list)

@@ -1,0 +1,1 @@
+"""Benchmarks of `backprop` against the import floor and hand-written NumPy loops (`make bench`)."""

@@ -1,0 +1,171 @@
+"""`backprop solve` in every format through click's CliRunner, and the large-network budget."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from backprop_cli.cli import cli
+from tests.conftest import PROBLEMS
+
+SEED = str(PROBLEMS / "001b_two_layer_relu_sigmoid.yaml")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+BOX_DRAWING = re.compile(r"[\u2500-\u257f]")
+
+
+def solve(*args: str, env: dict[str, str] | None = None) -> str:
+    result = CliRunner().invoke(cli, ["solve", *args], env=env)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_plain_is_the_default_in_a_pipe() -> None:
+    out = solve(SEED)
+    assert out == solve(SEED, "--format", "plain")
+    assert not ANSI.search(out) and not BOX_DRAWING.search(out)
+    assert "z_h1 = w1·x1 + w2·x2 + b1 = 0.5·1 + 0.6·2 + 0.1 = 0.5 + 1.2 + 0.1 = 1.8" in out
+    assert "∂L/∂v1 = δ_o·a_h1 = −0.02529·1.8 = −0.04552" in out
+    assert "σ′(z_o) = ŷ·(1 − ŷ) = 0.8249·(1 − 0.8249) = 0.8249·0.1751 = 0.1444" in out
+
+
+def test_rich_has_colour_and_no_color_turns_it_off() -> None:
+    out = solve(SEED, "--format", "rich", "--width", "100")
+    assert ANSI.search(out)
+    assert "ReLU′(z_h1)" in ANSI.sub("", out)
+    plain = solve(SEED, "--format", "rich", "--width", "100", env={"NO_COLOR": "1"})
+    assert not re.search(r"\x1b\[[0-9;]*3[0-9]m", plain)  # no foreground colours
+
+
+def test_markdown_has_display_and_inline_math() -> None:
+    out = solve(SEED, "--format", "markdown")
+    assert out.startswith("# Seed 001, exercise 2")
+    assert "## 2. Forward pass" in out
+    assert ("$$z_{h1} = w_{1} \\cdot x_{1} + w_{2} \\cdot x_{2} + b_{1} = 0.5 \\cdot 1 + "
+            "0.6 \\cdot 2 + 0.1 = 0.5 + 1.2 + 0.1 = 1.8$$") in out
+    assert "| $w_{1}$ | 0.5 |" in out
+    assert (r"\frac{\partial L}{\partial a_{h1}} = v_{1} \cdot \delta_{o} = "
+            r"0.4 \cdot (-0.02529)") in out
+    for math_text in re.findall(r"\$\$(.+?)\$\$|\$(.+?)\$", out, flags=re.S):
+        text = "".join(math_text)
+        assert text.count("{") == text.count("}"), text
+        assert text.count(r"\left(") == text.count(r"\right)"), text
+
+
+def test_html_and_svg_are_the_terminal_rendering(tmp_path: Path) -> None:
+    html = solve(SEED, "--format", "html")
+    assert html.lstrip().startswith("<!DOCTYPE html>") and "−0.04552" in html
+    svg_file = tmp_path / "solution.svg"
+    solve(SEED, "--output", str(svg_file))  # the format from the suffix
+    svg = svg_file.read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<svg") and "</svg>" in svg
+
+
+def test_output_suffix_picks_markdown(tmp_path: Path) -> None:
+    target = tmp_path / "solution.md"
+    assert solve(SEED, "-o", str(target)) == ""
+    assert target.read_text(encoding="utf-8").startswith("# Seed 001")
+
+
+def test_json_is_unchanged_by_the_renderers() -> None:
+    values = json.loads(solve(SEED, "--format", "json"))["values"]
+    assert values["grad.v1"] == -0.045518213707639046
+
+
+def test_ascii_is_plain_ascii() -> None:
+    out = solve(SEED, "--ascii")
+    assert out.isascii()
+    assert "dL/dv1 = delta_o*a_h1 = -0.02529*1.8 = -0.04552" in out
+    assert "y_hat = sigmoid(z_o) = sigmoid(1.55) = 0.8249" in out
+
+
+def test_digits() -> None:
+    out = solve(SEED, "--digits", "6")
+    assert "ŷ = σ(z_o) = σ(1.55) = 0.824914" in out
+
+
+def test_step_k_is_shown_in_full() -> None:
+    out = solve(SEED, "--steps", "5", "--step", "3")
+    assert "2. Forward pass (step 3)" in out
+    assert "Step 3 starts from the parameters after 2 updates." in out
+    assert "Loss per step" in out and "Final parameters" in out
+    # the update of step 3, from its own numbers: w1 after two updates, not 0.5
+    assert re.search(r"w1ⁿᵉʷ = w1 − η·∂L/∂w1 = 0\.500\d+ − 0\.01·", out)
+
+
+@pytest.mark.parametrize("args", [["--step", "2"], ["--keys", "grad.*"],
+                                  ["--format", "nope"], ["--step", "0"]])
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    result = CliRunner().invoke(cli, ["solve", SEED, *args])
+    assert result.exit_code == 2, result.output
+
+
+def test_help_has_examples() -> None:
+    result = CliRunner().invoke(cli, ["solve", "--help"])
+    assert result.exit_code == 0
+    assert "Examples:" in result.output and "--format markdown" in result.output
+
+
+def large_network(tmp_path: Path, steps: int = 1) -> str:
+    """A 64-32-10 ReLU/softmax classifier with fixed pseudo-random weights."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+
+    def uniform(*shape: int) -> list[object]:
+        return np.round(rng.uniform(-0.5, 0.5, shape), 3).tolist()  # type: ignore[no-any-return]
+
+    document = {
+        "network": {"inputs": 64, "layers": [
+            {"units": 32, "activation": "relu", "weights": uniform(32, 64), "bias": uniform(32)},
+            {"units": 10, "activation": "softmax", "weights": uniform(10, 32),
+             "bias": uniform(10)}]},
+        "loss": "cross_entropy", "learning_rate": 0.1, "steps": steps,
+        "input": np.round(rng.uniform(0, 1, 64), 2).tolist(), "target": "o3"}
+    path = tmp_path / f"net_64_32_10_{steps}.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize("steps", [1, 200])
+def test_large_network_is_a_few_hundred_lines_in_well_under_a_second(
+        tmp_path: Path, steps: int) -> None:
+    path = large_network(tmp_path, steps)
+    solve(path)  # imports and caches warm
+    start = time.perf_counter()
+    out = solve(path, "--width", "100")
+    elapsed = time.perf_counter() - start
+    lines = out.splitlines()
+    assert elapsed < 1.0
+    assert len(lines) <= 300
+    assert max(len(line) for line in lines) <= 100
+    assert "The 5 largest of the layer's 2080 gradients" in out
+
+
+def test_plain_and_markdown_never_import_rich() -> None:
+    code = ("import sys\nfrom backprop_cli.cli import cli\n"
+            f"for fmt in ('plain', 'markdown'):\n"
+            f"    try: cli(['solve', {SEED!r}, '--format', fmt, '-o', '/dev/null'])\n"
+            "    except SystemExit: pass\n"
+            "print('rich' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_long_run_records_only_what_is_shown() -> None:
+    """Memory is flat in the number of steps: step K, step 1 and the final pass."""
+    from backprop_cli.loader import load_problem
+    from backprop_cli.render import solve_for_display
+
+    short = solve_for_display(load_problem(SEED, steps=10), step=5)
+    long = solve_for_display(load_problem(SEED, steps=2000), step=1500)
+    assert len(long.values) == len(short.values)
+    assert "step1500.new.w1" in long.values and "step1499.w1" not in long.values
+    assert len(long.losses) == 2001

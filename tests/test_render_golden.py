@@ -1,0 +1,57 @@
+"""Golden files: the worked solution of every problem in problems/, plain and Markdown.
+
+Regenerate after an intended change with ``pytest tests/test_render_golden.py
+--update-golden`` and read the diff before committing it. A new problem file
+gets its golden files on the first run (which fails once, to be noticed).
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+
+from backprop_cli.loader import load_problem
+from backprop_cli.render import RenderOptions, render_problem, solve_for_display
+from tests.conftest import seed_files
+
+GOLDEN = Path(__file__).parent / "golden"
+WIDTH = 100
+FORMATS = {"plain": "txt", "markdown": "md"}
+
+
+def rendered(path: Path, fmt: str) -> str:
+    problem = load_problem(path)
+    solution = solve_for_display(problem)
+    return render_problem(problem, solution, RenderOptions(fmt=fmt, width=WIDTH))
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("path", seed_files(), ids=lambda p: p.stem)
+def test_matches_golden_file(path: Path, fmt: str, update_golden: bool) -> None:
+    text = rendered(path, fmt)
+    golden = GOLDEN / f"{path.stem}.{FORMATS[fmt]}"
+    if update_golden or not golden.exists():
+        GOLDEN.mkdir(exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+        if not update_golden:
+            pytest.fail(f"{golden.name} did not exist: written, check it in after reading it")
+        return
+    expected = golden.read_text(encoding="utf-8")
+    if text != expected:
+        diff = "".join(difflib.unified_diff(expected.splitlines(keepends=True),
+                                            text.splitlines(keepends=True),
+                                            golden.name, "now", n=2))
+        pytest.fail(f"{golden.name} differs (--update-golden if intended):\n{diff[:6000]}")
+
+
+def test_no_golden_file_is_stale(update_golden: bool) -> None:
+    """Every golden file belongs to a problem (a renamed problem leaves none behind)."""
+    stems = {path.stem for path in seed_files()}
+    stale = [p for p in GOLDEN.glob("*") if p.stem not in stems]
+    if update_golden:
+        for path in stale:
+            path.unlink()
+        return
+    assert not [p.name for p in stale]

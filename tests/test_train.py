@@ -1,0 +1,217 @@
+"""`backprop train`: the seed's chain trained to convergence, the loss table, Ctrl-C, JSON."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from backprop_cli.cli import cli
+from backprop_cli.loader import load_problem
+from backprop_cli.textplot import loss_chart, spaced
+from backprop_cli.training import StopOnInterrupt, TrainingResult, report_lines, train
+from tests.conftest import PROBLEMS
+
+CHAIN = PROBLEMS / "003d_chain_trained_to_convergence.yaml"
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(cli, ["train", *args])
+
+
+def by_hand(steps: int, lr: float = 0.01) -> tuple[float, float]:
+    """Gradient descent on ½(20 − 2·w1·w2)² from (2, 0.5), written out."""
+    w1, w2 = 2.0, 0.5
+    for _ in range(steps):
+        error = 2 * w1 * w2 - 20
+        w1, w2 = w1 - lr * error * 2 * w2, w2 - lr * error * 2 * w1
+    return w1, w2
+
+
+def test_the_chain_converges_to_the_seeds_weights() -> None:
+    result = train(load_problem(CHAIN))
+    assert result.steps_run == 30 and not result.interrupted
+    w1, w2 = result.final["final.w1"], result.final["final.w2"]
+    assert (round(w1, 3), round(w2, 3)) == (3.391, 2.949)
+    assert (w1, w2) == pytest.approx(by_hand(30), rel=1e-12)
+    assert w1 * w2 == pytest.approx(10)  # on the valley w1·w2 = 10
+    assert result.final["final.a.y"] == pytest.approx(20)
+    seed_y = 2 * 3.391 * 2.949  # the seed's ŷ = 20.000118, from the rounded weights
+    assert seed_y == pytest.approx(20.000118)
+
+
+def test_other_learning_rates_end_elsewhere_on_the_valley() -> None:
+    """The published weights pin the learning rate down: 0.005 and 0.02 do not give them."""
+    for lr, expected in ((0.005, (3.434, 2.912)), (0.02, (3.280, 3.049))):
+        w1, w2 = by_hand(20_000, lr)
+        assert (round(w1, 3), round(w2, 3)) == expected
+
+
+def test_losses_are_one_per_step_and_the_keys_name_them() -> None:
+    result = train(load_problem(CHAIN), steps=3)
+    assert result.losses.shape == (4,)
+    assert result.losses[:2] == pytest.approx([162, 107.76294432])
+    assert [result.loss_key(k) for k in range(4)] == [
+        "loss", "step2.loss", "step3.loss", "final.loss"]
+    table = result.table(rows=4)  # three steps and the final loss
+    assert [(label, key) for label, key, _ in table] == [
+        ("1", "loss"), ("2", "step2.loss"), ("3", "step3.loss"), ("final", "final.loss")]
+
+
+def test_table_rows_are_first_last_and_evenly_spaced() -> None:
+    assert spaced(30, 10) == [0, 3, 6, 10, 13, 16, 19, 23, 26, 29]
+    assert spaced(3, 10) == [0, 1, 2]
+    result = train(load_problem(CHAIN))
+    labels = [label for label, _, _ in result.table(rows=11)]
+    assert labels == ["1", "4", "7", "11", "14", "17", "20", "24", "27", "30", "final"]
+    assert len(result.table(rows=0)) == 31
+
+
+def test_keyboard_interrupt_from_on_step_keeps_the_state_reached() -> None:
+    def stop_at_5(step: int, loss: float) -> None:
+        if step == 5:
+            raise KeyboardInterrupt
+
+    result = train(load_problem(CHAIN), on_step=stop_at_5)
+    assert result.interrupted and result.steps_run == 5
+    assert (result.final["final.w1"], result.final["final.w2"]) == pytest.approx(by_hand(5))
+    assert result.losses.shape == (6,)
+    assert result.losses[-1] == result.final["final.loss"]
+    assert result.stopped == "interrupted after 5 of 30 steps"
+
+
+def test_ctrl_c_is_deferred_to_the_next_step_boundary() -> None:
+    with StopOnInterrupt() as stop:
+        signal.raise_signal(signal.SIGINT)  # no KeyboardInterrupt here, in mid-step
+        assert stop.requested
+        with pytest.raises(KeyboardInterrupt):
+            stop.check()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_until_loss_stops_once_the_loss_is_reached() -> None:
+    result = train(load_problem(CHAIN), steps=100, until_loss=1e-3)
+    assert result.stopped is not None
+    assert result.losses[-1] <= 1e-3
+    assert result.steps_run < 100
+
+
+def test_until_loss_does_not_update_past_the_target() -> None:
+    result = train(load_problem(CHAIN), steps=100, until_loss=1e-3)
+    # the loss after 7 updates is 0.000343, the first at most 1e-3: no eighth update
+    assert result.steps_run == 7
+    assert result.losses[-2] > 1e-3
+
+
+def test_memory_is_one_number_per_step() -> None:
+    result = train(load_problem(CHAIN), steps=20_000)
+    assert result.losses.nbytes == 8 * 20_001
+    assert all(key.startswith("final.") for key in result.final)
+
+
+def test_report_and_chart() -> None:
+    result = train(load_problem(CHAIN))
+    lines = report_lines(result)
+    assert lines[1] == "gradient descent, learning rate 0.01: 30 of 30 steps"
+    assert "    1  162        loss" in lines
+    assert "final  0          final.loss" in lines
+    assert "  final.w1    3.391" in lines
+    assert "  final.w2    2.949" in lines
+    assert "  final.a.y   20" in lines
+    assert "loss after each update (log scale)" in lines
+    chart = loss_chart([4.0, 3.0, 2.0, 1.0], width=10, height=2)
+    # linear (4/1 is no order of magnitude): 16, 11, 5 and 1 eighths of two rows
+    assert chart[0] == "4 ┤█▃"  # no trailing blanks
+    assert chart[1] == "1 ┤██▅▁"
+    assert chart[3].split() == ["0", "updates", "3"]
+
+
+def test_command_plain_output() -> None:
+    result = run(str(CHAIN))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Seed 003, exercise 1 trained to convergence")
+    assert " step  loss       key" in lines
+    assert "  final.w1    3.391" in lines
+    assert "  final.w2    2.949" in lines
+
+
+def test_command_json_and_steps_override() -> None:
+    result = run(str(CHAIN), "--steps", "10", "--rows", "4", "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["steps_run"] == 10 and document["interrupted"] is False
+    assert list(document["losses"]) == ["loss", "step5.loss", "step10.loss", "final.loss"]
+    assert document["losses"]["loss"] == 162
+    assert document["values"]["final.w1"] == pytest.approx(by_hand(10)[0])
+    assert set(document["values"]) == {"final.w1", "final.w2", "final.a.y", "final.loss"}
+
+
+def test_command_until_loss() -> None:
+    result = run(str(CHAIN), "--steps", "1000", "--until-loss", "1e-6", "--format", "json")
+    document = json.loads(result.output)
+    assert document["stopped"].startswith("loss ")
+    assert document["values"]["final.loss"] <= 1e-6
+    assert document["steps_run"] < 1000
+
+
+def test_command_ctrl_c_prints_the_state_and_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    import backprop_cli.training as training
+
+    real = training.train
+
+    def interrupted(problem, until_loss=None, on_step=None):  # type: ignore[no-untyped-def]
+        def press_ctrl_c(step: int, loss: float) -> None:
+            assert on_step is not None
+            on_step(step, loss)
+            if step == 3:
+                raise KeyboardInterrupt
+
+        return real(problem, until_loss=until_loss, on_step=press_ctrl_c)
+
+    monkeypatch.setattr(training, "train", interrupted)
+    result = run(str(CHAIN))
+    assert result.exit_code == 130
+    assert "interrupted (Ctrl-C) after step 3: the state reached" in result.output
+    w1 = by_hand(3)[0]
+    assert f"  final.w1    {w1:.4g}" in result.output
+
+
+def test_command_progress_bar_on_request() -> None:
+    result = run(str(CHAIN), "--steps", "500", "--progress")
+    assert result.exit_code == 0, result.output
+
+
+def test_command_errors() -> None:
+    assert run(str(CHAIN), "--steps", "-1").exit_code == 2
+    assert run(str(CHAIN), "--plot", "loss.txt").exit_code == 2
+    missing = run(str(PROBLEMS / "nope.yaml"))
+    assert missing.exit_code == 1
+
+
+def test_command_invalid_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("network:\n  inputs: [x]\n  layers: []\nloss: half_squared_error\n")
+    result = run(str(bad))
+    assert result.exit_code == 1
+    assert result.output.startswith(f"{bad}:3:")
+
+
+def test_diverging_run_is_a_clean_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    text = CHAIN.read_text().replace("learning_rate: 0.01", "learning_rate: 5")
+    text = text.split("expected:")[0]
+    fast = tmp_path / "fast.yaml"
+    fast.write_text(text)
+    result = run(str(fast), "--steps", "100")
+    assert result.exit_code == 1
+    assert "diverging" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_result_type_is_the_documented_one() -> None:
+    result = train(load_problem(CHAIN), steps=2)
+    assert isinstance(result, TrainingResult)
+    assert isinstance(result.losses, np.ndarray)
