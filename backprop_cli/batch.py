@@ -20,8 +20,6 @@ from backprop_cli.problem import Problem
 PROBLEM_SUFFIXES = (".yaml", ".yml")
 # Below this many files one process is faster than starting workers.
 PARALLEL_THRESHOLD = 200
-# Parameters × steps above which a check records only what the verdicts read.
-LARGE_PROBLEM = 100_000
 
 
 class UsageError(Exception):
@@ -80,18 +78,19 @@ def discover(paths: Iterable[str]) -> list[str]:
 
 def check_file(path: str) -> FileReport:
     """Load, solve and judge one file; never raises for a bad file."""
-    from backprop_cli import derivative
     from backprop_cli.engine import solve
-    from backprop_cli.loader import load_problem
+    from backprop_cli.exercise import load_exercise
 
-    if derivative.is_derivative_file(path):  # `kind: derivative`: a schema of its own
-        return derivative.check_file(path)
     try:
-        problem = load_problem(path)
+        problem = load_exercise(path)
     except ProblemError as error:
         error.with_path(path)
         return FileReport(path, "invalid", errors=[
             FileError(error.message, error.line, error.column, str(error))])
+    if not isinstance(problem, Problem):  # `kind: derivative`: a schema of its own
+        from backprop_cli import derivative
+
+        return derivative.report(problem, path)
     try:
         solution = solve(problem, _patterns_for(problem))
         results = check_values(problem, solution.values)
@@ -102,14 +101,10 @@ def check_file(path: str) -> FileReport:
     return FileReport(path, status, problem.title, results)
 
 
-def _patterns_for(problem: Problem) -> list[str] | None:
-    """What to record: everything for a small problem; for a large one the expected
-    keys and the leaves (data, starting parameters) their recomputation starts from."""
-    if not problem.expected:
-        return ["final.loss"]
-    if problem.n_parameters * max(problem.steps, 1) <= LARGE_PROBLEM:
-        return None
-    return [*problem.expected, "input.*", "target.*", *problem.parameters]
+def _patterns_for(problem: Problem) -> list[str]:
+    """What to record: the expected keys (the checker reads the leaves of a
+    recomputation, data and starting parameters, from the problem itself)."""
+    return list(problem.expected) or ["final.loss"]
 
 
 def check_files(paths: list[str], jobs: int | None = None,

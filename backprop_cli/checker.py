@@ -21,12 +21,12 @@ The first ``wrong`` key in computation order is the one to look at.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from backprop_cli.expr import Expr
 from backprop_cli.formulas import Formulas
-from backprop_cli.keys import ordered_keys
+from backprop_cli.keys import ordered_keys, parse_key
 from backprop_cli.problem import Expected, Problem
 
 VERDICTS = ("correct", "consistent", "wrong", "erratum")
@@ -151,10 +151,49 @@ class CarriedForward:
         return {ref: self.value(ref) for ref in expr.refs()}
 
 
+class WithLeaves(Mapping[str, float]):
+    """Recorded values, and the leaves of every recomputation (the data and the starting
+    parameters) read from the problem itself, so a run need record only the expected keys."""
+
+    def __init__(self, problem: Problem, recorded: Mapping[str, float]) -> None:
+        self.problem = problem
+        self.recorded = recorded
+
+    def __getitem__(self, key: str) -> float:
+        if key in self.recorded:
+            return self.recorded[key]
+        parts = parse_key(key, self.problem)
+        problem = self.problem
+        if parts is None or parts.step != 1 or parts.kind not in ("input", "target", "param"):
+            raise KeyError(key)
+        if parts.kind == "param":
+            value = problem.parameters[parts.name].value
+            if problem.round is not None:
+                from backprop_cli.rounding import round_value
+
+                value = round_value(value, problem.round)
+            return value
+        row = parts.sample or 0
+        if parts.kind == "input":
+            return float(problem.inputs[row, problem.input_names.index(parts.name)])
+        return float(problem.targets[row, problem.output_names.index(parts.name)])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.recorded)
+
+    def __len__(self) -> int:
+        return len(self.recorded)
+
+
 def check_values(problem: Problem, values: Mapping[str, float]) -> list[KeyResult]:
-    """Verdicts for every expected key, in computation order."""
+    """Verdicts for every expected key, in computation order.
+
+    ``values`` must hold the expected keys; anything else a recomputation reads
+    (data, starting parameters) is taken from the problem when not recorded.
+    """
     if not problem.expected:
         return []
+    values = WithLeaves(problem, values)
     formulas = Formulas(problem)
     carried = CarriedForward(problem, values, formulas)
     order = {key: index for index, key in enumerate(_expected_in_order(problem))}

@@ -22,7 +22,6 @@ a formula is right when it is the same function as the derivative.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -597,39 +596,6 @@ def document(worked: Worked, path: str | None = None) -> dict[str, Any]:
 TOP_KEYS = ("kind", "title", "description", "function", "chain", "at", "step", "expected",
             "tolerance")
 ENTRY_KEYS = ("value", "tolerance", "erratum", "note")
-_KIND_LINE = re.compile(r"^kind[ \t]*:", re.MULTILINE)
-
-
-def file_kind(path: str | Path) -> str | None:
-    """The top-level ``kind:`` of a problem file, or None (a network problem).
-
-    A cheap look first: a top-level key in block style starts a line, so a file
-    without a line starting with ``kind:`` is a network problem and is not parsed
-    twice. Unreadable files are None: the loader reports them.
-    """
-    from backprop_cli.yamlio import YMap, YScalar, parse_yaml, read_text
-
-    try:
-        text = read_text(Path(path))
-    except (ProblemError, OSError):
-        return None
-    if not _KIND_LINE.search(text):
-        return None
-    try:
-        root = parse_yaml(text)
-    except ProblemError:
-        return None
-    if isinstance(root, YMap):
-        node = root.get("kind")
-        if isinstance(node, YScalar) and isinstance(node.value, str):
-            return node.value
-    return None
-
-
-def is_derivative_file(path: str | Path) -> bool:
-    return file_kind(path) == KIND
-
-
 @dataclass
 class Answer:
     """An author's answer: a number (value keys) or a formula (formula keys)."""
@@ -668,6 +634,14 @@ def load(path: str | Path) -> DerivativeProblem:
         return _Reader(str(path)).read(root)
     except ProblemError as error:
         raise error.with_path(str(path)) from None
+
+
+def from_tree(root: YNode | None, path: str = "<input>") -> DerivativeProblem:
+    """A derivative exercise from an already parsed YAML tree."""
+    try:
+        return _Reader(path).read(root)
+    except ProblemError as error:
+        raise error.with_path(path) from None
 
 
 def parse(text: str, path: str = "<input>") -> DerivativeProblem:
@@ -1072,6 +1046,13 @@ def check_file(path: str) -> FileReport:
         error.with_path(path)
         return FileReport(path, "invalid", errors=[
             FileError(error.message, error.line, error.column, str(error))])
+    return report(problem, path)
+
+
+def report(problem: DerivativeProblem, path: str) -> FileReport:
+    """The check report of a loaded derivative exercise."""
+    from backprop_cli.batch import FileReport
+
     results = check(problem)
     status = "failed" if any(not r.passed for r in results) else "passed"
     return FileReport(path, status, problem.title, results)

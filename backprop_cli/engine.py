@@ -65,6 +65,9 @@ class Pass:
     sample_grad: Array | None = None
 
 
+_WILDCARD = re.compile(r"[*?\[]")
+
+
 class Recorder:
     """Decides which keys to keep; by default every key of every step."""
 
@@ -72,10 +75,16 @@ class Recorder:
         self.patterns = list(patterns) if patterns else []
         self.values: dict[str, float] = {}
         if self.patterns:
-            regex = "|".join(f"(?:{fnmatch.translate(p)})" for p in self.patterns)
-            self._match: Callable[[str], object] = re.compile(regex).match
-            self._literal_prefixes = [re.split(r"[*?\[]", p, maxsplit=1)[0]
-                                      for p in self.patterns]
+            # keys given in full (a check's expected keys) are a set look-up, not a regex
+            exact = frozenset(p for p in self.patterns if not _WILDCARD.search(p))
+            globs = [p for p in self.patterns if p not in exact]
+            if globs:
+                regex = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in globs)).match
+                self._match: Callable[[str], object] = (
+                    lambda key: key in exact or regex(key)) if exact else regex
+            else:
+                self._match = exact.__contains__
+            self._literal_prefixes = [_WILDCARD.split(p, maxsplit=1)[0] for p in self.patterns]
         else:
             self._match = lambda key: True
             self._literal_prefixes = [""]

@@ -6,7 +6,6 @@ Library code raises :class:`ProblemError`; the CLI prints ``str(error)``
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -80,6 +79,7 @@ def _normal(word: str) -> str:
 
 def suggest(word: str, candidates: Iterable[str], limit: int = 3) -> str:
     """A ' (did you mean ...?)' hint, or '' when nothing is close."""
+    import difflib  # only on the error path: it costs start-up time on every run
     pool = list(candidates)
     # 'ReLU', 'Leaky ReLU' and 'binary cross-entropy' mean a known word exactly;
     # difflib alone would find 'ReLU' too far from 'relu'.

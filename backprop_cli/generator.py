@@ -326,15 +326,19 @@ def _title(options: Options, activations: list[str], seed: int) -> str:
     return f"{shape} network, {kinds}{activations[-1]} output (seed {seed})"
 
 
-def _description(options: Options) -> str:
+def _description(options: Options, answers: bool) -> str:
     rate = plain_number(options.learning_rate)
     data = "each sample" if options.samples > 1 else "the input"
-    return (
+    text = (
         f"A generated exercise. For {data}, compute the forward pass (z and a of every\n"
         "unit) and the loss, then the deltas ∂L/∂z, the gradient of every weight and\n"
-        f"bias, and the parameters after one gradient-descent step (learning rate {rate}).\n"
-        "The answers are under `expected`, to 4 significant digits: hide them from\n"
-        "students, or let them practise with `backprop quiz` on this file.\n")
+        f"bias, and the parameters after one gradient-descent step (learning rate {rate}).\n")
+    if answers:
+        return text + ("The answers are under `expected`, to 4 significant digits: hide them "
+                       "from\nstudents, or let them practise with `backprop quiz` on this "
+                       "file.\n")
+    return text + ("Check each answer with `backprop quiz` on this file; `backprop solve`\n"
+                   "shows the worked solution.\n")
 
 
 def render_document(options: Options, seed: int, activations: list[str], net: _Network,
@@ -344,7 +348,7 @@ def render_document(options: Options, seed: int, activations: list[str], net: _N
         f"# {command_line(options, seed)}",
         f"title: {json.dumps(_title(options, activations, seed), ensure_ascii=False)}",
         "description: |",
-        *(f"  {line}" for line in _description(options).splitlines()),
+        *(f"  {line}" for line in _description(options, bool(expected)).splitlines()),
         "network:",
         f"  inputs: [{', '.join(f'x{i + 1}' for i in range(options.layers[0]))}]",
         "  layers:",
@@ -377,7 +381,8 @@ def render_document(options: Options, seed: int, activations: list[str], net: _N
 
 @dataclass(frozen=True)
 class Generated:
-    text: str  # the problem file
+    text: str  # the problem file, with the answers under expected
+    question: str  # the same file without the answers, to hand out
     seed: int
     command: str
 
@@ -406,7 +411,7 @@ def generate(options: Options) -> Generated:
     failed = [r.key for r in check_values(problem, solve(problem).values) if not r.passed]
     if failed:
         raise RuntimeError(f"generated answers fail the check: {', '.join(failed)}")
-    return Generated(text, seed, command_line(options, seed))
+    return Generated(text, bare, seed, command_line(options, seed))
 
 
 # ----------------------------------------------------------------- template

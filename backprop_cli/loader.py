@@ -67,6 +67,12 @@ def parse_problem(text: str, path: str = "<input>", steps: int | None = None,
         root = parse_yaml(text)
     except ProblemError as error:
         raise error.with_path(path) from None
+    return problem_from_tree(root, path, steps=steps, title_default=title_default)
+
+
+def problem_from_tree(root: YNode | None, path: str = "<input>", steps: int | None = None,
+                      title_default: str = "problem") -> Problem:
+    """A network problem from an already parsed YAML tree."""
     if root is None:
         raise ProblemError("empty file: a problem file is a YAML mapping with a 'network'",
                            Mark(1, 1), path)

@@ -11,15 +11,18 @@ from click.testing import CliRunner
 from backprop_cli.batch import check_file
 from backprop_cli.cli import cli
 from backprop_cli.derivative import (
+    DerivativeProblem,
     ExerciseError,
     check,
-    is_derivative_file,
     load,
     make_exercise,
     parse,
     work,
     worked_lines,
 )
+from backprop_cli.errors import ProblemError
+from backprop_cli.exercise import load_exercise, parse_exercise
+from backprop_cli.problem import Problem
 from tests.conftest import PROBLEMS
 
 POLYNOMIAL = PROBLEMS / "003e_derivative_polynomial.yaml"
@@ -107,14 +110,20 @@ def test_exercise_mistakes() -> None:
 
 @pytest.mark.parametrize("path", [POLYNOMIAL, PARTIALS, CHAIN], ids=lambda p: p.stem)
 def test_seed_files_are_correct(path: Path) -> None:
-    assert is_derivative_file(path)
+    assert isinstance(load_exercise(path), DerivativeProblem)
     results = check(load(path))
     assert results and all(r.verdict == "correct" for r in results), [
         (r.key, r.verdict) for r in results]
 
 
 def test_network_files_are_not_derivative_files() -> None:
-    assert not is_derivative_file(PROBLEMS / "003a_chain_x_w1_w2.yaml")
+    assert isinstance(load_exercise(PROBLEMS / "003a_chain_x_w1_w2.yaml"), Problem)
+
+
+def test_an_unknown_kind_is_named() -> None:
+    with pytest.raises(ProblemError, match=r"^<input>:1:7: unknown kind 'derivatve' "
+                                           r"\(did you mean 'derivative'\?\)$"):
+        parse_exercise("kind: derivatve\nfunction: x^2\n")
 
 
 WRONG = """kind: derivative

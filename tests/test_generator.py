@@ -243,6 +243,20 @@ def test_command_generates_and_writes_a_file(tmp_path: Path) -> None:
     assert check.exit_code == 0, check.output
 
 
+def test_command_without_answers() -> None:
+    with_answers = run("--seed", "5", "--nice").output
+    result = run("--seed", "5", "--nice", "--no-answers")
+    assert result.exit_code == 0
+    assert "expected:" not in result.output
+    assert result.output.splitlines()[6:8] == [
+        "  Check each answer with `backprop quiz` on this file; `backprop solve`",
+        "  shows the worked solution."]
+    # the same exercise, without its key
+    assert result.output.split("network:")[1] == with_answers.split("network:")[1].split(
+        "expected:")[0]
+    assert parse_problem(result.output).expected == {}
+
+
 def test_command_usage_errors() -> None:
     result = run("--layers", "2-x")
     assert result.exit_code == 2

@@ -1,11 +1,19 @@
-"""Every command's --help shows at least one example, and the group lists every command."""
+"""Help and documentation: every command's --help has an example, shell completion works,
+and the outputs pasted into docs/*.md are what the commands print today."""
 
 from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from backprop_cli.cli import COMMANDS, cli
+from tests.conftest import ROOT
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -26,3 +34,62 @@ def test_group_help_lists_every_command_and_an_example() -> None:
               if line.startswith("  ") and line.strip()}
     assert listed == set(COMMANDS)
     assert "Examples:" in result.output
+
+
+def completions(args: list[str], incomplete: str) -> list[str]:
+    from click.shell_completion import ShellComplete
+
+    complete = ShellComplete(cli, {}, "backprop", "_BACKPROP_COMPLETE")
+    return [item.value for item in complete.get_completions(args, incomplete)]
+
+
+def test_shell_completion_of_commands_and_values() -> None:
+    from tests.conftest import PROBLEMS
+
+    assert completions([], "q") == ["quiz"]
+    assert completions(["new", "--loss"], "b") == ["binary_cross_entropy"]
+    assert completions(["new", "--activations"], "relu,si") == ["relu,sigmoid", "relu,silu"]
+    seed = str(PROBLEMS / "001b_two_layer_relu_sigmoid.yaml")
+    assert completions(["quiz", seed, "--keys"], "grad.v") == ["grad.v1", "grad.v2"]
+    assert completions(["quiz", "missing.yaml", "--keys"], "grad") == []
+
+
+# A pasted output: the command in a comment, then a console block that shows it run.
+RUN_BLOCK = re.compile(r"<!-- run: (?P<command>.+?) -->\n```console\n(?P<body>.*?)```\n", re.S)
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+
+
+def run_in_shell(command: str) -> str:
+    """``command`` as a reader runs it from the repository root, without colour."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("GITHUB_")}  # no CI annotations in the docs
+    env.update(NO_COLOR="1", COLUMNS="100", TERM="dumb")
+    # `backprop` is this interpreter's, whether or not its scripts are on PATH
+    script = f'backprop() {{ "{sys.executable}" -m backprop_cli "$@"; }}\n{command}'
+    result = subprocess.run(["bash", "-c", script], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=300, check=False)
+    return result.stdout + result.stderr
+
+
+def refreshed(text: str) -> str:
+    def paste(match: re.Match[str]) -> str:
+        command = match.group("command")
+        return f"<!-- run: {command} -->\n```console\n$ {command}\n{run_in_shell(command)}```\n"
+
+    return RUN_BLOCK.sub(paste, text)
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
+def test_docs_show_real_output(path: Path, update_golden: bool) -> None:
+    text = path.read_text(encoding="utf-8")
+    fresh = refreshed(text)
+    if update_golden:
+        path.write_text(fresh, encoding="utf-8")
+    assert fresh == text, (f"{path.name} shows outdated output: run "
+                           "`pytest tests/test_help.py --update-golden` and review the diff")
+
+
+def test_the_tutorial_pastes_every_command_it_discusses() -> None:
+    commands = RUN_BLOCK.findall((ROOT / "docs" / "tutorial.md").read_text(encoding="utf-8"))
+    used = {command.split("| ")[-1].split()[1] for command, _ in commands}
+    assert used == {"quiz", "solve", "check", "new"}

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
               "Check the expected answers of problem files (CI-friendly)."),
     "quiz": ("backprop_cli.cli.quiz", "quiz", "Quiz yourself: type each value, get a verdict."),
     "new": ("backprop_cli.cli.new", "new", "Write a generated exercise, or a template."),
+    "schema": ("backprop_cli.cli.schema", "schema", "Print the JSON Schema of problem files."),
     "train": ("backprop_cli.cli.train", "train",
               "Train for many steps: loss table and chart, final values."),
     "gradcheck": ("backprop_cli.cli.gradcheck", "gradcheck",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from backprop_cli.exercise import Exercise
     from backprop_cli.problem import Problem
 
 
@@ -40,14 +41,23 @@ def user_errors(path: str | None = None) -> Iterator[None]:
 
 
 def load(path: str, steps: int | None = None) -> Problem:
-    from backprop_cli.derivative import is_derivative_file
-    from backprop_cli.loader import load_problem
+    """A network problem, or a clean exit for anything else."""
+    from backprop_cli.problem import Problem
 
-    if is_derivative_file(path):  # not a network: say so rather than "unknown key 'kind'"
+    exercise = load_exercise(path, steps=steps)
+    if not isinstance(exercise, Problem):
         raise CleanExit(f"{path}: a derivative exercise (kind: derivative) has no network; "
                         "use backprop solve, check or derive")
+    return exercise
+
+
+def load_exercise(path: str, steps: int | None = None) -> Exercise:
+    """Any exercise file (network or derivative), with clean errors."""
+    from backprop_cli.exercise import load_exercise as load_any
+
     with user_errors(path):
-        return load_problem(path, steps=steps)
+        return load_any(path, steps=steps)
+
 
 
 def write_output(text: str, output: str | None) -> None:

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from backprop_cli.cli.common import user_errors, write_output
+from backprop_cli.cli.common import write_output
 
 if TYPE_CHECKING:
-    from backprop_cli.derivative import Worked
+    from backprop_cli.derivative import DerivativeProblem, Worked
 
 FORMATS = ("plain", "json")
 
@@ -120,16 +120,15 @@ def show(worked: Worked, fmt: str, digits: int, patterns: tuple[str, ...] | None
     write_output("\n".join(worked_lines(worked, digits)), output)
 
 
-def solve_file(file: str, fmt: str, digits: int, patterns: tuple[str, ...],
-               output: str | None) -> None:
+def solve_loaded(problem: DerivativeProblem, fmt: str, digits: int,
+                 patterns: tuple[str, ...], output: str | None) -> None:
     """`backprop solve` on a `kind: derivative` file (rich and plain print the same text)."""
-    from backprop_cli.derivative import load, work
+    from backprop_cli.derivative import work
 
+    file = problem.path
     if fmt in ("html", "svg"):
         raise click.UsageError(f"a derivative exercise prints as plain text, markdown or json, "
                                f"not {fmt}")
-    with user_errors(file):
-        problem = load(file)
     worked = work(problem.exercise)
     if fmt == "markdown":
         from backprop_cli.derivative import worked_lines

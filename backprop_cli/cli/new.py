@@ -5,17 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.shell_completion import CompletionItem
 
 from backprop_cli.cli.common import CleanExit, write_output
+from backprop_cli.losses import LOSS_NAMES
+
+
+def _complete_activations(incomplete: str) -> list[CompletionItem]:
+    """Shell completion of the last name in a comma-separated list."""
+    from backprop_cli.activations import ACTIVATION_NAMES
+
+    done, _, last = incomplete.rpartition(",")
+    head = f"{done}," if done else ""
+    return [CompletionItem(head + name) for name in ACTIVATION_NAMES if name.startswith(last)]
 
 
 @click.command()
 @click.option("--layers", metavar="SHAPE", default=None,
               help="Inputs, then the units of each layer, joined by '-' (default 2-2-1).")
 @click.option("--activations", metavar="NAMES", default=None,
+              shell_complete=lambda ctx, param, incomplete: _complete_activations(incomplete),
               help="One activation per layer after the inputs, comma separated, or one for "
                    "all (default: relu hidden; output sigmoid, softmax for cross_entropy).")
-@click.option("--loss", default=None, metavar="LOSS",
+@click.option("--loss", default=None, type=click.Choice(LOSS_NAMES),
               help="The loss (default half_squared_error).")
 @click.option("--learning-rate", type=float, default=None,
               help="The learning rate (default 0.1).")
@@ -28,12 +40,14 @@ from backprop_cli.cli.common import CleanExit, write_output
               help="Friendly numbers: tenths for weights, small whole inputs, no saturation.")
 @click.option("--allow-dead", is_flag=True,
               help="Allow dead ReLU units (z <= 0), which pass no gradient down.")
+@click.option("--no-answers", is_flag=True,
+              help="Leave out `expected` (a sheet to hand out; quiz and solve still work).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to FILE instead of standard output.")
 @click.option("--force", is_flag=True, help="Overwrite --output FILE if it exists.")
 def new(layers: str | None, activations: str | None, loss: str | None,
         learning_rate: float | None, samples: int | None, seed: int | None, nice: bool,
-        allow_dead: bool, output: str | None, force: bool) -> None:
+        allow_dead: bool, no_answers: bool, output: str | None, force: bool) -> None:
     """Write a new problem file: a random exercise with its answers, or a template.
 
     Without options: a commented template with every key of the format. With any
@@ -45,6 +59,7 @@ def new(layers: str | None, activations: str | None, loss: str | None,
     Examples:
       backprop new --layers 2-2-1 --activations relu,sigmoid --seed 7 --nice
       backprop new --layers 3-4-3 --loss cross_entropy --seed 1 -o week3.yaml
+      backprop new --layers 2-3-1 --seed 12 --nice --no-answers -o sheet.yaml
       backprop new -o problem.yaml            # the commented template
     """
     from backprop_cli.generator import (
@@ -60,7 +75,7 @@ def new(layers: str | None, activations: str | None, loss: str | None,
     if output not in (None, "-") and Path(output).exists() and not force:
         raise CleanExit(f"{output}: the file exists (use --force to overwrite it)")
     chosen = (layers, activations, loss, learning_rate, samples, seed)
-    if all(value is None for value in chosen) and not nice and not allow_dead:
+    if all(value is None for value in chosen) and not (nice or allow_dead or no_answers):
         write_output(TEMPLATE, output)
         return
     try:
@@ -80,4 +95,4 @@ def new(layers: str | None, activations: str | None, loss: str | None,
         generated = generate(options)
     except GeneratorError as error:
         raise click.UsageError(str(error)) from None
-    write_output(generated.text, output)
+    write_output(generated.question if no_answers else generated.text, output)

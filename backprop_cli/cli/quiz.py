@@ -11,13 +11,33 @@ from __future__ import annotations
 import sys
 
 import click
+from click.shell_completion import CompletionItem
 
 from backprop_cli.cli.common import load, user_errors
 
 
+def _complete_keys(ctx: click.Context, param: click.Parameter,
+                   incomplete: str) -> list[CompletionItem]:
+    """Shell completion of --keys: the value keys of the FILE given before it."""
+    from backprop_cli.errors import ProblemError
+    from backprop_cli.loader import load_problem
+    from backprop_cli.quiz import question_order
+
+    # while an option's value is being completed, click may leave FILE unparsed in args
+    file = ctx.params.get("file") or next(iter(ctx.args), None)
+    if not file:
+        return []
+    try:
+        problem = load_problem(file)
+    except (ProblemError, OSError):
+        return []
+    return [CompletionItem(key) for key in question_order(problem, (1,))
+            if key.startswith(incomplete)]
+
+
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--keys", "patterns", multiple=True, metavar="GLOB",
+@click.option("--keys", "patterns", multiple=True, metavar="GLOB", shell_complete=_complete_keys,
               help="Ask only for value keys matching GLOB (repeatable); default: the file's "
                    "`quiz:` list, else step 1's z, a, loss, deltas, gradients and updates.")
 @click.option("--no-given", is_flag=True, help="Do not print the given values first.")

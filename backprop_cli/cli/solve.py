@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
 import click
 
-from backprop_cli.cli.common import load, user_errors, write_output
+from backprop_cli.cli.common import load_exercise, user_errors, write_output
 
 FORMATS = ("rich", "plain", "markdown", "html", "svg", "json")
 # --output FILE without --format: the format its suffix names
@@ -29,7 +28,11 @@ def default_format(output: str | None) -> str:
 
 def default_width(fmt: str, output: str | None) -> int:
     if fmt in ("rich", "plain") and output in (None, "-") and sys.stdout.isatty():
-        return max(shutil.get_terminal_size((PIPE_WIDTH, 24)).columns, 40)
+        try:
+            columns = os.get_terminal_size(sys.stdout.fileno()).columns
+        except (OSError, ValueError):
+            columns = PIPE_WIDTH
+        return max(columns, 40)
     return PIPE_WIDTH
 
 
@@ -70,14 +73,15 @@ def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int |
     fmt = fmt or default_format(output)
     if patterns and fmt != "json":
         raise click.UsageError("--keys selects the values of --format json")
-    from backprop_cli.derivative import is_derivative_file
+    from backprop_cli.problem import Problem
 
-    if is_derivative_file(file):  # `kind: derivative` exercises: backprop_cli/cli/derive.py
-        from backprop_cli.cli.derive import solve_file
+    problem = load_exercise(file, steps=steps)
+    if not isinstance(problem, Problem):
+        # `kind: derivative` exercises: backprop_cli/cli/derive.py
+        from backprop_cli.cli.derive import solve_loaded
 
-        solve_file(file, fmt, digits, patterns, output)
+        solve_loaded(problem, fmt, digits, patterns, output)
         return
-    problem = load(file, steps=steps)
     if round_decimals is not None:
         problem.round = round_decimals
     if fmt == "json":
