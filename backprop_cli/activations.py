@@ -14,12 +14,11 @@ derivative (its Jacobian is applied directly in the backward pass).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.expr import Call, Const, Expr, Piecewise, Power, Ref, add, mul, sub
+from backprop_cli.records import field, record
 
 Array = NDArray[np.float64]
 
@@ -40,7 +39,7 @@ def softmax(z: Array) -> Array:
     return result
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Activation:
     """An activation function with an optional parameter (alpha)."""
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from backprop_cli.checker import KeyResult, check_values, first_wrong
 from backprop_cli.errors import NumericError, ProblemError
 from backprop_cli.problem import Problem
+from backprop_cli.records import field, record
 
 PROBLEM_SUFFIXES = (".yaml", ".yml")
 # Below this many files one process is faster than starting workers.
@@ -26,7 +26,7 @@ class UsageError(Exception):
     """The paths given cannot be checked at all (exit status 2)."""
 
 
-@dataclass
+@record
 class FileError:
     message: str
     line: int | None = None
@@ -34,7 +34,7 @@ class FileError:
     text: str = ""  # the full 'path:line:col: message' line
 
 
-@dataclass
+@record
 class FileReport:
     path: str
     status: str  # passed | failed | invalid

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 
 from backprop_cli.expr import Expr
 from backprop_cli.formulas import Formulas
 from backprop_cli.keys import ordered_keys, parse_key
 from backprop_cli.problem import Expected, Problem
+from backprop_cli.records import field, record
 
 VERDICTS = ("correct", "consistent", "wrong", "erratum")
 PASSING = frozenset({"correct", "consistent", "erratum"})
@@ -39,7 +39,7 @@ CARRIED_FRACTION = 0.005
 EXACT_TOLERANCE = 1e-9
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Precision:
     """What a written number claims: its last digit's unit, or exactness."""
 
@@ -75,7 +75,7 @@ class Precision:
         return same_sign and 0 <= shortfall < self.unit + slack
 
 
-@dataclass
+@record
 class KeyResult:
     """The verdict on one expected value."""
 

@@ -31,7 +31,6 @@ import functools
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
 
 import numpy as np
@@ -40,11 +39,12 @@ from numpy.typing import NDArray
 from backprop_cli.keys import prefix_for
 from backprop_cli.optimizers import Updater
 from backprop_cli.problem import RESERVED_WORDS, Problem
+from backprop_cli.records import field, record
 
 Array = NDArray[np.float64]
 
 
-@dataclass
+@record
 class Pass:
     """One forward (and optionally backward) pass over all samples."""
 
@@ -141,7 +141,7 @@ class Recorder:
             self.values.update(item for item in items if match(item[0]))
 
 
-@dataclass
+@record
 class Solution:
     """What a run produced: the recorded values and the loss of every step."""
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Protocol
 
+from backprop_cli.records import record
 from backprop_cli.rounding import round_value
 
 
@@ -44,7 +44,7 @@ class Expr:
         return ()
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class Ref(Expr):
     """The value of another key."""
 
@@ -57,7 +57,7 @@ class Ref(Expr):
         seen[self.key] = None
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class Const(Expr):
     value: float
     display: str | None = None  # how the textbook writes it, e.g. "½"
@@ -66,7 +66,7 @@ class Const(Expr):
         return self.value
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class Sum(Expr):
     """terms[0] ± terms[1] ± ...; signs are +1 or -1."""
 
@@ -86,7 +86,7 @@ class Sum(Expr):
         return self.terms
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class Product(Expr):
     factors: tuple[Expr, ...]
     precedence = 20
@@ -101,7 +101,7 @@ class Product(Expr):
         return self.factors
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class Quotient(Expr):
     numerator: Expr
     denominator: Expr
@@ -118,7 +118,7 @@ class Quotient(Expr):
         return (self.numerator, self.denominator)
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class Neg(Expr):
     operand: Expr
     precedence = 15
@@ -130,7 +130,7 @@ class Neg(Expr):
         return (self.operand,)
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class Power(Expr):
     base: Expr
     exponent: int
@@ -146,7 +146,7 @@ class Power(Expr):
         return (self.base,)
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class Call(Expr):
     """A named function: σ, ReLU, exp, log, ...; ``params`` are its fixed settings."""
 
@@ -162,7 +162,7 @@ class Call(Expr):
         return self.args
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class Piecewise(Expr):
     """``then`` if ``test`` > 0 else ``otherwise``, shown as a condition on ``test``."""
 
@@ -179,7 +179,7 @@ class Piecewise(Expr):
         return (self.test, self.then, self.otherwise)
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class Round(Expr):
     """``operand`` rounded to ``decimals`` decimals: hand-calculation mode (``round: N``).
 

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
 
 from backprop_cli.problem import Problem
+from backprop_cli.records import record
 
 _KEY = re.compile(
     r"^(?:(?P<prefix>step(?P<step>[0-9]+)\.|final\.))?(?P<body>.+?)(?:@(?P<k>[0-9]+))?$"
@@ -48,7 +48,7 @@ def prefix_for(step: int | None) -> str:
     return "" if step == 1 else f"step{step}."
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class KeyParts:
     step: int | None  # None for final.
     kind: str  # z, a, dadz, loss, grad.a, grad.z, grad, param, new, input, target,

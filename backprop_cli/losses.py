@@ -15,13 +15,12 @@ pre-activations z (log-sum-exp, softplus) and their output deltas in closed form
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.activations import softplus
 from backprop_cli.expr import Call, Const, Expr, Neg, Power, Product, Quotient, Ref, add, mul, sub
+from backprop_cli.records import record
 
 Array = NDArray[np.float64]
 
@@ -42,7 +41,7 @@ LOSS_LABELS = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Loss:
     name: str
 

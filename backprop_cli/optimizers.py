@@ -27,12 +27,11 @@ gradients, so their state entries stay equal).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.expr import Call, Const, Expr, Power, Quotient, Ref, add, mul, sub
+from backprop_cli.records import record
 from backprop_cli.rounding import round_array
 
 Array = NDArray[np.float64]
@@ -68,7 +67,7 @@ def _tidy(value: float) -> float:
     return round(value, 15)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Optimizer:
     """An update rule and its settings (unused settings keep their defaults)."""
 

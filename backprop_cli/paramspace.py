@@ -13,11 +13,11 @@ rounded to 4 decimals) and mini-batches (whose steps see part of the data).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
 
+from backprop_cli import records
 from backprop_cli.engine import Engine, Pass
 from backprop_cli.errors import NumericError, suggest
 from backprop_cli.problem import Problem
@@ -30,7 +30,7 @@ def exact(problem: Problem) -> Problem:
         changes["round"] = None
     if getattr(problem, "batch_size", None) is not None:
         changes["batch_size"] = None
-    return dataclasses.replace(problem, **changes) if changes else problem  # type: ignore[arg-type]
+    return records.replace(problem, **changes) if changes else problem
 
 
 def unknown_parameter(name: str, problem: Problem) -> str:

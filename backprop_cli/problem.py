@@ -20,7 +20,6 @@ decimals, see :mod:`backprop_cli.rounding`).
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -30,6 +29,7 @@ from backprop_cli.activations import Activation
 from backprop_cli.errors import Mark
 from backprop_cli.losses import Loss
 from backprop_cli.optimizers import ALL_UPDATE_KINDS, SGD, Optimizer
+from backprop_cli.records import field, record
 
 Array = NDArray[np.float64]
 
@@ -37,7 +37,7 @@ RESERVED_WORDS = frozenset({"loss", "z", "a", "dadz", "grad", "new", "final", "i
                             *ALL_UPDATE_KINDS})
 
 
-@dataclass
+@record
 class Layer:
     """One fully connected layer: z = W·a_prev + b, a = f(z)."""
 
@@ -75,7 +75,7 @@ class Layer:
         return [f"b_{unit}" for unit in self.units]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Use:
     """One place a parameter stands: a weight (row, col) or a bias (row, -1)."""
 
@@ -88,7 +88,7 @@ class Use:
         return self.col < 0
 
 
-@dataclass
+@record
 class Parameter:
     name: str
     value: float
@@ -96,7 +96,7 @@ class Parameter:
     frozen: bool = False
 
 
-@dataclass
+@record
 class Expected:
     """An author's answer for one value key."""
 
@@ -110,7 +110,7 @@ class Expected:
     note: str | None = None
 
 
-@dataclass
+@record
 class Problem:
     path: str
     title: str

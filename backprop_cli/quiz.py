@@ -293,10 +293,22 @@ def given_lines(problem: Problem) -> list[str]:
                 terms.append(f"bias {layer.bias_names[row]} = {num(layer.bias[row])}")
             lines.append(f"    {unit}: {', '.join(terms)}")
     setting = f"  loss: {problem.loss.label}"
+    batched = problem.batch_size is not None and problem.batch_size < problem.n_samples
     if problem.has_samples:
-        setting += f" ({problem.reduction} over {problem.n_samples} samples)"
+        over = "each batch" if batched else f"{problem.n_samples} samples"
+        setting += f" ({problem.reduction} over {over})"
     setting += f"; learning rate {num(problem.learning_rate)}"
     lines.append(setting)
+    if problem.optimizer.name != "sgd":
+        lines.append(f"  optimizer: {problem.optimizer.label}")
+    if problem.weight_decay:
+        lines.append(f"  weight decay λ = {num(problem.weight_decay)} (on the weights)")
+    if batched:
+        first = problem.batch(1)
+        lines.append(f"  batches of {problem.batch_size}: step 1 uses samples "
+                     f"{first.start + 1}–{first.stop}")
+    if problem.round is not None:
+        lines.append(f"  round every value to {problem.round} decimals as you go")
     frozen = [name for name, p in problem.parameters.items() if p.frozen]
     if frozen:
         lines.append(f"  frozen (never updated): {', '.join(frozen)}")
@@ -324,10 +336,6 @@ class Feedback:
     kind: str  # correct | consistent | wrong | skipped | retry | hint | quit | done
     lines: list[str] = field(default_factory=list)
     result: KeyResult | None = None
-
-    @property
-    def moves_on(self) -> bool:
-        return self.kind in ("correct", "consistent", "wrong", "skipped")
 
 
 @dataclass

@@ -17,7 +17,6 @@ a point where the loss overflows is NaN.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from backprop_cli import records
 from backprop_cli.engine import Engine, Recorder
 from backprop_cli.errors import NumericError
 from backprop_cli.paramspace import Point, exact, unknown_parameter
@@ -100,7 +100,7 @@ def loss_surface(problem: Problem, x_name: str, y_name: str, steps: int | None =
     others = [n for n in problem.parameters if n not in (x_name, y_name)]
     run_problem = problem
     if not train_others and others:
-        run_problem = dataclasses.replace(problem, freeze=[*problem.freeze, *others])
+        run_problem = records.replace(problem, freeze=[*problem.freeze, *others])
     path_x, path_y, path_loss, steps_run, final, stopped = _descent(run_problem, x_name, y_name,
                                                                     steps)
     xs = np.linspace(*(x_range or _extent(path_x)), size[0])

@@ -20,7 +20,6 @@ import gc
 import math
 import re
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,30 +49,60 @@ _SCALAR_TAGS = {_STANDARD_PREFIX + name for name in ("str", "int", "float", "boo
 _STANDARD_TAGS = _SCALAR_TAGS | {_STANDARD_PREFIX + "seq", _STANDARD_PREFIX + "map"}
 
 
-@dataclass(slots=True)
+# Plain classes with slots rather than data classes: one is made per value of
+# every file a batch checks, and they are defined at every start of the tool.
+
+
 class YNode:
     """A value read from YAML with its position."""
 
-    mark: Mark
+    __slots__ = ("mark",)
+
+    def __init__(self, mark: Mark) -> None:
+        self.mark = mark
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields())
+        return f"{type(self).__name__}({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self._fields())
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def _fields(self) -> tuple[str, ...]:
+        return tuple(n for klass in reversed(type(self).__mro__)
+                     for n in getattr(klass, "__slots__", ()))
 
 
-@dataclass(slots=True)
 class YScalar(YNode):
-    value: Any  # None, bool, int, float or str
-    text: str  # the scalar as written in the source
-    quoted: bool = False
+    __slots__ = ("quoted", "text", "value")
+
+    def __init__(self, mark: Mark, value: Any, text: str, quoted: bool = False) -> None:
+        self.mark = mark
+        self.value = value  # None, bool, int, float or str
+        self.text = text  # the scalar as written in the source
+        self.quoted = quoted
 
 
-@dataclass(slots=True)
 class YSeq(YNode):
-    items: list[YNode] = field(default_factory=list)
-    flow: bool = False
+    __slots__ = ("flow", "items")
+
+    def __init__(self, mark: Mark, items: list[YNode] | None = None, flow: bool = False) -> None:
+        self.mark = mark
+        self.items = [] if items is None else items
+        self.flow = flow
 
 
-@dataclass(slots=True)
 class YMap(YNode):
-    # key -> (mark of the key, value node); insertion order is the file's order
-    entries: dict[str, tuple[Mark, YNode]] = field(default_factory=dict)
+    __slots__ = ("entries",)
+
+    def __init__(self, mark: Mark, entries: dict[str, tuple[Mark, YNode]] | None = None) -> None:
+        self.mark = mark
+        # key -> (mark of the key, value node); insertion order is the file's order
+        self.entries = {} if entries is None else entries
 
     def get(self, key: str) -> YNode | None:
         entry = self.entries.get(key)

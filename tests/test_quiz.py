@@ -398,3 +398,17 @@ def test_command_errors(tmp_path: Any) -> None:
     assert result.output.splitlines()[-1] == (
         "Error: Invalid value for --keys: 'grad.v9' matches no value key (did you mean "
         "'grad.v2' or 'grad.v1' or 'grad.w4'?)")
+
+
+def test_the_givens_name_the_training_settings() -> None:
+    from backprop_cli.quiz import given_lines
+
+    lines = given_lines(load_problem(PROBLEMS / "010_xor_csv_momentum.yaml"))
+    assert lines[1] == "  sample 1: input x1 = 0, x2 = 0; target y = 0"
+    assert lines[-3:] == [
+        "  loss: binary cross-entropy −Σ[y·log a + (1 − y)·log(1 − a)] (mean over each "
+        "batch); learning rate 0.5",
+        "  optimizer: momentum (beta = 0.9)",
+        "  batches of 2: step 1 uses samples 1–2"]
+    rounded = given_lines(load_problem(PROBLEMS / "003h_sigmoid_two_inputs_rounded.yaml"))
+    assert rounded[-1] == "  round every value to 4 decimals as you go"

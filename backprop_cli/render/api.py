@@ -9,17 +9,17 @@ therefore stays flat in the number of steps.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from backprop_cli.engine import Engine, Recorder, Solution
 from backprop_cli.keys import parse_key, prefix_for
 from backprop_cli.problem import Problem
+from backprop_cli.records import record
 
 FORMATS = ("rich", "plain", "markdown", "html", "svg")
 _STEP_PREFIX = re.compile(r"^(step\d+\.|final\.)")
 
 
-@dataclass
+@record
 class RenderOptions:
     fmt: str = "plain"
     digits: int = 4

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,6 +29,7 @@ from backprop_cli.formulas import Formulas
 from backprop_cli.keys import prefix_for
 from backprop_cli.numbers import digits_to_show_step, digits_to_tell_apart
 from backprop_cli.problem import Problem
+from backprop_cli.records import record
 from backprop_cli.render.model import (
     FINAL,
     Cell,
@@ -67,7 +67,7 @@ MAX_REDUCTIONS = 2  # intermediate lines between the numbers and the result
 MAX_REDUCED_REFS = 8  # longer formulas go from the numbers straight to the result
 
 
-@dataclass
+@record
 class BuildOptions:
     digits: int = 4
     step: int = 1  # the step shown in full (1-based)

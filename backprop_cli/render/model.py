@@ -8,21 +8,21 @@ in its own notation. Inline text is a list of :data:`Inline` parts.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 from backprop_cli.expr import Expr
+from backprop_cli.records import field, record
 
 FINAL = 0  # the context of the forward pass after the last update
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Sym:
     """The symbol of a value key (z_h1, δ_o, ∂L/∂w1)."""
 
     key: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Num:
     """A number; ``digits`` overrides the document's significant digits."""
 
@@ -30,7 +30,7 @@ class Num:
     digits: int | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Math:
     """A formula inline, with symbols, or with ``values`` substituted."""
 
@@ -39,7 +39,7 @@ class Math:
     generic: bool = False  # symbols without sample marks (the loss 'per sample')
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Word:
     """A notation-dependent word: 'rate' (η), 'grad' (∂L/∂p), 'step' (η·∂L/∂p), ..."""
 
@@ -47,7 +47,7 @@ class Word:
     arg: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Judgement:
     """The author's published value of a key and, when known, its verdict."""
 
@@ -60,7 +60,7 @@ class Judgement:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mark:
     """A judgement shown inline; compact in a table cell (✗ 0.0461 → 0.04552)."""
 
@@ -71,7 +71,7 @@ class Mark:
 Inline = str | Sym | Num | Math | Word | Mark
 
 
-@dataclass
+@record
 class Condition:
     """Why a piecewise formula took its branch: ``test`` > 0 or not."""
 
@@ -79,7 +79,7 @@ class Condition:
     positive: bool
 
 
-@dataclass
+@record
 class Equation:
     """``lhs = steps[0] = steps[0](values) = steps[1](values) … = result``."""
 
@@ -95,13 +95,13 @@ class Equation:
     context: int | None = None  # overrides the section's step context
 
 
-@dataclass
+@record
 class Para:
     parts: Sequence[Inline]
     kind: str = "text"  # text | note | description | warning
 
 
-@dataclass
+@record
 class Column:
     header: Sequence[Inline]
     align: str = "left"  # left | right
@@ -110,7 +110,7 @@ class Column:
 Cell = Sequence[Inline]
 
 
-@dataclass
+@record
 class Table:
     columns: list[Column]
     rows: Sequence[Sequence[Cell]]
@@ -118,14 +118,14 @@ class Table:
     footer: Sequence[Inline] | None = None  # a note below the table
 
 
-@dataclass
+@record
 class Fields:
     """Label: value lines (the problem's data)."""
 
     rows: Sequence[tuple[str, Sequence[Inline]]]
 
 
-@dataclass
+@record
 class Sparkline:
     values: list[float]
     label: str = ""
@@ -134,7 +134,7 @@ class Sparkline:
 Block = "Section | Equation | Para | Table | Fields | Sparkline"
 
 
-@dataclass
+@record
 class Section:
     title: Sequence[Inline]
     level: int  # 1: numbered phases, 2: layers and samples, 3: below
@@ -146,7 +146,7 @@ class Section:
         return block
 
 
-@dataclass
+@record
 class Document:
     title: str
     description: str | None

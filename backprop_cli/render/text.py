@@ -12,9 +12,9 @@ part alone is too wide, before a ``+`` or ``−`` outside brackets.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from backprop_cli.expr import render
+from backprop_cli.records import record
 from backprop_cli.render.model import FINAL, Equation, Judgement
 from backprop_cli.render.notation import MathNotation
 
@@ -23,7 +23,7 @@ def context_notation(notation: MathNotation, context: int) -> MathNotation:
     return notation.in_context(None if context == FINAL else context)
 
 
-@dataclass
+@record
 class EquationText:
     lhs: str
     parts: list[str]  # right-hand sides, the last is the result
@@ -80,7 +80,7 @@ VERDICT_SYMBOLS = {"correct": "✓", "consistent": "≈", "wrong": "✗", "errat
 VERDICT_ASCII = {"correct": "[ok]", "consistent": "[~]", "wrong": "[x]", "erratum": "[erratum]"}
 
 
-@dataclass
+@record
 class MarkText:
     symbol: str  # ✓ ≈ ✗ (or ASCII), '' without a verdict
     text: str  # 'published: 0.824'

@@ -1,0 +1,83 @@
+"""records.record behaves like dataclasses.dataclass for what the project uses."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from backprop_cli.records import FrozenInstanceError, field, record, replace
+
+
+@record
+class Point:
+    x: float
+    y: float = 0.0
+    tags: list[str] = field(default_factory=list)
+    note: str = field(default="", compare=False, repr=False)
+
+
+@record(frozen=True)
+class Key:
+    name: str
+    index: int = 0
+
+
+@record(frozen=True, eq=False)
+class Node:
+    value: float
+
+
+@record
+class Labelled(Point):
+    label: str = "p"
+
+
+def test_init_positional_keyword_defaults_and_factories() -> None:
+    p = Point(1.0, tags=["a"])
+    assert (p.x, p.y, p.tags, p.note) == (1.0, 0.0, ["a"], "")
+    assert Point(1.0).tags is not Point(1.0).tags
+    with pytest.raises(TypeError, match="missing the argument 'x'"):
+        Point()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected argument 'z'"):
+        Point(1.0, z=2)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="takes 4 arguments"):
+        Point(1, 2, [], "", 5)  # type: ignore[call-arg]
+
+
+def test_repr_eq_and_hash_follow_the_dataclass_rules() -> None:
+    assert repr(Point(1.0, 2.0)) == "Point(x=1.0, y=2.0, tags=[])"
+    assert Point(1.0, note="a") == Point(1.0, note="b")  # note does not compare
+    assert Point(1.0) != Point(2.0)
+    assert Point.__hash__ is None  # mutable and compared by value: unhashable
+    assert hash(Key("a", 1)) == hash(Key("a", 1)) and {Key("a"): 1}[Key("a")] == 1
+    a, b = Node(1.0), Node(1.0)
+    assert a != b and len({a, b}) == 2  # eq=False: identity
+
+
+def test_frozen() -> None:
+    key = Key("a")
+    with pytest.raises(FrozenInstanceError):
+        key.name = "b"  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        del key.name
+
+
+def test_inheritance_and_replace() -> None:
+    labelled = Labelled(1.0, 2.0, label="q")
+    assert (labelled.x, labelled.label) == (1.0, "q")
+    moved = replace(labelled, x=5.0)
+    assert (moved.x, moved.y, moved.label) == (5.0, 2.0, "q") and labelled.x == 1.0
+    with pytest.raises(TypeError, match="no field 'z'"):
+        replace(labelled, z=1)
+
+
+def test_same_behaviour_as_dataclasses() -> None:
+    @dataclasses.dataclass
+    class Reference:
+        x: float
+        y: float = 0.0
+        tags: list[str] = dataclasses.field(default_factory=list)
+
+    assert repr(Reference(1.0)).split("(", 1)[1] == repr(Point(1.0)).split("(", 1)[1]
+    assert Point.__match_args__ == ("x", "y", "tags", "note")
