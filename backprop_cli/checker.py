@@ -228,15 +228,22 @@ def _judge(problem: Problem, entry: Expected, values: Mapping[str, float],
         result.formula = expr
         result.operands = carried.operands(expr)
         result.recomputed = expr.evaluate(result.operands)
-    consistent = (result.recomputed is not None
-                  and precision.agrees(entry.value, result.recomputed, carried=False))
-    if entry.erratum is not None:
-        assert entry.erratum_text is not None
-        correction_ok = Precision.of(entry.erratum_text, tolerance).agrees(entry.erratum, actual)
+    return settle(result, precision, tolerance, correct)
+
+
+def settle(result: KeyResult, precision: Precision, tolerance: float | None,
+           correct: bool) -> KeyResult:
+    """Give ``result`` its verdict, from whether the published value is ``correct`` and from
+    its recomputation on the author's numbers (every kind of exercise shares these rules)."""
+    consistent = (result.recomputed is not None and math.isfinite(result.recomputed)
+                  and precision.agrees(result.expected, result.recomputed, carried=False))
+    if result.erratum is not None:
+        assert result.erratum_text is not None
+        correction = Precision.of(result.erratum_text, tolerance)
         if correct:
             result.reason = ("marked as an erratum, but the published value is right "
                              "(remove the erratum)")
-        elif not correction_ok:
+        elif not correction.agrees(result.erratum, result.actual):
             result.reason = "marked as an erratum, but the correction is not right either"
         else:
             result.verdict = "erratum"

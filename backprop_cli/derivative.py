@@ -925,7 +925,7 @@ def check(problem: DerivativeProblem) -> list[KeyResult]:
 
 def _judge_number(problem: DerivativeProblem, worked: Worked, answer: Answer,
                   author: Mapping[str, float]) -> KeyResult:
-    from backprop_cli.checker import KeyResult, Precision
+    from backprop_cli.checker import KeyResult, Precision, settle
 
     assert answer.value is not None
     actual = worked.values[answer.key]
@@ -941,29 +941,7 @@ def _judge_number(problem: DerivativeProblem, worked: Worked, answer: Answer,
         result.operands = operands
         result.recomputed = expr.evaluate(operands)
     correct = math.isfinite(actual) and precision.agrees(answer.value, actual)
-    consistent = (result.recomputed is not None and math.isfinite(result.recomputed)
-                  and precision.agrees(answer.value, result.recomputed, carried=False))
-    # the same verdicts as checker._judge, on these keys
-    if answer.erratum is not None:
-        assert answer.erratum_text is not None
-        correction_ok = Precision.of(answer.erratum_text, tolerance).agrees(answer.erratum,
-                                                                           actual)
-        if correct:
-            result.reason = ("marked as an erratum, but the published value is right "
-                             "(remove the erratum)")
-        elif not correction_ok:
-            result.reason = "marked as an erratum, but the correction is not right either"
-        else:
-            result.verdict = "erratum"
-        return result
-    if correct:
-        result.verdict = "correct"
-    elif consistent:
-        result.verdict = "consistent"
-    else:
-        result.reason = ("wrong even from the author's own earlier numbers"
-                         if result.recomputed is not None else "wrong")
-    return result
+    return settle(result, precision, tolerance, correct)
 
 
 def _judge_formula(problem: DerivativeProblem, worked: Worked, answer: Answer) -> KeyResult:

@@ -43,6 +43,10 @@ class Expr:
     def children(self) -> tuple[Expr, ...]:
         return ()
 
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        """The same operation on new ``children`` (a leaf has none: itself)."""
+        return self
+
 
 @record(frozen=True, eq=False)
 class Ref(Expr):
@@ -85,6 +89,9 @@ class Sum(Expr):
     def children(self) -> tuple[Expr, ...]:
         return self.terms
 
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Sum(children, self.signs)
+
 
 @record(frozen=True, eq=False)
 class Product(Expr):
@@ -99,6 +106,9 @@ class Product(Expr):
 
     def children(self) -> tuple[Expr, ...]:
         return self.factors
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Product(children)
 
 
 @record(frozen=True, eq=False)
@@ -117,6 +127,9 @@ class Quotient(Expr):
     def children(self) -> tuple[Expr, ...]:
         return (self.numerator, self.denominator)
 
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Quotient(children[0], children[1])
+
 
 @record(frozen=True, eq=False)
 class Neg(Expr):
@@ -128,6 +141,9 @@ class Neg(Expr):
 
     def children(self) -> tuple[Expr, ...]:
         return (self.operand,)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Neg(children[0])
 
 
 @record(frozen=True, eq=False)
@@ -145,6 +161,9 @@ class Power(Expr):
     def children(self) -> tuple[Expr, ...]:
         return (self.base,)
 
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Power(children[0], self.exponent)
+
 
 @record(frozen=True, eq=False)
 class Call(Expr):
@@ -160,6 +179,9 @@ class Call(Expr):
 
     def children(self) -> tuple[Expr, ...]:
         return self.args
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Call(self.name, children, self.params)
 
 
 @record(frozen=True, eq=False)
@@ -177,6 +199,9 @@ class Piecewise(Expr):
 
     def children(self) -> tuple[Expr, ...]:
         return (self.test, self.then, self.otherwise)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Piecewise(children[0], children[1], children[2])
 
 
 @record(frozen=True, eq=False)
@@ -196,6 +221,9 @@ class Round(Expr):
 
     def children(self) -> tuple[Expr, ...]:
         return (self.operand,)
+
+    def rebuild(self, children: tuple[Expr, ...]) -> Expr:
+        return Round(children[0], self.decimals)
 
 
 def _sigmoid(x: float) -> float:
@@ -397,24 +425,8 @@ def _reduce(expr: Expr, evaluate: Callable[[Expr], float]) -> Expr:
     children = expr.children()
     if all(is_leaf(child) for child in children):
         return Const(evaluate(expr))
-    new = tuple(_reduce(child, evaluate) for child in children)
-    if isinstance(expr, Round):  # the exact value, then the rounded result
-        return Round(new[0], expr.decimals)
-    if isinstance(expr, Sum):
-        return Sum(new, expr.signs)
-    if isinstance(expr, Product):
-        return Product(new)
-    if isinstance(expr, Quotient):
-        return Quotient(new[0], new[1])
-    if isinstance(expr, Neg):
-        return Neg(new[0])
-    if isinstance(expr, Power):
-        return Power(new[0], expr.exponent)
-    if isinstance(expr, Call):
-        return Call(expr.name, new, expr.params)
-    if isinstance(expr, Piecewise):
-        return Piecewise(new[0], new[1], new[2])
-    raise TypeError(f"cannot reduce {type(expr).__name__}")
+    # a Round keeps its place: the exact value, then the rounded result
+    return expr.rebuild(tuple(_reduce(child, evaluate) for child in children))
 
 
 # ------------------------------------------------------------ construction

@@ -31,15 +31,21 @@ def format_number(value: float, digits: int = 4, ascii_only: bool = False) -> st
                 base = base.rstrip("0").rstrip(".")
             text = f"{base}e{int(exponent)}"
         else:
-            decimals = max(digits - 1 - magnitude, 0)
-            text = f"{value:.{decimals}f}"
-            if "." in text:
-                text = text.rstrip("0").rstrip(".")
-            if text in ("-0", "0"):
-                text = "0"
-    if text.startswith("-") and not ascii_only:
-        text = "−" + text[1:]
-    return text
+            text = _fixed(value, max(digits - 1 - magnitude, 0))
+    return _signed(text, ascii_only)
+
+
+def _fixed(value: float, decimals: int) -> str:
+    """Fixed-point text without trailing zeros, and never -0."""
+    text = f"{value:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _signed(text: str, ascii_only: bool) -> str:
+    """The typographic minus sign, unless plain ASCII is asked for."""
+    return "−" + text[1:] if text.startswith("-") and not ascii_only else text
 
 
 def decimals_written(text: str) -> int | None:
@@ -86,11 +92,4 @@ def format_decimals(value: float, decimals: int, ascii_only: bool = False) -> st
     """
     if not math.isfinite(value):
         return format_number(value, ascii_only=ascii_only)
-    text = f"{value:.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    if text in ("-0", "0"):
-        text = "0"
-    if text.startswith("-") and not ascii_only:
-        text = "−" + text[1:]
-    return text
+    return _signed(_fixed(value, decimals), ascii_only)

@@ -19,15 +19,8 @@ import re
 from collections.abc import Iterator, Mapping
 
 from backprop_cli.expr import (
-    Call,
     Const,
     Expr,
-    Neg,
-    Piecewise,
-    Power,
-    Product,
-    Quotient,
-    Round,
     Sum,
 )
 from backprop_cli.formulas import Formulas
@@ -57,23 +50,7 @@ def cancellations_zeroed(expr: Expr, values: Mapping[str, float]) -> Expr:
                 math.fsum(parts), [abs(p) for p in parts]):
             return Const(0.0)
         return terms
-    if not changed:
-        return expr
-    if isinstance(expr, Product):
-        return Product(new)
-    if isinstance(expr, Quotient):
-        return Quotient(new[0], new[1])
-    if isinstance(expr, Neg):
-        return Neg(new[0])
-    if isinstance(expr, Power):
-        return Power(new[0], expr.exponent)
-    if isinstance(expr, Call):
-        return Call(expr.name, new, expr.params)
-    if isinstance(expr, Piecewise):
-        return Piecewise(new[0], new[1], new[2])
-    if isinstance(expr, Round):
-        return Round(new[0], expr.decimals)
-    raise TypeError(type(expr).__name__)
+    return expr.rebuild(new) if changed else expr
 
 
 class DisplayValues(Mapping[str, float]):
