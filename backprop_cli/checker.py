@@ -202,6 +202,9 @@ def check_values(problem: Problem, values: Mapping[str, float]) -> list[KeyResul
 
 
 def _expected_in_order(problem: Problem) -> list[str]:
+    index = problem.key_index
+    if index is not None:
+        return sorted((key for key in problem.expected if key in index), key=index.__getitem__)
     wanted = set(problem.expected)
     found = []
     for key in ordered_keys(problem):

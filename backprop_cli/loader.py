@@ -705,16 +705,18 @@ class _Reader:
     # --------------------------------------------------------------- expected
 
     def read_expected(self, node: YMap, problem: Problem) -> dict[str, Expected]:
-        from backprop_cli.keys import all_keys, parse_key
+        from backprop_cli.keys import parse_key
 
         result: dict[str, Expected] = {}
         known: list[str] | None = None
         for key, (key_mark, value_node) in node.entries.items():
-            if _HUGE_INDEX.search(key) or parse_key(key, problem) is None:
+            index = problem.key_index
+            known_key = key in index if index is not None else (
+                not _HUGE_INDEX.search(key) and parse_key(key, problem) is not None)
+            if not known_key:
                 if known is None:
-                    # listing every key of a large network costs more than a hint is worth
-                    small = problem.n_parameters * max(problem.steps, 1) <= 20_000
-                    known = all_keys(problem) if small else []
+                    # a large network's keys are not listed: a hint is not worth that
+                    known = list(index) if index is not None else []
                 hint = suggest(key, known)
                 raise ProblemError(f"expected: unknown value key '{_short(key)}'{hint}",
                                    key_mark)

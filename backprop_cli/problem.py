@@ -33,6 +33,9 @@ from backprop_cli.records import field, record
 
 Array = NDArray[np.float64]
 
+# Parameters × steps up to which every value key of a problem is listed once and kept
+KEY_INDEX_LIMIT = 20_000
+
 RESERVED_WORDS = frozenset({"loss", "z", "a", "dadz", "grad", "new", "final", "input", "target",
                             *ALL_UPDATE_KINDS})
 
@@ -173,6 +176,16 @@ class Problem:
             params[name].uses.append(use)
         else:
             params[name] = Parameter(name, value, [use])
+
+    @cached_property
+    def key_index(self) -> dict[str, int] | None:
+        """Every value key's place in computation order, for a problem small enough to
+        list them all (None otherwise: ask keys.parse_key about one key at a time)."""
+        if self.n_parameters * max(self.steps, 1) > KEY_INDEX_LIMIT:
+            return None
+        from backprop_cli.keys import ordered_keys
+
+        return {key: index for index, key in enumerate(ordered_keys(self))}
 
     @cached_property
     def unit_set(self) -> frozenset[str]:

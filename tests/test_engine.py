@@ -182,3 +182,18 @@ def test_seed_answers(path) -> None:  # type: ignore[no-untyped-def]
         assert abs(values[key] - value) <= 3 * 10.0 ** -decimals + 1e-12, key
         if entry.erratum is not None:
             assert abs(values[key] - entry.value) > 3 * 10.0 ** -decimals, key
+
+
+@given(problem_documents())
+def test_the_key_index_and_the_key_grammar_agree(document: dict) -> None:
+    """The listed keys are exactly the keys parse_key accepts (near misses included)."""
+    from backprop_cli.keys import ordered_keys
+
+    problem = parse_problem(dump(document))
+    listed = list(ordered_keys(problem))
+    assert len(listed) == len(set(listed))
+    assert problem.key_index is not None and list(problem.key_index) == listed
+    near = {f"{prefix}{key}" for key in listed[:40] for prefix in ("step2.", "step9.", "final.")}
+    near |= {key + "@1" for key in listed[:40]} | {key.replace("@1", "@9") for key in listed}
+    for key in near | set(listed):
+        assert (parse_key(key, problem) is not None) == (key in problem.key_index), key
