@@ -78,9 +78,11 @@ PROGRESS_MIN_FILES = 50
 
 class _Progress:
     def __init__(self, total: int) -> None:
+        from rich.console import Console
         from rich.progress import Progress
 
-        self.progress = Progress(transient=True)
+        # on stderr: the report on stdout stays clean for a pipe or a file
+        self.progress = Progress(console=Console(stderr=True), transient=True)
         self.progress.start()
         self.task = self.progress.add_task("checking", total=total)
         self.done = 0
