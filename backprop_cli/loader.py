@@ -26,7 +26,7 @@ from backprop_cli.datafiles import (
 from backprop_cli.errors import Mark, ProblemError, suggest
 from backprop_cli.losses import LOSS_NAMES, make_loss
 from backprop_cli.problem import RESERVED_WORDS, Expected, Layer, Problem, Use
-from backprop_cli.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml, read_text, resolve_plain
+from backprop_cli.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml, resolve_plain
 
 NAME = re.compile(r"^[^\W\d][\w^]*$")
 
@@ -52,13 +52,15 @@ LOG_LOSS_OUTPUTS = {"binary_cross_entropy": ("sigmoid",), "cross_entropy": ("sof
 
 
 def load_problem(path: str | Path, steps: int | None = None) -> Problem:
-    """Load and validate a problem file; raises ProblemError with the path set."""
-    path = Path(path)
-    try:
-        text = read_text(path)
-        return parse_problem(text, str(path), steps=steps, title_default=path.stem)
-    except ProblemError as error:
-        raise error.with_path(str(path)) from None
+    """Load and validate a network problem file; ProblemError (path set) for anything
+    else, a derivative exercise included."""
+    from backprop_cli.exercise import load_exercise
+
+    exercise = load_exercise(path, steps=steps)
+    if not isinstance(exercise, Problem):
+        raise ProblemError("a derivative exercise (kind: derivative) has no network; use "
+                           "backprop solve, check or derive", path=str(path))
+    return exercise
 
 
 def parse_problem(text: str, path: str = "<input>", steps: int | None = None,

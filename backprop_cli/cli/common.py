@@ -42,13 +42,10 @@ def user_errors(path: str | None = None) -> Iterator[None]:
 
 def load(path: str, steps: int | None = None) -> Problem:
     """A network problem, or a clean exit for anything else."""
-    from backprop_cli.problem import Problem
+    from backprop_cli.loader import load_problem
 
-    exercise = load_exercise(path, steps=steps)
-    if not isinstance(exercise, Problem):
-        raise CleanExit(f"{path}: a derivative exercise (kind: derivative) has no network; "
-                        "use backprop solve, check or derive")
-    return exercise
+    with user_errors(path):
+        return load_problem(path, steps=steps)
 
 
 def load_exercise(path: str, steps: int | None = None) -> Exercise:
