@@ -28,12 +28,23 @@ def default_format(output: str | None) -> str:
 
 def default_width(fmt: str, output: str | None) -> int:
     if fmt in ("rich", "plain") and output in (None, "-") and sys.stdout.isatty():
+        return max(terminal_columns(), 40)
+    return PIPE_WIDTH
+
+
+def terminal_columns() -> int:
+    """$COLUMNS, else the terminal's width, else PIPE_WIDTH (shutil's rules; shutil itself
+    costs start-up time on every run)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
         try:
             columns = os.get_terminal_size(sys.stdout.fileno()).columns
         except (OSError, ValueError):
-            columns = PIPE_WIDTH
-        return max(columns, 40)
-    return PIPE_WIDTH
+            columns = 0
+    return columns if columns > 0 else PIPE_WIDTH
 
 
 @click.command()

@@ -181,12 +181,8 @@ class _Writer:
             renderables.append(Padding(Text(detail, style=STYLES["detail"]), (0, 0, 0, hang)))
         return Padding(Group(*renderables), (0, 0, 0, indent))
 
-    def table(self, table: Table) -> RichTable:
-        title = self.inline(table.title) if table.title else None
-        caption = self.inline(table.footer) if table.footer else None
+    def table(self, table: Table) -> RenderableType:
         rich_table = RichTable(
-            title=title, title_justify="left", title_style="bold", caption=caption,
-            caption_justify="left", caption_style="dim",
             box=box.ASCII2 if self.ascii else box.SIMPLE_HEAD, show_edge=False,
             header_style="bold", pad_edge=False, expand=False)
         for column in table.columns:
@@ -194,7 +190,15 @@ class _Writer:
                                   justify="right" if column.align == "right" else "left")
         for row in table.rows:
             rich_table.add_row(*(self.inline(cell) for cell in row))
-        return rich_table
+        # title and footer outside the table: as a table's own title they would wrap
+        # to the width of its columns ("Layer 1 / (hidden, / ReLU): h")
+        parts: list[RenderableType] = []
+        if table.title:
+            parts.append(self.inline(table.title, "bold"))
+        parts.append(rich_table)
+        if table.footer:
+            parts.append(self.inline(table.footer, "dim"))
+        return Group(*parts)
 
     def fields(self, fields: Fields) -> RichTable:
         grid = RichTable.grid(padding=(0, 2))
