@@ -169,3 +169,15 @@ def test_a_long_run_records_only_what_is_shown() -> None:
     assert len(long.values) == len(short.values)
     assert "step1500.new.w1" in long.values and "step1499.w1" not in long.values
     assert len(long.losses) == 2001
+
+
+def test_terminal_width_follows_columns(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from backprop_cli.cli.solve import PIPE_WIDTH, terminal_columns
+
+    monkeypatch.setenv("COLUMNS", "123")
+    assert terminal_columns() == 123
+    monkeypatch.setenv("COLUMNS", "junk")
+    assert terminal_columns() > 0  # the terminal's own width, or the pipe width
+    monkeypatch.delenv("COLUMNS")
+    monkeypatch.setattr("os.get_terminal_size", lambda fd: (_ for _ in ()).throw(OSError()))
+    assert terminal_columns() == PIPE_WIDTH
