@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 DEMO_PROBLEM := problems/001b_two_layer_relu_sigmoid.yaml
 
-.PHONY: demo test lint typecheck unit bench clean golden
+.PHONY: demo test lint unit bench clean golden
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
