@@ -171,10 +171,3 @@ class Formulas:
         if self.problem.reduction == "mean":
             return Call("mean", refs)
         return add(*refs)
-
-
-def formulas_for(problem: Problem) -> Formulas:
-    return Formulas(problem)
-
-
-__all__ = ["Const", "Formulas", "formulas_for"]

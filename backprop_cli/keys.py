@@ -135,18 +135,6 @@ def _is_softmax_unit(problem: Problem, unit: str) -> bool:
     return unit in problem.softmax_units
 
 
-def key_for(parts: KeyParts, problem: Problem) -> str:
-    """The key string of ``parts`` (inverse of :func:`parse_key`)."""
-    suffix = "" if parts.sample is None else f"@{parts.sample + 1}"
-    if parts.kind in ("input", "target"):
-        return f"{parts.kind}.{parts.name}{suffix}"
-    body = {
-        "loss": "loss",
-        "param": parts.name,
-    }.get(parts.kind, f"{parts.kind}.{parts.name}")
-    return f"{parts.prefix}{body}{suffix}"
-
-
 def ordered_keys(problem: Problem, only_steps: Collection[int] | None = None) -> Iterator[str]:
     """Every key of the problem, in the order a hand calculation produces them.
 
