@@ -107,10 +107,18 @@ def _patterns_for(problem: Problem) -> list[str]:
     return list(problem.expected) or ["final.loss"]
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (taskset, cpusets), not all the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def check_files(paths: list[str], jobs: int | None = None,
                 progress: Callable[[int], None] | None = None) -> list[FileReport]:
     """Reports for ``paths`` in their order, in parallel when there are many."""
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    workers = jobs if jobs is not None else usable_cores()
     if workers > 1 and len(paths) >= PARALLEL_THRESHOLD:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
