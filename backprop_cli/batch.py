@@ -7,8 +7,10 @@ paths, whether they were computed in one process or several.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -18,8 +20,8 @@ from backprop_cli.problem import Problem
 from backprop_cli.records import field, record
 
 PROBLEM_SUFFIXES = (".yaml", ".yml")
-# Below this many files one process is faster than starting workers.
-PARALLEL_THRESHOLD = 200
+# A worker process pays for itself from this many files (forking costs milliseconds).
+MIN_FILES_PER_WORKER = 64
 
 
 class UsageError(Exception):
@@ -119,23 +121,99 @@ def check_files(paths: list[str], jobs: int | None = None,
                 progress: Callable[[int], None] | None = None) -> list[FileReport]:
     """Reports for ``paths`` in their order, in parallel when there are many."""
     workers = jobs if jobs is not None else usable_cores()
-    if workers > 1 and len(paths) >= PARALLEL_THRESHOLD:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-        context = multiprocessing.get_context(method)
-        chunk = max(1, len(paths) // (workers * 8))
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            reports = []
-            for report in pool.map(check_file, paths, chunksize=chunk):
-                reports.append(report)
-                if progress is not None:
-                    progress(1)
-            return reports
+    workers = min(workers, len(paths) // MIN_FILES_PER_WORKER)
+    if workers > 1 and hasattr(os, "fork"):
+        return _check_forked(paths, workers, progress)
     reports = []
     for path in paths:
         reports.append(check_file(path))
         if progress is not None:
             progress(1)
     return reports
+
+
+def _check_forked(paths: list[str], workers: int,
+                  progress: Callable[[int], None] | None) -> list[FileReport]:
+    """Check ``paths`` in this process and ``workers - 1`` forked ones.
+
+    File i goes to process i mod ``workers`` (folders whose files grow along the
+    way stay balanced). A child checks its share with the modules already
+    imported here, then sends its reports back pickled through a pipe while this
+    process checks its own share; children write a byte per file to a progress
+    pipe. The reports come back in the order of ``paths``.
+    """
+    import pickle
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    done_r, done_w = os.pipe()
+    os.set_blocking(done_w, False)  # a full progress pipe must never stall a child
+    children: list[tuple[int, int, int]] = []  # (pid, share, read end of its reports)
+    for share in range(1, workers):
+        result_r, result_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: check, send, leave without running the parent's exit code
+            status = 1
+            try:
+                os.close(result_r)
+                os.close(done_r)
+                sent: list[FileReport] | str
+                try:
+                    sent = []
+                    for path in paths[share::workers]:
+                        sent.append(check_file(path))
+                        with contextlib.suppress(BlockingIOError):
+                            os.write(done_w, b".")
+                except BaseException:  # the parent reports it, with the traceback
+                    import traceback
+
+                    sent = traceback.format_exc()
+                with os.fdopen(result_w, "wb") as out:
+                    pickle.dump(sent, out, protocol=pickle.HIGHEST_PROTOCOL)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(result_w)
+        children.append((pid, share, result_r))
+    os.close(done_w)
+    os.set_blocking(done_r, False)
+    shares: dict[int, list[FileReport]] = {0: []}
+    counted = 0
+    for path in paths[0::workers]:
+        shares[0].append(check_file(path))
+        if progress is not None:
+            step = 1 + _drain(done_r)
+            counted += step
+            progress(step)
+    failure = None
+    for pid, share, result_r in children:
+        with os.fdopen(result_r, "rb") as results:
+            try:
+                received = pickle.load(results)
+            except EOFError:
+                received = f"worker {pid} stopped without a report"
+        os.waitpid(pid, 0)
+        if isinstance(received, str):
+            failure = failure or received
+        else:
+            shares[share] = received
+    os.close(done_r)
+    if failure is not None:
+        raise RuntimeError(f"a checking process failed:\n{failure}")
+    if progress is not None and counted < len(paths):
+        progress(len(paths) - counted)
+    reports: list[FileReport | None] = [None] * len(paths)
+    for share, share_reports in shares.items():
+        reports[share::workers] = share_reports
+    return [report for report in reports if report is not None]
+
+
+def _drain(fd: int) -> int:
+    """How many bytes wait in a non-blocking pipe: files the children finished."""
+    count = 0
+    try:
+        while chunk := os.read(fd, 4096):
+            count += len(chunk)
+    except BlockingIOError:
+        pass
+    return count

@@ -178,3 +178,26 @@ def test_one_bad_file_never_stops_the_batch(course: Path) -> None:
     shutil.copy(PROBLEMS / "000_one_neuron_relu_chain.yaml", course / "week2" / "z_seed.yaml")
     reports = check_files(discover([str(course)]), jobs=1)
     assert [r.status for r in reports] == ["passed", "failed", "invalid", "invalid", "passed"]
+
+
+def test_parallel_progress_counts_every_file_and_a_crash_is_reported(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from backprop_cli import batch
+
+    for i in range(200):
+        (tmp_path / f"p{i:03}.yaml").write_text(GOOD)
+    files = discover([str(tmp_path)])
+    counted: list[int] = []
+    reports = check_files(files, jobs=2, progress=counted.append)
+    assert sum(counted) == len(files) and [r.path for r in reports] == files
+
+    original = batch.check_file
+
+    def crash_on_one(path: str):  # type: ignore[no-untyped-def]
+        if path.endswith("p101.yaml"):  # checked by the forked process (odd index)
+            raise ZeroDivisionError("boom")
+        return original(path)
+
+    monkeypatch.setattr(batch, "check_file", crash_on_one)
+    with pytest.raises(RuntimeError, match=r"(?s)a checking process failed.*ZeroDivisionError"):
+        check_files(files, jobs=2)
