@@ -122,7 +122,9 @@ def check_files(paths: list[str], jobs: int | None = None,
     """Reports for ``paths`` in their order, in parallel when there are many."""
     workers = jobs if jobs is not None else usable_cores()
     workers = min(workers, len(paths) // MIN_FILES_PER_WORKER)
-    if workers > 1 and hasattr(os, "fork"):
+    # fork: the children start with everything imported; not on macOS, where system
+    # libraries (Accelerate under NumPy) are not safe to use after a fork
+    if workers > 1 and hasattr(os, "fork") and sys.platform != "darwin":
         return _check_forked(paths, workers, progress)
     reports = []
     for path in paths:
