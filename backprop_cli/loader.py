@@ -11,18 +11,12 @@ import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from backprop_cli.activations import ACTIVATION_NAMES, ALIASES, make_activation
-from backprop_cli.datafiles import (
-    is_bias_file,
-    is_initialised,
-    load_bias,
-    read_samples,
-    read_weights,
-)
 from backprop_cli.errors import Mark, ProblemError, suggest
 from backprop_cli.losses import LOSS_NAMES, make_loss
 from backprop_cli.problem import RESERVED_WORDS, Expected, Layer, Problem, Use
@@ -30,11 +24,11 @@ from backprop_cli.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml, resolve_
 
 NAME = re.compile(r"^[^\W\d][\w^]*$")
 
+# training settings, read by backprop_cli.training_settings (imported only for them)
+TRAINING_KEYS = ("optimizer", "weight_decay", "batch_size", "epochs", "round")
 TOP_KEYS = (
     "title", "description", "network", "loss", "reduction", "learning_rate", "steps",
-    "freeze", "input", "target", "samples", "expected", "tolerance", "quiz",
-    # training settings, read by backprop_cli.training_settings
-    "optimizer", "weight_decay", "batch_size", "epochs", "round",
+    "freeze", "input", "target", "samples", "expected", "tolerance", "quiz", *TRAINING_KEYS,
 )
 NETWORK_KEYS = ("inputs", "layers")
 LAYER_KEYS = ("units", "activation", "weights", "weight_names", "bias", "bias_names")
@@ -49,6 +43,13 @@ MAX_COUNT = 1_000_000  # inputs or units given as a count
 
 # The output activations whose values lie in (0, 1), where each loss takes its logs.
 LOG_LOSS_OUTPUTS = {"binary_cross_entropy": ("sigmoid",), "cross_entropy": ("softmax", "sigmoid")}
+
+
+def _datafiles() -> ModuleType:
+    """Data files and initialisation, imported when a file asks for them (start-up time)."""
+    from backprop_cli import datafiles
+
+    return datafiles
 
 
 def load_problem(path: str | Path, steps: int | None = None) -> Problem:
@@ -314,9 +315,9 @@ class _Reader:
             steps=steps, freeze=freeze, inputs=inputs, targets=targets,
             has_samples=has_samples, target_labels=labels,
         )
-        from backprop_cli.training_settings import TRAINING_KEYS, read_training
-
         if any(key in root.entries for key in TRAINING_KEYS):
+            from backprop_cli.training_settings import read_training
+
             read_training(root, problem, steps_override)
         if any(layer.named_by_author for layer in layers) or freeze:
             self.check_parameters(problem)
@@ -420,7 +421,8 @@ class _Reader:
         weights_node = self.require(node, "weights", where)
         layout = _Layout(where, units, below, "inputs" if index == 1 else f"layer {index - 1}")
         if isinstance(weights_node, YMap):  # {file: w.npy} or {init: he, seed: 1}
-            weights = read_weights(weights_node, len(units), len(below), where, self.path)
+            weights = _datafiles().read_weights(weights_node, len(units), len(below), where,
+                                                self.path)
         else:
             weights = self.read_matrix(weights_node, layout)
         weight_names = None
@@ -430,12 +432,12 @@ class _Reader:
         bias_names = None
         names_node = node.get("bias_names")
         bias_node = node.get("bias")
-        if bias_node is None and is_initialised(weights_node):
+        if bias_node is None and isinstance(weights_node, YMap) and _datafiles().is_initialised(
+                weights_node):
             bias_node = YScalar(weights_node.mark, 0, "0")  # initialised: biases start at 0
         if bias_node is not None and not _null(bias_node):
-            if is_bias_file(bias_node, units):  # {file: b.npy}
-                assert isinstance(bias_node, YMap)
-                bias = load_bias(bias_node, len(units), where, self.path)
+            if isinstance(bias_node, YMap) and _datafiles().is_bias_file(bias_node, units):
+                bias = _datafiles().load_bias(bias_node, len(units), where, self.path)
             else:
                 bias = self.read_vector(bias_node, len(units), f"{where} bias", units, "unit")
             if names_node is not None and not _null(names_node):
@@ -617,7 +619,8 @@ class _Reader:
                                f"('{other}' is at line {root.key_mark(other).line})",
                                root.key_mark("samples"))
         if isinstance(samples_node, YMap):  # {file: data.csv} or {inputs: x.npy, targets: ...}
-            inputs, targets = read_samples(samples_node, input_names, outputs, loss, self.path)
+            inputs, targets = _datafiles().read_samples(samples_node, input_names, outputs, loss,
+                                                        self.path)
             return inputs, targets, True, None
         pairs: list[tuple[YNode, YNode, str]] = []
         if samples_node is not None:

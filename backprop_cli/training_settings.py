@@ -25,7 +25,6 @@ from backprop_cli.problem import Problem
 from backprop_cli.rounding import MAX_DECIMALS
 from backprop_cli.yamlio import YMap, YNode
 
-TRAINING_KEYS = ("optimizer", "weight_decay", "batch_size", "epochs", "round")
 # names people use for the optimizers, and what they are called here
 _ALIASES = {"gd": "sgd", "gradient_descent": "sgd", "nesterov": "momentum", "adamw": "adam"}
 
