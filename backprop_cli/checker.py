@@ -29,7 +29,6 @@ from backprop_cli.keys import ordered_keys, parse_key
 from backprop_cli.problem import Expected, Problem
 from backprop_cli.records import field, record
 
-VERDICTS = ("correct", "consistent", "wrong", "erratum")
 PASSING = frozenset({"correct", "consistent", "erratum"})
 
 # Rounding carried from earlier steps: up to this many units in the last digit

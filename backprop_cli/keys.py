@@ -38,7 +38,6 @@ _KEY = re.compile(
     r"^(?:(?P<prefix>step(?P<step>[0-9]+)\.|final\.))?(?P<body>.+?)(?:@(?P<k>[0-9]+))?$"
 )
 
-PER_SAMPLE_KINDS = ("z", "a", "dadz", "grad.a", "grad.z")
 
 
 def prefix_for(step: int | None) -> str:

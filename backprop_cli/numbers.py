@@ -48,16 +48,6 @@ def _signed(text: str, ascii_only: bool) -> str:
     return "−" + text[1:] if text.startswith("-") and not ascii_only else text
 
 
-def decimals_written(text: str) -> int | None:
-    """How many decimals a number was written with ('0.0461' -> 4), None for exponent form."""
-    text = text.strip().lstrip("+-")
-    if "e" in text.lower():
-        return None
-    if "." not in text:
-        return 0
-    return len(text.split(".", 1)[1])
-
-
 def digits_to_tell_apart(old: float, new: float, digits: int = 4, limit: int = 12) -> int:
     """The fewest significant digits (at least ``digits``) at which ``new`` and ``old`` differ.
 

@@ -50,16 +50,8 @@ UPDATE_KINDS: dict[str, tuple[str, ...]] = {
     "momentum": ("v",),
     "adam": ("m", "s", "mhat", "shat"),
 }
-STATE_KINDS = ("v", "m", "s")
 # every value kind any optimizer produces (reserved words: no unit or parameter has them)
 ALL_UPDATE_KINDS = ("v", "m", "s", "mhat", "shat")
-KIND_LABELS = {
-    "v": "velocity",
-    "m": "first moment (mean of the gradients)",
-    "s": "second moment (mean of the squared gradients)",
-    "mhat": "bias-corrected first moment",
-    "shat": "bias-corrected second moment",
-}
 
 
 def _tidy(value: float) -> float:

@@ -62,7 +62,6 @@ _NUMBER_RE = re.compile(rf"^{_NUMBER}$")
 _FRACTION_RE = re.compile(rf"^({_NUMBER})\s*/\s*({_NUMBER})$")
 _DECIMAL_COMMA = re.compile(r"^([+-]?[0-9]*),([0-9]+)$")
 
-VERDICT_WORDS = {"correct": "right", "consistent": "carried forward", "wrong": "wrong"}
 VERDICT_MARKS = {"correct": "✓", "consistent": "≈", "wrong": "✗"}
 
 

@@ -50,13 +50,13 @@ def record(cls: type[T], /) -> type[T]: ...
 
 
 @overload
-def record(*, frozen: bool = False, eq: bool = True, repr: bool = True,
-           slots: bool = False) -> Callable[[type[T]], type[T]]: ...
+def record(*, frozen: bool = False, eq: bool = True,
+           repr: bool = True) -> Callable[[type[T]], type[T]]: ...
 
 
 @dataclass_transform(field_specifiers=(field,))
 def record(cls: type[T] | None = None, /, *, frozen: bool = False, eq: bool = True,
-           repr: bool = True, slots: bool = False) -> Any:
+           repr: bool = True) -> Any:
     """``@record`` or ``@record(frozen=True, eq=False, ...)`` on a class with annotations."""
     def wrap(klass: type[T]) -> type[T]:
         return _build(klass, frozen=frozen, eq=eq, with_repr=repr)

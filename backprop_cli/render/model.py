@@ -131,9 +131,6 @@ class Sparkline:
     label: str = ""
 
 
-Block = "Section | Equation | Para | Table | Fields | Sparkline"
-
-
 @record
 class Section:
     title: Sequence[Inline]

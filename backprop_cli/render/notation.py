@@ -188,10 +188,6 @@ class MathNotation:
         activation = self.problem.layers[self.unit_layer[unit]].activation.name
         return "f" if activation == "identity" else self.function(activation)
 
-    def activation_function(self, name: str) -> str:
-        """How an activation is written in text: σ, ReLU, identity, ..."""
-        return "identity" if name == "identity" else self.function(name)
-
     # ------------------------------------------------------ expr.Notation protocol
 
     def number(self, value: float, digits: int | None = None) -> str:
@@ -309,7 +305,6 @@ class MathNotation:
         return f"since {test_symbol} = {test_value} {relation} 0"
 
     less_equal = "≤"
-    ellipsis = "…"
     arrow = "→"
     arrow_left = "←"
 
@@ -451,7 +446,6 @@ class AsciiNotation(MathNotation):
     minus = "-"
     ascii_only = True
     less_equal = "<="
-    ellipsis = "..."
     arrow = "->"
     arrow_left = "<-"
 
@@ -523,7 +517,6 @@ class LatexNotation(MathNotation):
     minus = "-"
     ascii_only = True
     less_equal = r"\le"
-    ellipsis = r"\ldots"
     arrow = r"\to"
     arrow_left = r"\leftarrow"
 
@@ -618,9 +611,6 @@ class LatexNotation(MathNotation):
         if test_symbol == test_value:
             return rf"\text{{since }} {test_value} {relation} 0"
         return rf"\text{{since }} {test_symbol} = {test_value} {relation} 0"
-
-    def activation_function(self, name: str) -> str:
-        return r"\operatorname{identity}" if name == "identity" else self.function(name)
 
     def delta_loss(self) -> str:
         return r"\Delta L"
