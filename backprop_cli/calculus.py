@@ -577,13 +577,21 @@ def _split_power(node: Node) -> tuple[Node, Node]:
     return node, ONE
 
 
-def _product(factors: list[Node]) -> Node:
+def _flattened(nodes: list[Node], kind: type[Add] | type[Mul]) -> list[Node]:
+    """``nodes`` with nested sums (or products) opened: a + (b + c) is a + b + c."""
     flat: list[Node] = []
-    for factor in factors:
-        if isinstance(factor, Mul):
-            flat.extend(factor.factors)
+    for node in nodes:
+        if isinstance(node, Add) and kind is Add:
+            flat.extend(node.terms)
+        elif isinstance(node, Mul) and kind is Mul:
+            flat.extend(node.factors)
         else:
-            flat.append(factor)
+            flat.append(node)
+    return flat
+
+
+def _product(factors: list[Node]) -> Node:
+    flat = _flattened(factors, Mul)
     coefficient = Fraction(1)
     exponents: dict[Node, list[Node]] = {}
     for factor in flat:
@@ -644,12 +652,7 @@ def split_coefficient(node: Node) -> tuple[Fraction, Node]:
 
 
 def _sum(terms: list[Node]) -> Node:
-    flat: list[Node] = []
-    for term in terms:
-        if isinstance(term, Add):
-            flat.extend(term.terms)
-        else:
-            flat.append(term)
+    flat = _flattened(terms, Add)
     constant = Fraction(0)
     coefficients: dict[Node, Fraction] = {}
     for term in flat:
