@@ -1,4 +1,4 @@
-from backprop_cli.cli import cli
+from backprop_cli.cli import main
 
 if __name__ == "__main__":
-    cli(prog_name="backprop")
+    main()

@@ -134,88 +134,172 @@ def check_files(paths: list[str], jobs: int | None = None,
     return reports
 
 
+# Files are handed out in chunks, a ticket each: small enough to keep the processes
+# busy until the end, few enough to fit a pipe of the smallest size (one page).
+MIN_CHUNK = 4
+MAX_TICKETS = 1024
+_TICKET = 4  # bytes per ticket: a chunk number
+_LENGTH = 8  # bytes before each message of a child: the length of the pickle that follows
+
+
 def _check_forked(paths: list[str], workers: int,
                   progress: Callable[[int], None] | None) -> list[FileReport]:
     """Check ``paths`` in this process and ``workers - 1`` forked ones.
 
-    File i goes to process i mod ``workers`` (folders whose files grow along the
-    way stay balanced). A child checks its share with the modules already
-    imported here, then sends its reports back pickled through a pipe while this
-    process checks its own share; children write a byte per file to a progress
-    pipe. The reports come back in the order of ``paths``.
+    The paths are cut into chunks, and every chunk number is written into a
+    pipe before forking: each process takes the next number when it is free
+    (a read of a few bytes from a pipe is atomic), so a folder with a few slow
+    files still ends with every process busy. A child checks its chunks with
+    the modules already imported here and sends each chunk's reports, pickled,
+    through a pipe of its own as soon as they are ready; this process reads
+    them between its own chunks. The reports come back in the order of ``paths``.
     """
     import pickle
 
+    chunk = max(MIN_CHUNK, -(-len(paths) // MAX_TICKETS))
+    chunks = -(-len(paths) // chunk)
+    tickets_r, tickets_w = os.pipe()
+    os.write(tickets_w, b"".join(c.to_bytes(_TICKET, "little") for c in range(chunks)))
+    os.close(tickets_w)  # once the tickets are read, the pipe says: no more work
+
+    def next_chunk() -> range | None:
+        ticket = os.read(tickets_r, _TICKET)
+        if not ticket:
+            return None
+        start = int.from_bytes(ticket, "little") * chunk
+        return range(start, min(start + chunk, len(paths)))
+
     sys.stdout.flush()
     sys.stderr.flush()
-    done_r, done_w = os.pipe()
-    os.set_blocking(done_w, False)  # a full progress pipe must never stall a child
-    children: list[tuple[int, int, int]] = []  # (pid, share, read end of its reports)
-    for share in range(1, workers):
+    children: dict[int, int] = {}  # read end of a child's reports -> the child's pid
+    for _ in range(1, workers):
         result_r, result_w = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: check, send, leave without running the parent's exit code
             status = 1
             try:
                 os.close(result_r)
-                os.close(done_r)
-                sent: list[FileReport] | str
+                for other in children:
+                    os.close(other)
+                message: tuple[int, list[FileReport] | str]
                 try:
-                    sent = []
-                    for path in paths[share::workers]:
-                        sent.append(check_file(path))
-                        with contextlib.suppress(BlockingIOError):
-                            os.write(done_w, b".")
+                    while (taken := next_chunk()) is not None:
+                        message = (taken.start, [check_file(paths[i]) for i in taken])
+                        _send(result_w, pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
                 except BaseException:  # the parent reports it, with the traceback
                     import traceback
 
-                    sent = traceback.format_exc()
-                with os.fdopen(result_w, "wb") as out:
-                    pickle.dump(sent, out, protocol=pickle.HIGHEST_PROTOCOL)
+                    message = (-1, traceback.format_exc())
+                    _send(result_w, pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
                 status = 0
             finally:
                 os._exit(status)
         os.close(result_w)
-        children.append((pid, share, result_r))
-    os.close(done_w)
-    os.set_blocking(done_r, False)
-    shares: dict[int, list[FileReport]] = {0: []}
-    counted = 0
-    for path in paths[0::workers]:
-        shares[0].append(check_file(path))
-        if progress is not None:
-            step = 1 + _drain(done_r)
-            counted += step
-            progress(step)
-    failure = None
-    for pid, share, result_r in children:
-        with os.fdopen(result_r, "rb") as results:
-            try:
-                received = pickle.load(results)
-            except EOFError:
-                received = f"worker {pid} stopped without a report"
-        os.waitpid(pid, 0)
-        if isinstance(received, str):
-            failure = failure or received
-        else:
-            shares[share] = received
-    os.close(done_r)
-    if failure is not None:
-        raise RuntimeError(f"a checking process failed:\n{failure}")
-    if progress is not None and counted < len(paths):
-        progress(len(paths) - counted)
+        _widen(result_r)
+        children[result_r] = pid
     reports: list[FileReport | None] = [None] * len(paths)
-    for share, share_reports in shares.items():
-        reports[share::workers] = share_reports
-    return [report for report in reports if report is not None]
-
-
-def _drain(fd: int) -> int:
-    """How many bytes wait in a non-blocking pipe: files the children finished."""
-    count = 0
+    inbox = _Inbox(children, reports, progress)
     try:
-        while chunk := os.read(fd, 4096):
-            count += len(chunk)
-    except BlockingIOError:
+        while (taken := next_chunk()) is not None:
+            for i in taken:
+                reports[i] = check_file(paths[i])
+            if progress is not None:
+                progress(len(taken))
+            inbox.receive(wait=False)
+        inbox.receive(wait=True)
+    except BaseException:
+        inbox.stop()
+        raise
+    finally:
+        os.close(tickets_r)
+    if inbox.failure is not None:
+        raise RuntimeError(f"a checking process failed:\n{inbox.failure}")
+    for i, report in enumerate(reports):
+        if report is None:
+            raise RuntimeError(f"a checking process stopped before reporting on {paths[i]}")
+    return reports  # type: ignore[return-value]  # every entry is set (checked above)
+
+
+def _send(fd: int, payload: bytes) -> None:
+    data = memoryview(len(payload).to_bytes(_LENGTH, "little") + payload)
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _widen(fd: int) -> None:
+    """A larger pipe for a child's reports, so that it seldom waits for this process
+    to read them (Linux; elsewhere, or over the user's limit, the default stays)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except OSError:
         pass
-    return count
+
+
+class _Inbox:
+    """What the children send: read without waiting between this process's own
+    chunks, then to the end. A message is the length of a pickle, then the pickled
+    (index of the chunk's first path, its reports), or (-1, a traceback)."""
+
+    def __init__(self, children: dict[int, int], reports: list[FileReport | None],
+                 progress: Callable[[int], None] | None) -> None:
+        self.children = children
+        self.reports = reports
+        self.progress = progress
+        self.pending = {fd: bytearray() for fd in children}
+        self.failure: str | None = None
+        for fd in children:
+            os.set_blocking(fd, False)
+
+    def receive(self, wait: bool) -> None:
+        """Take in what has arrived; with ``wait``, all that the children will send."""
+        import select
+
+        while self.pending:
+            ready = select.select(list(self.pending), [], [])[0] if wait else list(self.pending)
+            for fd in ready:
+                self._read(fd)
+            if not wait:
+                return
+
+    def stop(self) -> None:
+        """This process failed: end the children and collect them."""
+        import signal
+
+        for fd, pid in self.children.items():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+                os.waitpid(pid, 0)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.pending.clear()
+
+    def _read(self, fd: int) -> None:
+        import pickle
+
+        buffer = self.pending[fd]
+        ended = False
+        with contextlib.suppress(BlockingIOError):
+            while data := os.read(fd, 1 << 16):
+                buffer += data
+            ended = True
+        used = 0
+        while len(buffer) - used >= _LENGTH:
+            size = int.from_bytes(buffer[used:used + _LENGTH], "little")
+            end = used + _LENGTH + size
+            if end > len(buffer):
+                break  # the rest of this message has not arrived yet
+            start, sent = pickle.loads(buffer[used + _LENGTH:end])
+            used = end
+            if isinstance(sent, str):
+                self.failure = self.failure or sent
+                continue
+            self.reports[start:start + len(sent)] = sent
+            if self.progress is not None:
+                self.progress(len(sent))
+        del buffer[:used]
+        if ended:
+            os.close(fd)
+            os.waitpid(self.children[fd], 0)
+            del self.pending[fd]

@@ -31,15 +31,18 @@ import functools
 import math
 import re
 from collections.abc import Callable, Iterable
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.keys import prefix_for
 from backprop_cli.optimizers import Updater
-from backprop_cli.problem import RESERVED_WORDS, Problem
+from backprop_cli.problem import RESERVED_WORDS, Parameter, Problem
 from backprop_cli.records import field, record
+
+if TYPE_CHECKING:
+    from backprop_cli.keys import KeyParts
 
 Array = NDArray[np.float64]
 
@@ -88,6 +91,10 @@ class Recorder:
         else:
             self._match = lambda key: True
             self._literal_prefixes = [""]
+        # only whole keys (a check's): the engine reads them one by one (_DirectKeys)
+        self.exact: list[str] | None = (
+            list(dict.fromkeys(self.patterns))
+            if self.patterns and not any(_WILDCARD.search(p) for p in self.patterns) else None)
 
     def wants_prefix(self, prefix: str) -> bool:
         """Whether any pattern can match a key that starts with ``prefix``."""
@@ -473,13 +480,15 @@ class Engine:
         problem = self.problem
         steps = problem.steps if steps is None else steps
         losses = np.empty(steps + 1)
-        record_data = recorder.wants_prefix("input.") or recorder.wants_prefix("target.")
-        if record_data:
+        direct = None if recorder.exact is None else _DirectKeys(self, recorder.exact)
+        if direct is not None:
+            direct.take(None, recorder.values, direct.data)
+        elif recorder.wants_prefix("input.") or recorder.wants_prefix("target."):
             self._record_data(recorder)
         stopped = None
         step = 0
         p = self.new_pass()
-        later_steps = recorder.may_want_later_steps()
+        later_steps = direct is None and recorder.may_want_later_steps()
         isfinite = math.isfinite
         batches, passes = self._batches, {problem.n_samples: p}
         for step in range(1, max(steps, 1) + 1):
@@ -497,32 +506,44 @@ class Engine:
                 step -= 1
                 break
             wanted = False
-            if step == 1 or later_steps:
+            if direct is not None:
+                wanted = step in direct.steps
+            elif step == 1 or later_steps:
                 prefix = prefix_for(step)
                 wanted = recorder.wants_prefix(prefix)
-            if wanted:
+            if wanted and direct is None:
                 self._record_params(recorder, prefix)
             self.backward(p, record=wanted)
             if wanted:
-                self._record_pass(recorder, prefix, p, backward=True)
+                if direct is not None:
+                    direct.take(p, recorder.values, direct.before.get(step))
+                else:
+                    self._record_pass(recorder, prefix, p, backward=True)
             if step > steps:  # steps == 0: one forward/backward, no update
                 step = 0
                 break
             self.update(p)
             if wanted:
-                self._record_update(recorder, prefix)
+                if direct is not None:
+                    direct.take(p, recorder.values, direct.after.get(step))
+                else:
+                    self._record_update(recorder, prefix)
             if on_step is not None:
                 on_step(step, loss)
         steps_run = step
         if batches is not None:  # the final pass covers every sample
             p = self._use_samples(0, problem.n_samples, passes)
-        want_final = recorder.wants_prefix("final.")
+        want_final = (None in direct.steps if direct is not None
+                      else recorder.wants_prefix("final."))
         final = self.forward(p, derivatives=want_final)
         self._check_finite(final.loss, steps_run + 1, "loss after the last update", final)
         losses[steps_run] = final.loss
         if want_final:
-            self._record_params(recorder, "final.")
-            self._record_pass(recorder, "final.", final, backward=False)
+            if direct is not None:
+                direct.take(final, recorder.values, direct.before.get(None))
+            else:
+                self._record_params(recorder, "final.")
+                self._record_pass(recorder, "final.", final, backward=False)
         return Solution(problem, recorder.values, losses[: steps_run + 1], steps_run, stopped)
 
     def _check_finite(self, loss: float, step: int, what: str, p: Pass | None = None) -> None:
@@ -615,26 +636,96 @@ class Engine:
     def _record_sample_param_grads(self, recorder: Recorder, prefix: str, p: Pass,
                                    samples: list[str]) -> None:
         """grad.<param>@k: sample k's own gradient (the batch's is their mean or sum)."""
-        problem = self.problem
-        for name, param in problem.parameters.items():
+        for name, param in self.problem.parameters.items():
             for k, suffix in enumerate(samples):
                 key = f"{prefix}grad.{name}{suffix}"
-                if not recorder.wants(key):
-                    continue
-                if p.sample_grad is not None:  # computed (and rounded) by the pass
-                    first = param.uses[0]
-                    recorder.add(key, p.sample_grad[k, self._flat_index(first.layer, first.row,
-                                                                          first.col)])
-                    continue
-                total = 0.0
-                for use in param.uses:
-                    delta = p.grad_z[use.layer][k, use.row]
-                    if use.is_bias:
-                        total += delta
-                    else:
-                        below = self.x if use.layer == 0 else p.a[use.layer - 1]
-                        total += delta * below[k, use.col]
-                recorder.add(key, total)
+                if recorder.wants(key):
+                    recorder.add(key, self._sample_gradient(p, param, k))
+
+    def _sample_gradient(self, p: Pass, param: Parameter, k: int) -> float:
+        """Row ``k`` of the pass's own part of ``param``'s gradient."""
+        if p.sample_grad is not None:  # computed (and rounded) by the pass
+            first = param.uses[0]
+            return float(p.sample_grad[k, self._flat_index(first.layer, first.row, first.col)])
+        total = 0.0
+        for use in param.uses:
+            delta = p.grad_z[use.layer][k, use.row]
+            if use.is_bias:
+                total += delta
+            else:
+                below = self.x if use.layer == 0 else p.a[use.layer - 1]
+                total += delta * below[k, use.col]
+        return float(total)
+
+
+# KeyParts.kind -> the Pass attribute that holds it, for the values of units
+_UNIT_ARRAYS = {"z": "z", "a": "a", "dadz": "dadz", "grad.a": "grad_a", "grad.z": "grad_z"}
+
+
+class _DirectKeys:
+    """Whole keys (a check's expected keys), read straight from the engine's arrays.
+
+    Formatting every key of a step to keep a few costs more than the step itself
+    on a small network. Instead, each key is parsed once (keys.parse_key) and
+    read where the engine keeps its value, at the moment the recording path
+    would record it: data at the start; a step's values after its backward pass
+    (``before``, the update) and its ``new.`` and optimizer values after the
+    update (``after``); ``final.`` after the final pass (step None). Both paths
+    give the same numbers (tests/test_hot_path.py).
+    """
+
+    def __init__(self, engine: Engine, keys: list[str]) -> None:
+        from backprop_cli.keys import parse_key
+
+        self.engine = engine
+        problem = engine.problem
+        self.data: list[tuple[str, KeyParts]] = []
+        self.before: dict[int | None, list[tuple[str, KeyParts]]] = {}
+        self.after: dict[int | None, list[tuple[str, KeyParts]]] = {}
+        updated = {"new", *problem.optimizer.kinds}
+        for key in keys:
+            parts = parse_key(key, problem)
+            if parts is None:
+                continue  # no key of this problem: never recorded
+            if parts.kind in ("input", "target"):
+                self.data.append((key, parts))
+            else:
+                group = self.after if parts.kind in updated else self.before
+                group.setdefault(parts.step, []).append((key, parts))
+        self.steps = set(self.before) | set(self.after)
+        self.units = {unit: (li, j) for li, layer in enumerate(problem.layers)
+                      for j, unit in enumerate(layer.units)}
+
+    def take(self, p: Pass | None, values: dict[str, float],
+             entries: list[tuple[str, KeyParts]] | None) -> None:
+        for key, parts in entries or ():
+            values[key] = self.value(parts, p)
+
+    def value(self, parts: KeyParts, p: Pass | None) -> float:
+        engine = self.engine
+        problem = engine.problem
+        kind, name, sample = parts.kind, parts.name, parts.sample
+        if kind == "input" or kind == "target":
+            data, names = ((problem.inputs, problem.input_names) if kind == "input"
+                           else (problem.targets, problem.output_names))
+            return float(data[sample or 0, names.index(name)])
+        assert p is not None
+        row = 0 if sample is None else sample - engine._offset  # its row in this pass
+        if kind in _UNIT_ARRAYS:
+            li, j = self.units[name]
+            return float(getattr(p, _UNIT_ARRAYS[kind])[li][row, j])
+        if kind == "loss":
+            return p.loss if sample is None else float(p.sample_losses[row])
+        param = problem.parameters[name]
+        if kind == "grad" and sample is not None:
+            return engine._sample_gradient(p, param, row)
+        use = param.uses[0]  # a shared parameter has the same value at every use
+        flat = engine._flat_index(use.layer, use.row, use.col)
+        if kind == "grad":
+            return float(p.grad[flat])
+        if kind == "param" or kind == "new":  # before the update, or after it
+            return float(engine.params[flat])
+        return float(engine.state[kind][flat])  # the optimizer's v, m, s…
 
 
 def solve(problem: Problem, patterns: Iterable[str] | None = None,

@@ -74,46 +74,44 @@ def _parse_key(key: str, problem: Problem) -> KeyParts | None:
     match = _KEY.match(key)
     if match is None:
         return None
-    if any(len(match.group(g) or "") > 9 for g in ("step", "k")):
+    prefix, step_text, body, k_text = match.groups()
+    if (step_text is not None and len(step_text) > 9) or (k_text is not None
+                                                          and len(k_text) > 9):
         return None  # no problem has a billion steps or samples (and int() has a digit limit)
     step: int | None = 1
-    if match.group("prefix"):
-        if match.group("prefix") == "final.":
+    if prefix:
+        if prefix == "final.":
             step = None
         else:
-            step = int(match.group("step"))
-            if step < 2 or step > max(problem.steps, 1) or match.group("step").startswith("0"):
+            step = int(step_text)
+            if step < 2 or step > max(problem.steps, 1) or step_text.startswith("0"):
                 return None
-    body = match.group("body")
     sample: int | None = None
-    if match.group("k") is not None:
-        k = int(match.group("k"))
+    if k_text is not None:
+        k = int(k_text)
         if not problem.has_samples or k < 1 or k > problem.n_samples:
             return None
         sample = k - 1
-    units = problem.unit_set
-    outputs = problem.output_set
-    params = problem.parameters
+    # a per-sample value has '@k' exactly when the file uses samples
+    per_sample_ok = (sample is not None) == problem.has_samples
     kind, _, name = body.partition(".")
-
-    def per_sample_ok() -> bool:
-        return (sample is not None) == problem.has_samples
-
     if body == "loss":
         return KeyParts(step, "loss", "", sample)
     if kind in ("input", "target"):
-        pool = set(problem.input_names) if kind == "input" else outputs
-        if step != 1 or match.group("prefix") or name not in pool or not per_sample_ok():
+        pool = problem.input_names if kind == "input" else problem.output_set
+        if step != 1 or prefix or name not in pool or not per_sample_ok:
             return None
         return KeyParts(1, kind, name, sample)
+    units = problem.unit_set
     if kind in ("z", "a", "dadz") and name in units:
         if kind == "dadz" and _is_softmax_unit(problem, name):
             return None
-        return KeyParts(step, kind, name, sample) if per_sample_ok() else None
+        return KeyParts(step, kind, name, sample) if per_sample_ok else None
+    params = problem.parameters
     if kind == "grad":
         sub_kind, _, sub_name = name.partition(".")
         if sub_kind in ("a", "z") and sub_name in units:
-            if step is None or not per_sample_ok():
+            if step is None or not per_sample_ok:
                 return None
             return KeyParts(step, f"grad.{sub_kind}", sub_name, sample)
         if name in params and step is not None:

@@ -20,6 +20,7 @@ import gc
 import math
 import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,9 @@ MAX_DEPTH = 64
 # networks keep their numbers in .npy files, not in YAML.
 MAX_EXPANDED_NODES = 1_000_000
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Only the event stream is used: libyaml's parser alone where PyYAML has it (none of the
+# Python constructor and resolver that CSafeLoader adds), else the pure-Python one.
+_Parser: Any = getattr(getattr(yaml, "_yaml", None), "CParser", yaml.SafeLoader)
 
 # The YAML 1.2 core schema for plain scalars: these numbers and the words below (decimals
 # first and with one match: a large file has millions of them).
@@ -250,15 +253,17 @@ class _Builder:
             if key == "<<" and not node.quoted:
                 raise ProblemError("YAML merge keys ('<<') are not supported", node.mark)
             if key in parent.entries:
-                first = parent.entries[key][0]
-                raise ProblemError(f"duplicate key '{_short(key)}' (first defined at line "
-                                   f"{first.line}): YAML would silently keep only the last one",
-                                   node.mark)
+                self._duplicate(key, parent.entries[key][0], node.mark)
             top.key, top.key_mark = key, node.mark
         else:
             assert top.key_mark is not None
             parent.entries[top.key] = (top.key_mark, node)
             top.key = top.key_mark = None
+
+    @staticmethod
+    def _duplicate(key: str, first: Mark, mark: Mark) -> None:
+        raise ProblemError(f"duplicate key '{_short(key)}' (first defined at line "
+                           f"{first.line}): YAML would silently keep only the last one", mark)
 
     def _too_big(self, mark: Mark) -> None:
         if self.aliases:
@@ -321,6 +326,97 @@ class _Builder:
             if self.documents > 1:
                 raise ProblemError("a problem file holds one YAML document, found several "
                                    "('---' starts another)", _mark(event))
+
+
+def build(builder: _Builder, next_event: Callable[[], Any]) -> None:
+    """Feed every event from ``next_event`` (None at the end) to ``builder``.
+
+    The events of a problem file are almost all plain scalars and untagged
+    collections: those are handled here, in one loop with local names (calls
+    per event took a third of a file's reading time). Anything with a tag or
+    an anchor, aliases and document events take :meth:`_Builder.feed`; both
+    give the same tree and errors (tests/test_yamlio.py compares them).
+    """
+    feed = builder.feed
+    stack = builder.stack
+    scalar_event = yaml.ScalarEvent
+    seq_start, map_start = yaml.SequenceStartEvent, yaml.MappingStartEvent
+    seq_end, map_end = yaml.SequenceEndEvent, yaml.MappingEndEvent
+    new_mark = _new_mark
+    words = _WORDS
+    number_start = _NUMBER_START
+    limit = MAX_EXPANDED_NODES
+    while (event := next_event()) is not None:
+        kind = type(event)
+        node: YNode
+        if kind is scalar_event:
+            if not stack or event.anchor is not None or (
+                    event.tag is not None and event.tag != "!"):
+                feed(event)
+                continue
+            start = event.start_mark
+            mark = new_mark(Mark, (start.line + 1, start.column + 1))
+            text = event.value
+            plain = not event.style and event.implicit[0]
+            top = stack[-1]
+            parent: Any = top.node  # YMap or YSeq, told apart by class (no isinstance)
+            if top.key is None and parent.__class__ is YMap:
+                # a key, as written: '1.0' stays '1.0', and no huge number is converted
+                top.size += 1
+                if top.size > limit:
+                    builder._too_big(mark)
+                if plain and text == "<<":
+                    raise ProblemError("YAML merge keys ('<<') are not supported", mark)
+                entries = parent.entries
+                if text in entries:
+                    builder._duplicate(text, entries[text][0], mark)
+                top.key, top.key_mark = text, mark
+                continue
+            if not plain:
+                value: Any = text
+            elif text in words:
+                value = words[text]
+            elif text[0] in number_start:
+                value = resolve_plain(text)
+            else:
+                value = text
+            node = YScalar(mark, value, text, not plain)
+            size = 1
+        elif kind is seq_end or kind is map_end:
+            closed = stack.pop()
+            node, size = closed.node, closed.size
+            anchor = closed.anchor
+            # an anchor redefined inside the collection keeps its newer meaning
+            if anchor is not None and builder.anchors.get(anchor, (None, 0))[0] is node:
+                builder.anchors[anchor] = (node, size)
+            if not stack:
+                builder.root = node
+                continue
+            top = stack[-1]
+            parent = top.node
+            mark = node.mark
+            if top.key is None and parent.__class__ is YMap:
+                builder._attach(node, size)  # a list or mapping as a key: its error
+                continue
+        elif (kind is map_start or kind is seq_start) and event.anchor is None and (
+                event.tag is None or event.tag == "!") and len(stack) < MAX_DEPTH:
+            start = event.start_mark
+            mark = new_mark(Mark, (start.line + 1, start.column + 1))
+            collection: YMap | YSeq = (YMap(mark) if kind is map_start
+                                       else YSeq(mark, flow=bool(event.flow_style)))
+            stack.append(_Open(collection, None))
+            continue
+        else:
+            feed(event)
+            continue
+        top.size += size
+        if top.size > limit:
+            builder._too_big(mark)
+        if parent.__class__ is YSeq:
+            parent.items.append(node)
+        else:
+            parent.entries[top.key] = (top.key_mark, node)
+            top.key = top.key_mark = None
 
 
 _BAD_CHARACTER = re.compile(
@@ -390,8 +486,11 @@ def parse_yaml(text: str) -> YNode | None:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for event in yaml.parse(text, Loader=_Loader):
-            builder.feed(event)
+        parser = _Parser(text)
+        try:
+            build(builder, parser.get_event)
+        finally:
+            parser.dispose()
     except yaml.MarkedYAMLError as error:
         raise _syntax_error(error, text) from None
     except yaml.reader.ReaderError as error:

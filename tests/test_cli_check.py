@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -192,12 +193,22 @@ def test_parallel_progress_counts_every_file_and_a_crash_is_reported(
     assert sum(counted) == len(files) and [r.path for r in reports] == files
 
     original = batch.check_file
+    parent = os.getpid()
 
-    def crash_on_one(path: str):  # type: ignore[no-untyped-def]
-        if path.endswith("p101.yaml"):  # checked by the forked process (odd index)
+    def crash_in_the_child(path: str):  # type: ignore[no-untyped-def]
+        if os.getpid() != parent and path.endswith("1.yaml"):
             raise ZeroDivisionError("boom")
         return original(path)
 
-    monkeypatch.setattr(batch, "check_file", crash_on_one)
+    monkeypatch.setattr(batch, "check_file", crash_in_the_child)
     with pytest.raises(RuntimeError, match=r"(?s)a checking process failed.*ZeroDivisionError"):
+        check_files(files, jobs=2)
+
+    def crash_in_the_parent(path: str):  # type: ignore[no-untyped-def]
+        if os.getpid() == parent and path.endswith("1.yaml"):
+            raise ZeroDivisionError("boom")
+        return original(path)
+
+    monkeypatch.setattr(batch, "check_file", crash_in_the_parent)
+    with pytest.raises(ZeroDivisionError, match="boom"):
         check_files(files, jobs=2)

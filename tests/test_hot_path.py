@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from backprop_cli import engine
 from backprop_cli.activations import make_activation
 from backprop_cli.engine import Engine, Recorder, solve
+from backprop_cli.errors import NumericError
 from backprop_cli.loader import parse_problem
 from backprop_cli.losses import make_loss
 from tests.netgen import dump, problem_documents
@@ -107,3 +108,32 @@ def test_later_steps_are_skipped_only_when_no_pattern_can_match() -> None:
 def test_parameter_keys_are_skipped_only_when_no_pattern_can_match(
         patterns: list[str], prefix: str, expected: bool) -> None:
     assert Recorder(patterns).may_match_name(prefix) is expected
+
+
+@given(problem_documents(training=True), st.integers(0, 3), st.sampled_from([None, 2, 6]))
+def test_whole_keys_are_read_directly_with_the_recorded_numbers(
+        document: dict, steps: int, decimals: int | None) -> None:
+    """A check's whole keys (engine._DirectKeys) equal the same keys of a full recording,
+    bit for bit, with any optimizer, batches, shared and frozen parameters, rounding:
+    every key of the problem at once, and some keys alone."""
+    from backprop_cli.keys import ordered_keys
+
+    if document.get("epochs") is None:
+        document["steps"] = steps
+    document["round"] = decimals
+    problem = parse_problem(dump(document))
+    try:
+        full = solve(problem)
+    except NumericError:
+        return  # an overflow: reported in words, whichever keys were asked for
+    keys = list(ordered_keys(problem))
+    assert Recorder(keys).exact == keys
+    direct = solve(problem, keys)
+    assert set(direct.values) == set(full.values)
+    for key, value in direct.values.items():
+        assert same(np.array(value), np.array(full.values[key])), key
+    for key in keys[:: max(1, len(keys) // 7)]:
+        alone = solve(problem, [key])
+        assert list(alone.values) == [key]
+        assert same(np.array(alone.values[key]), np.array(full.values[key])), key
+    assert np.array_equal(direct.losses, full.losses, equal_nan=True)

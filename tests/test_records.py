@@ -81,3 +81,17 @@ def test_same_behaviour_as_dataclasses() -> None:
 
     assert repr(Reference(1.0)).split("(", 1)[1] == repr(Point(1.0)).split("(", 1)[1]
     assert Point.__match_args__ == ("x", "y", "tags", "note")
+
+
+def test_pickled_as_field_values_and_rebuilt_equal() -> None:
+    import pickle
+
+    point = Labelled(1.5, tags=["a"], note="kept", label="q")
+    for original in (point, Key("k", 2), Point(0.0, 2.0)):
+        copy = pickle.loads(pickle.dumps(original, protocol=pickle.HIGHEST_PROTOCOL))
+        assert type(copy) is type(original)
+        assert vars(copy) == vars(original)
+    assert Labelled.__reduce__(point) == (Labelled, (1.5, 0.0, ["a"], "kept", "q"))
+    frozen = pickle.loads(pickle.dumps(Key("k", 2)))
+    with pytest.raises(FrozenInstanceError):
+        frozen.name = "other"  # type: ignore[misc]

@@ -8,7 +8,10 @@ status 1 here, at the edge; usage errors exit with status 2 (click's).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
+import sys
 from typing import Any
 
 import click
@@ -68,3 +71,33 @@ def cli(**_: Any) -> None:
       backprop solve problem.yaml --format json --keys 'grad.*'
       backprop check problems/
     """
+
+
+def main() -> None:
+    """The ``backprop`` program: run the command line, flush, and leave.
+
+    Leaving with ``os._exit`` skips the interpreter's teardown, which frees every
+    module and object one by one (numpy's among them): about 15 ms, a tenth of a
+    short run, for nothing a finished command needs. Everything is flushed first;
+    no command leaves a thread or an exit handler behind.
+    """
+    try:
+        cli.main(prog_name="backprop")  # standalone mode: it always ends in SystemExit
+        status = 0
+    except SystemExit as stop:
+        status = _exit_status(stop.code)
+    for stream in (sys.stdout, sys.stderr):
+        # a reader that left early (`backprop solve … | head`) is fine; so is a closed stream
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    os._exit(status)
+
+
+def _exit_status(code: object) -> int:
+    """The status ``sys.exit(code)`` would give: None is 0, a message is printed and 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
