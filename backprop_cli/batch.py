@@ -59,12 +59,10 @@ def discover(paths: Iterable[str]) -> list[str]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            in_folder = [p for p in path.rglob("*")
-                         if p.suffix in PROBLEM_SUFFIXES and p.is_file()]
+            in_folder = _problem_files(str(path))
             if not in_folder:
                 raise UsageError(f"{raw}: no problem files (*.yaml, *.yml) in this folder")
-            for file in sorted(in_folder, key=lambda p: p.as_posix()):
-                found[str(file)] = None
+            found.update(dict.fromkeys(in_folder))
         elif path.is_file():
             found[raw] = None
         elif glob.has_magic(raw):
@@ -76,6 +74,24 @@ def discover(paths: Iterable[str]) -> list[str]:
         else:
             raise UsageError(f"{raw}: no such file or folder")
     return list(found)
+
+
+def _problem_files(folder: str) -> list[str]:
+    """The problem files under ``folder``, sorted: like ``Path.rglob`` (symbolic links to
+    folders are not followed, links to files are), with one scandir per folder."""
+    found = []
+    pending = [folder]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                    elif os.path.splitext(entry.name)[1] in PROBLEM_SUFFIXES and entry.is_file():
+                        found.append(entry.path)
+        except PermissionError:
+            continue
+    return sorted(found, key=lambda name: name.replace(os.sep, "/"))
 
 
 def check_file(path: str) -> FileReport:

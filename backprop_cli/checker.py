@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 
 from backprop_cli.expr import Expr
 from backprop_cli.formulas import Formulas
-from backprop_cli.keys import ordered_keys, parse_key
+from backprop_cli.keys import key_rank, parse_key
 from backprop_cli.problem import Expected, Problem
 from backprop_cli.records import field, record
 
@@ -193,29 +193,40 @@ def check_values(problem: Problem, values: Mapping[str, float]) -> list[KeyResul
     if not problem.expected:
         return []
     values = WithLeaves(problem, values)
-    formulas = Formulas(problem)
-    carried = CarriedForward(problem, values, formulas)
     order = {key: index for index, key in enumerate(_expected_in_order(problem))}
     entries = sorted(problem.expected.values(), key=lambda e: order.get(e.key, len(order)))
-    return [_judge(problem, entry, values, formulas, carried) for entry in entries]
+    recomputation = _Recomputation(problem, values)
+    return [_judge(problem, entry, values, recomputation) for entry in entries]
+
+
+class _Recomputation:
+    """The formulas and the author's carried values, made on first use: a file whose
+    values are all correct (most files) needs neither."""
+
+    def __init__(self, problem: Problem, values: Mapping[str, float]) -> None:
+        self.problem = problem
+        self.values = values
+        self._made: tuple[Formulas, CarriedForward] | None = None
+
+    def tools(self) -> tuple[Formulas, CarriedForward]:
+        if self._made is None:
+            formulas = Formulas(self.problem)
+            self._made = formulas, CarriedForward(self.problem, self.values, formulas)
+        return self._made
 
 
 def _expected_in_order(problem: Problem) -> list[str]:
-    index = problem.key_index
-    if index is not None:
-        return sorted((key for key in problem.expected if key in index), key=index.__getitem__)
-    wanted = set(problem.expected)
-    found = []
-    for key in ordered_keys(problem):
-        if key in wanted:
-            found.append(key)
-            if len(found) == len(wanted):
-                break
-    return found
+    """The expected keys of the problem in computation order (others are left out)."""
+    ranked = []
+    for key, entry in problem.expected.items():
+        parts = entry.parts if entry.parts is not None else parse_key(key, problem)
+        if parts is not None:
+            ranked.append((key_rank(parts, problem), key))
+    return [key for _, key in sorted(ranked)]
 
 
 def _judge(problem: Problem, entry: Expected, values: Mapping[str, float],
-           formulas: Formulas, carried: CarriedForward) -> KeyResult:
+           recomputation: _Recomputation) -> KeyResult:
     tolerance = entry.tolerance if entry.tolerance is not None else problem.tolerance
     precision = Precision.of(entry.text, tolerance)
     actual = values[entry.key]
@@ -225,7 +236,10 @@ def _judge(problem: Problem, entry: Expected, values: Mapping[str, float],
                        line=entry.mark.line, column=entry.mark.column)
     correct = precision.agrees(entry.value, actual)
     # a correct value needs no recomputation (it is most of them: skip the work)
-    expr = None if correct and entry.erratum is None else formulas.for_key(entry.key)
+    if correct and entry.erratum is None:
+        return settle(result, precision, tolerance, correct)
+    formulas, carried = recomputation.tools()
+    expr = formulas.for_key(entry.key)
     if expr is not None:
         result.formula = expr
         result.operands = carried.operands(expr)

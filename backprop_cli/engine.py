@@ -77,24 +77,24 @@ class Recorder:
     def __init__(self, patterns: Iterable[str] | None = None) -> None:
         self.patterns = list(patterns) if patterns else []
         self.values: dict[str, float] = {}
-        if self.patterns:
-            # keys given in full (a check's expected keys) are a set look-up, not a regex
-            exact = frozenset(p for p in self.patterns if not _WILDCARD.search(p))
-            globs = [p for p in self.patterns if p not in exact]
-            if globs:
-                regex = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in globs)).match
-                self._match: Callable[[str], object] = (
-                    lambda key: key in exact or regex(key)) if exact else regex
-            else:
-                self._match = exact.__contains__
-            self._literal_prefixes = [_WILDCARD.split(p, maxsplit=1)[0] for p in self.patterns]
-        else:
+        # only whole keys (a check's): the engine reads them one by one (_DirectKeys)
+        self.exact: list[str] | None = None
+        self._match: Callable[[str], object]
+        if not self.patterns:
             self._match = lambda key: True
             self._literal_prefixes = [""]
-        # only whole keys (a check's): the engine reads them one by one (_DirectKeys)
-        self.exact: list[str] | None = (
-            list(dict.fromkeys(self.patterns))
-            if self.patterns and not any(_WILDCARD.search(p) for p in self.patterns) else None)
+            return
+        globs = [p for p in self.patterns if _WILDCARD.search(p)]
+        if not globs:
+            self.exact = list(dict.fromkeys(self.patterns))
+            self._match = frozenset(self.exact).__contains__
+            self._literal_prefixes = self.exact
+            return
+        # keys given in full are a set look-up, not a regex
+        exact = frozenset(p for p in self.patterns if p not in globs)
+        regex = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in globs)).match
+        self._match = (lambda key: key in exact or regex(key)) if exact else regex
+        self._literal_prefixes = [_WILDCARD.split(p, maxsplit=1)[0] for p in self.patterns]
 
     def wants_prefix(self, prefix: str) -> bool:
         """Whether any pattern can match a key that starts with ``prefix``."""
@@ -683,8 +683,10 @@ class _DirectKeys:
         self.before: dict[int | None, list[tuple[str, KeyParts]]] = {}
         self.after: dict[int | None, list[tuple[str, KeyParts]]] = {}
         updated = {"new", *problem.optimizer.kinds}
+        expected = problem.expected
         for key in keys:
-            parts = parse_key(key, problem)
+            entry = expected.get(key)  # a check's keys: parsed by the loader already
+            parts = entry.parts if entry is not None and entry.parts else parse_key(key, problem)
             if parts is None:
                 continue  # no key of this problem: never recorded
             if parts.kind in ("input", "target"):
@@ -693,8 +695,7 @@ class _DirectKeys:
                 group = self.after if parts.kind in updated else self.before
                 group.setdefault(parts.step, []).append((key, parts))
         self.steps = set(self.before) | set(self.after)
-        self.units = {unit: (li, j) for li, layer in enumerate(problem.layers)
-                      for j, unit in enumerate(layer.units)}
+        self.units = problem.unit_places
 
     def take(self, p: Pass | None, values: dict[str, float],
              entries: list[tuple[str, KeyParts]] | None) -> None:

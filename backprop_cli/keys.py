@@ -197,6 +197,44 @@ def _backward_keys(problem: Problem, prefix: str, samples: list[str]) -> Iterato
         yield from (f"{prefix}grad.{name}" for name in problem.parameters)
 
 
+def key_rank(parts: KeyParts, problem: Problem) -> tuple[int, ...]:
+    """A key's place in :func:`ordered_keys`, from its parts, without listing the keys.
+
+    Sorting a few keys (a file's expected answers) by this rank gives their order
+    in the listing; tests/test_engine.py holds the two to each other.
+    """
+    kind, name, sample = parts.kind, parts.name, parts.sample
+    k = 0 if sample is None else sample
+    if kind in ("input", "target"):
+        names = problem.input_names if kind == "input" else problem.output_names
+        return (0, 0, 0, k, kind == "target", names.index(name))
+    step = parts.step
+    section, step_order = (2, 0) if step is None else (1, step)
+    if kind in ("z", "a", "dadz", "loss"):
+        if kind == "loss":
+            # a sample's loss after its last unit; the batch's after every sample
+            place: tuple[int, ...] = (problem.n_samples, 0, 0) if sample is None else (
+                k, len(problem.layers), 0)
+        else:
+            li, j = problem.unit_places[name]
+            place = (k, li, 3 * j + ("z", "a", "dadz").index(kind))
+        return (section, step_order, 1, *place)
+    params = problem.parameter_order
+    if kind == "param":
+        return (section, step_order, 0, params[name])
+    if kind in ("grad.a", "grad.z"):
+        li, j = problem.unit_places[name]
+        below = len(problem.layers) - li  # layers from the output down
+        return (section, step_order, 2, k, below, kind == "grad.z", j)
+    if kind == "grad":
+        if sample is None and problem.has_samples:  # the batch's, after every sample
+            return (section, step_order, 2, problem.n_samples, 0, 0, params[name])
+        lowest = min(use.layer for use in problem.parameters[name].uses)
+        return (section, step_order, 2, k, len(problem.layers) - lowest, 2, params[name])
+    kinds = (*problem.optimizer.kinds, "new")
+    return (section, step_order, 3, params[name], kinds.index(kind))
+
+
 def step_of(key: str) -> int | None:
     """The step a key belongs to (1 for data keys), None for ``final.`` keys."""
     if key.startswith("final."):

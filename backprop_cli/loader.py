@@ -23,6 +23,7 @@ from backprop_cli.problem import RESERVED_WORDS, Expected, Layer, Problem, Use
 from backprop_cli.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml, resolve_plain
 
 NAME = re.compile(r"^[^\W\d][\w^]*$")
+_NAME_MATCH = NAME.match
 
 # training settings, read by backprop_cli.training_settings (imported only for them)
 TRAINING_KEYS = ("optimizer", "weight_decay", "batch_size", "epochs", "round")
@@ -137,8 +138,27 @@ def _check_keys(node: YMap, allowed: Sequence[str], where: str) -> None:
                                node.key_mark(key))
 
 
+def _plain_float(node: YNode) -> float | None:
+    """The value of a plain finite number as a float, or None for anything that needs
+    :func:`_number`'s checks and messages (most numbers of a file take this way)."""
+    if node.__class__ is YScalar:
+        value = node.value
+        if value.__class__ is float:
+            if value - value == 0.0:  # finite: inf - inf and nan - nan are nan
+                return value
+        elif value.__class__ is int and -_EXACT_INT <= value <= _EXACT_INT:
+            return float(value)
+    return None
+
+
+# integers up to this size are floats exactly, and never overflow
+_EXACT_INT = 2**53
+
+
 def _number(node: YNode, what: str, *, positive: bool = False,
             nonnegative: bool = False) -> float:
+    if not positive and not nonnegative and (value := _plain_float(node)) is not None:
+        return value
     if not isinstance(node, YScalar) or isinstance(node.value, bool) or not isinstance(
         node.value, (int, float)
     ):
@@ -173,6 +193,10 @@ def _null(node: YNode | None) -> bool:
 
 
 def _name(node: YNode, what: str) -> str:
+    if node.__class__ is YScalar:  # most names: a plain valid one, checked at once
+        text = node.value
+        if text.__class__ is str and _NAME_MATCH(text) and text not in RESERVED_WORDS:
+            return text
     if isinstance(node, YScalar) and isinstance(node.value, (int, float)) and not isinstance(
         node.value, bool
     ):
@@ -419,7 +443,7 @@ class _Reader:
             activation = self.read_activation(act_node)
 
         weights_node = self.require(node, "weights", where)
-        layout = _Layout(where, units, below, "inputs" if index == 1 else f"layer {index - 1}")
+        layout = _Layout(index, units, below)
         if isinstance(weights_node, YMap):  # {file: w.npy} or {init: he, seed: 1}
             weights = _datafiles().read_weights(weights_node, len(units), len(below), where,
                                                 self.path)
@@ -490,14 +514,19 @@ class _Reader:
             return np.array([[_number(node, what)]])
         items = self.shaped(node, layout, what, "value")
         if all(isinstance(item, YScalar) for item in items) and (rows == 1 or cols == 1):
-            values = [_number(item, f"{what} entry {i + 1}") for i, item in enumerate(items)]
+            values = [_plain_float(item) for item in items]
+            if None in values:
+                values = [_number(item, f"{what} entry {i + 1}") for i, item in enumerate(items)]
             return np.array(values, dtype=np.float64).reshape(rows, cols)
-        matrix = np.empty((rows, cols))
+        matrix = []
         for r, row_node in enumerate(items):
             assert isinstance(row_node, YSeq)
-            for c, entry in enumerate(row_node.items):
-                matrix[r, c] = _number(entry, f"{what} row {r + 1}, column {c + 1}")
-        return matrix
+            row = [_plain_float(entry) for entry in row_node.items]
+            if None in row:
+                row = [_number(entry, f"{what} row {r + 1}, column {c + 1}")
+                       for c, entry in enumerate(row_node.items)]
+            matrix.append(row)
+        return np.array(matrix, dtype=np.float64).reshape(rows, cols)
 
     def read_name_matrix(self, node: YNode, layout: _Layout) -> list[list[str]]:
         rows, cols = layout.rows, layout.cols
@@ -570,8 +599,10 @@ class _Reader:
         if len(items) != size:
             raise ProblemError(f"{what} has {_plural(len(items), 'value')} but needs {size}, "
                                f"one per {noun} ({_listed(names)})", node.mark)
-        return np.array([_number(item, f"{what} '{names[i]}'") for i, item in enumerate(items)],
-                        dtype=np.float64)
+        values = [_plain_float(item) for item in items]
+        if None in values:
+            values = [_number(item, f"{what} '{names[i]}'") for i, item in enumerate(items)]
+        return np.array(values, dtype=np.float64)
 
     def check_parameters(self, problem: Problem) -> None:
         def mark_of(use: Use) -> Mark | None:
@@ -713,19 +744,15 @@ class _Reader:
         from backprop_cli.keys import parse_key
 
         result: dict[str, Expected] = {}
-        known: list[str] | None = None
         for key, (key_mark, value_node) in node.entries.items():
-            index = problem.key_index
-            known_key = key in index if index is not None else (
-                not _HUGE_INDEX.search(key) and parse_key(key, problem) is not None)
-            if not known_key:
-                if known is None:
-                    # a large network's keys are not listed: a hint is not worth that
-                    known = list(index) if index is not None else []
-                hint = suggest(key, known)
+            parts = parse_key(key, problem)
+            if parts is None:
+                # a large network's keys are not listed: a hint is not worth that
+                index = problem.key_index
+                hint = suggest(key, list(index) if index is not None else [])
                 raise ProblemError(f"expected: unknown value key '{_short(key)}'{hint}",
                                    key_mark)
-            entry = Expected(key=key, value=0.0, text="", mark=key_mark)
+            entry = Expected(key=key, value=0.0, text="", mark=key_mark, parts=parts)
             number_node: YNode = value_node
             if isinstance(value_node, YMap):
                 _check_keys(value_node, EXPECTED_ENTRY_KEYS, f"expected '{key}'")
@@ -739,30 +766,35 @@ class _Reader:
                     entry.erratum_text = err.text
                 if (note := value_node.get("note")) is not None:
                     entry.note = _string(note, f"expected '{key}' note")
-            entry.value = _number(number_node, f"expected '{key}'")
+            value = _plain_float(number_node)
+            entry.value = value if value is not None else _number(number_node,
+                                                                  f"expected '{key}'")
             assert isinstance(number_node, YScalar)
             entry.text = number_node.text
             result[key] = entry
         return result
 
 
-# A step or sample number in a value key with this many digits is no key of any problem
-# (and int() refuses more than 4300 digits).
-_HUGE_INDEX = re.compile(r"^step[0-9]{10,}\.|@[0-9]{10,}$")
-
-
 class _Layout:
     """A layer's weight matrix shape, and how to say it in a message."""
 
-    def __init__(self, where: str, units: list[str], below: list[str], below_name: str) -> None:
-        self.where = where
-        self.index = int(where.split()[-1])
+    def __init__(self, index: int, units: list[str], below: list[str]) -> None:
+        self.index = index
+        self.where = f"layer {index}"
+        self.units = units
+        self.below = below
         self.rows = len(units)
         self.cols = len(below)
-        self.want = _shape_text(self.rows, self.cols)
-        source = "input" if below_name == "inputs" else f"unit of {below_name}"
-        self.because = (f" (a row per unit: {_listed(units)}; a column per {source}: "
-                        f"{_listed(below)})")
+
+    @property
+    def want(self) -> str:
+        return _shape_text(self.rows, self.cols)
+
+    @property
+    def because(self) -> str:
+        source = "input" if self.index == 1 else f"unit of layer {self.index - 1}"
+        return (f" (a row per unit: {_listed(self.units)}; a column per {source}: "
+                f"{_listed(self.below)})")
 
 
 def _entry_mark(node: YNode, index: int, names: list[str]) -> Mark:

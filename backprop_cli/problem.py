@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fnmatch
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,6 +31,9 @@ from backprop_cli.errors import Mark
 from backprop_cli.losses import Loss
 from backprop_cli.optimizers import ALL_UPDATE_KINDS, SGD, Optimizer
 from backprop_cli.records import field, record
+
+if TYPE_CHECKING:
+    from backprop_cli.keys import KeyParts
 
 Array = NDArray[np.float64]
 
@@ -111,6 +115,7 @@ class Expected:
     erratum: float | None = None  # the correct value, when the published one is wrong
     erratum_text: str | None = None
     note: str | None = None
+    parts: KeyParts | None = field(default=None, compare=False, repr=False)  # the key, parsed
 
 
 @record
@@ -186,6 +191,17 @@ class Problem:
         from backprop_cli.keys import ordered_keys
 
         return {key: index for index, key in enumerate(ordered_keys(self))}
+
+    @cached_property
+    def parameter_order(self) -> dict[str, int]:
+        """Each parameter's place in :attr:`parameters`."""
+        return {name: index for index, name in enumerate(self.parameters)}
+
+    @cached_property
+    def unit_places(self) -> dict[str, tuple[int, int]]:
+        """(layer, index in the layer), 0-based, of every unit."""
+        return {unit: (li, j) for li, layer in enumerate(self.layers)
+                for j, unit in enumerate(layer.units)}
 
     @cached_property
     def unit_set(self) -> frozenset[str]:

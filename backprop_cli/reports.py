@@ -7,13 +7,11 @@ their syntax is exactly what CI systems parse. The text writer takes a
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 from backprop_cli.batch import FileReport
 from backprop_cli.checker import KeyResult
@@ -150,6 +148,8 @@ def _finite(value: float | None) -> float | None:
 
 
 def json_report(reports: list[FileReport]) -> str:
+    import json  # only for this format
+
     files = []
     for report in reports:
         results = []
@@ -245,6 +245,8 @@ def append_step_summary(reports: list[FileReport]) -> None:
 
 
 def junit_report(reports: list[FileReport]) -> str:
+    from xml.etree import ElementTree  # only for this format: its import costs 2 ms
+
     counts = summary_counts(reports)
     suites = ElementTree.Element("testsuites", name="backprop check", tests=str(len(reports)),
                                  failures=str(counts["failed"]), errors=str(counts["invalid"]))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import re
 import stat
 from collections.abc import Callable
@@ -508,21 +509,41 @@ def read_text(path: Path) -> str:
     """Read a problem file as UTF-8 text, refusing huge and binary files."""
     limit = f"the {MAX_FILE_BYTES >> 20} MB limit for a problem file"
     try:
-        info = path.stat()
-        if stat.S_ISREG(info.st_mode) and info.st_size > MAX_FILE_BYTES:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError as error:
+        if os.path.isdir(path):
+            raise ProblemError("is a folder, not a problem file", path=str(path)) from None
+        raise ProblemError(f"cannot read file: {error.strerror or error}",
+                           path=str(path)) from None
+    try:
+        info = os.fstat(fd)
+        regular = stat.S_ISREG(info.st_mode)
+        if regular and info.st_size > MAX_FILE_BYTES:
             raise ProblemError(f"file is {info.st_size / (1 << 20):.1f} MB, over {limit}",
                                path=str(path))
         if stat.S_ISDIR(info.st_mode):
             raise ProblemError("is a folder, not a problem file", path=str(path))
-        with path.open("rb") as handle:
-            # bounded: a device or pipe (/dev/zero) must not be read forever
-            raw = handle.read(MAX_FILE_BYTES + 1)
+        # a file: its size and one byte more (to see it grow); a device or a pipe
+        # (/dev/zero) in bounded pieces, never forever
+        want = info.st_size + 1 if regular else 1 << 16
+        parts: list[bytes] = []
+        size = 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, want)
+            if not chunk:
+                break
+            parts.append(chunk)
+            size += len(chunk)
+            if regular and len(chunk) < want:
+                break  # a short read of a file is its end
     except OSError as error:
-        reason = error.strerror or str(error)
-        raise ProblemError(f"cannot read file: {reason}", path=str(path)) from None
-    if len(raw) > MAX_FILE_BYTES:
+        raise ProblemError(f"cannot read file: {error.strerror or error}",
+                           path=str(path)) from None
+    finally:
+        os.close(fd)
+    if size > MAX_FILE_BYTES:
         raise ProblemError(f"file is over {limit}", path=str(path))
-    return decode(raw, str(path))
+    return decode(parts[0] if len(parts) == 1 else b"".join(parts), str(path))
 
 
 def _byte_mark(raw: bytes, index: int) -> Mark:

@@ -212,3 +212,22 @@ def test_parallel_progress_counts_every_file_and_a_crash_is_reported(
     monkeypatch.setattr(batch, "check_file", crash_in_the_parent)
     with pytest.raises(ZeroDivisionError, match="boom"):
         check_files(files, jobs=2)
+
+
+def test_discovery_finds_what_rglob_finds(tmp_path: Path) -> None:
+    """Nested and hidden folders, links to files (followed) and to folders (not), broken
+    links, names that only look like problem files: the same list as Path.rglob gives."""
+    root = tmp_path / "course"
+    for name in ["b/p.yaml", "a/q.yml", "a/z/deep.yaml", ".hidden/h.yaml", "notes.txt",
+                 "x.yaml.", "a/.yaml", "c/one.YAML", "top.yaml"]:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(GOOD)
+    (root / "link.yaml").symlink_to(root / "top.yaml")
+    (root / "broken.yaml").symlink_to(root / "missing.yaml")
+    (root / "folder_link").symlink_to(root / "a", target_is_directory=True)
+    (root / "dir.yaml").mkdir()
+    expected = [str(p) for p in sorted(
+        (p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()),
+        key=lambda p: p.as_posix())]
+    assert discover([str(root)]) == expected
+    assert len(expected) == 6

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 
 import numpy as np
@@ -181,6 +182,24 @@ def test_seed_answers(path) -> None:  # type: ignore[no-untyped-def]
         assert abs(values[key] - value) <= 3 * 10.0 ** -decimals + 1e-12, key
         if entry.erratum is not None:
             assert abs(values[key] - entry.value) > 3 * 10.0 ** -decimals, key
+
+
+@given(problem_documents(training=True), st.integers(0, 3))
+def test_key_rank_sorts_keys_as_they_are_listed(document: dict, steps: int) -> None:
+    """keys.key_rank (how the checker orders a file's answers) follows ordered_keys, with
+    samples, mini-batches, optimizers and shared parameters."""
+    from backprop_cli.keys import key_rank, ordered_keys
+
+    if document.get("epochs") is None:
+        document["steps"] = steps
+    problem = parse_problem(dump(document))
+    listed = list(ordered_keys(problem))
+    ranks = []
+    for key in listed:
+        parts = parse_key(key, problem)
+        assert parts is not None, key
+        ranks.append(key_rank(parts, problem))
+    assert all(a < b for a, b in itertools.pairwise(ranks)), "ranks out of order"
 
 
 @given(problem_documents())

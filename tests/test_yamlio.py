@@ -17,7 +17,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backprop_cli.errors import ProblemError
-from backprop_cli.yamlio import YMap, YNode, YScalar, YSeq, _Builder, _Parser, build, parse_yaml
+from backprop_cli.yamlio import (
+    YMap,
+    YNode,
+    YScalar,
+    YSeq,
+    _Builder,
+    _check_characters,
+    _Parser,
+    build,
+    parse_yaml,
+)
 from tests.test_fuzz import SLOW_OK, documents, yamlish
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,8 +37,9 @@ FILES = sorted([*ROOT.glob("problems/*.yaml"), *ROOT.glob("tests/bad/*.yaml")])
 def _outcome(text: str, fast: bool) -> Any:
     """The tree as plain data with positions, or the error with its place."""
     builder = _Builder()
-    parser = _Parser(text)
     try:
+        _check_characters(text)  # as parse_yaml does, before any parser sees the text
+        parser = _Parser(text)
         if fast:
             build(builder, parser.get_event)
         else:
