@@ -185,6 +185,16 @@ def _check_forked(paths: list[str], workers: int,
         start = int.from_bytes(ticket, "little") * chunk
         return range(start, min(start + chunk, len(paths)))
 
+    reports: list[FileReport | None] = [None] * len(paths)
+    # The first chunk here, before forking: the children start with what it imported
+    # (YAML, loader, engine) and with warm code (the interpreter specialises code as it
+    # runs it), instead of each paying for both.
+    first = next_chunk()
+    if first is not None:
+        for i in first:
+            reports[i] = check_file(paths[i])
+        if progress is not None:
+            progress(len(first))
     sys.stdout.flush()
     sys.stderr.flush()
     children: dict[int, int] = {}  # read end of a child's reports -> the child's pid
@@ -213,7 +223,6 @@ def _check_forked(paths: list[str], workers: int,
         os.close(result_w)
         _widen(result_r)
         children[result_r] = pid
-    reports: list[FileReport | None] = [None] * len(paths)
     inbox = _Inbox(children, reports, progress)
     try:
         while (taken := next_chunk()) is not None:

@@ -193,10 +193,9 @@ def check_values(problem: Problem, values: Mapping[str, float]) -> list[KeyResul
     if not problem.expected:
         return []
     values = WithLeaves(problem, values)
-    order = {key: index for index, key in enumerate(_expected_in_order(problem))}
-    entries = sorted(problem.expected.values(), key=lambda e: order.get(e.key, len(order)))
     recomputation = _Recomputation(problem, values)
-    return [_judge(problem, entry, values, recomputation) for entry in entries]
+    return [_judge(problem, entry, values, recomputation)
+            for entry in _expected_in_order(problem)]
 
 
 class _Recomputation:
@@ -215,14 +214,18 @@ class _Recomputation:
         return self._made
 
 
-def _expected_in_order(problem: Problem) -> list[str]:
-    """The expected keys of the problem in computation order (others are left out)."""
+def _expected_in_order(problem: Problem) -> list[Expected]:
+    """The expected entries in computation order (keys of no value of the problem last)."""
     ranked = []
+    unknown = []
     for key, entry in problem.expected.items():
         parts = entry.parts if entry.parts is not None else parse_key(key, problem)
-        if parts is not None:
-            ranked.append((key_rank(parts, problem), key))
-    return [key for _, key in sorted(ranked)]
+        if parts is None:
+            unknown.append(entry)
+        else:
+            ranked.append((key_rank(parts, problem), entry))
+    ranked.sort(key=lambda item: item[0])  # every key has a rank of its own
+    return [entry for _, entry in ranked] + unknown
 
 
 def _judge(problem: Problem, entry: Expected, values: Mapping[str, float],

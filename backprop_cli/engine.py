@@ -506,14 +506,16 @@ class Engine:
                 step -= 1
                 break
             wanted = False
+            full = False  # the backward pass's values that only a record reads
             if direct is not None:
                 wanted = step in direct.steps
+                full = wanted and direct.wants_full_backward(step)
             elif step == 1 or later_steps:
                 prefix = prefix_for(step)
-                wanted = recorder.wants_prefix(prefix)
+                wanted = full = recorder.wants_prefix(prefix)
             if wanted and direct is None:
                 self._record_params(recorder, prefix)
-            self.backward(p, record=wanted)
+            self.backward(p, record=full)
             if wanted:
                 if direct is not None:
                     direct.take(p, recorder.values, direct.before.get(step))
@@ -533,9 +535,12 @@ class Engine:
         steps_run = step
         if batches is not None:  # the final pass covers every sample
             p = self._use_samples(0, problem.n_samples, passes)
-        want_final = (None in direct.steps if direct is not None
-                      else recorder.wants_prefix("final."))
-        final = self.forward(p, derivatives=want_final)
+        if direct is not None:
+            want_final = None in direct.steps
+            derivatives = direct.wants_derivatives(None)
+        else:
+            want_final = derivatives = recorder.wants_prefix("final.")
+        final = self.forward(p, derivatives=derivatives)
         self._check_finite(final.loss, steps_run + 1, "loss after the last update", final)
         losses[steps_run] = final.loss
         if want_final:
@@ -696,6 +701,24 @@ class _DirectKeys:
                 group.setdefault(parts.step, []).append((key, parts))
         self.steps = set(self.before) | set(self.after)
         self.units = problem.unit_places
+
+    def wants_derivatives(self, step: int | None) -> bool:
+        """Whether a key of ``step`` is an f'(z) (the final pass computes none otherwise)."""
+        return any(parts.kind == "dadz" for _, parts in self.before.get(step, ()))
+
+    def wants_full_backward(self, step: int) -> bool:
+        """Whether a key of ``step`` needs what :meth:`Engine.backward` computes only for
+        a record: ∂L/∂a of the output layer (loss and activation combined), or the
+        gradient of a frozen parameter (frozen biases, frozen shared sums)."""
+        problem = self.engine.problem
+        places = problem.unit_places
+        last = len(problem.layers) - 1
+        for _, parts in self.before.get(step, ()):
+            if parts.kind == "grad.a" and places[parts.name][0] == last:
+                return True
+            if parts.kind == "grad" and problem.parameters[parts.name].frozen:
+                return True
+        return False
 
     def take(self, p: Pass | None, values: dict[str, float],
              entries: list[tuple[str, KeyParts]] | None) -> None:

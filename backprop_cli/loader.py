@@ -555,16 +555,19 @@ class _Reader:
         """The items of a matrix written with the layer's shape (rows of entries, or one
         flat list for a single row or column); else an error with both shapes."""
         rows, cols = layout.rows, layout.cols
-        expected = f"{what}: expected shape {layout.want}{layout.because}"
+
+        def expected() -> str:  # only for a message: most matrices have the right shape
+            return f"{what}: expected shape {layout.want}{layout.because}"
+
         if not isinstance(node, YSeq):
-            raise ProblemError(f"{expected}, found {_describe(node)}", node.mark)
+            raise ProblemError(f"{expected()}, found {_describe(node)}", node.mark)
         items = node.items
         if all(isinstance(item, YScalar) for item in items) and (rows == 1 or cols == 1):
             if len(items) != rows * cols:
-                raise ProblemError(f"{expected}, found {_plural(len(items), entry)}", node.mark)
+                raise ProblemError(f"{expected()}, found {_plural(len(items), entry)}", node.mark)
             return items
         if len(items) != rows:
-            raise ProblemError(f"{expected}, found {_actual_shape(items)}", node.mark)
+            raise ProblemError(f"{expected()}, found {_actual_shape(items)}", node.mark)
         for r, row_node in enumerate(items):
             if not isinstance(row_node, YSeq):
                 raise ProblemError(f"{what} row {r + 1} must be a list of {cols} {entry}s, "
@@ -573,7 +576,7 @@ class _Reader:
                 found = _actual_shape(items)
                 if "×" not in found:
                     found = f"row {r + 1} with {_plural(len(row_node.items), entry)}"
-                raise ProblemError(f"{expected}, found {found}", row_node.mark)
+                raise ProblemError(f"{expected()}, found {found}", row_node.mark)
         return items
 
     def read_vector(self, node: YNode, size: int, what: str, names: list[str],

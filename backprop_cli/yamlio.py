@@ -53,17 +53,33 @@ _SCALAR_TAGS = {_STANDARD_PREFIX + name for name in ("str", "int", "float", "boo
 _STANDARD_TAGS = _SCALAR_TAGS | {_STANDARD_PREFIX + "seq", _STANDARD_PREFIX + "map"}
 
 
+# Mark(line, column) without the Python-level __new__ of a named tuple (hot path)
+_new_mark: Any = tuple.__new__
+
 # Plain classes with slots rather than data classes: one is made per value of
 # every file a batch checks, and they are defined at every start of the tool.
 
 
 class YNode:
-    """A value read from YAML with its position."""
+    """A value read from YAML with its position.
 
-    __slots__ = ("mark",)
+    The reader keeps the position as the parser gives it (0-based line and
+    column) and it becomes a :class:`Mark` when first read: most positions only
+    serve error messages, and making a Mark for every value took a fifth of the
+    reading time of a file.
+    """
+
+    __slots__ = ("_at",)
 
     def __init__(self, mark: Mark) -> None:
-        self.mark = mark
+        self._at: Any = mark
+
+    @property
+    def mark(self) -> Mark:
+        at = self._at
+        if at.__class__ is not Mark:  # the parser's own mark, 0-based
+            at = self._at = _new_mark(Mark, (at.line + 1, at.column + 1))
+        return at
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields())
@@ -77,7 +93,7 @@ class YNode:
     __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
 
     def _fields(self) -> tuple[str, ...]:
-        return tuple(n for klass in reversed(type(self).__mro__)
+        return tuple("mark" if n == "_at" else n for klass in reversed(type(self).__mro__)
                      for n in getattr(klass, "__slots__", ()))
 
 
@@ -85,7 +101,7 @@ class YScalar(YNode):
     __slots__ = ("quoted", "text", "value")
 
     def __init__(self, mark: Mark, value: Any, text: str, quoted: bool = False) -> None:
-        self.mark = mark
+        self._at = mark
         self.value = value  # None, bool, int, float or str
         self.text = text  # the scalar as written in the source
         self.quoted = quoted
@@ -95,7 +111,7 @@ class YSeq(YNode):
     __slots__ = ("flow", "items")
 
     def __init__(self, mark: Mark, items: list[YNode] | None = None, flow: bool = False) -> None:
-        self.mark = mark
+        self._at = mark
         self.items = [] if items is None else items
         self.flow = flow
 
@@ -104,7 +120,7 @@ class YMap(YNode):
     __slots__ = ("entries",)
 
     def __init__(self, mark: Mark, entries: dict[str, tuple[Mark, YNode]] | None = None) -> None:
-        self.mark = mark
+        self._at = mark
         # key -> (mark of the key, value node); insertion order is the file's order
         self.entries = {} if entries is None else entries
 
@@ -114,10 +130,6 @@ class YMap(YNode):
 
     def key_mark(self, key: str) -> Mark:
         return self.entries[key][0]
-
-
-# Mark(line, column) without the Python-level __new__ of a named tuple (hot path)
-_new_mark: Any = tuple.__new__
 
 
 def _mark(event: Any) -> Mark:
@@ -356,13 +368,13 @@ def build(builder: _Builder, next_event: Callable[[], Any]) -> None:
                 feed(event)
                 continue
             start = event.start_mark
-            mark = new_mark(Mark, (start.line + 1, start.column + 1))
             text = event.value
             plain = not event.style and event.implicit[0]
             top = stack[-1]
             parent: Any = top.node  # YMap or YSeq, told apart by class (no isinstance)
             if top.key is None and parent.__class__ is YMap:
                 # a key, as written: '1.0' stays '1.0', and no huge number is converted
+                mark = new_mark(Mark, (start.line + 1, start.column + 1))
                 top.size += 1
                 if top.size > limit:
                     builder._too_big(mark)
@@ -381,7 +393,7 @@ def build(builder: _Builder, next_event: Callable[[], Any]) -> None:
                 value = resolve_plain(text)
             else:
                 value = text
-            node = YScalar(mark, value, text, not plain)
+            node = YScalar(start, value, text, not plain)  # the mark made when read
             size = 1
         elif kind is seq_end or kind is map_end:
             closed = stack.pop()
@@ -395,16 +407,14 @@ def build(builder: _Builder, next_event: Callable[[], Any]) -> None:
                 continue
             top = stack[-1]
             parent = top.node
-            mark = node.mark
             if top.key is None and parent.__class__ is YMap:
                 builder._attach(node, size)  # a list or mapping as a key: its error
                 continue
         elif (kind is map_start or kind is seq_start) and event.anchor is None and (
                 event.tag is None or event.tag == "!") and len(stack) < MAX_DEPTH:
             start = event.start_mark
-            mark = new_mark(Mark, (start.line + 1, start.column + 1))
-            collection: YMap | YSeq = (YMap(mark) if kind is map_start
-                                       else YSeq(mark, flow=bool(event.flow_style)))
+            collection: YMap | YSeq = (YMap(start) if kind is map_start
+                                       else YSeq(start, flow=bool(event.flow_style)))
             stack.append(_Open(collection, None))
             continue
         else:
@@ -412,7 +422,7 @@ def build(builder: _Builder, next_event: Callable[[], Any]) -> None:
             continue
         top.size += size
         if top.size > limit:
-            builder._too_big(mark)
+            builder._too_big(node.mark)
         if parent.__class__ is YSeq:
             parent.items.append(node)
         else:
