@@ -33,9 +33,9 @@ def softplus(z: Array) -> Array:
 
 
 def softmax(z: Array) -> Array:
-    shifted = z - z.max(axis=-1, keepdims=True)
+    shifted = z - np.maximum.reduce(z, axis=-1, keepdims=True)
     e = np.exp(shifted)
-    result: Array = e / e.sum(axis=-1, keepdims=True)
+    result: Array = e / np.add.reduce(e, axis=-1, keepdims=True)
     return result
 
 

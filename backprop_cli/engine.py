@@ -435,7 +435,7 @@ class Engine:
                 d = p.dadz[li]
                 if d is None:  # softmax: δ = a ⊙ (g − Σ g⊙a)
                     a = p.a[li]
-                    delta = a * (ga - np.sum(ga * a, axis=1, keepdims=True))
+                    delta = a * (ga - np.add.reduce(ga * a, axis=1, keepdims=True))
                 else:
                     delta = np.multiply(ga, d, out=grad_z[li])
             grad_z[li] = delta

@@ -8,6 +8,7 @@ derivative files.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,12 +32,19 @@ _KIND_LINE = re.compile(r"^kind[ \t]*:", re.MULTILINE)
 
 def load_exercise(path: str | Path, steps: int | None = None) -> Exercise:
     """The exercise in ``path``; ProblemError (path:line:col) for any mistake."""
-    path = Path(path)
+    name = str(path)  # as given: no pathlib object per file of a batch
     try:
-        text = read_text(path)
-        return parse_exercise(text, str(path), steps=steps, title_default=path.stem)
+        text = read_text(name)
+        return parse_exercise(text, name, steps=steps, title_default=_stem(name))
     except ProblemError as error:
-        raise error.with_path(str(path)) from None
+        raise error.with_path(name) from None
+
+
+def _stem(name: str) -> str:
+    """``Path(name).stem``: the file name without its last suffix."""
+    base = os.path.basename(name.rstrip("/" + os.sep))
+    dot = base.rfind(".")
+    return base[:dot] if 0 < dot < len(base) - 1 else base
 
 
 def parse_exercise(text: str, path: str = "<input>", steps: int | None = None,

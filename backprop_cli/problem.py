@@ -20,7 +20,6 @@ decimals, see :mod:`backprop_cli.rounding`).
 from __future__ import annotations
 
 import fnmatch
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,7 +29,7 @@ from backprop_cli.activations import Activation
 from backprop_cli.errors import Mark
 from backprop_cli.losses import Loss
 from backprop_cli.optimizers import ALL_UPDATE_KINDS, SGD, Optimizer
-from backprop_cli.records import field, record
+from backprop_cli.records import cached_property, field, record
 
 if TYPE_CHECKING:
     from backprop_cli.keys import KeyParts
@@ -164,23 +163,26 @@ class Problem:
         """Every distinct parameter by name, in network order (weights before bias)."""
         params: dict[str, Parameter] = {}
         for li, layer in enumerate(self.layers):
-            for row in range(layer.size):
-                for col, name in enumerate(layer.weight_names[row]):
-                    value = float(layer.weights[row, col])
-                    self._add_use(params, name, value, Use(li, row, col))
-                if layer.bias is not None and layer.bias_names is not None:
-                    value = float(layer.bias[row])
-                    self._add_use(params, layer.bias_names[row], value, Use(li, row, -1))
-        for param in params.values():
-            param.frozen = any(fnmatch.fnmatchcase(param.name, pat) for pat in self.freeze)
+            # .tolist(): Python floats at once, not one NumPy scalar per entry
+            weights = layer.weights.tolist()
+            bias = None if layer.bias is None or layer.bias_names is None else (
+                layer.bias.tolist())
+            for row, names in enumerate(layer.weight_names):
+                for col, name in enumerate(names):
+                    if name in params:
+                        params[name].uses.append(Use(li, row, col))
+                    else:
+                        params[name] = Parameter(name, weights[row][col], [Use(li, row, col)])
+                if bias is not None:
+                    name = layer.bias_names[row]  # type: ignore[index]
+                    if name in params:
+                        params[name].uses.append(Use(li, row, -1))
+                    else:
+                        params[name] = Parameter(name, bias[row], [Use(li, row, -1)])
+        if self.freeze:
+            for param in params.values():
+                param.frozen = any(fnmatch.fnmatchcase(param.name, pat) for pat in self.freeze)
         return params
-
-    @staticmethod
-    def _add_use(params: dict[str, Parameter], name: str, value: float, use: Use) -> None:
-        if name in params:
-            params[name].uses.append(use)
-        else:
-            params[name] = Parameter(name, value, [use])
 
     @cached_property
     def key_index(self) -> dict[str, int] | None:

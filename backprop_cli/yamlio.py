@@ -515,7 +515,7 @@ def parse_yaml(text: str) -> YNode | None:
     return builder.root
 
 
-def read_text(path: Path) -> str:
+def read_text(path: str | Path) -> str:
     """Read a problem file as UTF-8 text, refusing huge and binary files."""
     limit = f"the {MAX_FILE_BYTES >> 20} MB limit for a problem file"
     try:

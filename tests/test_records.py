@@ -95,3 +95,25 @@ def test_pickled_as_field_values_and_rebuilt_equal() -> None:
     frozen = pickle.loads(pickle.dumps(Key("k", 2)))
     with pytest.raises(FrozenInstanceError):
         frozen.name = "other"  # type: ignore[misc]
+
+
+def test_cached_property_computes_once_and_stores_in_the_instance() -> None:
+    from backprop_cli.records import cached_property
+
+    calls: list[int] = []
+
+    class Box:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        @cached_property
+        def double(self) -> int:
+            """Twice n."""
+            calls.append(self.n)
+            return 2 * self.n
+
+    box = Box(3)
+    assert (box.double, box.double) == (6, 6) and calls == [3]
+    assert vars(box)["double"] == 6
+    assert Box(4).double == 8 and calls == [3, 4]
+    assert isinstance(Box.double, cached_property) and Box.double.__doc__ == "Twice n."
