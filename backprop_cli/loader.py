@@ -583,7 +583,7 @@ class _Reader:
                     noun: str) -> np.ndarray[Any, np.dtype[np.float64]]:
         """A vector: a list of ``size`` numbers, a mapping by name, or one number for all."""
         if isinstance(node, YScalar):
-            return np.full(size, _number(node, what))
+            return np.array([_number(node, what)] * size, dtype=np.float64)
         if isinstance(node, YMap):
             result = np.empty(size)
             for key in node.entries:

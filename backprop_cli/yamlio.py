@@ -151,6 +151,7 @@ _WORDS: dict[str, Any] = {
     "true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False,
 }
 _NUMBER_START = frozenset("0123456789+-.")
+_DECIMAL_CHARACTERS = "0123456789+-.eE"
 
 
 def resolve_plain(text: str) -> Any:
@@ -159,6 +160,13 @@ def resolve_plain(text: str) -> Any:
         return _WORDS[text]
     if text[0] not in _NUMBER_START:  # names, the most common scalars after numbers
         return text
+    if not text.strip(_DECIMAL_CHARACTERS) and ("." in text or "e" in text or "E" in text):
+        # Over these characters Python's float syntax is the core schema's (_DECIMAL), and
+        # float() alone is the cheaper test (tests/test_yamlio.py holds the two together)
+        try:
+            return float(text)
+        except ValueError:
+            return text
     if _DECIMAL.fullmatch(text):
         if "." in text or "e" in text or "E" in text:
             return float(text)

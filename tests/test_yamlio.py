@@ -123,3 +123,17 @@ def test_parse_yaml_reads_positions_and_values() -> None:
     assert isinstance(inner, YMap)
     c = inner.get("c")
     assert isinstance(c, YScalar) and c.value is None
+
+
+@given(st.text(alphabet="0123456789+-.eE", min_size=1, max_size=12))
+def test_plain_numbers_follow_the_core_schema(text: str) -> None:
+    """resolve_plain's float() shortcut reads exactly what the core schema's regex reads."""
+    from backprop_cli.yamlio import _DECIMAL, resolve_plain
+
+    value = resolve_plain(text)
+    if _DECIMAL.fullmatch(text) is None:
+        assert value == text
+    elif "." in text or "e" in text or "E" in text:
+        assert type(value) is float and value == float(text)
+    else:
+        assert type(value) is int and value == int(text)
