@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from backprop_cli.checker import KeyResult, check_values, first_wrong
+from backprop_cli.engine import solve
 from backprop_cli.errors import NumericError, ProblemError
+from backprop_cli.exercise import load_exercise
 from backprop_cli.problem import Problem
 from backprop_cli.records import field, record
 
@@ -96,9 +98,6 @@ def _problem_files(folder: str) -> list[str]:
 
 def check_file(path: str) -> FileReport:
     """Load, solve and judge one file; never raises for a bad file."""
-    from backprop_cli.engine import solve
-    from backprop_cli.exercise import load_exercise
-
     try:
         problem = load_exercise(path)
     except ProblemError as error:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from backprop_cli.keys import prefix_for
+from backprop_cli.keys import parse_key, prefix_for
 from backprop_cli.optimizers import Updater
 from backprop_cli.problem import RESERVED_WORDS, Parameter, Problem
 from backprop_cli.records import field, record
@@ -84,7 +84,9 @@ class Recorder:
             self._match = lambda key: True
             self._literal_prefixes = [""]
             return
-        globs = [p for p in self.patterns if _WILDCARD.search(p)]
+        # one search for the common case, whole keys only (a check's)
+        globs = ([p for p in self.patterns if _WILDCARD.search(p)]
+                 if _WILDCARD.search("\n".join(self.patterns)) else [])
         if not globs:
             self.exact = list(dict.fromkeys(self.patterns))
             self._match = frozenset(self.exact).__contains__
@@ -680,8 +682,6 @@ class _DirectKeys:
     """
 
     def __init__(self, engine: Engine, keys: list[str]) -> None:
-        from backprop_cli.keys import parse_key
-
         self.engine = engine
         problem = engine.problem
         self.data: list[tuple[str, KeyParts]] = []

@@ -18,6 +18,7 @@ import numpy as np
 
 from backprop_cli.activations import ACTIVATION_NAMES, ALIASES, make_activation
 from backprop_cli.errors import Mark, ProblemError, suggest
+from backprop_cli.keys import parse_key
 from backprop_cli.losses import LOSS_NAMES, make_loss
 from backprop_cli.problem import RESERVED_WORDS, Expected, Layer, Problem, Use
 from backprop_cli.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml, resolve_plain
@@ -744,8 +745,6 @@ class _Reader:
     # --------------------------------------------------------------- expected
 
     def read_expected(self, node: YMap, problem: Problem) -> dict[str, Expected]:
-        from backprop_cli.keys import parse_key
-
         result: dict[str, Expected] = {}
         for key, (key_mark, value_node) in node.entries.items():
             parts = parse_key(key, problem)
