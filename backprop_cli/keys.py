@@ -35,7 +35,7 @@ from backprop_cli.problem import Problem
 from backprop_cli.records import record
 
 _KEY = re.compile(
-    r"^(?:(?P<prefix>step(?P<step>[0-9]+)\.|final\.))?(?P<body>.+?)(?:@(?P<k>[0-9]+))?$"
+    r"^(?:(?P<prefix>step(?P<step>[0-9]+)\.|final\.))?(?P<body>.+?)(?:@(?P<k>[0-9]+))?\Z"
 )
 
 
@@ -71,10 +71,19 @@ def parse_key(key: str, problem: Problem) -> KeyParts | None:
 
 
 def _parse_key(key: str, problem: Problem) -> KeyParts | None:
-    match = _KEY.match(key)
-    if match is None:
-        return None
-    prefix, step_text, body, k_text = match.groups()
+    prefix: str | None
+    step_text: str | None
+    k_text: str | None
+    if "@" not in key and not key.startswith(("step", "final.")):  # most keys: a body only
+        prefix = step_text = k_text = None
+        body = key
+        if not body or "\n" in body:
+            return None
+    else:
+        match = _KEY.match(key)
+        if match is None:
+            return None
+        prefix, step_text, body, k_text = match.groups()
     if (step_text is not None and len(step_text) > 9) or (k_text is not None
                                                           and len(k_text) > 9):
         return None  # no problem has a billion steps or samples (and int() has a digit limit)
@@ -83,6 +92,7 @@ def _parse_key(key: str, problem: Problem) -> KeyParts | None:
         if prefix == "final.":
             step = None
         else:
+            assert step_text is not None  # the pattern has the digits with "step"
             step = int(step_text)
             if step < 2 or step > max(problem.steps, 1) or step_text.startswith("0"):
                 return None

@@ -23,7 +23,7 @@ from backprop_cli.losses import LOSS_NAMES, make_loss
 from backprop_cli.problem import RESERVED_WORDS, Expected, Layer, Problem, Use
 from backprop_cli.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml, resolve_plain
 
-NAME = re.compile(r"^[^\W\d][\w^]*$")
+NAME = re.compile(r"^[^\W\d][\w^]*\Z")
 _NAME_MATCH = NAME.match
 
 # training settings, read by backprop_cli.training_settings (imported only for them)
@@ -130,6 +130,11 @@ def _listed(names: Sequence[str], limit: int = 8) -> str:
 
 
 def _check_keys(node: YMap, allowed: Sequence[str], where: str) -> None:
+    known = _KEY_SETS.get(id(allowed))
+    if known is None or known[0] is not allowed:
+        known = _KEY_SETS[id(allowed)] = (allowed, frozenset(allowed))
+    if node.entries.keys() <= known[1]:  # one set comparison: the keys are all known
+        return
     for key in node.entries:
         if key not in allowed:
             hint = suggest(key, allowed)
@@ -137,6 +142,10 @@ def _check_keys(node: YMap, allowed: Sequence[str], where: str) -> None:
                 hint = f" (allowed: {', '.join(allowed)})"
             raise ProblemError(f"unknown key '{_short(key)}' in {where}{hint}",
                                node.key_mark(key))
+
+
+# the allowed keys as a set, by the identity of the (constant) sequence, kept with it
+_KEY_SETS: dict[int, tuple[Sequence[str], frozenset[str]]] = {}
 
 
 def _plain_float(node: YNode) -> float | None:
