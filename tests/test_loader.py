@@ -123,6 +123,8 @@ def test_expected_entries_keep_their_text() -> None:
     (("weights: [[0.4, 0.7]]", "weights: [[0.4, 0.7, 1]]"), "expected shape 1×2"),
     (("learning_rate: 0.01", "learning_rate: -1"), "must be greater than 0"),
     (("input: [1, 2]", "input: [1, 2, 3]"), "has 3 values but needs 2"),
+    (("units: [h1, h2]", 'units: [h1, "h2\\n"]'), "'h2\\n' is not a valid name"),
+    (("target: [1.0]", 'target: [1.0]\nexpected: {"a.o\\n": 1}'), "unknown value key"),
 ])
 def test_errors_name_the_place(edit: tuple[str, str], message: str) -> None:
     with pytest.raises(ProblemError) as caught:
