@@ -288,15 +288,15 @@ class _Inbox:
                 return
 
     def stop(self) -> None:
-        """This process failed: end the children and collect them."""
+        """This process failed: end the children still running and collect them."""
         import signal
 
         for fd, pid in self.children.items():
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)
                 os.waitpid(pid, 0)
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            os.close(fd)
+        self.children.clear()
         self.pending.clear()
 
     def _read(self, fd: int) -> None:
@@ -323,7 +323,7 @@ class _Inbox:
             if self.progress is not None:
                 self.progress(len(sent))
         del buffer[:used]
-        if ended:
+        if ended:  # the child is done: its pipe closed, collect it
             os.close(fd)
-            os.waitpid(self.children[fd], 0)
+            os.waitpid(self.children.pop(fd), 0)
             del self.pending[fd]

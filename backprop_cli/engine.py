@@ -84,7 +84,7 @@ class Recorder:
             self._match = lambda key: True
             self._literal_prefixes = [""]
             return
-        # one search for the common case, whole keys only (a check's)
+        # one search for the common case: no wildcard at all
         globs = ([p for p in self.patterns if _WILDCARD.search(p)]
                  if _WILDCARD.search("\n".join(self.patterns)) else [])
         if not globs:
@@ -482,15 +482,12 @@ class Engine:
         problem = self.problem
         steps = problem.steps if steps is None else steps
         losses = np.empty(steps + 1)
-        direct = None if recorder.exact is None else _DirectKeys(self, recorder.exact)
-        if direct is not None:
-            direct.take(None, recorder.values, direct.data)
-        elif recorder.wants_prefix("input.") or recorder.wants_prefix("target."):
-            self._record_data(recorder)
+        take: _ByPattern | _DirectKeys = (
+            _ByPattern(self, recorder) if recorder.exact is None else _DirectKeys(self, recorder))
+        take.data()
         stopped = None
         step = 0
         p = self.new_pass()
-        later_steps = direct is None and recorder.may_want_later_steps()
         isfinite = math.isfinite
         batches, passes = self._batches, {problem.n_samples: p}
         for step in range(1, max(steps, 1) + 1):
@@ -507,50 +504,29 @@ class Engine:
                 stopped = f"loss {loss:.6g} reached {until_loss:g} after {step - 1} updates"
                 step -= 1
                 break
-            wanted = False
-            full = False  # the backward pass's values that only a record reads
-            if direct is not None:
-                wanted = step in direct.steps
-                full = wanted and direct.wants_full_backward(step)
-            elif step == 1 or later_steps:
-                prefix = prefix_for(step)
-                wanted = full = recorder.wants_prefix(prefix)
-            if wanted and direct is None:
-                self._record_params(recorder, prefix)
+            wanted, full = take.needs(step)
+            if wanted:
+                take.before_backward(step)
             self.backward(p, record=full)
             if wanted:
-                if direct is not None:
-                    direct.take(p, recorder.values, direct.before.get(step))
-                else:
-                    self._record_pass(recorder, prefix, p, backward=True)
+                take.after_backward(step, p)
             if step > steps:  # steps == 0: one forward/backward, no update
                 step = 0
                 break
             self.update(p)
             if wanted:
-                if direct is not None:
-                    direct.take(p, recorder.values, direct.after.get(step))
-                else:
-                    self._record_update(recorder, prefix)
+                take.after_update(step, p)
             if on_step is not None:
                 on_step(step, loss)
         steps_run = step
         if batches is not None:  # the final pass covers every sample
             p = self._use_samples(0, problem.n_samples, passes)
-        if direct is not None:
-            want_final = None in direct.steps
-            derivatives = direct.wants_derivatives(None)
-        else:
-            want_final = derivatives = recorder.wants_prefix("final.")
+        want_final, derivatives = take.final_needs()
         final = self.forward(p, derivatives=derivatives)
         self._check_finite(final.loss, steps_run + 1, "loss after the last update", final)
         losses[steps_run] = final.loss
         if want_final:
-            if direct is not None:
-                direct.take(final, recorder.values, direct.before.get(None))
-            else:
-                self._record_params(recorder, "final.")
-                self._record_pass(recorder, "final.", final, backward=False)
+            take.final(final)
         return Solution(problem, recorder.values, losses[: steps_run + 1], steps_run, stopped)
 
     def _check_finite(self, loss: float, step: int, what: str, p: Pass | None = None) -> None:
@@ -665,6 +641,47 @@ class Engine:
         return float(total)
 
 
+class _ByPattern:
+    """How :meth:`Engine.run` records for any recorder: each group of keys is formatted
+    when a pattern may match it, and the recorder keeps the matching keys.
+
+    :meth:`needs` says whether a step records at all, and whether its backward
+    pass must compute what only a record reads (see :meth:`Engine.backward`).
+    """
+
+    def __init__(self, engine: Engine, recorder: Recorder) -> None:
+        self.engine = engine
+        self.recorder = recorder
+        self.later_steps = recorder.may_want_later_steps()
+
+    def data(self) -> None:
+        if self.recorder.wants_prefix("input.") or self.recorder.wants_prefix("target."):
+            self.engine._record_data(self.recorder)
+
+    def needs(self, step: int) -> tuple[bool, bool]:
+        wanted = (step == 1 or self.later_steps) and self.recorder.wants_prefix(
+            prefix_for(step))
+        return wanted, wanted
+
+    def before_backward(self, step: int) -> None:
+        self.engine._record_params(self.recorder, prefix_for(step))
+
+    def after_backward(self, step: int, p: Pass) -> None:
+        self.engine._record_pass(self.recorder, prefix_for(step), p, backward=True)
+
+    def after_update(self, step: int, p: Pass) -> None:
+        self.engine._record_update(self.recorder, prefix_for(step))
+
+    def final_needs(self) -> tuple[bool, bool]:
+        """(record the final pass, compute its f'(z))."""
+        wanted = self.recorder.wants_prefix("final.")
+        return wanted, wanted
+
+    def final(self, p: Pass) -> None:
+        self.engine._record_params(self.recorder, "final.")
+        self.engine._record_pass(self.recorder, "final.", p, backward=False)
+
+
 # KeyParts.kind -> the Pass attribute that holds it, for the values of units
 _UNIT_ARRAYS = {"z": "z", "a": "a", "dadz": "dadz", "grad.a": "grad_a", "grad.z": "grad_z"}
 
@@ -674,56 +691,75 @@ class _DirectKeys:
 
     Formatting every key of a step to keep a few costs more than the step itself
     on a small network. Instead, each key is parsed once (keys.parse_key) and
-    read where the engine keeps its value, at the moment the recording path
-    would record it: data at the start; a step's values after its backward pass
-    (``before``, the update) and its ``new.`` and optimizer values after the
-    update (``after``); ``final.`` after the final pass (step None). Both paths
-    give the same numbers (tests/test_hot_path.py).
+    read where the engine keeps its value, at the moment :class:`_ByPattern`
+    would record it: data at the start; a step's values after its backward pass,
+    ``before`` its update; its ``new.`` and optimizer values ``after`` the update;
+    ``final.`` after the final pass (``before[None]``). Both give the same
+    numbers, bit for bit (tests/test_hot_path.py).
     """
 
-    def __init__(self, engine: Engine, keys: list[str]) -> None:
+    def __init__(self, engine: Engine, recorder: Recorder) -> None:
+        assert recorder.exact is not None
         self.engine = engine
+        self.values = recorder.values
         problem = engine.problem
-        self.data: list[tuple[str, KeyParts]] = []
+        self.data_keys: list[tuple[str, KeyParts]] = []
         self.before: dict[int | None, list[tuple[str, KeyParts]]] = {}
         self.after: dict[int | None, list[tuple[str, KeyParts]]] = {}
         updated = {"new", *problem.optimizer.kinds}
         expected = problem.expected
-        for key in keys:
+        for key in recorder.exact:
             entry = expected.get(key)  # a check's keys: parsed by the loader already
             parts = entry.parts if entry is not None and entry.parts else parse_key(key, problem)
             if parts is None:
                 continue  # no key of this problem: never recorded
             if parts.kind in ("input", "target"):
-                self.data.append((key, parts))
+                self.data_keys.append((key, parts))
             else:
                 group = self.after if parts.kind in updated else self.before
                 group.setdefault(parts.step, []).append((key, parts))
         self.steps = set(self.before) | set(self.after)
         self.units = problem.unit_places
 
-    def wants_derivatives(self, step: int | None) -> bool:
-        """Whether a key of ``step`` is an f'(z) (the final pass computes none otherwise)."""
-        return any(parts.kind == "dadz" for _, parts in self.before.get(step, ()))
+    def data(self) -> None:
+        self._take(None, self.data_keys)
 
-    def wants_full_backward(self, step: int) -> bool:
-        """Whether a key of ``step`` needs what :meth:`Engine.backward` computes only for
-        a record: ∂L/∂a of the output layer (loss and activation combined), or the
-        gradient of a frozen parameter (frozen biases, frozen shared sums)."""
+    def needs(self, step: int) -> tuple[bool, bool]:
+        """Whether ``step`` has keys, and whether one needs what :meth:`Engine.backward`
+        computes only for a record: ∂L/∂a of the output layer (loss and activation
+        combined) or the gradient of a frozen parameter (frozen biases, frozen sums)."""
+        if step not in self.steps:
+            return False, False
         problem = self.engine.problem
         places = problem.unit_places
         last = len(problem.layers) - 1
         for _, parts in self.before.get(step, ()):
             if parts.kind == "grad.a" and places[parts.name][0] == last:
-                return True
+                return True, True
             if parts.kind == "grad" and problem.parameters[parts.name].frozen:
-                return True
-        return False
+                return True, True
+        return True, False
 
-    def take(self, p: Pass | None, values: dict[str, float],
-             entries: list[tuple[str, KeyParts]] | None) -> None:
+    def before_backward(self, step: int) -> None:
+        pass  # a step's parameters are read after its backward pass, before its update
+
+    def after_backward(self, step: int, p: Pass) -> None:
+        self._take(p, self.before.get(step))
+
+    def after_update(self, step: int, p: Pass) -> None:
+        self._take(p, self.after.get(step))
+
+    def final_needs(self) -> tuple[bool, bool]:
+        """(record the final pass, compute its f'(z): only for a ``final.dadz`` key)."""
+        final = self.before.get(None, ())
+        return bool(final), any(parts.kind == "dadz" for _, parts in final)
+
+    def final(self, p: Pass) -> None:
+        self._take(p, self.before.get(None))
+
+    def _take(self, p: Pass | None, entries: list[tuple[str, KeyParts]] | None) -> None:
         for key, parts in entries or ():
-            values[key] = self.value(parts, p)
+            self.values[key] = self.value(parts, p)
 
     def value(self, parts: KeyParts, p: Pass | None) -> float:
         engine = self.engine

@@ -141,3 +141,38 @@ def test_whole_keys_are_read_directly_with_the_recorded_numbers(
         assert list(alone.values) == [key]
         assert same(np.array(alone.values[key]), np.array(full.values[key])), key
     assert np.array_equal(direct.losses, full.losses, equal_nan=True)
+
+
+FROZEN_AND_COMBINED = """
+network:
+  inputs: [x1, x2]
+  layers:
+    - units: [h1, h2]
+      activation: sigmoid
+      weights: [[0.1, 0.2], [0.3, 0.1]]
+      weight_names: [[w1, w2], [w3, w1]]
+      bias: 0.5
+      bias_names: b1
+    - units: [o]
+      activation: sigmoid
+      weights: [[0.5, 0.6]]
+      bias: [0.1]
+      bias_names: [b2]
+loss: binary_cross_entropy
+learning_rate: 0.5
+freeze: [b1, b2, w1]
+input: [0.3, 0.9]
+target: [1]
+"""
+
+
+@pytest.mark.parametrize("key", ["grad.a.o", "grad.b1", "grad.b2", "grad.w1", "grad.w2",
+                                 "final.dadz.h1", "final.loss", "new.w1", "b1"])
+def test_keys_that_need_the_full_backward_pass_alone(key: str) -> None:
+    """What the backward pass computes only for a record (the output's ∂L/∂a when loss
+    and activation combine, frozen biases, a frozen shared weight's sum) and the final
+    f'(z), each asked alone: the same number as in a full recording."""
+    problem = parse_problem(FROZEN_AND_COMBINED)
+    alone = solve(problem, [key]).values
+    assert list(alone) == [key]
+    assert same(np.array(alone[key]), np.array(solve(problem).values[key]))
