@@ -62,3 +62,31 @@ def test_python_dash_m_entry_point() -> None:
     out = subprocess.run([sys.executable, "-m", "backprop_cli", "--version"], capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "backprop, version 0.1.0"
+
+
+def test_the_program_flushes_everything_and_keeps_exit_statuses() -> None:
+    """backprop_cli.cli.main leaves with os._exit (no interpreter teardown): all output is
+    written first, and each exit status is the one click gives."""
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "backprop_cli", *args],
+                              capture_output=True, text=True)
+
+    full = run("solve", str(PROBLEMS / "mazur_2-2-2_sigmoid.yaml"), "--format", "json")
+    assert full.returncode == 0 and json.loads(full.stdout)["values"]  # complete JSON
+    wrong = run("check", str(PROBLEMS.parent / "tests" / "bad" / "input_bool.yaml"))
+    assert wrong.returncode == 1 and "input 'x2' must be a number" in wrong.stdout
+    assert run("no-such-command").returncode == 2
+    assert run("check", "/no/such/folder").returncode == 2
+
+
+def test_a_reader_that_leaves_early_is_no_error() -> None:
+    """`backprop solve … | head`: the rest of the output has nowhere to go; no traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "backprop_cli", "solve",
+                             str(PROBLEMS / "mazur_2-2-2_sigmoid.yaml"), "--steps", "3000",
+                             "--format", "json"],  # megabytes: far more than a pipe holds
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(10)
+    proc.stdout.close()
+    assert proc.wait(timeout=60) in (0, 1)
+    assert b"Traceback" not in proc.stderr.read()
