@@ -14,7 +14,7 @@ optionally a point (``at``) and a small change of the variables (``step``).
 - the worked solution as lines of text, in the seed document's order.
 
 Problem files with ``kind: derivative`` hold such an exercise and the author's
-answers under ``expected``; :func:`check_file` judges them with the checker's
+answers under ``expected``; :func:`check` judges them with the checker's
 rules (:class:`~backprop_cli.checker.Precision`, errors carried forward), and
 a formula is right when it is the same function as the derivative.
 """
@@ -624,16 +624,15 @@ class DerivativeProblem:
 
 
 def load(path: str | Path) -> DerivativeProblem:
-    """Read a ``kind: derivative`` file; ProblemError with path:line:col on any mistake."""
-    from backprop_cli.yamlio import parse_yaml, read_text
+    """Read a ``kind: derivative`` file; ProblemError with path:line:col on any mistake
+    (a network problem included)."""
+    from backprop_cli.exercise import load_exercise
 
-    path = Path(path)
-    try:
-        text = read_text(path)
-        root = parse_yaml(text)
-        return _Reader(str(path)).read(root)
-    except ProblemError as error:
-        raise error.with_path(str(path)) from None
+    exercise = load_exercise(path)
+    if not isinstance(exercise, DerivativeProblem):
+        raise ProblemError("a network problem, not a derivative exercise (kind: derivative)",
+                           path=str(path))
+    return exercise
 
 
 def from_tree(root: YNode | None, path: str = "<input>") -> DerivativeProblem:
@@ -1012,19 +1011,6 @@ def _first_difference(left: Node, right: Node, points: list[dict[str, float]]
         if math.isfinite(a) and math.isfinite(b) and abs(a - b) > 1e-9 * max(1, abs(a), abs(b)):
             return point, a, b
     return None
-
-
-def check_file(path: str) -> FileReport:
-    """The report ``backprop check`` gives a derivative file; never raises for a bad file."""
-    from backprop_cli.batch import FileError, FileReport
-
-    try:
-        problem = load(path)
-    except ProblemError as error:
-        error.with_path(path)
-        return FileReport(path, "invalid", errors=[
-            FileError(error.message, error.line, error.column, str(error))])
-    return report(problem, path)
 
 
 def report(problem: DerivativeProblem, path: str) -> FileReport:
