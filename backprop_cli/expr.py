@@ -1,6 +1,6 @@
 """A tiny expression tree: the one description of every formula.
 
-Each value the engine produces has a formula (see :mod:`backprop_cli.formulas`)
+Each value the engine produces has a formula (see :mod:`backprop_cli.model.formulas`)
 written as an :class:`Expr` over other values' keys. The same tree is
 
 - evaluated on any assignment of numbers to keys (the checker recomputes a

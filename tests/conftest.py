@@ -25,8 +25,8 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 def seed_files() -> list[Path]:
     """The network problem files (`kind: derivative` files: tests/test_derive.py)."""
-    from backprop_cli.exercise import load_exercise
-    from backprop_cli.problem import Problem
+    from backprop_cli.kinds.exercise import load_exercise
+    from backprop_cli.model.problem import Problem
 
     return [path for path in sorted(PROBLEMS.glob("*.yaml"))
             if isinstance(load_exercise(path), Problem)]

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from backprop_cli.problem import Problem
+from backprop_cli.model.problem import Problem
 
 
 def _act(name: str, z: np.ndarray) -> np.ndarray:

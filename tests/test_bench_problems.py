@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from backprop_cli.engine import Engine, Recorder, solve
-from backprop_cli.loader import load_problem
+from backprop_cli.engine.passes import Engine, Recorder, solve
+from backprop_cli.files.loader import load_problem
 from benchmarks import ref_mazur, ref_scale
 from benchmarks.workloads import write_batch_folder, write_scale_problem
 from tests.conftest import PROBLEMS

@@ -12,7 +12,7 @@ from xml.etree import ElementTree
 import pytest
 from click.testing import CliRunner
 
-from backprop_cli.batch import FileReport, check_files, discover
+from backprop_cli.app.batch_check import FileReport, check_files, discover
 from backprop_cli.cli import cli
 from tests.conftest import PROBLEMS
 
@@ -191,7 +191,7 @@ def test_one_bad_file_never_stops_the_batch(course: Path) -> None:
 
 def test_parallel_progress_counts_every_file_and_a_crash_is_reported(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from backprop_cli import batch
+    from backprop_cli.app import batch_check as batch
 
     for i in range(200):
         (tmp_path / f"p{i:03}.yaml").write_text(GOOD)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from backprop_cli.batch import check_file
+from backprop_cli.app.batch_check import check_file
 from backprop_cli.cli import cli
-from backprop_cli.derivative import (
+from backprop_cli.errors import ProblemError
+from backprop_cli.kinds.derivative import (
     DerivativeProblem,
     ExerciseError,
     check,
@@ -20,9 +21,8 @@ from backprop_cli.derivative import (
     work,
     worked_lines,
 )
-from backprop_cli.errors import ProblemError
-from backprop_cli.exercise import load_exercise, parse_exercise
-from backprop_cli.problem import Problem
+from backprop_cli.kinds.exercise import load_exercise, parse_exercise
+from backprop_cli.model.problem import Problem
 from tests.conftest import PROBLEMS
 
 POLYNOMIAL = PROBLEMS / "003e_derivative_polynomial.yaml"

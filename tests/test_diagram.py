@@ -10,9 +10,9 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
+from backprop_cli.app.diagram import build, dot, mermaid
 from backprop_cli.cli import cli
-from backprop_cli.diagram import build, dot, mermaid
-from backprop_cli.loader import load_problem, parse_problem
+from backprop_cli.files.loader import load_problem, parse_problem
 from tests.conftest import PROBLEMS, seed_files
 
 TWO_LAYER = PROBLEMS / "001b_two_layer_relu_sigmoid.yaml"

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from backprop_cli.engine import Engine, Recorder, solve
-from backprop_cli.formulas import Formulas
-from backprop_cli.keys import all_keys, parse_key
-from backprop_cli.loader import parse_problem
-from backprop_cli.problem import Problem
+from backprop_cli.engine.passes import Engine, Recorder, solve
+from backprop_cli.files.loader import parse_problem
+from backprop_cli.model.formulas import Formulas
+from backprop_cli.model.keys import all_keys, parse_key
+from backprop_cli.model.problem import Problem
 from tests.conftest import seed_files
 from tests.netgen import dump, problem_documents
 
@@ -167,7 +167,7 @@ def test_sigmoid_binary_cross_entropy_saturated_stays_finite() -> None:
 @pytest.mark.parametrize("path", seed_files(), ids=lambda p: p.stem)
 def test_seed_answers(path) -> None:  # type: ignore[no-untyped-def]
     """Each published right value, and each erratum's correction, to the digits written."""
-    from backprop_cli.loader import load_problem
+    from backprop_cli.files.loader import load_problem
 
     problem = load_problem(path)
     values = solve(problem).values
@@ -188,7 +188,7 @@ def test_seed_answers(path) -> None:  # type: ignore[no-untyped-def]
 def test_key_rank_sorts_keys_as_they_are_listed(document: dict, steps: int) -> None:
     """keys.key_rank (how the checker orders a file's answers) follows ordered_keys, with
     samples, mini-batches, optimizers and shared parameters."""
-    from backprop_cli.keys import key_rank, ordered_keys
+    from backprop_cli.model.keys import key_rank, ordered_keys
 
     if document.get("epochs") is None:
         document["steps"] = steps
@@ -205,7 +205,7 @@ def test_key_rank_sorts_keys_as_they_are_listed(document: dict, steps: int) -> N
 @given(problem_documents())
 def test_the_key_index_and_the_key_grammar_agree(document: dict) -> None:
     """The listed keys are exactly the keys parse_key accepts (near misses included)."""
-    from backprop_cli.keys import ordered_keys
+    from backprop_cli.model.keys import ordered_keys
 
     problem = parse_problem(dump(document))
     listed = list(ordered_keys(problem))

@@ -2,7 +2,7 @@
 
 Random text, random YAML documents, random bytes, and random mutations of valid
 problem files (tests/netgen.py and problems/*.yaml) go through
-:func:`~backprop_cli.loader.parse_problem`, which may only succeed or raise
+:func:`~backprop_cli.files.loader.parse_problem`, which may only succeed or raise
 :class:`~backprop_cli.errors.ProblemError` with a one-line message at a place
 inside the text; and through ``backprop solve``, which may only exit with 0 or 1,
 never with a traceback, and never print NaN or Infinity in JSON.
@@ -27,15 +27,15 @@ from hypothesis import strategies as st
 
 from backprop_cli.cli import cli
 from backprop_cli.errors import ProblemError
-from backprop_cli.loader import (
+from backprop_cli.files.loader import (
     EXPECTED_ENTRY_KEYS,
     LAYER_KEYS,
     NETWORK_KEYS,
     TOP_KEYS,
     parse_problem,
 )
-from backprop_cli.problem import Problem
-from backprop_cli.yamlio import decode
+from backprop_cli.files.yamlio import decode
+from backprop_cli.model.problem import Problem
 from tests.conftest import seed_files
 from tests.netgen import dump, problem_documents
 

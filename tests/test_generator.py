@@ -12,10 +12,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backprop_cli.checker import Precision, check_values
-from backprop_cli.cli import cli
-from backprop_cli.engine import solve
-from backprop_cli.generator import (
+from backprop_cli.app.generator import (
     TEMPLATE,
     GeneratorError,
     Options,
@@ -24,8 +21,11 @@ from backprop_cli.generator import (
     parse_activations,
     parse_layers,
 )
-from backprop_cli.loader import TOP_KEYS, parse_problem
-from backprop_cli.quiz import exercise_keys
+from backprop_cli.app.quiz import exercise_keys
+from backprop_cli.checking.checker import Precision, check_values
+from backprop_cli.cli import cli
+from backprop_cli.engine.passes import solve
+from backprop_cli.files.loader import TOP_KEYS, parse_problem
 
 ACTIVATIONS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "elu", "silu"]
 OUTPUT_FOR = {"binary_cross_entropy": ["sigmoid"], "cross_entropy": ["softmax"]}

@@ -7,11 +7,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from backprop_cli.checker import Precision
+from backprop_cli.app.gradcheck import check_gradients
+from backprop_cli.app.probe import Nudge, NudgeError, parse_nudge, probe
+from backprop_cli.checking.checker import Precision
 from backprop_cli.cli import cli
-from backprop_cli.gradcheck import check_gradients
-from backprop_cli.loader import load_problem, parse_problem
-from backprop_cli.probe import Nudge, NudgeError, parse_nudge, probe
+from backprop_cli.files.loader import load_problem, parse_problem
 from tests.conftest import PROBLEMS, seed_files
 
 CHAIN = PROBLEMS / "003a_chain_x_w1_w2.yaml"
@@ -56,7 +56,7 @@ def test_a_relu_at_zero_is_a_kink_not_a_failure() -> None:
 
 def test_a_wrong_gradient_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     """Break the backward pass (a sigmoid derivative off by 1%): the check must see it."""
-    from backprop_cli.paramspace import Point
+    from backprop_cli.engine.paramspace import Point
 
     real = Point.gradients
 

@@ -12,16 +12,16 @@ from click.testing import CliRunner
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from backprop_cli.checker import check_values
+from backprop_cli.checking.checker import check_values
 from backprop_cli.cli import cli
-from backprop_cli.engine import Engine, solve
+from backprop_cli.engine.handcalc import RoundingEngine
+from backprop_cli.engine.passes import Engine, solve
 from backprop_cli.errors import NumericError
 from backprop_cli.expr import Round
-from backprop_cli.formula_text import substituted
-from backprop_cli.formulas import Formulas
-from backprop_cli.handcalc import RoundingEngine
-from backprop_cli.keys import all_keys, parse_key
-from backprop_cli.loader import load_problem, parse_problem
+from backprop_cli.files.loader import load_problem, parse_problem
+from backprop_cli.model.formulas import Formulas
+from backprop_cli.model.keys import all_keys, parse_key
+from backprop_cli.render.formula_text import substituted
 from backprop_cli.rounding import round_array, round_value
 from tests.conftest import PROBLEMS
 from tests.netgen import dump, problem_documents

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backprop_cli import engine
-from backprop_cli.activations import make_activation
-from backprop_cli.engine import Engine, Recorder, solve
+from backprop_cli.engine import passes as engine
+from backprop_cli.engine.passes import Engine, Recorder, solve
 from backprop_cli.errors import NumericError
-from backprop_cli.loader import parse_problem
-from backprop_cli.losses import make_loss
+from backprop_cli.files.loader import parse_problem
+from backprop_cli.model.activations import make_activation
+from backprop_cli.model.losses import make_loss
 from tests.netgen import dump, problem_documents
 
 EXTREMES = np.array([0.0, -0.0, 1e-300, -1e-300, 5e-324, 1.0, -1.0, 20.0, -20.0, 36.9, -36.9,
@@ -116,7 +116,7 @@ def test_whole_keys_are_read_directly_with_the_recorded_numbers(
     """A check's whole keys (engine._DirectKeys) equal the same keys of a full recording,
     bit for bit, with any optimizer, batches, shared and frozen parameters, rounding:
     every key of the problem at once, and some keys alone."""
-    from backprop_cli.keys import ordered_keys
+    from backprop_cli.model.keys import ordered_keys
 
     if document.get("epochs") is None:
         document["steps"] = steps

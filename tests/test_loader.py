@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from backprop_cli.errors import ProblemError
-from backprop_cli.loader import parse_problem
+from backprop_cli.files.loader import parse_problem
 
 BASE = """
 network:

@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from backprop_cli.activations import make_activation
 from backprop_cli.cli import cli
-from backprop_cli.engine import solve
+from backprop_cli.engine.passes import solve
 from backprop_cli.errors import NumericError
-from backprop_cli.jsonout import dumps
-from backprop_cli.loader import parse_problem
-from backprop_cli.losses import make_loss
+from backprop_cli.files.loader import parse_problem
+from backprop_cli.model.activations import make_activation
+from backprop_cli.model.losses import make_loss
+from backprop_cli.render.jsonout import dumps
 from tests.netgen import dump
 
 HUGE = [100.0, 500.0, 1000.0, 1e4, 1e300]

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from backprop_cli.engine import Engine, Recorder, solve
+from backprop_cli.engine.passes import Engine, Recorder, solve
 from backprop_cli.errors import ProblemError
-from backprop_cli.formulas import Formulas
-from backprop_cli.keys import all_keys, parse_key
-from backprop_cli.loader import load_problem, parse_problem
-from backprop_cli.optimizers import Optimizer
-from backprop_cli.problem import Problem
+from backprop_cli.files.loader import load_problem, parse_problem
+from backprop_cli.model.formulas import Formulas
+from backprop_cli.model.keys import all_keys, parse_key
+from backprop_cli.model.optimizers import Optimizer
+from backprop_cli.model.problem import Problem
 from tests.conftest import PROBLEMS
 from tests.netgen import dump, problem_documents
 from tests.reftrain import train
@@ -360,7 +360,7 @@ def test_optimizer_values_have_keys_only_where_they_exist() -> None:
 
 
 def test_expected_values_of_optimizer_keys_are_checked() -> None:
-    from backprop_cli.checker import check_values
+    from backprop_cli.checking.checker import check_values
 
     problem = training_problem("optimizer: {name: momentum, beta: 0.9}\nsteps: 2\n")
     values = solve(problem).values

@@ -10,15 +10,8 @@ from click.testing import CliRunner
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from backprop_cli.checker import check_values
-from backprop_cli.cli import cli
-from backprop_cli.engine import solve
-from backprop_cli.errors import ProblemError
-from backprop_cli.formulas import Formulas
-from backprop_cli.generator import answer_text
-from backprop_cli.keys import ordered_keys, parse_key
-from backprop_cli.loader import load_problem, parse_problem
-from backprop_cli.quiz import (
+from backprop_cli.app.generator import answer_text
+from backprop_cli.app.quiz import (
     DEFAULT_LIMIT,
     QuizError,
     QuizSession,
@@ -28,6 +21,13 @@ from backprop_cli.quiz import (
     parse_answer,
     student_precision,
 )
+from backprop_cli.checking.checker import check_values
+from backprop_cli.cli import cli
+from backprop_cli.engine.passes import solve
+from backprop_cli.errors import ProblemError
+from backprop_cli.files.loader import load_problem, parse_problem
+from backprop_cli.model.formulas import Formulas
+from backprop_cli.model.keys import ordered_keys, parse_key
 from tests.conftest import PROBLEMS, seed_files
 from tests.netgen import dump, problem_documents
 
@@ -401,7 +401,7 @@ def test_command_errors(tmp_path: Any) -> None:
 
 
 def test_the_givens_name_the_training_settings() -> None:
-    from backprop_cli.quiz import given_lines
+    from backprop_cli.app.quiz import given_lines
 
     lines = given_lines(load_problem(PROBLEMS / "010_xor_csv_momentum.yaml"))
     assert lines[1] == "  sample 1: input x1 = 0, x2 = 0; target y = 0"

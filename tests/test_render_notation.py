@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from backprop_cli.engine import solve
+from backprop_cli.engine.passes import solve
 from backprop_cli.expr import Ref, reduce_innermost, render
-from backprop_cli.formulas import Formulas
-from backprop_cli.loader import load_problem, parse_problem
-from backprop_cli.numbers import (
+from backprop_cli.files.loader import load_problem, parse_problem
+from backprop_cli.model.formulas import Formulas
+from backprop_cli.numfmt import (
     digits_to_show_step,
     digits_to_tell_apart,
     format_decimals,
@@ -110,7 +110,7 @@ def test_textbook_negatives_and_worked_out_lines() -> None:
 
 def test_other_notations_keep_their_brackets() -> None:
     """The check reports' key notation is not textbook: (−2)*2 stays as it was."""
-    from backprop_cli.formula_text import KeyNotation
+    from backprop_cli.render.formula_text import KeyNotation
 
     formulas = Formulas(SEED)
     grad = formulas.for_key("grad.v1")

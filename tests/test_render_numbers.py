@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 
-from backprop_cli.loader import load_problem, parse_problem
-from backprop_cli.numbers import format_number
-from backprop_cli.problem import Problem
+from backprop_cli.files.loader import load_problem, parse_problem
+from backprop_cli.model.problem import Problem
+from backprop_cli.numfmt import format_number
 from backprop_cli.render import solve_for_display
 from backprop_cli.render.document import BuildOptions, build_document
 from backprop_cli.render.model import Equation, Section

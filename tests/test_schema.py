@@ -17,11 +17,9 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given
 
-from backprop_cli.activations import ACTIVATION_NAMES, ALIASES
+from backprop_cli.app.generator import TEMPLATE, Options, generate
 from backprop_cli.cli import cli
-from backprop_cli.derivative import TOP_KEYS as DERIVATIVE_KEYS
-from backprop_cli.generator import TEMPLATE, Options, generate
-from backprop_cli.loader import (
+from backprop_cli.files.loader import (
     ACTIVATION_KEYS,
     EXPECTED_ENTRY_KEYS,
     LAYER_KEYS,
@@ -30,10 +28,12 @@ from backprop_cli.loader import (
     TOP_KEYS,
     parse_problem,
 )
-from backprop_cli.losses import LOSS_NAMES
-from backprop_cli.optimizers import OPTIMIZER_NAMES, SETTINGS
-from backprop_cli.schema import problem_schema, schema_text
-from backprop_cli.yamlio import parse_yaml, to_python
+from backprop_cli.files.schema import problem_schema, schema_text
+from backprop_cli.files.yamlio import parse_yaml, to_python
+from backprop_cli.kinds.derivative import TOP_KEYS as DERIVATIVE_KEYS
+from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES
+from backprop_cli.model.losses import LOSS_NAMES
+from backprop_cli.model.optimizers import OPTIMIZER_NAMES, SETTINGS
 from tests.conftest import PROBLEMS, ROOT
 from tests.netgen import dump, problem_documents
 
@@ -291,8 +291,8 @@ def test_a_derivative_problem_is_held_to_its_own_keys(validator: Validator) -> N
 
 
 def test_format_reference_names_every_key_and_word() -> None:
-    from backprop_cli.datafiles import INIT_METHODS
-    from backprop_cli.optimizers import ALL_UPDATE_KINDS
+    from backprop_cli.files.datafiles import INIT_METHODS
+    from backprop_cli.model.optimizers import ALL_UPDATE_KINDS
 
     text = (ROOT / "docs" / "format.md").read_text(encoding="utf-8")
     words = [*TOP_KEYS, *DERIVATIVE_KEYS, *NETWORK_KEYS, *LAYER_KEYS, *SAMPLE_KEYS,

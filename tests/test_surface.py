@@ -8,9 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from backprop_cli.cli import cli
-from backprop_cli.loader import load_problem
-from backprop_cli.surface import (
+from backprop_cli.app.surface import (
     SurfaceError,
     cell,
     document,
@@ -18,6 +16,8 @@ from backprop_cli.surface import (
     parse_range,
     terminal_map,
 )
+from backprop_cli.cli import cli
+from backprop_cli.files.loader import load_problem
 from tests.conftest import PROBLEMS
 
 CHAIN = PROBLEMS / "003d_chain_trained_to_convergence.yaml"

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from backprop_cli.app.training import StopOnInterrupt, TrainingResult, report_lines, train
 from backprop_cli.cli import cli
-from backprop_cli.loader import load_problem
-from backprop_cli.textplot import loss_chart, spaced
-from backprop_cli.training import StopOnInterrupt, TrainingResult, report_lines, train
+from backprop_cli.files.loader import load_problem
+from backprop_cli.render.textplot import loss_chart, spaced
 from tests.conftest import PROBLEMS
 
 CHAIN = PROBLEMS / "003d_chain_trained_to_convergence.yaml"
@@ -159,7 +159,7 @@ def test_command_until_loss() -> None:
 
 
 def test_command_ctrl_c_prints_the_state_and_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
-    import backprop_cli.training as training
+    import backprop_cli.app.training as training
 
     real = training.train
 

@@ -1,6 +1,6 @@
 """The YAML reader's fast loop gives what its reference path gives, event for event.
 
-:func:`backprop_cli.yamlio.build` handles the common events itself and hands
+:func:`backprop_cli.files.yamlio.build` handles the common events itself and hands
 the rest to :meth:`_Builder.feed`, which can build any document alone. Both
 must agree on every document: the same tree (values, source text, positions)
 or the same error at the same place.
@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backprop_cli.errors import ProblemError
-from backprop_cli.yamlio import (
+from backprop_cli.files.yamlio import (
     YMap,
     YNode,
     YScalar,
@@ -128,7 +128,7 @@ def test_parse_yaml_reads_positions_and_values() -> None:
 @given(st.text(alphabet="0123456789+-.eE", min_size=1, max_size=12))
 def test_plain_numbers_follow_the_core_schema(text: str) -> None:
     """resolve_plain's float() shortcut reads exactly what the core schema's regex reads."""
-    from backprop_cli.yamlio import _DECIMAL, resolve_plain
+    from backprop_cli.files.yamlio import _DECIMAL, resolve_plain
 
     value = resolve_plain(text)
     if _DECIMAL.fullmatch(text) is None:

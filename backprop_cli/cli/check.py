@@ -39,7 +39,7 @@ def check(paths: tuple[str, ...], fmt: str | None, output: str | None, show_erra
       backprop check 'course/**/*.yaml' --show-errata
       backprop check week1.yaml week2.yaml --format json
     """
-    from backprop_cli.batch import UsageError, check_files, discover
+    from backprop_cli.app.batch_check import UsageError, check_files, discover
 
     try:
         files = discover(paths)
@@ -48,7 +48,7 @@ def check(paths: tuple[str, ...], fmt: str | None, output: str | None, show_erra
     if fmt is None:
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     reports = check_files(files, jobs=jobs, progress=_progress_bar(len(files)))
-    from backprop_cli import reports as writers
+    from backprop_cli.render import check_reports as writers
 
     if fmt == "json":
         text = writers.json_report(reports)

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from backprop_cli.exercise import Exercise
-    from backprop_cli.problem import Problem
+    from backprop_cli.kinds.exercise import Exercise
+    from backprop_cli.model.problem import Problem
 
 
 class CleanExit(click.ClickException):
@@ -42,7 +42,7 @@ def user_errors(path: str | None = None) -> Iterator[None]:
 
 def load(path: str, steps: int | None = None) -> Problem:
     """A network problem, or a clean exit for anything else."""
-    from backprop_cli.loader import load_problem
+    from backprop_cli.files.loader import load_problem
 
     with user_errors(path):
         return load_problem(path, steps=steps)
@@ -50,7 +50,7 @@ def load(path: str, steps: int | None = None) -> Problem:
 
 def load_exercise(path: str, steps: int | None = None) -> Exercise:
     """Any exercise file (network or derivative), with clean errors."""
-    from backprop_cli.exercise import load_exercise as load_any
+    from backprop_cli.kinds.exercise import load_exercise as load_any
 
     with user_errors(path):
         return load_any(path, steps=steps)

@@ -1,7 +1,7 @@
 """`backprop derive EXPR`: the derivative of an expression, at a point, against the real change.
 
 Also prints `kind: derivative` problem files for `backprop solve` (the work is
-in :mod:`backprop_cli.derivative`; this module parses options and prints).
+in :mod:`backprop_cli.kinds.derivative`; this module parses options and prints).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import click
 from backprop_cli.cli.common import write_output
 
 if TYPE_CHECKING:
-    from backprop_cli.derivative import DerivativeProblem, Worked
+    from backprop_cli.kinds.derivative import DerivativeProblem, Worked
 
 FORMATS = ("plain", "json")
 
@@ -73,7 +73,7 @@ def derive(expression: str, at: tuple[str, ...], step: tuple[str, ...], chain: t
       backprop derive 'sigmoid(u)' --at u=0.5 --format json
     """
     from backprop_cli.calculus import ExpressionError, parse_definition
-    from backprop_cli.derivative import ExerciseError, make_exercise, work
+    from backprop_cli.kinds.derivative import ExerciseError, make_exercise, work
 
     chains: dict[str, str] = {}
     for text in chain:
@@ -104,10 +104,10 @@ def derive(expression: str, at: tuple[str, ...], step: tuple[str, ...], chain: t
 def show(worked: Worked, fmt: str, digits: int, patterns: tuple[str, ...] | None,
          output: str | None, path: str | None) -> None:
     """Print a worked exercise: the worked lines, or JSON (optionally only some keys)."""
-    from backprop_cli.derivative import document, worked_lines
+    from backprop_cli.kinds.derivative import document, worked_lines
 
     if fmt == "json":
-        from backprop_cli.jsonout import dumps
+        from backprop_cli.render.jsonout import dumps
 
         doc = document(worked, path)
         if patterns:
@@ -123,7 +123,7 @@ def show(worked: Worked, fmt: str, digits: int, patterns: tuple[str, ...] | None
 def solve_loaded(problem: DerivativeProblem, fmt: str, digits: int,
                  patterns: tuple[str, ...], output: str | None) -> None:
     """`backprop solve` on a `kind: derivative` file (rich and plain print the same text)."""
-    from backprop_cli.derivative import work
+    from backprop_cli.kinds.derivative import work
 
     file = problem.path
     if fmt in ("html", "svg"):
@@ -131,7 +131,7 @@ def solve_loaded(problem: DerivativeProblem, fmt: str, digits: int,
                                f"not {fmt}")
     worked = work(problem.exercise)
     if fmt == "markdown":
-        from backprop_cli.derivative import worked_lines
+        from backprop_cli.kinds.derivative import worked_lines
 
         title = problem.title
         body = "\n".join(worked_lines(worked, digits)[2 if problem.exercise.title else 0:])

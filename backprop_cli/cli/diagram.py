@@ -30,13 +30,13 @@ def diagram(file: str, fmt: str, grad: bool, digits: int, output: str | None) ->
       backprop diagram problem.yaml --grad --format dot | dot -Tsvg -o network.svg
       backprop diagram problem.yaml --format json
     """
-    from backprop_cli.diagram import build, document, dot, mermaid
+    from backprop_cli.app.diagram import build, document, dot, mermaid
 
     problem = load(file)
     with user_errors(file):
         graph = build(problem, gradients=grad)
     if fmt == "json":
-        from backprop_cli.jsonout import dumps
+        from backprop_cli.render.jsonout import dumps
 
         write_output(dumps(document(graph, file)), output)
     elif fmt == "dot":

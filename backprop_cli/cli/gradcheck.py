@@ -10,7 +10,7 @@ import click
 from backprop_cli.cli.common import load, user_errors, write_output
 
 if TYPE_CHECKING:
-    from backprop_cli.gradcheck import GradCheck
+    from backprop_cli.app.gradcheck import GradCheck
 
 FORMATS = ("plain", "json")
 
@@ -39,13 +39,13 @@ def gradcheck(file: str, step: float, tolerance: float, fmt: str) -> None:
       backprop gradcheck problem.yaml --step 1e-5 --tolerance 1e-7
       backprop gradcheck problem.yaml --format json
     """
-    from backprop_cli.gradcheck import check_gradients
+    from backprop_cli.app.gradcheck import check_gradients
 
     problem = load(file)
     with user_errors(file):
         result = check_gradients(problem, step, tolerance)
     if fmt == "json":
-        from backprop_cli.jsonout import dumps
+        from backprop_cli.render.jsonout import dumps
 
         write_output(dumps(_document(result, file)), None)
     else:
@@ -77,7 +77,7 @@ def _document(result: GradCheck, path: str) -> dict[str, object]:
 
 
 def _lines(result: GradCheck) -> list[str]:
-    from backprop_cli.numbers import format_number
+    from backprop_cli.numfmt import format_number
 
     lines = [result.problem.title,
              f"central differences, h = {result.step:g}·max(1, |p|); a gradient passes when "

@@ -8,12 +8,12 @@ import click
 from click.shell_completion import CompletionItem
 
 from backprop_cli.cli.common import CleanExit, write_output
-from backprop_cli.losses import LOSS_NAMES
+from backprop_cli.model.losses import LOSS_NAMES
 
 
 def _complete_activations(incomplete: str) -> list[CompletionItem]:
     """Shell completion of the last name in a comma-separated list."""
-    from backprop_cli.activations import ACTIVATION_NAMES
+    from backprop_cli.model.activations import ACTIVATION_NAMES
 
     done, _, last = incomplete.rpartition(",")
     head = f"{done}," if done else ""
@@ -62,7 +62,7 @@ def new(layers: str | None, activations: str | None, loss: str | None,
       backprop new --layers 2-3-1 --seed 12 --nice --no-answers -o sheet.yaml
       backprop new -o problem.yaml            # the commented template
     """
-    from backprop_cli.generator import (
+    from backprop_cli.app.generator import (
         DEFAULT_LAYERS,
         TEMPLATE,
         GeneratorError,

@@ -9,7 +9,7 @@ import click
 from backprop_cli.cli.common import load, user_errors, write_output
 
 if TYPE_CHECKING:
-    from backprop_cli.probe import ProbeResult
+    from backprop_cli.app.probe import ProbeResult
 
 FORMATS = ("plain", "json")
 
@@ -35,8 +35,8 @@ def probe(file: str, nudges: tuple[str, ...], fmt: str, digits: int) -> None:
       backprop probe problems/003c_sigmoid_two_inputs.yaml w3=+0.1
       backprop probe problem.yaml w1=-0.05 w2=+0.1 --format json
     """
-    from backprop_cli.probe import NudgeError, parse_nudge
-    from backprop_cli.probe import probe as run
+    from backprop_cli.app.probe import NudgeError, parse_nudge
+    from backprop_cli.app.probe import probe as run
 
     try:
         parsed = [parse_nudge(text) for text in nudges]
@@ -49,7 +49,7 @@ def probe(file: str, nudges: tuple[str, ...], fmt: str, digits: int) -> None:
     except NudgeError as error:
         raise click.BadParameter(str(error), param_hint="NUDGES") from None
     if fmt == "json":
-        from backprop_cli.jsonout import dumps
+        from backprop_cli.render.jsonout import dumps
 
         write_output(dumps(_document(result, file)), None)
     else:
@@ -73,7 +73,7 @@ def _document(result: ProbeResult, path: str) -> dict[str, object]:
 
 
 def _lines(result: ProbeResult, digits: int) -> list[str]:
-    from backprop_cli.numbers import format_number
+    from backprop_cli.numfmt import format_number
 
     def num(value: float) -> str:
         return format_number(value, digits)

@@ -1,6 +1,6 @@
 """`backprop quiz FILE`: ask for each value, judge every answer, end with a score.
 
-The questions, verdicts and feedback come from :mod:`backprop_cli.quiz`; this
+The questions, verdicts and feedback come from :mod:`backprop_cli.app.quiz`; this
 module only reads lines from standard input and prints. Piped input works the
 same as typing, and is echoed after the prompt so a transcript reads like a
 session.
@@ -19,9 +19,9 @@ from backprop_cli.cli.common import load, user_errors
 def _complete_keys(ctx: click.Context, param: click.Parameter,
                    incomplete: str) -> list[CompletionItem]:
     """Shell completion of --keys: the value keys of the FILE given before it."""
+    from backprop_cli.app.quiz import question_order
     from backprop_cli.errors import ProblemError
-    from backprop_cli.loader import load_problem
-    from backprop_cli.quiz import question_order
+    from backprop_cli.files.loader import load_problem
 
     # while an option's value is being completed, click may leave FILE unparsed in args
     file = ctx.params.get("file") or next(iter(ctx.args), None)
@@ -58,7 +58,7 @@ def quiz(file: str, patterns: tuple[str, ...], no_given: bool) -> None:
       backprop quiz problem.yaml --keys 'grad.*'
       printf '1.8\\n0.9\\nq\\n' | backprop quiz problem.yaml --no-given
     """
-    from backprop_cli.quiz import QuizError, QuizSession, given_lines
+    from backprop_cli.app.quiz import QuizError, QuizSession, given_lines
 
     problem = load(file)
     try:

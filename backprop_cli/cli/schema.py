@@ -25,6 +25,6 @@ def schema(output: str | None) -> None:
       backprop schema --output docs/problem.schema.json
       backprop schema | python -m json.tool --compact
     """
-    from backprop_cli.schema import schema_text
+    from backprop_cli.files.schema import schema_text
 
     write_output(schema_text(), output)

@@ -84,7 +84,7 @@ def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int |
     fmt = fmt or default_format(output)
     if patterns and fmt != "json":
         raise click.UsageError("--keys selects the values of --format json")
-    from backprop_cli.problem import Problem
+    from backprop_cli.model.problem import Problem
 
     problem = load_exercise(file, steps=steps)
     if not isinstance(problem, Problem):
@@ -96,8 +96,8 @@ def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int |
     if round_decimals is not None:
         problem.round = round_decimals
     if fmt == "json":
-        from backprop_cli.engine import solve as run
-        from backprop_cli.jsonout import dumps, solution_document
+        from backprop_cli.engine.passes import solve as run
+        from backprop_cli.render.jsonout import dumps, solution_document
 
         with user_errors(file):
             solution = run(problem, patterns or None)

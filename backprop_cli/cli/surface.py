@@ -10,7 +10,7 @@ from backprop_cli.cli.common import CleanExit, load, user_errors, write_output
 from backprop_cli.cli.train import check_plot_option
 
 if TYPE_CHECKING:
-    from backprop_cli.surface import Surface
+    from backprop_cli.app.surface import Surface
 
 FORMATS = ("plain", "json")
 TERMINAL_SIZE = (61, 21)  # columns × rows of the shaded map (characters are tall)
@@ -20,7 +20,7 @@ FIGURE_SIZE = (121, 101)
 def _range(value: str | None, option: str) -> tuple[float, float] | None:
     if value is None:
         return None
-    from backprop_cli.surface import SurfaceError, parse_range
+    from backprop_cli.app.surface import SurfaceError, parse_range
 
     try:
         return parse_range(value)
@@ -65,7 +65,7 @@ def surface(file: str, x_name: str, y_name: str, steps: int | None, plot: str | 
       backprop surface problems/003d_chain_trained_to_convergence.yaml w1 w2 --plot surface.png
       backprop surface problem.yaml w1 b1 --steps 200 --x-range -1:1 --format json
     """
-    from backprop_cli.surface import SurfaceError, document, loss_surface
+    from backprop_cli.app.surface import SurfaceError, document, loss_surface
 
     check_plot_option(plot)
     ranges = _range(x_range, "--x-range"), _range(y_range, "--y-range")
@@ -80,13 +80,13 @@ def surface(file: str, x_name: str, y_name: str, steps: int | None, plot: str | 
             raise click.BadParameter(str(error), param_hint="P, Q") from None
         raise CleanExit(f"{file}: {error}") from None
     if fmt == "json":
-        from backprop_cli.jsonout import dumps
+        from backprop_cli.render.jsonout import dumps
 
         write_output(dumps(document(result, file)), None)
     else:
         write_output("\n".join(_lines(result, digits, plot is None)), None)
     if plot is not None:
-        from backprop_cli.plotting import PlotError, plot_surface
+        from backprop_cli.render.plotting import PlotError, plot_surface
 
         try:
             plot_surface(result, plot, kind)
@@ -96,8 +96,8 @@ def surface(file: str, x_name: str, y_name: str, steps: int | None, plot: str | 
 
 
 def _lines(result: Surface, digits: int, with_map: bool) -> list[str]:
-    from backprop_cli.numbers import format_number
-    from backprop_cli.surface import terminal_map
+    from backprop_cli.app.surface import terminal_map
+    from backprop_cli.numfmt import format_number
 
     def num(value: float) -> str:
         return format_number(value, digits)

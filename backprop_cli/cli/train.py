@@ -1,8 +1,8 @@
 """`backprop train FILE`: many steps of gradient descent; loss table, chart, final state.
 
-The run and the report are :mod:`backprop_cli.training`; this module adds the
+The run and the report are :mod:`backprop_cli.app.training`; this module adds the
 terminal: a rich progress bar on stderr for long runs, Ctrl-C handled between
-two steps, and the --plot figure (:mod:`backprop_cli.plotting`).
+two steps, and the --plot figure (:mod:`backprop_cli.render.plotting`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def check_plot_option(plot: str | None) -> None:
     """Refuse a bad --plot before any work: the suffix (exit 2), matplotlib (exit 1)."""
     if plot is None:
         return
-    from backprop_cli.plotting import PlotError, check_target, require_matplotlib
+    from backprop_cli.render.plotting import PlotError, check_target, require_matplotlib
 
     try:
         check_target(plot)
@@ -70,8 +70,8 @@ def train(file: str, steps: int | None, until_loss: float | None, rows: int, plo
       backprop train problem.yaml --steps 1000 --until-loss 1e-6
       backprop train problem.yaml --plot loss.png --format json
     """
-    from backprop_cli.training import StopOnInterrupt, document, report_lines
-    from backprop_cli.training import train as run
+    from backprop_cli.app.training import StopOnInterrupt, document, report_lines
+    from backprop_cli.app.training import train as run
 
     check_plot_option(plot)
     problem = load(file, steps=steps)
@@ -91,13 +91,13 @@ def train(file: str, steps: int | None, until_loss: float | None, rows: int, plo
             if bar is not None:
                 bar.close()
     if fmt == "json":
-        from backprop_cli.jsonout import dumps
+        from backprop_cli.render.jsonout import dumps
 
         write_output(dumps(document(result, rows, file)), None)
     else:
         write_output("\n".join(report_lines(result, rows, digits)), None)
     if plot is not None:
-        from backprop_cli.plotting import PlotError, plot_losses
+        from backprop_cli.render.plotting import PlotError, plot_losses
 
         try:
             plot_losses(result, plot)
@@ -130,7 +130,7 @@ class _Bar:
 
     def update(self, step: int, loss: float) -> None:
         if step % self.stride == 0:
-            from backprop_cli.numbers import format_number
+            from backprop_cli.numfmt import format_number
 
             self.progress.update(self.task, completed=step, loss=format_number(loss, 4))
 

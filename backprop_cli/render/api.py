@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-from backprop_cli.engine import Engine, Recorder, Solution
-from backprop_cli.keys import parse_key, prefix_for
-from backprop_cli.problem import Problem
+from backprop_cli.engine.passes import Engine, Recorder, Solution
+from backprop_cli.model.keys import parse_key, prefix_for
+from backprop_cli.model.problem import Problem
 from backprop_cli.records import record
 
 FORMATS = ("rich", "plain", "markdown", "html", "svg")

@@ -4,7 +4,7 @@ The order is the one of the seed documents: the problem, the forward pass unit
 by unit, the loss, the backward pass layer by layer from the output (∂L/∂a,
 f'(z), δ, then the gradients of the layer's parameters), the update, and the
 forward pass with the new parameters. Every equation comes from
-:class:`~backprop_cli.formulas.Formulas`: the formula with symbols, then with
+:class:`~backprop_cli.model.formulas.Formulas`: the formula with symbols, then with
 numbers, then (for short formulas) its innermost results worked out, then the
 engine's value.
 
@@ -22,13 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from backprop_cli.activations import Activation
-from backprop_cli.engine import Solution
+from backprop_cli.engine.passes import Solution
 from backprop_cli.expr import Expr, Piecewise, Ref, Sum, reduce_innermost
-from backprop_cli.formulas import Formulas
-from backprop_cli.keys import prefix_for
-from backprop_cli.numbers import digits_to_show_step, digits_to_tell_apart
-from backprop_cli.problem import Problem
+from backprop_cli.model.activations import Activation
+from backprop_cli.model.formulas import Formulas
+from backprop_cli.model.keys import prefix_for
+from backprop_cli.model.problem import Problem
+from backprop_cli.numfmt import digits_to_show_step, digits_to_tell_apart
 from backprop_cli.records import record
 from backprop_cli.render.model import (
     FINAL,
@@ -79,7 +79,7 @@ def judgements(problem: Problem, values: Mapping[str, float]) -> dict[str, Judge
         return {}
     check_values: Callable[[Problem, Mapping[str, float]], list[Any]] | None
     try:
-        from backprop_cli.checker import check_values
+        from backprop_cli.checking.checker import check_values
     except ImportError:  # the checker is optional for showing the author's values
         check_values = None
     if check_values is not None and all(key in values for key in problem.expected):

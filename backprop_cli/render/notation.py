@@ -7,7 +7,7 @@ another step than the section's gets a mark (``new`` after the update). Three
 subclasses decide *how* it looks: :class:`UnicodeNotation` for the terminal,
 :class:`AsciiNotation` for ``--ascii`` and :class:`LatexNotation` for Markdown.
 Each is a :class:`~backprop_cli.expr.Notation`, so formulas from
-:mod:`backprop_cli.formulas` render through :func:`backprop_cli.expr.render`.
+:mod:`backprop_cli.model.formulas` render through :func:`backprop_cli.expr.render`.
 
 Author names keep their spelling: ``w_1^4`` becomes w₁⁴ in Unicode where the
 characters exist (digits and signs), ``w_{1}^{4}`` in LaTeX, and stays as
@@ -19,10 +19,10 @@ from __future__ import annotations
 import copy
 import re
 
-from backprop_cli.keys import KeyParts, parse_key
-from backprop_cli.numbers import format_decimals, format_number
-from backprop_cli.optimizers import ALL_UPDATE_KINDS as OPTIMIZER_KINDS
-from backprop_cli.problem import Problem
+from backprop_cli.model.keys import KeyParts, parse_key
+from backprop_cli.model.optimizers import ALL_UPDATE_KINDS as OPTIMIZER_KINDS
+from backprop_cli.model.problem import Problem
+from backprop_cli.numfmt import format_decimals, format_number
 
 SUPERSCRIPT = dict(zip("0123456789+-−()=", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁽⁾⁼", strict=True))
 SUBSCRIPT = dict(zip("0123456789+-−()=", "₀₁₂₃₄₅₆₇₈₉₊₋₋₍₎₌", strict=True))

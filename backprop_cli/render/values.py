@@ -23,7 +23,7 @@ from backprop_cli.expr import (
     Expr,
     Sum,
 )
-from backprop_cli.formulas import Formulas
+from backprop_cli.model.formulas import Formulas
 
 EPSILON = 2.0 ** -52
 # a sum of n terms carries up to about n roundings of its largest term

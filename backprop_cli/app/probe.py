@@ -1,0 +1,158 @@
+"""Probe: nudge parameters and compare the linear prediction of the loss change with the real one.
+
+The seed document checks ∂L/∂w2 = −72 by raising w2 by 0.1: the gradient
+predicts ΔL ≈ −72·0.1 = −7.2, and a forward pass with w2 = 0.6 gives a drop
+of 7.12. In general, for changes Δp of some parameters,
+
+    predicted ΔL = Σ ∂L/∂p · Δp        actual ΔL = L(p + Δp) − L(p)
+
+and their difference is the part of the change the first derivative does not
+see (½·Δpᵀ·H·Δp and smaller terms), which shrinks like Δp².
+
+A nudge is written ``w2=+0.1`` (a change: the number has a sign), ``w2=0.6``
+(the new value) or ``w2:=-0.3`` (a new value that is negative).
+
+Value keys: ``loss``, ``<p>``, ``grad.<p>``, ``nudged.<p>``, ``nudged.loss``,
+``predicted_change``, ``actual_change``, ``difference`` (actual − predicted).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from backprop_cli.engine.paramspace import Point, exact, unknown_parameter
+from backprop_cli.model.problem import Problem
+from backprop_cli.numfmt import format_number
+
+_NUDGE = re.compile(r"^\s*(?P<name>[^\W\d][\w^]*)\s*(?P<op>:=|=)\s*(?P<number>\S+)\s*$")
+
+
+class NudgeError(ValueError):
+    """A nudge that cannot be read, or names no parameter."""
+
+
+@dataclass(frozen=True)
+class Nudge:
+    """Move ``name`` by ``change`` (relative) or to ``value`` (absolute)."""
+
+    name: str
+    change: float | None = None
+    value: float | None = None
+
+    def new_value(self, start: float) -> float:
+        if self.value is not None:
+            return self.value
+        assert self.change is not None
+        return start + self.change
+
+
+def parse_nudge(text: str) -> Nudge:
+    match = _NUDGE.match(text)
+    if match is None:
+        raise NudgeError(f"'{text}' is not NAME=+CHANGE, NAME=VALUE or NAME:=VALUE "
+                         "(e.g. w2=+0.1)")
+    number = match.group("number").replace("−", "-")
+    try:
+        amount = float(number)
+    except ValueError:
+        raise NudgeError(f"'{text}': '{number}' is not a number") from None
+    if not math.isfinite(amount):
+        raise NudgeError(f"'{text}': the number must be finite")
+    name = match.group("name")
+    if match.group("op") == ":=":
+        return Nudge(name, value=amount)
+    if number[0] in "+-":  # a sign makes it a change: w2=+0.1, w1=-0.05
+        return Nudge(name, change=amount)
+    return Nudge(name, value=amount)
+
+
+@dataclass
+class Moved:
+    name: str
+    start: float
+    new: float
+    gradient: float
+    given_change: float | None = None  # w2=+0.1: exactly 0.1, not 0.6 − 0.5 in binary
+
+    @property
+    def change(self) -> float:
+        return self.new - self.start if self.given_change is None else self.given_change
+
+    @property
+    def contribution(self) -> float:
+        return self.gradient * self.change
+
+
+@dataclass
+class ProbeResult:
+    problem: Problem
+    loss: float
+    new_loss: float
+    moved: list[Moved] = field(default_factory=list)
+
+    @property
+    def predicted(self) -> float:
+        return math.fsum(m.contribution for m in self.moved)
+
+    @property
+    def actual(self) -> float:
+        return self.new_loss - self.loss
+
+    @property
+    def difference(self) -> float:
+        return self.actual - self.predicted
+
+    def values(self) -> dict[str, float]:
+        values = {"loss": self.loss}
+        for m in self.moved:
+            values[m.name] = m.start
+            values[f"grad.{m.name}"] = m.gradient
+            values[f"nudged.{m.name}"] = m.new
+        values["nudged.loss"] = self.new_loss
+        values["predicted_change"] = self.predicted
+        values["actual_change"] = self.actual
+        values["difference"] = self.difference
+        return values
+
+    def sentence(self, digits: int = 4) -> str:
+        """The seed's words: "If w2 grows by 0.1 the loss should drop by about 7.2; it drops
+        by 7.12." """
+
+        def num(value: float) -> str:
+            return format_number(abs(value), digits)
+
+        moves = [f"{m.name} {'grows' if m.change > 0 else 'shrinks'} by {num(m.change)}"
+                 for m in self.moved if m.change != 0]
+        if not moves:
+            return "Nothing moves, so the loss stays the same."
+        said = moves[0] if len(moves) == 1 else ", ".join(moves[:-1]) + " and " + moves[-1]
+        comma = "," if len(moves) > 1 else ""
+        predicted, actual = self.predicted, self.actual
+        should = ("stay the same" if predicted == 0 else
+                  f"{'drop' if predicted < 0 else 'rise'} by about {num(predicted)}")
+        does = ("stays the same" if actual == 0 else
+                f"{'drops' if actual < 0 else 'rises'} by {num(actual)}")
+        return f"If {said}{comma} the loss should {should}; it {does}."
+
+
+def probe(problem: Problem, nudges: list[Nudge]) -> ProbeResult:
+    """The loss, its gradient, and the loss with the nudged parameters."""
+    problem = exact(problem)
+    seen: set[str] = set()
+    for nudge in nudges:
+        if nudge.name not in problem.parameters:
+            raise NudgeError(unknown_parameter(nudge.name, problem))
+        if nudge.name in seen:
+            raise NudgeError(f"'{nudge.name}' is nudged twice")
+        seen.add(nudge.name)
+    point = Point(problem)
+    loss, gradients = point.gradients()
+    moved = []
+    for nudge in nudges:
+        start = point.get(nudge.name)
+        new = nudge.new_value(start)
+        moved.append(Moved(nudge.name, start, new, gradients[nudge.name], nudge.change))
+        point.set(nudge.name, new)
+    return ProbeResult(problem, loss, point.loss(), moved)

@@ -1,0 +1,817 @@
+"""Read a problem file (format v1) into a :class:`~backprop_cli.model.problem.Problem`.
+
+Every error names the key and its place (``path:line:col: message``) and
+suggests the nearest valid word for typos. See the README for the format.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from backprop_cli.errors import Mark, ProblemError, suggest
+from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml, resolve_plain
+from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activation
+from backprop_cli.model.keys import parse_key
+from backprop_cli.model.losses import LOSS_NAMES, make_loss
+from backprop_cli.model.problem import RESERVED_WORDS, Expected, Layer, Problem, Use
+
+NAME = re.compile(r"^[^\W\d][\w^]*\Z")
+_NAME_MATCH = NAME.match
+
+# training settings, read by backprop_cli.files.training_settings (imported only for them)
+TRAINING_KEYS = ("optimizer", "weight_decay", "batch_size", "epochs", "round")
+TOP_KEYS = (
+    "title", "description", "network", "loss", "reduction", "learning_rate", "steps",
+    "freeze", "input", "target", "samples", "expected", "tolerance", "quiz", *TRAINING_KEYS,
+)
+NETWORK_KEYS = ("inputs", "layers")
+LAYER_KEYS = ("units", "activation", "weights", "weight_names", "bias", "bias_names")
+SAMPLE_KEYS = ("input", "target")
+EXPECTED_ENTRY_KEYS = ("value", "tolerance", "erratum", "note")
+ACTIVATION_KEYS = ("name", "alpha")
+
+# Bounds that keep a typo (steps: 1e9, units: 100000000) from becoming a hang or an
+# out-of-memory crash; no exercise comes near them.
+MAX_STEPS = 1_000_000
+MAX_COUNT = 1_000_000  # inputs or units given as a count
+
+# The output activations whose values lie in (0, 1), where each loss takes its logs.
+LOG_LOSS_OUTPUTS = {"binary_cross_entropy": ("sigmoid",), "cross_entropy": ("softmax", "sigmoid")}
+
+
+def _datafiles() -> ModuleType:
+    """Data files and initialisation, imported when a file asks for them (start-up time)."""
+    from backprop_cli.files import datafiles
+
+    return datafiles
+
+
+def load_problem(path: str | Path, steps: int | None = None) -> Problem:
+    """Load and validate a network problem file; ProblemError (path set) for anything
+    else, a derivative exercise included."""
+    from backprop_cli.kinds.exercise import load_exercise
+
+    exercise = load_exercise(path, steps=steps)
+    if not isinstance(exercise, Problem):
+        raise ProblemError("a derivative exercise (kind: derivative) has no network; use "
+                           "backprop solve, check or derive", path=str(path))
+    return exercise
+
+
+def parse_problem(text: str, path: str = "<input>", steps: int | None = None,
+                  title_default: str = "problem") -> Problem:
+    try:
+        root = parse_yaml(text)
+    except ProblemError as error:
+        raise error.with_path(path) from None
+    return problem_from_tree(root, path, steps=steps, title_default=title_default)
+
+
+def problem_from_tree(root: YNode | None, path: str = "<input>", steps: int | None = None,
+                      title_default: str = "problem") -> Problem:
+    """A network problem from an already parsed YAML tree."""
+    if root is None:
+        raise ProblemError("empty file: a problem file is a YAML mapping with a 'network'",
+                           Mark(1, 1), path)
+    if not isinstance(root, YMap):
+        raise ProblemError(f"a problem file is a YAML mapping (key: value), found "
+                           f"{_describe(root)}", root.mark, path)
+    try:
+        return _Reader(root, path, title_default).read(steps)
+    except ProblemError as error:
+        raise error.with_path(path) from None
+
+
+def _describe(node: YNode) -> str:
+    if isinstance(node, YMap):
+        return "a mapping"
+    if isinstance(node, YSeq):
+        return "a list"
+    assert isinstance(node, YScalar)
+    value = node.value
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({node.text})"
+    if isinstance(value, (int, float)):
+        return f"a number ({_short(node.text)})"
+    if not node.quoted and node.text.lower() in _YAML11_BOOLEANS:
+        return f"a string ('{node.text}'; true and false are the booleans)"
+    if node.quoted and type(resolve_plain(node.text.strip() or "x")) in (int, float):
+        return f"a string ('{_short(node.text)}' is in quotes: remove them for a number)"
+    return f"a string ('{_short(node.text)}')"
+
+
+_INF_OR_NAN = re.compile(r"^[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)$")
+
+# Words YAML 1.1 read as booleans; here (YAML 1.2) they are strings.
+_YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
+
+
+def _short(text: str, limit: int = 30) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _listed(names: Sequence[str], limit: int = 8) -> str:
+    shown = ", ".join(_short(n) for n in names[:limit])
+    return shown + (", …" if len(names) > limit else "")
+
+
+def _check_keys(node: YMap, allowed: Sequence[str], where: str) -> None:
+    known = _KEY_SETS.get(id(allowed))
+    if known is None or known[0] is not allowed:
+        known = _KEY_SETS[id(allowed)] = (allowed, frozenset(allowed))
+    if node.entries.keys() <= known[1]:  # one set comparison: the keys are all known
+        return
+    for key in node.entries:
+        if key not in allowed:
+            hint = suggest(key, allowed)
+            if not hint:
+                hint = f" (allowed: {', '.join(allowed)})"
+            raise ProblemError(f"unknown key '{_short(key)}' in {where}{hint}",
+                               node.key_mark(key))
+
+
+# the allowed keys as a set, by the identity of the (constant) sequence, kept with it
+_KEY_SETS: dict[int, tuple[Sequence[str], frozenset[str]]] = {}
+
+
+def _plain_float(node: YNode) -> float | None:
+    """The value of a plain finite number as a float, or None for anything that needs
+    :func:`_number`'s checks and messages (most numbers of a file take this way)."""
+    if node.__class__ is YScalar:
+        value = node.value
+        if value.__class__ is float:
+            if value - value == 0.0:  # finite: inf - inf and nan - nan are nan
+                return value
+        elif value.__class__ is int and -_EXACT_INT <= value <= _EXACT_INT:
+            return float(value)
+    return None
+
+
+# integers up to this size are floats exactly, and never overflow
+_EXACT_INT = 2**53
+
+
+def _number(node: YNode, what: str, *, positive: bool = False,
+            nonnegative: bool = False) -> float:
+    if not positive and not nonnegative and (value := _plain_float(node)) is not None:
+        return value
+    if not isinstance(node, YScalar) or isinstance(node.value, bool) or not isinstance(
+        node.value, (int, float)
+    ):
+        raise ProblemError(f"{what} must be a number, found {_describe(node)}", node.mark)
+    try:
+        value = float(node.value)
+    except OverflowError:  # an integer beyond every float (more than 308 digits)
+        value = math.inf
+    if not math.isfinite(value):
+        if node.quoted or _INF_OR_NAN.match(node.text):
+            raise ProblemError(f"{what} must be a finite number, found {_short(node.text)}",
+                               node.mark)
+        raise ProblemError(f"{what} is too large to compute with (beyond ±1.8e308), found "
+                           f"{_short(node.text)}", node.mark)
+    if positive and value <= 0:
+        raise ProblemError(f"{what} must be greater than 0, found {_short(node.text)}",
+                           node.mark)
+    if nonnegative and value < 0:
+        raise ProblemError(f"{what} must not be negative, found {_short(node.text)}",
+                           node.mark)
+    return value
+
+
+def _string(node: YNode, what: str) -> str:
+    if not isinstance(node, YScalar) or not isinstance(node.value, str):
+        raise ProblemError(f"{what} must be a string, found {_describe(node)}", node.mark)
+    return node.value
+
+
+def _null(node: YNode | None) -> bool:
+    return isinstance(node, YScalar) and node.value is None and not node.quoted
+
+
+def _name(node: YNode, what: str) -> str:
+    if node.__class__ is YScalar:  # most names: a plain valid one, checked at once
+        text = node.value
+        if text.__class__ is str and _NAME_MATCH(text) and text not in RESERVED_WORDS:
+            return text
+    if isinstance(node, YScalar) and isinstance(node.value, (int, float)) and not isinstance(
+        node.value, bool
+    ):
+        raise ProblemError(f"{what} '{node.text}' is not a name: names start with a letter",
+                           node.mark)
+    text = _string(node, what)
+    if not NAME.match(text):
+        raise ProblemError(
+            f"{what} '{_short(text)}' is not a valid name: use letters, digits, '_' and '^', "
+            "starting with a letter", node.mark)
+    if text in RESERVED_WORDS:
+        # (the words are not listed: each new feature adds some)
+        raise ProblemError(f"{what} '{text}' is a reserved word of the value keys: choose "
+                           "another name", node.mark)
+    return text
+
+
+def _seq(node: YNode, what: str) -> YSeq:
+    if not isinstance(node, YSeq):
+        raise ProblemError(f"{what} must be a list, found {_describe(node)}", node.mark)
+    return node
+
+
+def _map(node: YNode, what: str) -> YMap:
+    if not isinstance(node, YMap):
+        raise ProblemError(f"{what} must be a mapping, found {_describe(node)}", node.mark)
+    return node
+
+
+def _int(node: YNode, what: str, minimum: int, maximum: int) -> int:
+    if (not isinstance(node, YScalar) or isinstance(node.value, bool)
+            or not isinstance(node.value, (int, float))):
+        raise ProblemError(f"{what} must be a whole number, found {_describe(node)}", node.mark)
+    value = node.value
+    if isinstance(value, float):
+        if not value.is_integer():  # also NaN and infinity
+            raise ProblemError(f"{what} must be a whole number, found {_short(node.text)}",
+                               node.mark)
+        value = int(value)
+    if value < minimum:
+        raise ProblemError(f"{what} must be at least {minimum}, found {_short(node.text)}",
+                           node.mark)
+    if value > maximum:
+        raise ProblemError(f"{what} must be at most {maximum:,}, found {_short(node.text)}",
+                           node.mark)
+    return int(value)
+
+
+def _shape_text(rows: int, cols: int) -> str:
+    return f"{rows}×{cols}"
+
+
+def _actual_shape(items: list[YNode]) -> str:
+    """The shape of a list as written: '3×2', or '3 rows' when the rows differ."""
+    if all(isinstance(item, YSeq) for item in items):
+        lengths = {len(item.items) for item in items if isinstance(item, YSeq)}
+        if len(lengths) == 1:
+            return _shape_text(len(items), lengths.pop())
+    return _plural(len(items), "row")
+
+
+class _Reader:
+    def __init__(self, root: YMap, path: str, title_default: str) -> None:
+        self.root = root
+        self.path = path
+        self.title_default = title_default
+        # where each unit or input name, and each parameter name, was written
+        self.name_marks: dict[str, Mark] = {}
+        self.param_marks: dict[tuple[int, int, int], Mark] = {}  # (layer, row, col|-1)
+
+    def require(self, node: YMap, key: str, where: str) -> YNode:
+        value = node.get(key)
+        if value is None:
+            raise ProblemError(f"missing required key '{key}' in {where}", node.mark)
+        return value
+
+    def read(self, steps_override: int | None) -> Problem:
+        root = self.root
+        _check_keys(root, TOP_KEYS, "the problem")
+        title = self.title_default
+        if (node := root.get("title")) is not None:
+            title = _string(node, "title")
+        description = None
+        if (node := root.get("description")) is not None and not (
+            isinstance(node, YScalar) and node.value is None
+        ):
+            description = _string(node, "description")
+
+        network = _map(self.require(root, "network", "the problem"), "network")
+        _check_keys(network, NETWORK_KEYS, "network")
+        input_names = self.read_inputs(self.require(network, "inputs", "network"))
+        layers = self.read_layers(self.require(network, "layers", "network"), input_names)
+
+        loss_node = self.require(root, "loss", "the problem")
+        loss_name = _string(loss_node, "loss")
+        try:
+            loss = make_loss(loss_name)
+        except KeyError:
+            hint = suggest(loss_name, LOSS_NAMES)
+            if loss_name.lower() in ("mse", "mean_squared", "l2"):
+                hint = (" ('mse' is ambiguous: half_squared_error is ½·Σ(y−a)², "
+                        "mean_squared_error is (1/n)·Σ(y−a)²)")
+            hint = hint or f" (known: {', '.join(LOSS_NAMES)})"
+            raise ProblemError(f"unknown loss '{_short(loss_name)}'{hint}",
+                               loss_node.mark) from None
+        output = layers[-1]
+        if loss.name == "cross_entropy" and output.size == 1:
+            raise ProblemError("cross_entropy needs at least two output units; for a single "
+                               "output use binary_cross_entropy", loss_node.mark)
+        self.check_output_activation(loss.name, loss_node, output)
+        reduction = "mean"
+        if (node := root.get("reduction")) is not None:
+            reduction = _string(node, "reduction")
+            if reduction not in ("mean", "sum"):
+                raise ProblemError(f"reduction must be 'mean' or 'sum', found "
+                                   f"'{_short(reduction)}'"
+                                   f"{suggest(reduction, ['mean', 'sum'])}", node.mark)
+        learning_rate = _number(self.require(root, "learning_rate", "the problem"),
+                                "learning_rate", positive=True)
+        steps = 1
+        if (node := root.get("steps")) is not None:
+            steps = _int(node, "steps", 0, MAX_STEPS)
+        if steps_override is not None:
+            if not 0 <= steps_override <= MAX_STEPS:
+                raise ProblemError(f"--steps must be between 0 and {MAX_STEPS:,}, found "
+                                   f"{steps_override}")
+            steps = steps_override
+        freeze: list[str] = []
+        if (node := root.get("freeze")) is not None:
+            if isinstance(node, YScalar) and isinstance(node.value, str):
+                freeze = [node.value]
+            else:
+                freeze = [_string(item, "freeze entry") for item in _seq(node, "freeze").items]
+            freeze = list(dict.fromkeys(freeze))  # a repeated pattern changes nothing
+
+        inputs, targets, has_samples, labels = self.read_data(root, input_names, layers, loss.name)
+        problem = Problem(
+            path=self.path, title=title, description=description, input_names=input_names,
+            layers=layers, loss=loss, reduction=reduction, learning_rate=learning_rate,
+            steps=steps, freeze=freeze, inputs=inputs, targets=targets,
+            has_samples=has_samples, target_labels=labels,
+        )
+        if any(key in root.entries for key in TRAINING_KEYS):
+            from backprop_cli.files.training_settings import read_training
+
+            read_training(root, problem, steps_override)
+        if any(layer.named_by_author for layer in layers) or freeze:
+            self.check_parameters(problem)
+        if (node := root.get("tolerance")) is not None:
+            problem.tolerance = _number(node, "tolerance", nonnegative=True)
+        if (node := root.get("expected")) is not None:
+            problem.expected = self.read_expected(_map(node, "expected"), problem)
+        if (node := root.get("quiz")) is not None:
+            problem.quiz = self.read_quiz(node, problem)
+        return problem
+
+    # ---------------------------------------------------------------- network
+
+    def check_output_activation(self, loss: str, loss_node: YNode, output: Layer) -> None:
+        """Log losses need outputs in (0, 1): anything else gives log(0) or the log of a
+        negative number, an undefined loss instead of a number."""
+        allowed = LOG_LOSS_OUTPUTS.get(loss)
+        if allowed is None or output.activation.name in allowed:
+            return
+        wanted = " or ".join(allowed)
+        other = (" (softmax outputs with binary_cross_entropy: use cross_entropy)"
+                 if output.activation.name == "softmax" else "")
+        raise ProblemError(
+            f"loss {loss} takes the log of the outputs, so the output layer (layer "
+            f"{output.index}) needs the {wanted} activation, found "
+            f"{output.activation.name}{other}", loss_node.mark)
+
+    def read_inputs(self, node: YNode) -> list[str]:
+        if isinstance(node, YScalar) and not isinstance(node.value, str):
+            count = _int(node, "network.inputs", 1, MAX_COUNT)
+            names = [f"x{i + 1}" for i in range(count)]
+            self.name_marks.update(dict.fromkeys(names, node.mark))
+            return names
+        if not isinstance(node, YSeq):
+            raise ProblemError("network.inputs must be a list of names or a count, found "
+                               f"{_describe(node)}", node.mark)
+        items = node.items
+        if not items:
+            raise ProblemError("network.inputs is empty: a network needs at least one input",
+                               node.mark)
+        return [self.unit_name(item, "input name") for item in items]
+
+    def unit_name(self, node: YNode, what: str) -> str:
+        """A unit or input name, unique across the network."""
+        name = _name(node, what)
+        if name in self.name_marks:
+            first = self.name_marks[name]
+            raise ProblemError(f"{what} '{name}' is used twice (first at line {first.line}, "
+                               f"column {first.column}): every input and unit needs its own "
+                               "name", node.mark)
+        self.name_marks[name] = node.mark
+        return name
+
+    def read_layers(self, node: YNode, input_names: list[str]) -> list[Layer]:
+        items = _seq(node, "network.layers").items
+        if not items:
+            raise ProblemError("network.layers is empty: a network needs at least one layer",
+                               node.mark)
+        layers: list[Layer] = []
+        below = input_names
+        n_hidden = len(items) - 1
+        for index, item in enumerate(items, start=1):
+            layer = self.read_layer(_map(item, f"layer {index}"), index, below,
+                                    is_output=index == len(items), n_hidden=n_hidden)
+            layers.append(layer)
+            below = layer.units
+        return layers
+
+    def read_layer(self, node: YMap, index: int, below: list[str], *, is_output: bool,
+                   n_hidden: int) -> Layer:
+        where = f"layer {index}"
+        _check_keys(node, LAYER_KEYS, where)
+        units_node = self.require(node, "units", where)
+        if isinstance(units_node, YScalar) and not isinstance(units_node.value, str):
+            count = _int(units_node, f"{where} units", 1, MAX_COUNT)
+            if is_output:
+                units = [f"o{i + 1}" for i in range(count)] if count > 1 else ["o"]
+            elif n_hidden == 1:
+                units = [f"h{i + 1}" for i in range(count)]
+            else:
+                units = [f"h{index}_{i + 1}" for i in range(count)]
+            for unit in units:
+                if unit in self.name_marks:
+                    raise ProblemError(f"{where} unit name '{unit}' (from its count) is "
+                                       "already used: name the units", units_node.mark)
+                self.name_marks[unit] = units_node.mark
+        else:
+            if not isinstance(units_node, YSeq):
+                raise ProblemError(f"{where} units must be a list of names or a count, found "
+                                   f"{_describe(units_node)}", units_node.mark)
+            unit_items = units_node.items
+            if not unit_items:
+                raise ProblemError(f"{where} units is empty: a layer needs at least one unit",
+                                   units_node.mark)
+            units = [self.unit_name(item, "unit name") for item in unit_items]
+
+        activation = make_activation("identity")
+        if (act_node := node.get("activation")) is not None:
+            activation = self.read_activation(act_node)
+
+        weights_node = self.require(node, "weights", where)
+        layout = _Layout(index, units, below)
+        if isinstance(weights_node, YMap):  # {file: w.npy} or {init: he, seed: 1}
+            weights = _datafiles().read_weights(weights_node, len(units), len(below), where,
+                                                self.path)
+        else:
+            weights = self.read_matrix(weights_node, layout)
+        weight_names = None
+        if (names_node := node.get("weight_names")) is not None and not _null(names_node):
+            weight_names = self.read_name_matrix(names_node, layout)
+        bias = None
+        bias_names = None
+        names_node = node.get("bias_names")
+        bias_node = node.get("bias")
+        if bias_node is None and isinstance(weights_node, YMap) and _datafiles().is_initialised(
+                weights_node):
+            bias_node = YScalar(weights_node.mark, 0, "0")  # initialised: biases start at 0
+        if bias_node is not None and not _null(bias_node):
+            if isinstance(bias_node, YMap) and _datafiles().is_bias_file(bias_node, units):
+                bias = _datafiles().load_bias(bias_node, len(units), where, self.path)
+            else:
+                bias = self.read_vector(bias_node, len(units), f"{where} bias", units, "unit")
+            if names_node is not None and not _null(names_node):
+                if isinstance(names_node, YScalar):
+                    bias_names = [_name(names_node, "bias name")] * len(units)
+                    marks = [names_node.mark] * len(units)
+                else:
+                    items = _seq(names_node, f"{where} bias_names").items
+                    if len(items) != len(units):
+                        raise ProblemError(
+                            f"{where} bias_names has {_plural(len(items), 'name')} but the "
+                            f"layer has {_plural(len(units), 'unit')} ({_listed(units)}): one "
+                            "name per unit, or one name for a shared bias", names_node.mark)
+                    bias_names = [_name(item, "bias name") for item in items]
+                    marks = [item.mark for item in items]
+                for row, mark in enumerate(marks):
+                    self.param_marks[(index - 1, row, -1)] = mark
+        elif names_node is not None and not _null(names_node):
+            raise ProblemError(f"{where} has bias_names but no bias", names_node.mark)
+        return Layer(index=index, units=units, activation=activation, weights=weights,
+                     bias=bias, input_names=below, explicit_weight_names=weight_names,
+                     explicit_bias_names=bias_names, mark=node.mark)
+
+    def read_activation(self, node: YNode) -> Any:
+        alpha = None
+        if isinstance(node, YMap):
+            _check_keys(node, ACTIVATION_KEYS, "activation")
+            name_node = self.require(node, "name", "activation")
+            name = _string(name_node, "activation name")
+            if (alpha_node := node.get("alpha")) is not None:
+                alpha = _number(alpha_node, "activation alpha")
+        else:
+            name_node = node
+            name = _string(node, "activation")
+        known = list(ACTIVATION_NAMES) + list(ALIASES)
+        try:
+            return make_activation(name, alpha)
+        except KeyError:
+            hint = suggest(name, known) or f" (known: {', '.join(ACTIVATION_NAMES)})"
+            raise ProblemError(f"unknown activation '{_short(name)}'{hint}",
+                               name_node.mark) from None
+        except ValueError as error:
+            raise ProblemError(str(error), node.mark) from None
+
+    def read_matrix(self, node: YNode, layout: _Layout) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """A rows×cols matrix; a flat list is accepted for one row or one column."""
+        rows, cols = layout.rows, layout.cols
+        what = f"{layout.where} weights"
+        if isinstance(node, YScalar) and rows == 1 and cols == 1:
+            return np.array([[_number(node, what)]])
+        items = self.shaped(node, layout, what, "value")
+        if all(isinstance(item, YScalar) for item in items) and (rows == 1 or cols == 1):
+            values = [_plain_float(item) for item in items]
+            if None in values:
+                values = [_number(item, f"{what} entry {i + 1}") for i, item in enumerate(items)]
+            return np.array(values, dtype=np.float64).reshape(rows, cols)
+        matrix = []
+        for r, row_node in enumerate(items):
+            assert isinstance(row_node, YSeq)
+            row = [_plain_float(entry) for entry in row_node.items]
+            if None in row:
+                row = [_number(entry, f"{what} row {r + 1}, column {c + 1}")
+                       for c, entry in enumerate(row_node.items)]
+            matrix.append(row)
+        return np.array(matrix, dtype=np.float64).reshape(rows, cols)
+
+    def read_name_matrix(self, node: YNode, layout: _Layout) -> list[list[str]]:
+        rows, cols = layout.rows, layout.cols
+        what = f"{layout.where} weight_names"
+        layer = layout.index - 1
+        if isinstance(node, YScalar) and rows == 1 and cols == 1:
+            self.param_marks[(layer, 0, 0)] = node.mark
+            return [[_name(node, "weight name")]]
+        items = self.shaped(node, layout, what, "name")
+        if all(isinstance(item, YScalar) for item in items) and (rows == 1 or cols == 1):
+            names = [_name(item, "weight name") for item in items]
+            for i, item in enumerate(items):
+                self.param_marks[(layer, i if cols == 1 else 0, 0 if cols == 1 else i)] = (
+                    item.mark)
+            return [names] if rows == 1 else [[n] for n in names]
+        result = []
+        for r, row_node in enumerate(items):
+            assert isinstance(row_node, YSeq)
+            for c, item in enumerate(row_node.items):
+                self.param_marks[(layer, r, c)] = item.mark
+            result.append([_name(item, "weight name") for item in row_node.items])
+        return result
+
+    @staticmethod
+    def shaped(node: YNode, layout: _Layout, what: str, entry: str) -> list[YNode]:
+        """The items of a matrix written with the layer's shape (rows of entries, or one
+        flat list for a single row or column); else an error with both shapes."""
+        rows, cols = layout.rows, layout.cols
+
+        def expected() -> str:  # only for a message: most matrices have the right shape
+            return f"{what}: expected shape {layout.want}{layout.because}"
+
+        if not isinstance(node, YSeq):
+            raise ProblemError(f"{expected()}, found {_describe(node)}", node.mark)
+        items = node.items
+        if all(isinstance(item, YScalar) for item in items) and (rows == 1 or cols == 1):
+            if len(items) != rows * cols:
+                raise ProblemError(f"{expected()}, found {_plural(len(items), entry)}", node.mark)
+            return items
+        if len(items) != rows:
+            raise ProblemError(f"{expected()}, found {_actual_shape(items)}", node.mark)
+        for r, row_node in enumerate(items):
+            if not isinstance(row_node, YSeq):
+                raise ProblemError(f"{what} row {r + 1} must be a list of {cols} {entry}s, "
+                                   f"found {_describe(row_node)}", row_node.mark)
+            if len(row_node.items) != cols:
+                found = _actual_shape(items)
+                if "×" not in found:
+                    found = f"row {r + 1} with {_plural(len(row_node.items), entry)}"
+                raise ProblemError(f"{expected()}, found {found}", row_node.mark)
+        return items
+
+    def read_vector(self, node: YNode, size: int, what: str, names: list[str],
+                    noun: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """A vector: a list of ``size`` numbers, a mapping by name, or one number for all."""
+        if isinstance(node, YScalar):
+            return np.array([_number(node, what)] * size, dtype=np.float64)
+        if isinstance(node, YMap):
+            result = np.empty(size)
+            for key in node.entries:
+                if key not in names:
+                    hint = suggest(key, names) or f" ({noun}s: {_listed(names)})"
+                    raise ProblemError(f"{what}: no {noun} named '{_short(key)}'{hint}",
+                                       node.key_mark(key))
+            for i, name in enumerate(names):
+                value = node.get(name)
+                if value is None:
+                    raise ProblemError(f"{what}: missing a value for '{name}' (one for each "
+                                       f"{noun}: {_listed(names)})", node.mark)
+                result[i] = _number(value, f"{what} '{name}'")
+            return result
+        items = _seq(node, what).items
+        if len(items) != size:
+            raise ProblemError(f"{what} has {_plural(len(items), 'value')} but needs {size}, "
+                               f"one per {noun} ({_listed(names)})", node.mark)
+        values = [_plain_float(item) for item in items]
+        if None in values:
+            values = [_number(item, f"{what} '{names[i]}'") for i, item in enumerate(items)]
+        return np.array(values, dtype=np.float64)
+
+    def check_parameters(self, problem: Problem) -> None:
+        def mark_of(use: Use) -> Mark | None:
+            return self.param_marks.get((use.layer, use.row, use.col),
+                                        problem.layers[use.layer].mark)
+
+        for name, param in problem.parameters.items():
+            if name in self.name_marks:
+                first = self.name_marks[name]
+                raise ProblemError(f"parameter name '{name}' is also the name of a unit or "
+                                   f"input (line {first.line}): value keys would be ambiguous",
+                                   mark_of(param.uses[0]))
+            first_use = param.uses[0]
+            for use in param.uses[1:]:
+                layer = problem.layers[use.layer]
+                value = layer.bias[use.row] if use.is_bias else layer.weights[use.row, use.col]  # type: ignore[index]
+                if value != param.value:
+                    raise ProblemError(
+                        f"parameter '{name}' is used more than once (a shared parameter) but "
+                        f"starts from different values ({param.value:g} in layer "
+                        f"{problem.layers[first_use.layer].index}, {float(value):g} in layer "
+                        f"{layer.index})", mark_of(use))
+        freeze_node = self.root.get("freeze")
+        for i, pattern in enumerate(problem.freeze):
+            if not any(fnmatch.fnmatchcase(n, pattern) for n in problem.parameters):
+                mark = freeze_node.mark if freeze_node else None
+                if isinstance(freeze_node, YSeq) and i < len(freeze_node.items):
+                    mark = freeze_node.items[i].mark
+                hint = (suggest(pattern, problem.parameters)
+                        or f" (parameters: {_listed(list(problem.parameters))})")
+                raise ProblemError(f"freeze: '{_short(pattern)}' matches no parameter{hint}",
+                                   mark)
+
+    # ------------------------------------------------------------------- data
+
+    def read_data(self, root: YMap, input_names: list[str], layers: list[Layer],
+                  loss: str) -> tuple[Any, Any, bool, list[str | None] | None]:
+        outputs = layers[-1].units
+        input_node = root.get("input")
+        target_node = root.get("target")
+        samples_node = root.get("samples")
+        if samples_node is not None and (input_node is not None or target_node is not None):
+            other = "input" if input_node is not None else "target"
+            raise ProblemError(f"give either 'samples' or 'input' and 'target', not both "
+                               f"('{other}' is at line {root.key_mark(other).line})",
+                               root.key_mark("samples"))
+        if isinstance(samples_node, YMap):  # {file: data.csv} or {inputs: x.npy, targets: ...}
+            inputs, targets = _datafiles().read_samples(samples_node, input_names, outputs, loss,
+                                                        self.path)
+            return inputs, targets, True, None
+        pairs: list[tuple[YNode, YNode, str]] = []
+        if samples_node is not None:
+            items = _seq(samples_node, "samples").items
+            if not items:
+                raise ProblemError("samples is empty: give at least one {input, target}",
+                                   samples_node.mark)
+            for k, item in enumerate(items, start=1):
+                sample = _map(item, f"sample {k}")
+                _check_keys(sample, SAMPLE_KEYS, f"sample {k}")
+                pairs.append((self.require(sample, "input", f"sample {k}"),
+                              self.require(sample, "target", f"sample {k}"), f"sample {k} "))
+        else:
+            if input_node is None and target_node is None:
+                raise ProblemError("missing the data: give 'input' and 'target' (one sample) or "
+                                   "'samples' (several)", root.mark)
+            if input_node is None or target_node is None:
+                missing, given = ("input", "target") if input_node is None else ("target",
+                                                                                 "input")
+                raise ProblemError(f"missing required key '{missing}' in the problem ('{given}' "
+                                   f"is at line {root.key_mark(given).line})", root.mark)
+            pairs.append((input_node, target_node, ""))
+        xs = []
+        ys = []
+        labels: list[str | None] = []
+        for input_value, target_value, where in pairs:
+            xs.append(self.read_vector(input_value, len(input_names), f"{where}input",
+                                       input_names, "input"))
+            y, label = self.read_target(target_value, outputs, loss, f"{where}target")
+            ys.append(y)
+            labels.append(label)
+        return (np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64),
+                samples_node is not None, labels if any(labels) else None)
+
+    def read_target(self, node: YNode, outputs: list[str], loss: str,
+                    what: str) -> tuple[Any, str | None]:
+        if isinstance(node, YScalar) and isinstance(node.value, str):
+            if loss != "cross_entropy":
+                raise ProblemError(f"{what} '{_short(node.value)}' is not a number (naming the "
+                                   "true unit is for cross_entropy only)", node.mark)
+            if node.value not in outputs:
+                hint = suggest(node.value, outputs) or f" (outputs: {_listed(outputs)})"
+                raise ProblemError(f"{what} '{_short(node.value)}' names no output unit{hint}",
+                                   node.mark)
+            y = np.zeros(len(outputs))
+            y[outputs.index(node.value)] = 1.0
+            return y, node.value
+        if isinstance(node, YScalar) and len(outputs) > 1:
+            raise ProblemError(f"{what} is one number but the network has {len(outputs)} "
+                               f"outputs ({_listed(outputs)})", node.mark)
+        y = self.read_vector(node, len(outputs), what, outputs, "output unit")
+        if loss == "binary_cross_entropy":
+            for i, value in enumerate(y):
+                if not 0.0 <= value <= 1.0:
+                    raise ProblemError(f"{what} for '{outputs[i]}' is {value:g}, but "
+                                       "binary_cross_entropy needs targets in [0, 1]",
+                                       _entry_mark(node, i, outputs))
+        if loss == "cross_entropy":
+            for i, value in enumerate(y):
+                if value < 0:
+                    raise ProblemError(f"{what} for '{outputs[i]}' is {value:g}, but "
+                                       "cross_entropy needs non-negative targets that sum to 1",
+                                       _entry_mark(node, i, outputs))
+            total = float(y.sum())
+            if abs(total - 1.0) > 1e-9:
+                raise ProblemError(f"{what} sums to {total:g}, but cross_entropy needs targets "
+                                   "that sum to 1 (or the name of the true unit)", node.mark)
+        return y, None
+
+    # ------------------------------------------------------------------- quiz
+
+    def read_quiz(self, node: YNode, problem: Problem) -> list[str]:
+        """Value keys or glob patterns of computed values (`backprop quiz` asks for them)."""
+        from backprop_cli.app.quiz import match_patterns
+
+        items = [node] if isinstance(node, YScalar) else _seq(node, "quiz").items
+        if not items:
+            raise ProblemError("quiz is empty: list value keys or patterns, or leave it out",
+                               node.mark)
+        patterns = [_string(item, "quiz entry") for item in items]
+        errors = match_patterns(problem, patterns)[1]
+        for item, pattern in zip(items, patterns, strict=True):
+            if pattern in errors:
+                raise ProblemError(f"quiz: '{_short(pattern)}' {errors[pattern]}", item.mark)
+        return patterns
+
+    # --------------------------------------------------------------- expected
+
+    def read_expected(self, node: YMap, problem: Problem) -> dict[str, Expected]:
+        result: dict[str, Expected] = {}
+        for key, (key_mark, value_node) in node.entries.items():
+            parts = parse_key(key, problem)
+            if parts is None:
+                # a large network's keys are not listed: a hint is not worth that
+                index = problem.key_index
+                hint = suggest(key, list(index) if index is not None else [])
+                raise ProblemError(f"expected: unknown value key '{_short(key)}'{hint}",
+                                   key_mark)
+            entry = Expected(key=key, value=0.0, text="", mark=key_mark, parts=parts)
+            number_node: YNode = value_node
+            if isinstance(value_node, YMap):
+                _check_keys(value_node, EXPECTED_ENTRY_KEYS, f"expected '{key}'")
+                number_node = self.require(value_node, "value", f"expected '{key}'")
+                if (tol := value_node.get("tolerance")) is not None:
+                    entry.tolerance = _number(tol, f"expected '{key}' tolerance",
+                                              nonnegative=True)
+                if (err := value_node.get("erratum")) is not None:
+                    entry.erratum = _number(err, f"expected '{key}' erratum")
+                    assert isinstance(err, YScalar)
+                    entry.erratum_text = err.text
+                if (note := value_node.get("note")) is not None:
+                    entry.note = _string(note, f"expected '{key}' note")
+            value = _plain_float(number_node)
+            entry.value = value if value is not None else _number(number_node,
+                                                                  f"expected '{key}'")
+            assert isinstance(number_node, YScalar)
+            entry.text = number_node.text
+            result[key] = entry
+        return result
+
+
+class _Layout:
+    """A layer's weight matrix shape, and how to say it in a message."""
+
+    def __init__(self, index: int, units: list[str], below: list[str]) -> None:
+        self.index = index
+        self.where = f"layer {index}"
+        self.units = units
+        self.below = below
+        self.rows = len(units)
+        self.cols = len(below)
+
+    @property
+    def want(self) -> str:
+        return _shape_text(self.rows, self.cols)
+
+    @property
+    def because(self) -> str:
+        source = "input" if self.index == 1 else f"unit of layer {self.index - 1}"
+        return (f" (a row per unit: {_listed(self.units)}; a column per {source}: "
+                f"{_listed(self.below)})")
+
+
+def _entry_mark(node: YNode, index: int, names: list[str]) -> Mark:
+    """Where entry ``index`` of a vector was written (its list item or mapping key)."""
+    if isinstance(node, YSeq) and index < len(node.items):
+        return node.items[index].mark
+    if isinstance(node, YMap) and (value := node.get(names[index])) is not None:
+        return value.mark
+    return node.mark

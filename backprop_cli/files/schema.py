@@ -1,0 +1,332 @@
+"""A JSON Schema (draft 2020-12) of the problem file format v1, for editors.
+
+``backprop schema`` prints :func:`problem_schema` and ``docs/problem.schema.json``
+holds the same text (a test keeps them equal). With the line
+``# yaml-language-server: $schema=<path>/problem.schema.json`` at the top of a
+problem file, VS Code (the YAML extension) and other editors using the YAML
+language server complete keys, show their descriptions and defaults, and
+underline mistakes as you type.
+
+The schema describes the shape of a file: keys, types, names, enumerations
+(activations, losses, optimizers, ...), defaults. What depends on the whole
+file (the weight matrix of a layer has one row per unit, a value key names a
+unit that exists, ...) is checked by the loader, which ``backprop check`` runs:
+the schema never rejects a file the loader reads. Enumerations and key lists
+come from the modules that define them, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from backprop_cli.files.datafiles import INIT_METHODS
+from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, DEFAULT_ALPHA
+from backprop_cli.model.losses import LOSS_LABELS, LOSS_NAMES
+from backprop_cli.model.optimizers import ALL_UPDATE_KINDS, OPTIMIZER_NAMES, SETTINGS
+from backprop_cli.model.problem import RESERVED_WORDS
+from backprop_cli.rounding import MAX_DECIMALS
+
+Schema = dict[str, Any]
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+# The loader's NAME pattern (letters, digits, '_' and '^', not starting with a digit) in
+# the regex dialect every validator shares: non-ASCII letters are accepted as a whole
+# range, since JavaScript's \w (used by editors) is ASCII only.
+NAME_PATTERN = r"^[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_^\u00C0-\uFFFF]*$"
+_NAME = r"[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_^\u00C0-\uFFFF]*"
+_KINDS = "|".join(["z", "a", "dadz", r"grad\.a", r"grad\.z", "grad", "new", *ALL_UPDATE_KINDS,
+                   "input", "target"])
+VALUE_KEY_PATTERN = (rf"^(step[1-9][0-9]*\.|final\.)?(loss|(({_KINDS})\.)?{_NAME})"
+                     r"(@[1-9][0-9]*)?$")
+DERIVATIVE_KEY_PATTERN = (rf"^(value(\.{_NAME})?|derivative(\.{_NAME}){{1,2}}|new_value|"
+                          r"predicted_change|actual_change|difference)$")
+FORMULA_KEY_PATTERN = rf"^formula(\.{_NAME}){{1,2}}$"
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/$defs/{name}"}
+
+
+def _number(description: str, **extra: Any) -> Schema:
+    return {"description": description, "type": "number", **extra}
+
+
+def _defs() -> dict[str, Schema]:
+    activation_names = [*ACTIVATION_NAMES, *ALIASES]
+    alpha_defaults = ", ".join(f"{name} {value:g}" for name, value in DEFAULT_ALPHA.items())
+    number_list = {"type": "array", "items": {"type": "number"}, "minItems": 1}
+    name_vector: Schema = {
+        "type": "object", "propertyNames": _ref("name"),
+        "additionalProperties": {"type": "number"}}
+    optimizer_objects = []
+    for name in OPTIMIZER_NAMES:
+        settings = {key: _number(f"{name} setting {key} (default {value:g})", default=value)
+                    for key, value in SETTINGS[name].items()}
+        optimizer_objects.append({
+            "type": "object",
+            "properties": {"name": {"const": name}, **settings},
+            "required": ["name"], "additionalProperties": False})
+    return {
+        "name": {
+            "description": "A name: letters, digits, '_' and '^' (w_1^4), not starting with "
+                           "a digit, not a reserved word.",
+            "type": "string", "pattern": NAME_PATTERN,
+            "not": {"enum": sorted(RESERVED_WORDS)}},
+        "names_or_count": {
+            "anyOf": [
+                {"type": "integer", "minimum": 1,
+                 "description": "A count: inputs x1, x2, ...; hidden units h1, h2, ... "
+                                "(h<layer>_<i> with several hidden layers); outputs o "
+                                "(o1, o2, ... for several)."},
+                {"type": "array", "items": _ref("name"), "minItems": 1,
+                 "description": "The names, in order."}]},
+        "activation": {
+            "description": "The layer's activation function (default identity). leaky_relu "
+                           f"and elu take alpha (defaults: {alpha_defaults}). ReLU'(0) = 0.",
+            "default": "identity",
+            "anyOf": [
+                {"enum": activation_names},
+                {"type": "object",
+                 "properties": {
+                     "name": {"enum": activation_names},
+                     "alpha": _number("The slope (leaky_relu) or scale (elu) for z < 0.")},
+                 "required": ["name"], "additionalProperties": False}]},
+        "weights": {
+            "description": "One row per unit of the layer, one column per unit (or input) "
+                           "below; a flat list for a single row or column, a number for 1×1; "
+                           "or {file: w.npy}; or {init: he|xavier|uniform, seed: N} (biases "
+                           "then start at 0).",
+            "anyOf": [
+                {"type": "number"},
+                number_list,
+                {"type": "array", "items": number_list, "minItems": 1},
+                {"type": "object", "properties": {"file": _ref("npy_file")},
+                 "required": ["file"], "additionalProperties": False},
+                {"type": "object",
+                 "properties": {
+                     "init": {"enum": list(INIT_METHODS),
+                              "description": "he: normal, std √(2/fan_in); xavier: uniform "
+                                             "on ±√(6/(fan_in + fan_out)); uniform: on "
+                                             "[low, high)."},
+                     "seed": {"type": "integer", "minimum": 0,
+                              "description": "numpy.random.default_rng(seed): the same "
+                                             "weights on every run."},
+                     "low": _number("init uniform: the lower bound."),
+                     "high": _number("init uniform: the upper bound.")},
+                 "required": ["init", "seed"], "additionalProperties": False}]},
+        "weight_names": {
+            "description": "Names of the weights, shaped like the weights (default "
+                           "w_<unit>_<input>). A name used twice is one shared parameter.",
+            "anyOf": [
+                {"type": "null"}, _ref("name"),
+                {"type": "array", "items": _ref("name"), "minItems": 1},
+                {"type": "array", "minItems": 1,
+                 "items": {"type": "array", "items": _ref("name"), "minItems": 1}}]},
+        "bias": {
+            "description": "A list (one per unit), one number for every unit, a mapping by "
+                           "unit name, {file: b.npy}, or null/absent: no bias.",
+            "anyOf": [
+                {"type": "null"}, {"type": "number"}, number_list,
+                {"type": "object", "properties": {"file": _ref("npy_file")},
+                 "required": ["file"], "additionalProperties": False},
+                name_vector]},
+        "bias_names": {
+            "description": "Names of the biases (default b_<unit>); one name: one bias "
+                           "shared by the layer.",
+            "anyOf": [{"type": "null"}, _ref("name"),
+                      {"type": "array", "items": _ref("name"), "minItems": 1}]},
+        "layer": {
+            "type": "object",
+            "properties": {
+                "units": {**_ref("names_or_count"),
+                          "description": "Names of the layer's units, or their number."},
+                "activation": _ref("activation"),
+                "weights": _ref("weights"),
+                "weight_names": _ref("weight_names"),
+                "bias": _ref("bias"),
+                "bias_names": _ref("bias_names")},
+            "required": ["units", "weights"], "additionalProperties": False},
+        "vector": {
+            "description": "A list of numbers, a mapping by name, or one number for all.",
+            "anyOf": [{"type": "number"}, number_list, name_vector]},
+        "target": {
+            "description": "A number (one output), a list, a mapping by output name, or "
+                           "(cross_entropy) the name of the true output unit.",
+            "anyOf": [{"type": "number"}, number_list, name_vector, _ref("name")]},
+        "sample": {
+            "type": "object",
+            "properties": {"input": _ref("vector"), "target": _ref("target")},
+            "required": ["input", "target"], "additionalProperties": False},
+        "npy_file": {
+            "description": "A .npy file, relative to the problem file (numbers only, read "
+                           "without pickle).",
+            "type": "string", "minLength": 1},
+        "expected_number": {
+            "anyOf": [
+                {"type": "number",
+                 "description": "The published value: judged at the precision written "
+                                "(0.824 means three decimals)."},
+                {"type": "object",
+                 "properties": {
+                     "value": _number("The published value."),
+                     "tolerance": _number("An absolute tolerance for this value only.",
+                                          minimum=0),
+                     "erratum": _number("The correct value, when the published one is "
+                                        "wrong (an erratum)."),
+                     "note": {"type": "string", "description": "Why, in words."}},
+                 "required": ["value"], "additionalProperties": False}]},
+        "expected_formula": {
+            "anyOf": [
+                {"type": "string", "description": "The derivative as a formula (3*x^2 - 6*x "
+                                                  "+ 2); right when it is the same function."},
+                {"type": "object",
+                 "properties": {"value": {"type": "string"},
+                                "note": {"type": "string", "description": "Why, in words."}},
+                 "required": ["value"], "additionalProperties": False}]},
+        "optimizer": {
+            "description": "How parameters are updated (default sgd). momentum: v = β·v − "
+                           "η·g, w += v; adam: bias-corrected moments.",
+            "default": "sgd",
+            "anyOf": [{"enum": list(OPTIMIZER_NAMES)}, *optimizer_objects]},
+        "point": {
+            "type": "object", "propertyNames": _ref("name"),
+            "additionalProperties": {"type": "number"}},
+    }
+
+
+def _common() -> dict[str, Schema]:
+    return {
+        "title": {"type": "string",
+                  "description": "Shown above the solution (default: the file name)."},
+        "description": {"type": ["string", "null"],
+                        "description": "Free Markdown text shown with the solution."},
+        "tolerance": _number("An absolute tolerance for every expected value (default: the "
+                             "precision each value is written with).", minimum=0),
+    }
+
+
+def _network_keys() -> dict[str, Schema]:
+    losses = "; ".join(f"{name}: {LOSS_LABELS[name]}" for name in LOSS_NAMES)
+    return {
+        "network": {
+            "description": "The network: its inputs and its layers (the last is the output "
+                           "layer).",
+            "type": "object",
+            "properties": {
+                "inputs": {**_ref("names_or_count"),
+                           "description": "Names of the inputs, or their number (x1, x2, ...)."},
+                "layers": {"type": "array", "items": _ref("layer"), "minItems": 1,
+                           "description": "At least one; the last is the output layer."}},
+            "required": ["inputs", "layers"], "additionalProperties": False},
+        "loss": {"enum": list(LOSS_NAMES), "description": f"The loss of one sample. {losses}."},
+        "reduction": {"enum": ["mean", "sum"], "default": "mean",
+                      "description": "How sample losses (and gradients) combine: mean or sum."},
+        "learning_rate": _number("The gradient-descent step size η.", exclusiveMinimum=0),
+        "steps": {"type": "integer", "minimum": 0, "default": 1,
+                  "description": "Gradient-descent updates (0: forward and backward only)."},
+        "freeze": {
+            "description": "Parameter names or glob patterns never updated (they still get "
+                           "gradients).",
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        "input": {**_ref("vector"), "description": "One sample's input: a list, or a mapping "
+                                                   "by input name."},
+        "target": _ref("target"),
+        "samples": {
+            "description": "Several samples instead of input and target: a list of {input, "
+                           "target}, a CSV file whose header names every input and output "
+                           "({file: data.csv}), or .npy files ({inputs: x.npy, targets: "
+                           "y.npy}). Value keys of one sample end in @k.",
+            "anyOf": [
+                {"type": "array", "items": _ref("sample"), "minItems": 1},
+                {"type": "object", "properties": {"file": {"type": "string", "minLength": 1}},
+                 "required": ["file"], "additionalProperties": False},
+                {"type": "object",
+                 "properties": {"inputs": _ref("npy_file"), "targets": _ref("npy_file")},
+                 "required": ["inputs", "targets"], "additionalProperties": False}]},
+        "optimizer": _ref("optimizer"),
+        "weight_decay": _number("λ: L2 weight decay, adds λ·w to each weight's gradient "
+                                "(not the biases').", minimum=0, default=0),
+        "batch_size": {"type": "integer", "minimum": 1,
+                       "description": "Samples per step, in file order (default: all in "
+                                      "every step)."},
+        "epochs": {"type": "integer", "minimum": 0,
+                   "description": "Instead of steps: epochs × ⌈samples / batch_size⌉ steps."},
+        "round": {"type": "integer", "minimum": 0, "maximum": MAX_DECIMALS,
+                  "description": "Hand-calculation mode: every value produced is rounded to "
+                                 "this many decimals, as on paper."},
+        "quiz": {
+            "description": "The values `backprop quiz` asks for: value keys or glob "
+                           "patterns (default: step 1's z, a, loss, deltas, gradients and "
+                           "updates).",
+            "anyOf": [{"type": "string"},
+                      {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
+    }
+
+
+def _derivative_keys() -> dict[str, Schema]:
+    return {
+        "kind": {"enum": ["derivative"],
+                 "description": "derivative: a calculus warm-up (function, chain, at, step) "
+                                "instead of a network."},
+        "function": {"type": "string",
+                     "description": "The function to differentiate: \"f(x) = x^3 - 3*x^2\" "
+                                    "or \"z = y^2\"."},
+        "chain": {"type": "object", "propertyNames": _ref("name"),
+                  "additionalProperties": {"type": "string"},
+                  "description": "Intermediate variables by name (y: \"2*x + 3\")."},
+        "at": {**_ref("point"), "description": "The point, by variable (x: 2)."},
+        "step": {**_ref("point"), "description": "A small change of the variables (x: 0.1): "
+                                                 "predicted against actual change."},
+    }
+
+
+def problem_schema() -> Schema:
+    """The JSON Schema of a problem file (network problems and ``kind: derivative``)."""
+    network = _network_keys()
+    derivative = _derivative_keys()
+    network_only = sorted(set(network) - {"network"})
+    derivative_only = sorted(set(derivative) - {"kind"})
+    properties: dict[str, Schema] = {
+        **_common(), **network, **derivative,
+        "expected": {
+            "description": "The published answers by value key (z.h1, a.o, loss, grad.w1, "
+                           "new.w1, ...): a number, or {value, tolerance, erratum, note}.",
+            "type": "object"},
+    }
+    return {
+        "$schema": DRAFT,
+        "title": "backprop problem file (format v1)",
+        "description": "A backpropagation exercise for `backprop solve`, `check` and `quiz`. "
+                       "Reference: docs/format.md.",
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+        "if": {"required": ["kind"]},
+        "then": {
+            "required": ["function"],
+            "properties": {
+                **{key: False for key in ["network", *network_only]},
+                "expected": {
+                    "patternProperties": {
+                        FORMULA_KEY_PATTERN: _ref("expected_formula"),
+                        DERIVATIVE_KEY_PATTERN: _ref("expected_number")},
+                    "additionalProperties": False}}},
+        "else": {
+            "required": ["network", "loss", "learning_rate"],
+            "properties": {
+                **{key: False for key in derivative_only},
+                "expected": {
+                    "propertyNames": {"pattern": VALUE_KEY_PATTERN},
+                    "additionalProperties": _ref("expected_number")}},
+            "anyOf": [{"required": ["input", "target"]}, {"required": ["samples"]}],
+            "not": {"anyOf": [{"required": ["samples", "input"]},
+                              {"required": ["samples", "target"]},
+                              {"required": ["steps", "epochs"]}]}},
+        "$defs": _defs(),
+    }
+
+
+def schema_text() -> str:
+    """The schema as ``backprop schema`` prints it (and docs/problem.schema.json holds)."""
+    return json.dumps(problem_schema(), indent=2, ensure_ascii=False) + "\n"

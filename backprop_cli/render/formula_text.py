@@ -1,0 +1,67 @@
+"""Formulas as one-line text in terms of value keys, for check reports and CI logs.
+
+The worked solution writes textbook symbols (δ_o, ∂L/∂w1); a check report
+writes the value keys an instructor edits in the file (``grad.z.o*a.h1``), so
+the line can be searched for and copied. Numbers are substituted from any
+assignment of values (the author's own numbers, in a carried-forward check).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from backprop_cli.expr import Expr, render
+from backprop_cli.numfmt import format_number
+
+FUNCTION_NAMES = {"identity": "", "relu": "relu", "leaky_relu": "leaky_relu",
+                  "sigmoid": "sigmoid", "tanh": "tanh", "softplus": "softplus", "elu": "elu",
+                  "silu": "silu", "exp": "exp", "log": "log", "softmax": "softmax"}
+
+
+class KeyNotation:
+    """Writes symbols as value keys and numbers to a fixed number of digits."""
+
+    times = "*"
+    minus = "-"
+
+    def __init__(self, digits: int = 6) -> None:
+        self.digits = digits
+
+    def symbol(self, key: str) -> str:
+        return key
+
+    def number(self, value: float) -> str:
+        return format_number(value, self.digits, ascii_only=True)
+
+    def constant(self, value: float, display: str | None) -> str:
+        return self.number(value)
+
+    def call(self, name: str, args: list[str], params: dict[str, float]) -> str:
+        if name == "mean":
+            return f"({' + '.join(args)})/{len(args)}"
+        if name == "softmax":
+            return f"exp({args[0]})/(" + " + ".join(f"exp({a})" for a in args) + ")"
+        settings = "".join(f", {k}={self.number(v)}" for k, v in params.items())
+        return f"{FUNCTION_NAMES.get(name, name)}({', '.join(args)}{settings})"
+
+    def fraction(self, numerator: str, denominator: str) -> str:
+        return f"{self._atom(numerator)}/{self._atom(denominator)}"
+
+    def _atom(self, text: str) -> str:
+        compound = any(op in text[1:] for op in " +-*/")
+        return self.group(text) if compound else text
+
+    def power(self, base: str, exponent: int) -> str:
+        return f"{base}^{exponent}"
+
+    def group(self, text: str) -> str:
+        return f"({text})"
+
+    def piecewise(self, test: str, then: str, otherwise: str) -> str:
+        return f"({then} if {test} > 0 else {otherwise})"
+
+
+def substituted(expr: Expr, values: Mapping[str, float], digits: int = 6) -> tuple[str, str]:
+    """``expr`` written with keys, and with ``values`` substituted."""
+    notation = KeyNotation(digits)
+    return render(expr, notation), render(expr, notation, values)
