@@ -83,3 +83,26 @@ def format_decimals(value: float, decimals: int, ascii_only: bool = False) -> st
     if not math.isfinite(value):
         return format_number(value, ascii_only=ascii_only)
     return _signed(_fixed(value, decimals), ascii_only)
+
+
+def format_fixed(value: float, decimals: int, ascii_only: bool = False) -> str:
+    """``value`` with exactly ``decimals`` decimals (``--decimals``: 1.2004, 0.5000, 0.0001).
+
+    Integers stay integers (the data 1 and 2 read as typed), -0 never appears,
+    and infinities and NaN are written as in :func:`format_number`.
+    """
+    if not math.isfinite(value):
+        return format_number(value, ascii_only=ascii_only)
+    if float(value).is_integer() and abs(value) < 1e15:
+        return _signed(str(int(value)), ascii_only)
+    text = f"{value:.{decimals}f}"
+    if text.startswith("-") and not text.strip("-0."):
+        text = text[1:]  # -0.0000
+    return _signed(text, ascii_only)
+
+
+def decimals_for_digits(value: float, digits: int) -> int:
+    """The decimals that show ``value`` to ``digits`` significant digits (0.0004552, 4: 7)."""
+    if value == 0 or not math.isfinite(value):
+        return 0
+    return max(digits - 1 - math.floor(math.log10(abs(value))), 0)

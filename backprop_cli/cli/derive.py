@@ -126,7 +126,7 @@ def solve_loaded(problem: DerivativeProblem, fmt: str, digits: int,
     from backprop_cli.kinds.derivative import work
 
     file = problem.path
-    if fmt in ("html", "svg"):
+    if fmt in ("html", "svg", "latex"):
         raise click.UsageError(f"a derivative exercise prints as plain text, markdown or json, "
                                f"not {fmt}")
     worked = work(problem.exercise)

@@ -1,19 +1,24 @@
-"""`backprop solve FILE`: the worked solution (terminal, text, Markdown, HTML, SVG) or JSON."""
+"""`backprop solve FILE`: the worked solution (terminal, text, Markdown, LaTeX, HTML, SVG) or
+JSON; `--handout` and `--statement` for students."""
 
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from backprop_cli.cli.common import load_exercise, user_errors, write_output
 
-FORMATS = ("rich", "plain", "markdown", "html", "svg", "json")
+if TYPE_CHECKING:
+    from backprop_cli.model.problem import Problem
+
+FORMATS = ("rich", "plain", "markdown", "latex", "html", "svg", "json")
 # --output FILE without --format: the format its suffix names
 SUFFIX_FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
-                  ".svg": "svg", ".json": "json", ".txt": "plain"}
+                  ".tex": "latex", ".svg": "svg", ".json": "json", ".txt": "plain"}
 PIPE_WIDTH = 100  # columns of plain text written to a pipe or a file
 
 
@@ -54,6 +59,13 @@ def terminal_columns() -> int:
                    "NO_COLOR; with --output, the one its suffix names).")
 @click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True,
               help="Significant digits of the numbers shown (JSON keeps full precision).")
+@click.option("--decimals", type=click.IntRange(0, 12), default=None, metavar="N",
+              help="Show numbers with N decimals (fixed point; the computation is unchanged). "
+                   "An equation whose sums would not add up at N decimals gets more.")
+@click.option("--handout", is_flag=True,
+              help="The worked solution without the file's published values and verdicts.")
+@click.option("--statement", is_flag=True,
+              help="The problem sheet only: network, data and what to compute.")
 @click.option("--ascii", "ascii_only", is_flag=True,
               help="Plain ASCII: dL/dw1, delta_o, y_hat, sigmoid, * (not for markdown).")
 @click.option("--step", "step", type=click.IntRange(min=1), default=None, metavar="K",
@@ -69,7 +81,8 @@ def terminal_columns() -> int:
               help="With --format json: keep only value keys matching GLOB (repeatable).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to FILE instead of standard output.")
-def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int | None,
+def solve(file: str, fmt: str | None, digits: int, decimals: int | None, handout: bool,
+          statement: bool, ascii_only: bool, step: int | None,
           steps: int | None, round_decimals: int | None, width: int | None,
           patterns: tuple[str, ...], output: str | None) -> None:
     """Solve FILE step by step: forward pass, loss, backward pass, update.
@@ -78,12 +91,22 @@ def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int |
     Examples:
       backprop solve problems/001b_two_layer_relu_sigmoid.yaml
       backprop solve problem.yaml --format markdown --output solution.md
+      backprop solve problem.yaml --handout --decimals 4 -o handout.tex
+      backprop solve problem.yaml --statement -o sheet.html
       backprop solve problem.yaml --steps 50 --step 50 --digits 6
       backprop solve problem.yaml --format json --keys 'grad.*' --keys final.loss
     """
     fmt = fmt or default_format(output)
     if patterns and fmt != "json":
         raise click.UsageError("--keys selects the values of --format json")
+    if handout and statement:
+        raise click.UsageError("--handout and --statement are two documents: give one")
+    if fmt == "json":
+        for given, name in ((handout, "--handout"), (statement, "--statement"),
+                            (decimals is not None, "--decimals")):
+            if given:
+                raise click.UsageError(f"{name} shapes a document for people; --format json "
+                                       "has every value at full precision")
     from backprop_cli.model.problem import Problem
 
     problem = load_exercise(file, steps=steps)
@@ -91,6 +114,11 @@ def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int |
         # `kind: derivative` exercises: backprop_cli/cli/derive.py
         from backprop_cli.cli.derive import solve_loaded
 
+        for given, name in ((handout, "--handout"), (statement, "--statement"),
+                            (decimals is not None, "--decimals")):
+            if given:
+                raise click.UsageError(f"{name} is for network problems; a derivative "
+                                       "exercise prints as plain text, markdown or json")
         solve_loaded(problem, fmt, digits, patterns, output)
         return
     if round_decimals is not None:
@@ -112,8 +140,22 @@ def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int |
 
     options = RenderOptions(fmt=fmt, digits=digits, ascii_only=ascii_only, step=step or 1,
                             width=width or default_width(fmt, output),
-                            color=not os.environ.get("NO_COLOR"))
+                            color=not os.environ.get("NO_COLOR"), decimals=decimals,
+                            handout=handout, statement=statement)
+    if statement:
+        options.asked = tuple(asked_keys(problem))
     with user_errors(file):
         solution = solve_for_display(problem, options.step)
         text = render_problem(problem, solution, options)
     write_output(text, output)
+
+
+def asked_keys(problem: Problem) -> list[str]:
+    """What a statement asks for: the file's expected keys, then its quiz keys."""
+    keys = list(problem.expected)
+    if problem.quiz:
+        # lazy: the quiz's key matching loads only for a statement of a file with quiz keys
+        from backprop_cli.app.quiz import match_patterns
+
+        keys += [key for key in match_patterns(problem, problem.quiz)[0] if key not in keys]
+    return keys

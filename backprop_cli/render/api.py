@@ -9,13 +9,17 @@ therefore stays flat in the number of steps.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from backprop_cli.engine.passes import Engine, Recorder, Solution
 from backprop_cli.model.keys import parse_key, prefix_for
 from backprop_cli.model.problem import Problem
 from backprop_cli.records import record
 
-FORMATS = ("rich", "plain", "markdown", "html", "svg")
+if TYPE_CHECKING:
+    from backprop_cli.render.notation import MathNotation
+
+FORMATS = ("rich", "plain", "markdown", "latex", "html", "svg")
 _STEP_PREFIX = re.compile(r"^(step\d+\.|final\.)")
 
 
@@ -27,6 +31,10 @@ class RenderOptions:
     step: int = 1
     width: int = 100  # columns for plain, rich, html and svg
     color: bool = True  # rich only: False writes styles without colour (NO_COLOR)
+    decimals: int | None = None  # fixed-point numbers with N decimals (--decimals)
+    handout: bool = False  # no published values, no verdict marks (--handout)
+    statement: bool = False  # the problem and what to compute only (--statement)
+    asked: tuple[str, ...] = ()  # what the statement asks for (value keys)
 
 
 class StepRecorder(Recorder):
@@ -69,22 +77,44 @@ def solve_for_display(problem: Problem, step: int = 1) -> Solution:
 
 def render_problem(problem: Problem, solution: Solution, options: RenderOptions) -> str:
     """The worked solution as text in ``options.fmt`` (see :data:`FORMATS`)."""
+    # lazy: the document builder and the writers load only when a document is rendered
+    from backprop_cli.render.arithmetic import settle_decimals
     from backprop_cli.render.document import BuildOptions, build_document
+    from backprop_cli.render.handout import handout_document, statement_document
     from backprop_cli.render.notation import make_notation
 
-    doc = build_document(problem, solution, BuildOptions(options.digits, options.step))
+    build = BuildOptions(options.digits, options.step)
+    if options.statement:
+        doc = statement_document(problem, solution, build, options.asked)
+    elif options.handout:
+        doc = handout_document(problem, solution, build)
+    else:
+        doc = build_document(problem, solution, build)
+    decimals = options.decimals
+    if decimals is not None:
+        settle_decimals(doc, decimals)
+
+    def notation(style: str) -> MathNotation:
+        return make_notation(style, problem, options.digits, decimals=decimals)
+
     fmt = options.fmt
     if fmt == "markdown":
         from backprop_cli.render.markdown import write_markdown
 
-        return write_markdown(doc, make_notation("latex", problem, options.digits),
-                              make_notation("unicode", problem, options.digits))
+        return write_markdown(doc, notation("latex"), notation("unicode"))
+    if fmt == "latex":
+        from backprop_cli.render.latex import write_latex
+
+        return write_latex(doc, notation("latex"))
+    if fmt == "html":
+        from backprop_cli.render.html import write_html
+
+        return write_html(doc, notation("latex"), notation("unicode"))
     style = "ascii" if options.ascii_only else "unicode"
-    notation = make_notation(style, problem, options.digits)
     if fmt == "plain":
         from backprop_cli.render.plain import write_plain
 
-        return write_plain(doc, notation, options.width, options.ascii_only)
+        return write_plain(doc, notation(style), options.width, options.ascii_only)
     from backprop_cli.render.terminal import export
 
-    return export(doc, notation, fmt, options.width, options.ascii_only, options.color)
+    return export(doc, notation(style), fmt, options.width, options.ascii_only, options.color)

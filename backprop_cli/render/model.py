@@ -93,6 +93,7 @@ class Equation:
     rate_symbol: bool = False  # the learning rate written η in the symbolic form
     digits: int | None = None  # for the result, when the document's digits hide a change
     context: int | None = None  # overrides the section's step context
+    decimals: int | None = None  # fixed decimals for this equation (--decimals: sums add up)
 
 
 @record

@@ -22,7 +22,12 @@ import re
 from backprop_cli.model.keys import KeyParts, parse_key
 from backprop_cli.model.optimizers import ALL_UPDATE_KINDS as OPTIMIZER_KINDS
 from backprop_cli.model.problem import Problem
-from backprop_cli.numfmt import format_decimals, format_number
+from backprop_cli.numfmt import (
+    decimals_for_digits,
+    format_decimals,
+    format_fixed,
+    format_number,
+)
 
 SUPERSCRIPT = dict(zip("0123456789+-−()=", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁽⁾⁼", strict=True))
 SUBSCRIPT = dict(zip("0123456789+-−()=", "₀₁₂₃₄₅₆₇₈₉₊₋₋₍₎₌", strict=True))
@@ -92,6 +97,7 @@ class MathNotation:
         self.sample_marks = True  # False: a sample's formula read as any sample's
         # hand-calculation mode: every number written with the decimals the student keeps
         self.decimals: int | None = problem.round
+        self.fixed = False  # --decimals N: exactly N decimals (trailing zeros kept)
         self.unit_layer = {u: li for li, layer in enumerate(problem.layers) for u in layer.units}
         self.outputs = set(problem.output_names)
         self.single_output = len(problem.output_names) == 1
@@ -107,6 +113,14 @@ class MathNotation:
             return self
         other = copy.copy(self)
         other.context = context
+        other._cache = {}
+        return other
+
+    def with_decimals(self, decimals: int) -> MathNotation:
+        """The same notation writing numbers with exactly ``decimals`` decimals."""
+        other = copy.copy(self)
+        other.decimals = decimals
+        other.fixed = True
         other._cache = {}
         return other
 
@@ -191,9 +205,22 @@ class MathNotation:
     # ------------------------------------------------------ expr.Notation protocol
 
     def number(self, value: float, digits: int | None = None) -> str:
+        return self.number_text(value, digits, self.ascii_only)
+
+    def number_text(self, value: float, digits: int | None, ascii_only: bool) -> str:
+        """``value`` as the options ask: fixed decimals, hand-calculation decimals or digits.
+
+        With fixed decimals, ``digits`` (a number that must show a small change) widens
+        the decimals to that many significant digits.
+        """
+        if self.fixed and self.decimals is not None:
+            decimals = self.decimals
+            if digits is not None:
+                decimals = max(decimals, decimals_for_digits(value, digits))
+            return format_fixed(value, decimals, ascii_only=ascii_only)
         if self.decimals is not None and digits is None:
-            return format_decimals(value, self.decimals, ascii_only=self.ascii_only)
-        return format_number(value, digits or self.digits, ascii_only=self.ascii_only)
+            return format_decimals(value, self.decimals, ascii_only=ascii_only)
+        return format_number(value, digits or self.digits, ascii_only=ascii_only)
 
     def unit_name(self, unit: str) -> str:
         return self.name(unit)
@@ -521,9 +548,9 @@ class LatexNotation(MathNotation):
     arrow_left = r"\leftarrow"
 
     def number(self, value: float, digits: int | None = None) -> str:
-        if self.decimals is not None and digits is None:
+        if self.decimals is not None and digits is None and not self.fixed:
             return format_decimals(value, self.decimals, ascii_only=True)
-        return latex_number(format_number(value, digits or self.digits, ascii_only=True))
+        return latex_number(self.number_text(value, digits, True))
 
     def unit_name(self, unit: str) -> str:
         return latex_name(unit, top=False)
@@ -629,9 +656,10 @@ def latex_number(text: str) -> str:
 
 
 def make_notation(style: str, problem: Problem, digits: int = 4,
-                  context: int | None = 1) -> MathNotation:
-    """'unicode', 'ascii' or 'latex'."""
+                  context: int | None = 1, decimals: int | None = None) -> MathNotation:
+    """'unicode', 'ascii' or 'latex'; ``decimals``: fixed-point numbers (--decimals)."""
     classes: dict[str, type[MathNotation]] = {
         "unicode": UnicodeNotation, "ascii": AsciiNotation, "latex": LatexNotation,
     }
-    return classes[style](problem, digits, context)
+    notation = classes[style](problem, digits, context)
+    return notation if decimals is None else notation.with_decimals(decimals)

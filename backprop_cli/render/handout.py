@@ -1,0 +1,47 @@
+"""Documents for students: the handout (a worked solution without the author's values)
+and the statement (the problem sheet only: network, data, what to compute).
+
+Both are built by the same :class:`~backprop_cli.render.document.Builder` as the
+worked solution, so every writer prints them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from backprop_cli.engine.passes import Solution
+from backprop_cli.model.keys import parse_key
+from backprop_cli.model.problem import Problem
+from backprop_cli.render.document import Builder, BuildOptions
+from backprop_cli.render.model import Cell, Column, Document, Para, Sym, Table
+
+
+def handout_document(problem: Problem, solution: Solution, options: BuildOptions) -> Document:
+    """The worked solution without published values, verdict marks or their section."""
+    builder = Builder(problem, solution, options)
+    builder.judged = {}
+    return builder.build()
+
+
+def statement_document(problem: Problem, solution: Solution, options: BuildOptions,
+                       asked: Sequence[str]) -> Document:
+    """The problem section, then what to compute: ``asked`` (value keys), or the whole pass."""
+    builder = Builder(problem, solution, options)
+    builder.judged = {}
+    doc = Document(problem.title, problem.description)
+    doc.sections.append(builder.problem_section(1))
+    task = builder.section("2. What to compute", context=1)
+    keys = [key for key in asked if parse_key(key, problem) is not None]
+    if not keys:
+        what = ("the forward pass, the loss and the backward pass (every gradient)"
+                if problem.steps == 0 else
+                "the forward pass, the loss, the backward pass (every gradient), the update "
+                "of every parameter and the loss after it")
+        task.add(Para([f"Work out {what}."]))
+    else:
+        rows: list[Sequence[Cell]] = [[[Sym(key)], [key], []] for key in keys]
+        task.add(Para([f"Work out these {len(keys)} value{'s' * (len(keys) != 1)}; "
+                       "the key names each for backprop check and backprop quiz."]))
+        task.add(Table([Column(["value"]), Column(["key"]), Column(["your answer"])], rows))
+    doc.sections.append(task)
+    return doc
