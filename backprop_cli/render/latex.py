@@ -36,7 +36,7 @@ from backprop_cli.render.text import context_notation, equation_text, inline_mat
 ONE_LINE = 70  # visible characters of an equation kept on one line
 ROW = 60  # visible characters of one row of a broken equation
 
-PREAMBLE = r"""\documentclass[11pt]{article}
+PREAMBLE = r"""\documentclass[11pt,fleqn]{article}
 \usepackage[T1]{fontenc}
 \usepackage[utf8]{inputenc}
 \usepackage{lmodern}
@@ -48,6 +48,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \setlength{\parskip}{0.5em}
 \sloppy
 \allowdisplaybreaks
+\setlength{\mathindent}{1.5em}
 """
 
 _SPECIAL = {

@@ -40,9 +40,12 @@ def to_mathml(latex: str, display: bool = False) -> str:
 
 def rows_to_mathml(rows: list[tuple[str, str]]) -> str:
     """Aligned rows (``lhs``, ``= rest``) as a block ``<mtable>``, like LaTeX's align*."""
+    # a table cell is in text style by default: display style keeps fractions full size
     cells = "".join(
-        f"<mtr><mtd style=\"text-align:right\">{_Parser(left).row()}</mtd>"
-        f"<mtd style=\"text-align:left\">{_Parser(right).row()}</mtd></mtr>"
+        f'<mtr><mtd style="text-align:right"><mstyle displaystyle="true">'
+        f"{_Parser(left).row()}</mstyle></mtd>"
+        f'<mtd style="text-align:left"><mstyle displaystyle="true">'
+        f"{_Parser(right).row()}</mstyle></mtd></mtr>"
         for left, right in rows)
     return f'<math displaystyle="true"><mtable>{cells}</mtable></math>'
 
