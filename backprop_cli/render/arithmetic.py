@@ -1,36 +1,87 @@
-"""Shown arithmetic that adds up: the decimals of each worked equation (``--decimals N``).
+"""Shown arithmetic that adds up: the decimals of each worked equation.
 
-With every number rounded on its own, ``0.50014 + 1.20044 + 0.10014`` is shown as
-``0.5001 + 1.2004 + 0.1001 = 1.8007``, which a student adding the shown terms
-reads as a mistake. Here each equation keeps N decimals when every sum and
-product worked out in it agrees with its shown operands at the shown precision
-(a sum exactly, a product to within half a unit of the last decimal), and
-otherwise gets the fewest extra decimals (up to :data:`EXTRA`) that make it
-agree. Display only: the values are the engine's.
+Every number rounded on its own does not add up: with 4 significant digits
+``0.50014 + 1.20044 + 0.10014`` is shown as ``0.5001 + 1.2 + 0.1001 = 1.801``, and
+with ``--decimals 4`` as ``0.5001 + 1.2004 + 0.1001 = 1.8007``; a student adding
+the shown terms reads either as a mistake. Here an equation keeps the asked
+precision when every sum worked out in it adds up exactly from its shown terms
+(with ``--decimals``, every product too, to within half a unit of the last
+decimal). Otherwise it gets the fewest decimals that make it agree: at least
+those of its finest term with significant digits (trailing zeros still dropped),
+the asked ones with ``--decimals``, and up to :data:`EXTRA` more. Display only:
+the values are the engine's, and an equation that agrees at no candidate keeps
+the asked precision.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from backprop_cli.expr import Const, Expr, Product, Ref, Sum, is_leaf
-from backprop_cli.numfmt import decimals_for_digits, format_fixed
+from backprop_cli.numfmt import decimals_for_digits, format_display
+from backprop_cli.records import record
 from backprop_cli.render.model import Document, Equation, Section
 
-EXTRA = 3  # decimals an equation may add to the asked ones
+EXTRA = 3  # decimals an equation may add to its starting candidate
+MAX_DECIMALS = 8  # significant digits: an equation needing more (tiny values) is left alone
+
+
+@record(frozen=True)
+class Display:
+    """How numbers are written: ``digits`` significant digits, or ``decimals`` decimals
+    (exactly that many when ``fixed``, at most that many otherwise)."""
+
+    digits: int
+    decimals: int | None = None
+    fixed: bool = False
+
+    def shown(self, value: float, override: int | None) -> Decimal | None:
+        """``value`` as written, as an exact decimal (None for 'undefined' and ∞)."""
+        text = format_display(value, self.digits, self.decimals, self.fixed, override,
+                              ascii_only=True)
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            return None
+        return number if number.is_finite() else None
+
+    def places(self, value: float, override: int | None) -> int:
+        """The last decimal place ``value`` is written to (trailing zeros counted)."""
+        if self.decimals is not None and (self.fixed or override is None):
+            if override is not None:
+                return max(self.decimals, decimals_for_digits(value, override))
+            return self.decimals
+        return decimals_for_digits(value, override or self.digits)
 
 
 def settle_decimals(doc: Document, decimals: int) -> None:
-    """Set :attr:`Equation.decimals` where ``decimals`` would not add up."""
+    """``--decimals``: set :attr:`Equation.decimals` where ``decimals`` would not add up."""
     for equation in equations(doc.sections):
         base = decimals
         if equation.digits is not None:  # a new value widened to show a small step
             base = max(base, decimals_for_digits(equation.result, equation.digits))
         chosen = next((candidate for candidate in range(base, base + EXTRA + 1)
-                       if adds_up(equation, candidate)), base)
+                       if adds_up(equation, Display(equation.digits or 4, candidate, True),
+                                  products=True)), base)
         if chosen != decimals:
             equation.decimals = chosen
+
+
+def settle_digits(doc: Document, digits: int) -> None:
+    """Significant digits: an equation whose shown sums do not add up is written with the
+    decimals of its finest number (trailing zeros dropped), or up to EXTRA more."""
+    for equation in equations(doc.sections):
+        if adds_up(equation, Display(digits)):
+            continue
+        base = max((decimals_for_digits(value, digits) for value in numbers(equation)),
+                   default=0)
+        if base > MAX_DECIMALS:
+            continue
+        equation.decimals = next(
+            (candidate for candidate in range(base, base + EXTRA + 1)
+             if adds_up(equation, Display(digits, candidate))), None)
 
 
 def equations(blocks: list[Section] | list[object]) -> Iterator[Equation]:
@@ -41,63 +92,76 @@ def equations(blocks: list[Section] | list[object]) -> Iterator[Equation]:
             yield from equations(block.blocks)
 
 
-def shown(value: float, decimals: int, digits: int | None = None) -> Decimal:
-    """``value`` as written with ``decimals`` fixed decimals, as an exact decimal."""
-    if digits is not None:
-        decimals = max(decimals, decimals_for_digits(value, digits))
-    return Decimal(format_fixed(value, decimals, ascii_only=True))
+def numbers(equation: Equation) -> Iterator[float]:
+    """Every number the equation shows: its lines' values and its result."""
+    for line in equation.steps:
+        yield from _numbers(line, equation.values)
+    if math.isfinite(equation.result):
+        yield equation.result
 
 
-def adds_up(equation: Equation, decimals: int) -> bool:
-    """Whether each line's worked-out sums and products follow from the line before."""
+def _numbers(expr: Expr, values: Mapping[str, float]) -> Iterator[float]:
+    value = _leaf_value(expr, values)
+    if value is not None and math.isfinite(value):
+        yield value
+    for child in expr.children():
+        yield from _numbers(child, values)
+
+
+def _leaf_value(expr: Expr, values: Mapping[str, float]) -> float | None:
+    if isinstance(expr, Ref):
+        return values.get(expr.key)
+    if isinstance(expr, Const) and expr.display is None:
+        return expr.value
+    return None
+
+
+def adds_up(equation: Equation, display: Display, products: bool = False) -> bool:
+    """Whether each line's worked-out sums (and ``products``) follow from the line before."""
     steps = equation.steps
-    if len(steps) == 0:
+    if not steps:
         return True
     nexts: list[Expr] = [*steps[1:], Const(equation.result)]
     for index, (line, following) in enumerate(zip(steps, nexts, strict=True)):
         digits = equation.digits if index == len(steps) - 1 else None
-        if not _agrees(line, following, equation.values, decimals, digits):
+        if not _agrees(line, following, equation.values, display, digits, products):
             return False
     return True
 
 
-def _leaf(expr: Expr, values: Mapping[str, float], decimals: int) -> Decimal | None:
-    if isinstance(expr, Ref):
-        return shown(values[expr.key], decimals) if expr.key in values else None
-    if isinstance(expr, Const):
-        if expr.display is not None:  # ½, 1/3: exact as written
-            return Decimal(expr.value)
-        return shown(expr.value, decimals)
-    return None
+def _leaf(expr: Expr, values: Mapping[str, float], display: Display) -> Decimal | None:
+    if isinstance(expr, Const) and expr.display is not None:  # ½, 1/3: exact as written
+        return Decimal(expr.value)
+    value = _leaf_value(expr, values)
+    return None if value is None else display.shown(value, None)
 
 
-def _agrees(line: Expr, following: Expr, values: Mapping[str, float], decimals: int,
-            digits: int | None) -> bool:
+def _agrees(line: Expr, following: Expr, values: Mapping[str, float], display: Display,
+            digits: int | None, products: bool) -> bool:
+    """A sum (or product) of shown numbers agrees with the shown result to within half a
+    unit of the result's last decimal place."""
     if is_leaf(line):
         return True
     children = line.children()
     if all(is_leaf(child) for child in children):
-        if not isinstance(following, Const) or not isinstance(line, (Sum, Product)):
+        checked = (Sum, Product) if products else (Sum,)
+        if not isinstance(following, Const) or not isinstance(line, checked):
             return True  # a function's value, or a line the equation skips to
-        operands = [_leaf(child, values, decimals) for child in children]
-        if any(operand is None for operand in operands):
+        operands = [_leaf(child, values, display) for child in children]
+        target = display.shown(following.value, digits)
+        if target is None or any(operand is None for operand in operands):
             return True
-        exact: Decimal
-        if isinstance(line, Sum):
-            exact = sum((sign * operand for sign, operand in zip(line.signs, operands,
-                                                                  strict=True)
-                         if operand is not None), Decimal(0))
-        else:
-            exact = Decimal(1)
-            for operand in operands:
-                assert operand is not None
+        exact = Decimal(0) if isinstance(line, Sum) else Decimal(1)
+        for index, operand in enumerate(operands):
+            assert operand is not None
+            if isinstance(line, Sum):
+                exact += line.signs[index] * operand
+            else:
                 exact *= operand
-        target = shown(following.value, decimals, digits)
-        exponent = target.as_tuple().exponent
-        places = max(-exponent if isinstance(exponent, int) else 0, decimals)
+        places = display.places(following.value, digits)
         return abs(exact - target) <= Decimal(5) * Decimal(10) ** (-places - 1)
     following_children = following.children()
     if type(following) is not type(line) or len(following_children) != len(children):
         return True
-    return all(_agrees(a, b, values, decimals, None)
+    return all(_agrees(a, b, values, display, None, products)
                for a, b in zip(children, following_children, strict=True))

@@ -22,12 +22,7 @@ import re
 from backprop_cli.model.keys import KeyParts, parse_key
 from backprop_cli.model.optimizers import ALL_UPDATE_KINDS as OPTIMIZER_KINDS
 from backprop_cli.model.problem import Problem
-from backprop_cli.numfmt import (
-    decimals_for_digits,
-    format_decimals,
-    format_fixed,
-    format_number,
-)
+from backprop_cli.numfmt import format_decimals, format_display
 
 SUPERSCRIPT = dict(zip("0123456789+-−()=", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁽⁾⁼", strict=True))
 SUBSCRIPT = dict(zip("0123456789+-−()=", "₀₁₂₃₄₅₆₇₈₉₊₋₋₍₎₌", strict=True))
@@ -116,11 +111,12 @@ class MathNotation:
         other._cache = {}
         return other
 
-    def with_decimals(self, decimals: int) -> MathNotation:
-        """The same notation writing numbers with exactly ``decimals`` decimals."""
+    def with_decimals(self, decimals: int, fixed: bool = True) -> MathNotation:
+        """The same notation writing numbers with exactly ``decimals`` decimals (``fixed``),
+        or at most that many."""
         other = copy.copy(self)
         other.decimals = decimals
-        other.fixed = True
+        other.fixed = fixed
         other._cache = {}
         return other
 
@@ -208,19 +204,9 @@ class MathNotation:
         return self.number_text(value, digits, self.ascii_only)
 
     def number_text(self, value: float, digits: int | None, ascii_only: bool) -> str:
-        """``value`` as the options ask: fixed decimals, hand-calculation decimals or digits.
-
-        With fixed decimals, ``digits`` (a number that must show a small change) widens
-        the decimals to that many significant digits.
-        """
-        if self.fixed and self.decimals is not None:
-            decimals = self.decimals
-            if digits is not None:
-                decimals = max(decimals, decimals_for_digits(value, digits))
-            return format_fixed(value, decimals, ascii_only=ascii_only)
-        if self.decimals is not None and digits is None:
-            return format_decimals(value, self.decimals, ascii_only=ascii_only)
-        return format_number(value, digits or self.digits, ascii_only=ascii_only)
+        """``value`` as the options ask: fixed decimals, hand-calculation decimals or digits
+        (see :func:`~backprop_cli.numfmt.format_display`)."""
+        return format_display(value, self.digits, self.decimals, self.fixed, digits, ascii_only)
 
     def unit_name(self, unit: str) -> str:
         return self.name(unit)

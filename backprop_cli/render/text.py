@@ -34,8 +34,8 @@ def equation_text(equation: Equation, notation: MathNotation) -> EquationText:
     """The pieces of an equation in ``notation`` (already in the right context)."""
     if equation.context is not None:
         notation = context_notation(notation, equation.context)
-    if equation.decimals is not None and notation.fixed:
-        notation = notation.with_decimals(equation.decimals)
+    if equation.decimals is not None:  # decimals at which the shown arithmetic adds up
+        notation = notation.with_decimals(equation.decimals, fixed=notation.fixed)
     if equation.key is not None:
         lhs = notation.symbol(equation.key)
     else:
