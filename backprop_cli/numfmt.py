@@ -109,15 +109,19 @@ def decimals_for_digits(value: float, digits: int) -> int:
 
 
 def format_display(value: float, digits: int, decimals: int | None = None, fixed: bool = False,
-                   override: int | None = None, ascii_only: bool = False) -> str:
+                   override: int | None = None, ascii_only: bool = False,
+                   positional: bool = False) -> str:
     """A number as a worked solution writes it: ``fixed`` decimals (--decimals), at most
-    ``decimals`` (hand-calculation mode), or ``digits`` significant digits; ``override``
-    (significant digits that show a small change) widens the fixed decimals, or replaces
-    the others."""
+    ``decimals`` (hand-calculation mode), or ``digits`` significant digits (``positional``:
+    never with an exponent, 0.00009096 rather than 9.096e-5); ``override`` (significant
+    digits that show a small change) widens the fixed decimals, or replaces the others."""
     if fixed and decimals is not None:
         if override is not None:
             decimals = max(decimals, decimals_for_digits(value, override))
         return format_fixed(value, decimals, ascii_only=ascii_only)
     if decimals is not None and override is None:
         return format_decimals(value, decimals, ascii_only=ascii_only)
+    if positional and math.isfinite(value) and value != 0:
+        places = decimals_for_digits(value, override or digits)
+        return _signed(_fixed(value, places), ascii_only)
     return format_number(value, override or digits, ascii_only=ascii_only)

@@ -14,9 +14,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backprop_cli.cli import cli
+from backprop_cli.files.loader import load_problem
 from backprop_cli.numfmt import format_fixed
+from backprop_cli.render.arithmetic import positional_columns
 from backprop_cli.render.latex import escape
 from backprop_cli.render.mathml import to_mathml
+from backprop_cli.render.model import Column, Document, Num, Section, Table
+from backprop_cli.render.notation import make_notation
+from backprop_cli.render.plain import write_plain
 from tests.conftest import PROBLEMS
 
 SEED = str(PROBLEMS / "001b_two_layer_relu_sigmoid.yaml")
@@ -274,3 +279,16 @@ def test_svg_is_light_and_fetches_no_font(tmp_path: Path) -> None:
     svg = target.read_text(encoding="utf-8")
     assert svg.startswith("<svg") and "@font-face" not in svg and "url(\"http" not in svg
     assert "fill: #ffffff" in svg or "fill=\"#ffffff\"" in svg
+
+
+def test_a_table_column_does_not_mix_exponents_with_decimals() -> None:
+    def table(*values: float) -> Table:
+        return Table([Column(["step"], "right")], [[[Num(v)]] for v in values])
+
+    doc = Document("t", None, [Section(["s"], 1, [
+        table(-9.096e-5, -0.0001819), table(1.5e-5, 3e-6), table(1.2e-12, 0.5)])])
+    positional_columns(doc, 4)
+    text = write_plain(doc, make_notation("unicode", load_problem(Path(SEED))), 100, False)
+    assert "−0.00009096" in text and "−0.0001819" in text
+    assert "1.5e-5" in text and "3e-6" in text  # no decimals beside them: unchanged
+    assert "1.2e-12" in text  # 15 decimals would be too many

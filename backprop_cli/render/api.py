@@ -78,7 +78,11 @@ def solve_for_display(problem: Problem, step: int = 1) -> Solution:
 def render_problem(problem: Problem, solution: Solution, options: RenderOptions) -> str:
     """The worked solution as text in ``options.fmt`` (see :data:`FORMATS`)."""
     # lazy: the document builder and the writers load only when a document is rendered
-    from backprop_cli.render.arithmetic import settle_decimals, settle_digits
+    from backprop_cli.render.arithmetic import (
+        positional_columns,
+        settle_decimals,
+        settle_digits,
+    )
     from backprop_cli.render.document import BuildOptions, build_document
     from backprop_cli.render.handout import handout_document, statement_document
     from backprop_cli.render.notation import make_notation
@@ -95,6 +99,7 @@ def render_problem(problem: Problem, solution: Solution, options: RenderOptions)
         settle_decimals(doc, decimals)
     elif problem.round is None:  # hand-calculation mode shows the rounded arithmetic itself
         settle_digits(doc, options.digits)
+        positional_columns(doc, options.digits)
 
     def notation(style: str) -> MathNotation:
         return make_notation(style, problem, options.digits, decimals=decimals)

@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from backprop_cli.expr import Const, Expr, Product, Ref, Sum, is_leaf
 from backprop_cli.numfmt import decimals_for_digits, format_display
 from backprop_cli.records import record
-from backprop_cli.render.model import Document, Equation, Section
+from backprop_cli.render.model import Document, Equation, Num, Section, Table
 
 EXTRA = 3  # decimals an equation may add to its starting candidate
 MAX_DECIMALS = 8  # significant digits: an equation needing more (tiny values) is left alone
@@ -165,3 +165,34 @@ def _agrees(line: Expr, following: Expr, values: Mapping[str, float], display: D
         return True
     return all(_agrees(a, b, values, display, None, products)
                for a, b in zip(children, following_children, strict=True))
+
+
+def positional_columns(doc: Document, digits: int) -> None:
+    """Table columns that mix 9.096e-5 with 0.0001819 write every number positionally
+    (0.00009096), when that needs at most :data:`MAX_DECIMALS` decimals."""
+    for table in tables(doc.sections):
+        for column in range(len(table.columns)):
+            nums = [part for row in table.rows if column < len(row)
+                    for part in row[column] if isinstance(part, Num)]
+            texts = [format_display(n.value, digits, override=n.digits, ascii_only=True)
+                     for n in nums if math.isfinite(n.value) and n.value != 0]
+            exponents = [n for n in nums if "e" in format_display(
+                n.value, digits, override=n.digits, ascii_only=True)]
+            if not exponents or all("e" in text or "." not in text for text in texts):
+                continue
+            if max(decimals_for_digits(n.value, n.digits or digits)
+                   for n in exponents) > MAX_DECIMALS:
+                continue
+            table.rows = [
+                [[Num(part.value, part.digits, True) if isinstance(part, Num) else part
+                  for part in cell] if index == column else cell
+                 for index, cell in enumerate(row)]
+                for row in table.rows]
+
+
+def tables(blocks: list[Section] | list[object]) -> Iterator[Table]:
+    for block in blocks:
+        if isinstance(block, Table):
+            yield block
+        elif isinstance(block, Section):
+            yield from tables(block.blocks)

@@ -24,10 +24,12 @@ class Sym:
 
 @record(frozen=True)
 class Num:
-    """A number; ``digits`` overrides the document's significant digits."""
+    """A number; ``digits`` overrides the document's significant digits; ``positional``
+    writes it without an exponent (a table column whose other numbers have none)."""
 
     value: float
     digits: int | None = None
+    positional: bool = False
 
 
 @record(frozen=True)

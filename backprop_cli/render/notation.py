@@ -200,13 +200,15 @@ class MathNotation:
 
     # ------------------------------------------------------ expr.Notation protocol
 
-    def number(self, value: float, digits: int | None = None) -> str:
-        return self.number_text(value, digits, self.ascii_only)
+    def number(self, value: float, digits: int | None = None, positional: bool = False) -> str:
+        return self.number_text(value, digits, self.ascii_only, positional)
 
-    def number_text(self, value: float, digits: int | None, ascii_only: bool) -> str:
+    def number_text(self, value: float, digits: int | None, ascii_only: bool,
+                    positional: bool = False) -> str:
         """``value`` as the options ask: fixed decimals, hand-calculation decimals or digits
         (see :func:`~backprop_cli.numfmt.format_display`)."""
-        return format_display(value, self.digits, self.decimals, self.fixed, digits, ascii_only)
+        return format_display(value, self.digits, self.decimals, self.fixed, digits, ascii_only,
+                              positional)
 
     def unit_name(self, unit: str) -> str:
         return self.name(unit)
@@ -533,10 +535,10 @@ class LatexNotation(MathNotation):
     arrow = r"\to"
     arrow_left = r"\leftarrow"
 
-    def number(self, value: float, digits: int | None = None) -> str:
+    def number(self, value: float, digits: int | None = None, positional: bool = False) -> str:
         if self.decimals is not None and digits is None and not self.fixed:
             return format_decimals(value, self.decimals, ascii_only=True)
-        return latex_number(self.number_text(value, digits, True))
+        return latex_number(self.number_text(value, digits, True, positional))
 
     def unit_name(self, unit: str) -> str:
         return latex_name(unit, top=False)

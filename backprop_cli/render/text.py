@@ -69,7 +69,7 @@ def inline_math(part: object, notation: MathNotation) -> str:
     if isinstance(part, Word):
         return notation.word(part.kind, part.arg)
     if isinstance(part, Num):
-        return notation.number(part.value, part.digits)
+        return notation.number(part.value, part.digits, part.positional)
     if isinstance(part, Math):
         return render(part.expr, notation.without_samples() if part.generic else notation,
                       part.values)
