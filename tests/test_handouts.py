@@ -292,3 +292,9 @@ def test_a_table_column_does_not_mix_exponents_with_decimals() -> None:
     assert "−0.00009096" in text and "−0.0001819" in text
     assert "1.5e-5" in text and "3e-6" in text  # no decimals beside them: unchanged
     assert "1.2e-12" in text  # 15 decimals would be too many
+
+
+def test_statement_of_a_training_problem_does_not_promise_a_worked_step() -> None:
+    out = solve(str(PROBLEMS / "012_three_classes_init.yaml"), "--statement")
+    assert "Steps:         100 updates\n" in out and "in full" not in out
+    assert "Samples (inputs and targets)" in out

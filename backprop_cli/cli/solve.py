@@ -76,7 +76,7 @@ def terminal_columns() -> int:
               metavar="N", help="Hand-calculation mode: round every value to N decimals "
                                 "when it is produced (overrides the file's round).")
 @click.option("--width", type=click.IntRange(min=40), default=None,
-              help="Columns for rich, plain, html and svg (default: the terminal's, or 100).")
+              help="Columns for rich, plain and svg (default: the terminal's, or 100).")
 @click.option("--keys", "patterns", multiple=True, metavar="GLOB",
               help="With --format json: keep only value keys matching GLOB (repeatable).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,

@@ -29,7 +29,7 @@ class RenderOptions:
     digits: int = 4
     ascii_only: bool = False
     step: int = 1
-    width: int = 100  # columns for plain, rich, html and svg
+    width: int = 100  # columns for plain, rich and svg
     color: bool = True  # rich only: False writes styles without colour (NO_COLOR)
     decimals: int | None = None  # fixed-point numbers with N decimals (--decimals)
     handout: bool = False  # no published values, no verdict marks (--handout)

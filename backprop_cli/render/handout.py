@@ -7,13 +7,16 @@ worked solution, so every writer prints them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from backprop_cli.engine.passes import Solution
 from backprop_cli.model.keys import parse_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.render.document import Builder, BuildOptions
-from backprop_cli.render.model import Cell, Column, Document, Para, Sym, Table
+from backprop_cli.render.model import Cell, Column, Document, Fields, Inline, Para, Sym, Table
+
+_IN_FULL = re.compile(r" \(step \d+ in full\)")
 
 
 def handout_document(problem: Problem, solution: Solution, options: BuildOptions) -> Document:
@@ -29,7 +32,12 @@ def statement_document(problem: Problem, solution: Solution, options: BuildOptio
     builder = Builder(problem, solution, options)
     builder.judged = {}
     doc = Document(problem.title, problem.description)
-    doc.sections.append(builder.problem_section(1))
+    problem_section = builder.problem_section(1)
+    for block in problem_section.blocks:  # '(step 1 in full)' is about the worked solution
+        if isinstance(block, Fields):
+            block.rows = [(label, [_without_in_full(part) for part in value])
+                          for label, value in block.rows]
+    doc.sections.append(problem_section)
     task = builder.section("2. What to compute", context=1)
     keys = [key for key in asked if parse_key(key, problem) is not None]
     if not keys:
@@ -45,3 +53,7 @@ def statement_document(problem: Problem, solution: Solution, options: BuildOptio
         task.add(Table([Column(["value"]), Column(["key"]), Column(["your answer"])], rows))
     doc.sections.append(task)
     return doc
+
+
+def _without_in_full(part: Inline) -> Inline:
+    return _IN_FULL.sub("", part) if isinstance(part, str) else part

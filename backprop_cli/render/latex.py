@@ -35,6 +35,7 @@ from backprop_cli.render.text import context_notation, equation_text, inline_mat
 
 ONE_LINE = 70  # visible characters of an equation kept on one line
 ROW = 60  # visible characters of one row of a broken equation
+LONG_CELL = 40  # visible characters above which a left-aligned table column wraps
 
 PREAMBLE = r"""\documentclass[11pt,fleqn]{article}
 \usepackage[T1]{fontenc}
@@ -43,6 +44,7 @@ PREAMBLE = r"""\documentclass[11pt,fleqn]{article}
 \usepackage[a4paper,margin=2.2cm]{geometry}
 \usepackage{amsmath}
 \usepackage{amssymb}
+\usepackage{array}
 \usepackage{longtable}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.5em}
@@ -257,13 +259,25 @@ class LatexWriter:
     def table(self, table: Table) -> None:
         if table.title:
             self.out += [rf"\textbf{{{self.inline(table.title)}}}", ""]
-        spec = "".join("r" if c.align == "right" else "l" for c in table.columns)
-        self.out += [rf"\begin{{longtable}}[l]{{@{{}}{spec}@{{}}}}",
+        rows = [[self.inline(cell) for cell in row] for row in table.rows]
+        spec = ""
+        for index, column in enumerate(table.columns):
+            longest = max((visible_length(row[index]) for row in rows if index < len(row)),
+                          default=0)
+            if column.align == "right":
+                spec += "r"
+            elif longest > LONG_CELL:  # published values with notes: a wrapping column
+                width = "5.5cm" if len(table.columns) < 7 else "3.8cm"
+                spec += rf">{{\raggedright\arraybackslash}}p{{{width}}}"
+            else:
+                spec += "l"
+        size = r"\small" if len(table.columns) < 7 else r"\footnotesize\setlength{\tabcolsep}{4pt}"
+        self.out += [rf"\begingroup{size}", rf"\begin{{longtable}}[l]{{@{{}}{spec}@{{}}}}",
                      " & ".join(rf"\textbf{{{self.inline(c.header)}}}" for c in table.columns)
                      + r" \\ \hline", r"\endhead"]
-        for row in table.rows:
-            self.out.append(" & ".join(self.inline(cell) for cell in row) + r" \\")
-        self.out += [r"\end{longtable}", ""]
+        for cells in rows:
+            self.out.append(" & ".join(cells) + r" \\")
+        self.out += [r"\end{longtable}", r"\endgroup", ""]
         if table.footer:
             self.out += [rf"{{\small {self.inline(table.footer)}}}", ""]
 
