@@ -298,3 +298,7 @@ def test_statement_of_a_training_problem_does_not_promise_a_worked_step() -> Non
     out = solve(str(PROBLEMS / "012_three_classes_init.yaml"), "--statement")
     assert "Steps:         100 updates\n" in out and "in full" not in out
     assert "Samples (inputs and targets)" in out
+    # the file's expected starting weights are shown in the problem, not asked
+    task = out[out.index("2. What to compute"):]
+    assert "w_h1_x1" not in task and "Work out these 8 values" in task
+    assert "z.h1@1" in task and "new.w_o1_h1" in task

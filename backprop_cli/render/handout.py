@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from backprop_cli.engine.passes import Solution
-from backprop_cli.model.keys import parse_key
+from backprop_cli.model.keys import KeyParts, parse_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.render.document import Builder, BuildOptions
 from backprop_cli.render.model import Cell, Column, Document, Fields, Inline, Para, Sym, Table
@@ -39,7 +39,8 @@ def statement_document(problem: Problem, solution: Solution, options: BuildOptio
                           for label, value in block.rows]
     doc.sections.append(problem_section)
     task = builder.section("2. What to compute", context=1)
-    keys = [key for key in asked if parse_key(key, problem) is not None]
+    keys = [key for key in asked if (parts := parse_key(key, problem)) is not None
+            and not given(parts)]
     if not keys:
         what = ("the forward pass, the loss and the backward pass (every gradient)"
                 if problem.steps == 0 else
@@ -57,3 +58,8 @@ def statement_document(problem: Problem, solution: Solution, options: BuildOptio
 
 def _without_in_full(part: Inline) -> Inline:
     return _IN_FULL.sub("", part) if isinstance(part, str) else part
+
+
+def given(parts: KeyParts) -> bool:
+    """Data and starting parameters: the problem section shows them (the quiz's rule)."""
+    return parts.kind in ("input", "target") or (parts.kind == "param" and parts.step == 1)
