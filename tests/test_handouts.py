@@ -17,7 +17,7 @@ from backprop_cli.cli import cli
 from backprop_cli.files.loader import load_problem
 from backprop_cli.numfmt import format_fixed
 from backprop_cli.render.arithmetic import positional_columns
-from backprop_cli.render.latex import escape
+from backprop_cli.render.latex import break_part, escape
 from backprop_cli.render.mathml import to_mathml
 from backprop_cli.render.model import Column, Document, Num, Section, Table
 from backprop_cli.render.notation import make_notation
@@ -271,6 +271,15 @@ def test_mathml_of_the_notation() -> None:
         "<math><mrow><mfrac><mrow><mi>∂</mi><mi>L</mi></mrow><mrow><mi>∂</mi>"
         '<mi mathvariant="italic">lr</mi></mrow></mfrac><mo>≤</mo><mn>1.2</mn><mo>×</mo>'
         '<msup><mn>10</mn><mrow><mo form="prefix">−</mo><mn>7</mn></mrow></msup></mrow></math>')
+
+
+def test_a_long_sum_inside_brackets_breaks_into_rows() -> None:
+    part = r"-\left(" + " + ".join(rf"\frac{{{k}}}{{7}} \cdot \log(0.{k}1)" for k in range(1, 30)) \
+        + r"\right)"
+    rows = break_part(part, 60)
+    assert len(rows) > 2 and rows[0].startswith(r"-\bigl(") and rows[-1].endswith(r"\bigr)")
+    assert all(row.count("{") == row.count("}") for row in rows)  # never inside braces
+    assert "<mtext>" not in to_mathml(rows[0]) + to_mathml(rows[-1])
 
 
 def test_svg_is_light_and_fetches_no_font(tmp_path: Path) -> None:

@@ -125,17 +125,34 @@ def join_math(text: str) -> str:
     return _JOIN.sub("", text)
 
 
-def break_part(part: str, room: int) -> list[str]:
-    """``part`` cut before + and - outside brackets so that each piece fits ``room``."""
-    depth = 0
-    points: list[int] = []
+def break_points(part: str) -> list[int]:
+    """Where ``part`` may break: before a ``+`` or ``-`` outside braces, at the shallowest
+    bracket depth that has any (a sum inside brackets when none is outside them)."""
+    brackets = braces = 0
+    found: dict[int, list[int]] = {}
     for index, ch in enumerate(part):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0 and ch == " " and part[index + 1:index + 3] in ("+ ", "- "):
-            points.append(index)
+        if ch == "{":
+            braces += 1
+        elif ch == "}":
+            braces -= 1
+        elif ch in "([":
+            brackets += 1
+        elif ch in ")]":
+            brackets -= 1
+        elif braces == 0 and ch == " " and part[index + 1:index + 3] in ("+ ", "- "):
+            found.setdefault(brackets, []).append(index)
+    return found[min(found)] if found else []
+
+
+def break_part(part: str, room: int) -> list[str]:
+    """``part`` cut before + and - so that each piece fits ``room`` (see break_points)."""
+    if visible_length(part) <= room:
+        return [part]
+    points = break_points(part)
+    if points and any(part[:point].count("(") != part[:point].count(")") for point in points):
+        # a break inside brackets: \left( … \right) cannot span rows, \bigl( … \bigr) can
+        part = part.replace(r"\left(", r"\bigl(").replace(r"\right)", r"\bigr)")
+        points = break_points(part)
     pieces: list[str] = []
     start = 0
     for point in points:

@@ -172,6 +172,10 @@ class _Parser:
         if name in ("mathit", "mathrm"):
             variant = "italic" if name == "mathit" else "normal"
             return f'<mi mathvariant="{variant}">{html.escape(self.raw_group())}</mi>'
+        if name in ("bigl", "bigr", "Bigl", "Bigr"):  # a bracket of a broken row
+            fence = self.take() if self.peek() is not None else ""
+            form = "prefix" if name.endswith("l") else "postfix"
+            return f'<mo form="{form}" stretchy="false">{html.escape(fence)}</mo>'
         if name in ("left", "right"):
             fence = self.take() if self.peek() is not None else ""
             fence = {"\\{": "{", "\\}": "}", ".": ""}.get(fence, fence)
