@@ -7,7 +7,7 @@ import re
 import pytest
 
 from backprop_cli.checking.checker import Precision, check_values, first_wrong
-from backprop_cli.engine.passes import solve
+from backprop_cli.engine import solve
 from backprop_cli.files.loader import parse_problem
 from tests.conftest import PROBLEMS, seed_files
 

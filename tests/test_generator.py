@@ -24,7 +24,7 @@ from backprop_cli.app.generator import (
 from backprop_cli.app.quiz import exercise_keys
 from backprop_cli.checking.checker import Precision, check_values
 from backprop_cli.cli import cli
-from backprop_cli.engine.passes import solve
+from backprop_cli.engine import solve
 from backprop_cli.files.loader import TOP_KEYS, parse_problem
 
 ACTIVATIONS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "elu", "silu"]

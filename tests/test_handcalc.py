@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from backprop_cli.checking.checker import check_values
 from backprop_cli.cli import cli
+from backprop_cli.engine import make_engine, solve
 from backprop_cli.engine.handcalc import RoundingEngine
-from backprop_cli.engine.passes import Engine, solve
 from backprop_cli.errors import NumericError
 from backprop_cli.expr import Round
 from backprop_cli.files.loader import load_problem, parse_problem
@@ -112,7 +112,7 @@ def test_every_value_is_rounded_and_its_formula_reproduces_it_exactly(
     decimals = data.draw(st.integers(1, 6))
     document["round"] = decimals
     problem, values = rounded_solution(document)
-    assert isinstance(Engine(problem), RoundingEngine)
+    assert isinstance(make_engine(problem), RoundingEngine)
     keys = all_keys(problem)
     assert set(keys) == set(values)
     formulas = Formulas(problem)

@@ -23,7 +23,7 @@ from backprop_cli.app.quiz import (
 )
 from backprop_cli.checking.checker import check_values
 from backprop_cli.cli import cli
-from backprop_cli.engine.passes import solve
+from backprop_cli.engine import solve
 from backprop_cli.errors import ProblemError
 from backprop_cli.files.loader import load_problem, parse_problem
 from backprop_cli.model.formulas import Formulas

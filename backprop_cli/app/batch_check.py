@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from backprop_cli.checking.checker import KeyResult, check_values, first_wrong
-from backprop_cli.engine.passes import solve
+from backprop_cli.engine import solve
 from backprop_cli.errors import NumericError, ProblemError
 from backprop_cli.kinds.exercise import load_exercise
 from backprop_cli.model.problem import Problem

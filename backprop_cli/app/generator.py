@@ -391,7 +391,7 @@ def generate(options: Options) -> Generated:
     """A new exercise with its answer key, checked to pass ``backprop check``."""
     from backprop_cli.app.quiz import exercise_keys
     from backprop_cli.checking.checker import check_values
-    from backprop_cli.engine.passes import solve
+    from backprop_cli.engine import solve
     from backprop_cli.files.loader import parse_problem
 
     if not 1 <= options.samples <= MAX_SAMPLES:

@@ -37,7 +37,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from backprop_cli.checking.checker import CarriedForward, KeyResult, Precision
-from backprop_cli.engine.passes import solve
+from backprop_cli.engine import solve
 from backprop_cli.errors import suggest
 from backprop_cli.expr import render
 from backprop_cli.model.formulas import Formulas

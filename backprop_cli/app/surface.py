@@ -25,8 +25,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli import records
+from backprop_cli.engine import make_engine
 from backprop_cli.engine.paramspace import Point, exact, unknown_parameter
-from backprop_cli.engine.passes import Engine, Recorder
+from backprop_cli.engine.passes import Recorder
 from backprop_cli.errors import NumericError
 from backprop_cli.model.problem import Problem
 
@@ -121,7 +122,7 @@ def loss_surface(problem: Problem, x_name: str, y_name: str, steps: int | None =
 
 def _descent(problem: Problem, x_name: str, y_name: str, steps: int | None
              ) -> tuple[Array, Array, Array, int, dict[str, float], str | None]:
-    engine = Engine(problem)
+    engine = make_engine(problem)
     steps = problem.steps if steps is None else steps
     xs = np.empty(steps + 1)
     ys = np.empty(steps + 1)

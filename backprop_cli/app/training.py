@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from backprop_cli.engine.passes import Engine, Recorder
+from backprop_cli.engine import make_engine
+from backprop_cli.engine.passes import Recorder
 from backprop_cli.model.keys import prefix_for
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
@@ -87,7 +88,7 @@ def train(problem: Problem, steps: int | None = None, until_loss: float | None =
     a KeyboardInterrupt it raises ends the run with the state after that update.
     """
     steps = problem.steps if steps is None else steps
-    engine = Engine(problem)
+    engine = make_engine(problem)
     losses = np.empty(steps + 1)
     state = _Progress()
 

@@ -96,7 +96,7 @@ def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int |
     if round_decimals is not None:
         problem.round = round_decimals
     if fmt == "json":
-        from backprop_cli.engine.passes import solve as run
+        from backprop_cli.engine import solve as run
         from backprop_cli.render.jsonout import dumps, solution_document
 
         with user_errors(file):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from backprop_cli.engine.passes import Engine, Recorder, Solution
+from backprop_cli.engine import make_engine
+from backprop_cli.engine.passes import Recorder, Solution
 from backprop_cli.model.keys import parse_key, prefix_for
 from backprop_cli.model.problem import Problem
 from backprop_cli.records import record
@@ -64,7 +65,7 @@ def display_prefixes(problem: Problem, step: int) -> set[str]:
 
 def solve_for_display(problem: Problem, step: int = 1) -> Solution:
     """Run the problem, keeping what the worked solution of step ``step`` shows."""
-    return Engine(problem).run(StepRecorder(display_prefixes(problem, step)))
+    return make_engine(problem).run(StepRecorder(display_prefixes(problem, step)))
 
 
 def render_problem(problem: Problem, solution: Solution, options: RenderOptions) -> str:
