@@ -232,7 +232,7 @@ def in_process_per_step(steps: int = 20_000) -> dict[str, float]:
     """Best of 5 of one run of ``steps``, in this process (no start-up in it)."""
     from backprop_cli.engine import make_engine
     from backprop_cli.engine.passes import Recorder
-    from backprop_cli.files.loader import load_problem
+    from backprop_cli.kinds.exercise import load_problem
     from benchmarks.ref_mazur import train
 
     problem = load_problem(MAZUR)

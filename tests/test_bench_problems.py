@@ -12,7 +12,7 @@ import pytest
 
 from backprop_cli.engine import make_engine, solve
 from backprop_cli.engine.passes import Recorder
-from backprop_cli.files.loader import load_problem
+from backprop_cli.kinds.exercise import load_problem
 from benchmarks import ref_mazur, ref_scale
 from benchmarks.workloads import write_batch_folder, write_scale_problem
 from tests.conftest import PROBLEMS

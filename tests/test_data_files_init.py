@@ -11,7 +11,7 @@ import pytest
 from backprop_cli.engine import solve
 from backprop_cli.errors import ProblemError
 from backprop_cli.files.datafiles import initialise
-from backprop_cli.files.loader import load_problem
+from backprop_cli.kinds.exercise import load_problem
 
 NETWORK = """
 network:

@@ -18,7 +18,8 @@ from backprop_cli.engine import make_engine, solve
 from backprop_cli.engine.handcalc import RoundingEngine
 from backprop_cli.errors import NumericError
 from backprop_cli.expr import Round
-from backprop_cli.files.loader import load_problem, parse_problem
+from backprop_cli.files.loader import parse_problem
+from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keys import all_keys, parse_key
 from backprop_cli.render.formula_text import substituted

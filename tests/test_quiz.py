@@ -25,7 +25,8 @@ from backprop_cli.checking.checker import check_values
 from backprop_cli.cli import cli
 from backprop_cli.engine import solve
 from backprop_cli.errors import ProblemError
-from backprop_cli.files.loader import load_problem, parse_problem
+from backprop_cli.files.loader import parse_problem
+from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keys import ordered_keys, parse_key
 from tests.conftest import PROBLEMS, seed_files

@@ -7,15 +7,13 @@ import sys
 
 import click
 
-from backprop_cli.cli.common import write_output
-
-FORMATS = ("text", "json", "github", "junit")
+from backprop_cli.cli.common import format_option, write_output
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="Report format (default: text; github when GITHUB_ACTIONS is set).")
+@format_option("check", None,
+               "Report format (default: text; github when GITHUB_ACTIONS is set).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report to FILE instead of standard output.")
 @click.option("--show-errata", is_flag=True,

@@ -21,7 +21,7 @@ def _complete_keys(ctx: click.Context, param: click.Parameter,
     """Shell completion of --keys: the value keys of the FILE given before it."""
     from backprop_cli.app.quiz import question_order
     from backprop_cli.errors import ProblemError
-    from backprop_cli.files.loader import load_problem
+    from backprop_cli.kinds.exercise import load_problem
 
     # while an option's value is being completed, click may leave FILE unparsed in args
     file = ctx.params.get("file") or next(iter(ctx.args), None)

@@ -12,9 +12,15 @@ from typing import Any
 
 import click
 
-from backprop_cli.cli.common import CleanExit, load, user_errors, write_output
+from backprop_cli.cli.common import (
+    CleanExit,
+    digits_option,
+    format_option,
+    load,
+    user_errors,
+    write_output,
+)
 
-FORMATS = ("plain", "json")
 # a bar for runs long enough to wait on, and only where a person watches stderr
 PROGRESS_MIN_STEPS = 2000
 PROGRESS_UPDATES = 200  # redraws over a whole run
@@ -49,10 +55,9 @@ def check_plot_option(plot: str | None) -> None:
               metavar="FILE.png|FILE.svg",
               help="Also draw the loss curve with matplotlib (pip install "
                    "'backprop-cli[plot]').")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="plain",
-              show_default=True, help="Output format.")
-@click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True,
-              help="Significant digits of the numbers shown (JSON keeps full precision).")
+@format_option("report", "plain",
+               "Output format.")
+@digits_option()
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on stderr (default: for long runs on a terminal).")
 def train(file: str, steps: int | None, until_loss: float | None, rows: int, plot: str | None,

@@ -10,7 +10,6 @@ import fnmatch
 import math
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -54,16 +53,16 @@ def _datafiles() -> ModuleType:
     return datafiles
 
 
-def load_problem(path: str | Path, steps: int | None = None) -> Problem:
-    """Load and validate a network problem file; ProblemError (path set) for anything
-    else, a derivative exercise included."""
-    from backprop_cli.kinds.exercise import load_exercise
+# a top-level key in block style starts a line: without such a line the file has no kind
+_KIND_LINE = re.compile(r"^kind[ \t]*:", re.MULTILINE)
 
-    exercise = load_exercise(path, steps=steps)
-    if not isinstance(exercise, Problem):
-        raise ProblemError("a derivative exercise (kind: derivative) has no network; use "
-                           "backprop solve, check or derive", path=str(path))
-    return exercise
+
+def kind_node(root: YNode | None, text: str) -> YNode | None:
+    """The value of the file's top-level ``kind:`` key, None when it has none (a network
+    problem). The text is searched first: most files have no such key."""
+    if _KIND_LINE.search(text) and isinstance(root, YMap):
+        return root.get("kind")
+    return None
 
 
 def parse_problem(text: str, path: str = "<input>", steps: int | None = None,

@@ -16,7 +16,6 @@ from backprop_cli.model.keys import parse_key, prefix_for
 from backprop_cli.model.problem import Problem
 from backprop_cli.records import record
 
-FORMATS = ("rich", "plain", "markdown", "html", "svg")
 _STEP_PREFIX = re.compile(r"^(step\d+\.|final\.)")
 
 
@@ -69,7 +68,7 @@ def solve_for_display(problem: Problem, step: int = 1) -> Solution:
 
 
 def render_problem(problem: Problem, solution: Solution, options: RenderOptions) -> str:
-    """The worked solution as text in ``options.fmt`` (see :data:`FORMATS`)."""
+    """The worked solution as text in ``options.fmt`` (formats.DOCUMENT_FORMATS)."""
     from backprop_cli.render.document import BuildOptions, build_document
     from backprop_cli.render.notation import make_notation
 

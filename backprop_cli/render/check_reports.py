@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from backprop_cli.app.batch_check import FileReport
 from backprop_cli.checking.checker import KeyResult
+from backprop_cli.checking.report import FileReport
 from backprop_cli.numfmt import format_number
 
 Style = Callable[..., str]
