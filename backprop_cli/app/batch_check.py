@@ -124,6 +124,7 @@ def _check_forked(paths: list[str], workers: int,
     through a pipe of its own as soon as they are ready; this process reads
     them between its own chunks. The reports come back in the order of ``paths``.
     """
+    # lazy: only when the check forks (a folder of many files)
     import pickle
 
     chunk = max(MIN_CHUNK, -(-len(paths) // MAX_TICKETS))
@@ -167,6 +168,7 @@ def _check_forked(paths: list[str], workers: int,
                         message = (taken.start, [check_file(paths[i]) for i in taken])
                         _send(result_w, pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
                 except BaseException:  # the parent reports it, with the traceback
+                    # lazy: only when the check forks (a folder of many files)
                     import traceback
 
                     message = (-1, traceback.format_exc())
@@ -209,6 +211,7 @@ def _widen(fd: int) -> None:
     """A larger pipe for a child's reports, so that it seldom waits for this process
     to read them (Linux; elsewhere, or over the user's limit, the default stays)."""
     try:
+        # lazy: only when the check forks (a folder of many files)
         import fcntl
 
         fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
@@ -233,6 +236,7 @@ class _Inbox:
 
     def receive(self, wait: bool) -> None:
         """Take in what has arrived; with ``wait``, all that the children will send."""
+        # lazy: only when the check forks (a folder of many files)
         import select
 
         while self.pending:
@@ -244,6 +248,7 @@ class _Inbox:
 
     def stop(self) -> None:
         """This process failed: end the children still running and collect them."""
+        # lazy: only when the check forks (a folder of many files)
         import signal
 
         for fd, pid in self.children.items():
@@ -255,6 +260,7 @@ class _Inbox:
         self.pending.clear()
 
     def _read(self, fd: int) -> None:
+        # lazy: only when the check forks (a folder of many files)
         import pickle
 
         buffer = self.pending[fd]

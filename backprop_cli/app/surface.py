@@ -30,6 +30,7 @@ from backprop_cli.engine.paramspace import Point, exact, unknown_parameter
 from backprop_cli.engine.passes import Recorder
 from backprop_cli.errors import NumericError
 from backprop_cli.model.problem import Problem
+from backprop_cli.render.textplot import shaded_map, spaced
 
 Array = NDArray[np.float64]
 
@@ -171,8 +172,6 @@ def cell(surface: Surface, x: float, y: float) -> tuple[int, int] | None:
 
 def terminal_map(surface: Surface, digits: int = 3) -> list[str]:
     """The loss as a shaded map, the path marked: S start, • the steps, E the end."""
-    from backprop_cli.render.textplot import shaded_map
-
     rows = [list(map(float, surface.loss[j])) for j in range(len(surface.ys) - 1, -1, -1)]
     marks: dict[tuple[int, int], str] = {}
     for x, y in zip(surface.path_x, surface.path_y, strict=True):
@@ -190,8 +189,6 @@ def terminal_map(surface: Surface, digits: int = 3) -> list[str]:
 
 def document(surface: Surface, path: str | None = None) -> dict[str, Any]:
     """JSON: the grid (null where the loss overflows), the path, the final values."""
-    from backprop_cli.render.textplot import spaced
-
     def finite(value: float) -> float | None:
         return float(value) if math.isfinite(value) else None
 

@@ -16,6 +16,7 @@ Loss keys follow the value keys: the loss *before* update k is ``step<k>.loss``
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from backprop_cli.engine.passes import Recorder
 from backprop_cli.model.keys import prefix_for
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
-from backprop_cli.render.textplot import loss_chart, spaced
+from backprop_cli.render.textplot import Scale, loss_chart, spaced
 
 Array = NDArray[np.float64]
 
@@ -220,15 +221,11 @@ def report_lines(result: TrainingResult, rows: int = 11, digits: int = 4,
 
 
 def _is_log(result: TrainingResult) -> bool:
-    from backprop_cli.render.textplot import Scale
-
     return Scale.fit(list(map(float, result.losses))).log
 
 
 def document(result: TrainingResult, rows: int = 11, path: str | None = None) -> dict[str, Any]:
     """JSON: the run, the loss table by value key, and the final values (no NaN, no ∞)."""
-    import math
-
     def finite(value: float) -> float | None:
         return value if math.isfinite(value) else None
 

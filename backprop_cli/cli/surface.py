@@ -91,7 +91,7 @@ def surface(file: str, x_name: str, y_name: str, steps: int | None, plot: str | 
     else:
         write_output("\n".join(_lines(result, digits, plot is None)), None)
     if plot is not None:
-        from backprop_cli.render.plotting import PlotError, plot_surface
+        from backprop_cli.app.plotting import PlotError, plot_surface
 
         try:
             plot_surface(result, plot, kind)

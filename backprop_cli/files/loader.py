@@ -21,6 +21,7 @@ from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activ
 from backprop_cli.model.keys import parse_key
 from backprop_cli.model.losses import LOSS_NAMES, make_loss
 from backprop_cli.model.problem import RESERVED_WORDS, Expected, Layer, Problem, Use
+from backprop_cli.model.questions import match_patterns
 
 NAME = re.compile(r"^[^\W\d][\w^]*\Z")
 _NAME_MATCH = NAME.match
@@ -47,7 +48,8 @@ LOG_LOSS_OUTPUTS = {"binary_cross_entropy": ("sigmoid",), "cross_entropy": ("sof
 
 
 def _datafiles() -> ModuleType:
-    """Data files and initialisation, imported when a file asks for them (start-up time)."""
+    """Data files and initialisation, imported when a file asks for them."""
+    # lazy: most files have no data file; its import costs start-up time in a batch
     from backprop_cli.files import datafiles
 
     return datafiles
@@ -349,6 +351,7 @@ class _Reader:
             has_samples=has_samples, target_labels=labels,
         )
         if any(key in root.entries for key in TRAINING_KEYS):
+            # lazy: most files have no training settings (start-up time in a batch)
             from backprop_cli.files.training_settings import read_training
 
             read_training(root, problem, steps_override)
@@ -737,8 +740,6 @@ class _Reader:
 
     def read_quiz(self, node: YNode, problem: Problem) -> list[str]:
         """Value keys or glob patterns of computed values (`backprop quiz` asks for them)."""
-        from backprop_cli.app.quiz import match_patterns
-
         items = [node] if isinstance(node, YScalar) else _seq(node, "quiz").items
         if not items:
             raise ProblemError("quiz is empty: list value keys or patterns, or leave it out",

@@ -69,12 +69,15 @@ def solve_for_display(problem: Problem, step: int = 1) -> Solution:
 
 def render_problem(problem: Problem, solution: Solution, options: RenderOptions) -> str:
     """The worked solution as text in ``options.fmt`` (formats.DOCUMENT_FORMATS)."""
+    # lazy: the document model and its writers load only when a solution is rendered,
+    # never on `check`'s path, which imports this module through the network kind
     from backprop_cli.render.document import BuildOptions, build_document
     from backprop_cli.render.notation import make_notation
 
     doc = build_document(problem, solution, BuildOptions(options.digits, options.step))
     fmt = options.fmt
     if fmt == "markdown":
+        # lazy: one writer per run
         from backprop_cli.render.markdown import write_markdown
 
         return write_markdown(doc, make_notation("latex", problem, options.digits),
@@ -82,9 +85,11 @@ def render_problem(problem: Problem, solution: Solution, options: RenderOptions)
     style = "ascii" if options.ascii_only else "unicode"
     notation = make_notation(style, problem, options.digits)
     if fmt == "plain":
+        # lazy: one writer per run
         from backprop_cli.render.plain import write_plain
 
         return write_plain(doc, notation, options.width, options.ascii_only)
+    # lazy: rich, for the terminal formats only
     from backprop_cli.render.terminal import export
 
     return export(doc, notation, fmt, options.width, options.ascii_only, options.color)
