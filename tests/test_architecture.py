@@ -8,6 +8,8 @@ render) are import-linter contracts in pyproject.toml, run by `make test` (lint-
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "backprop_cli"
@@ -148,3 +150,15 @@ def _function_import_runs(tree: ast.Module) -> list[list[ast.stmt]]:
     # a nested function is walked from its parent too: each run once
     unique = {id(run[0]): run for run in runs}
     return list(unique.values())
+
+
+def test_check_and_solve_load_no_dataclasses() -> None:
+    """Records, not dataclasses, on the path of `check` and `solve` (the rule in
+    docs/architecture.md: a dataclass costs start-up time per class and per instance)."""
+    code = ("import sys\n"
+            "import backprop_cli.app.batch_check, backprop_cli.kinds.network\n"
+            "import backprop_cli.render.check_reports, backprop_cli.render.document\n"
+            "print('dataclasses' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"
