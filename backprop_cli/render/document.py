@@ -48,6 +48,7 @@ from backprop_cli.render.model import (
     Table,
     Word,
 )
+from backprop_cli.render.textplot import spaced
 from backprop_cli.render.values import DisplayValues
 
 MAX_UNITS = 12  # a layer with more units is shown as a table
@@ -836,7 +837,7 @@ class Builder:
         steps_run = self.solution.steps_run
         section = self.section(f"{number}. Training: {steps_run} steps", context=FINAL)
         section.add(Sparkline([float(v) for v in losses], "loss"))
-        indices = _spread(len(losses), MAX_LOSS_ROWS)
+        indices = spaced(len(losses), MAX_LOSS_ROWS)
         batched = len(self.samples) < len(self.all_samples) or problem.batch_size is not None
         loss_header = "loss of the step's batch" if batched else "loss before the step"
         columns = [Column(["step"], "right"), Column([loss_header], "right"),
@@ -958,14 +959,6 @@ def activation_label(activation: Activation) -> str:
     """'leaky ReLU, α = 0.1' (the label without nested brackets)."""
     label = activation.label
     return label.replace(" (", ", ").rstrip(")") if "(" in label else label
-
-
-def _spread(count: int, limit: int) -> list[int]:
-    """Up to ``limit`` indices of ``range(count)``, evenly spread, first and last included."""
-    if count <= limit:
-        return list(range(count))
-    picks = {round(i * (count - 1) / (limit - 1)) for i in range(limit)}
-    return sorted(picks)
 
 
 def _percent(part: float, whole: float) -> str:
