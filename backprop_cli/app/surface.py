@@ -30,6 +30,7 @@ from backprop_cli.engine.paramspace import Point, exact, unknown_parameter
 from backprop_cli.engine.passes import Recorder
 from backprop_cli.errors import NumericError
 from backprop_cli.model.problem import Problem
+from backprop_cli.render.jsonout import finite_only
 from backprop_cli.render.textplot import shaded_map, spaced
 
 Array = NDArray[np.float64]
@@ -188,10 +189,8 @@ def terminal_map(surface: Surface, digits: int = 3) -> list[str]:
 
 
 def document(surface: Surface, path: str | None = None) -> dict[str, Any]:
-    """JSON: the grid (null where the loss overflows), the path, the final values."""
-    def finite(value: float) -> float | None:
-        return float(value) if math.isfinite(value) else None
-
+    """JSON: the grid, the path, the final values (null where the loss overflows:
+    JSON has no NaN or Infinity)."""
     keep = spaced(len(surface.path_x), JSON_PATH_POINTS)
     doc: dict[str, Any] = {}
     if path is not None:
@@ -205,14 +204,14 @@ def document(surface: Surface, path: str | None = None) -> dict[str, Any]:
         "grid": {
             "x": [float(v) for v in surface.xs],
             "y": [float(v) for v in surface.ys],
-            "loss": [[finite(v) for v in row] for row in surface.loss],
+            "loss": surface.loss.tolist(),
         },
         "steps_run": surface.steps_run,
         "path": [{"step": k, "x": float(surface.path_x[k]), "y": float(surface.path_y[k]),
-                  "loss": finite(float(surface.path_loss[k]))} for k in keep],
-        "values": {k: finite(v) for k, v in surface.final.items()
+                  "loss": float(surface.path_loss[k])} for k in keep],
+        "values": {k: float(v) for k, v in surface.final.items()
                    if k in (f"final.{surface.x_name}", f"final.{surface.y_name}", "final.loss")},
     })
     if surface.stopped:
         doc["stopped"] = surface.stopped
-    return doc
+    return finite_only(doc)

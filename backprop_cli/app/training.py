@@ -16,7 +16,6 @@ Loss keys follow the value keys: the loss *before* update k is ``step<k>.loss``
 
 from __future__ import annotations
 
-import math
 import signal
 import threading
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from backprop_cli.engine.passes import Recorder
 from backprop_cli.model.keys import prefix_for
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
+from backprop_cli.render.jsonout import finite_only
 from backprop_cli.render.textplot import Scale, loss_chart, spaced
 
 Array = NDArray[np.float64]
@@ -225,10 +225,8 @@ def _is_log(result: TrainingResult) -> bool:
 
 
 def document(result: TrainingResult, rows: int = 11, path: str | None = None) -> dict[str, Any]:
-    """JSON: the run, the loss table by value key, and the final values (no NaN, no ∞)."""
-    def finite(value: float) -> float | None:
-        return value if math.isfinite(value) else None
-
+    """JSON: the run, the loss table by value key, and the final values (null for what is
+    not finite: JSON has no NaN or Infinity)."""
     final = result.final
     keys = [*result.parameter_keys, *result.output_keys, "final.loss"]
     doc: dict[str, Any] = {}
@@ -242,7 +240,7 @@ def document(result: TrainingResult, rows: int = 11, path: str | None = None) ->
         "until_loss": result.until_loss,
         "stopped": result.stopped,
         "interrupted": result.interrupted,
-        "losses": {key: finite(loss) for _, key, loss in result.table(rows)},
-        "values": {key: finite(final[key]) for key in keys if key in final},
+        "losses": {key: loss for _, key, loss in result.table(rows)},
+        "values": {key: final[key] for key in keys if key in final},
     })
-    return doc
+    return finite_only(doc)
