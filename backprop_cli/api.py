@@ -347,19 +347,22 @@ class Solution:
         return _as_printed(self._solve(fmt, digits=digits, ascii_only=ascii, step=step,
                                        width=width))
 
-    def _solve(self, fmt: SolveFormat, **options: Any) -> str:
-        """What the exercise's kind writes for ``backprop solve`` with these options (the
-        fields of :class:`~backprop_cli.kinds.base.SolveRequest`): the command's own code."""
+    def _solve(self, fmt: SolveFormat, *, digits: int = DIGITS, ascii_only: bool = False,
+               step: int | None = None, width: int = WIDTH, color: bool = False,
+               patterns: tuple[str, ...] = ()) -> str:
+        """What ``backprop solve`` writes with these options: the exercise's kind's
+        ``solve`` with the same :class:`~backprop_cli.kinds.base.SolveRequest`."""
         # lazy: the kinds load the engine (NumPy) and the writers (rich for html and svg)
         from backprop_cli.kinds.base import SolveRequest, SolveRequestError
         from backprop_cli.kinds.exercise import kind_of
 
+        request = SolveRequest(fmt=fmt, digits=digits, ascii_only=ascii_only, step=step,
+                               width=width, color=color, patterns=patterns)
         try:
-            return kind_of(self._problem).solve(self._problem,
-                                                SolveRequest(fmt=fmt, **options))
+            return kind_of(self._problem).solve(self._problem, request)
         except SolveRequestError as error:
             if error.option == "--step":
-                raise ValueError(f"step={options.get('step')}: {error}") from None
+                raise ValueError(f"step={step}: {error}") from None
             raise
 
     def _has_format(self, fmt: SolveFormat) -> bool:
