@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backprop_cli.cli import cli
-from backprop_cli.files.loader import load_problem
+from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.numfmt import format_fixed
 from backprop_cli.render.arithmetic import positional_columns
 from backprop_cli.render.latex import break_part, escape

@@ -6,23 +6,22 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from backprop_cli.cli.common import load_exercise, user_errors, write_output
+from backprop_cli.cli.common import (
+    digits_option,
+    format_option,
+    load_exercise,
+    user_errors,
+    write_output,
+)
+from backprop_cli.formats import SUFFIX_FORMATS, SolveFormat
 
-if TYPE_CHECKING:
-    from backprop_cli.model.problem import Problem
-
-FORMATS = ("rich", "plain", "markdown", "latex", "html", "svg", "json")
-# --output FILE without --format: the format its suffix names
-SUFFIX_FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
-                  ".tex": "latex", ".svg": "svg", ".json": "json", ".txt": "plain"}
 PIPE_WIDTH = 100  # columns of plain text written to a pipe or a file
 
 
-def default_format(output: str | None) -> str:
+def default_format(output: str | None) -> SolveFormat:
     """rich on a terminal; plain in a pipe, in a file or with NO_COLOR set."""
     if output not in (None, "-"):
         return SUFFIX_FORMATS.get(Path(str(output)).suffix.lower(), "plain")
@@ -54,11 +53,10 @@ def terminal_columns() -> int:
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="Output format (default: rich on a terminal, plain in a pipe or with "
+@format_option("solve", None,
+               "Output format (default: rich on a terminal, plain in a pipe or with "
                    "NO_COLOR; with --output, the one its suffix names).")
-@click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True,
-              help="Significant digits of the numbers shown (JSON keeps full precision).")
+@digits_option()
 @click.option("--decimals", type=click.IntRange(0, 12), default=None, metavar="N",
               help="Show numbers with N decimals (fixed point; the computation is unchanged). "
                    "An equation whose sums would not add up at N decimals gets more.")
@@ -81,7 +79,7 @@ def terminal_columns() -> int:
               help="With --format json: keep only value keys matching GLOB (repeatable).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to FILE instead of standard output.")
-def solve(file: str, fmt: str | None, digits: int, decimals: int | None, handout: bool,
+def solve(file: str, fmt: SolveFormat | None, digits: int, decimals: int | None, handout: bool,
           statement: bool, ascii_only: bool, step: int | None,
           steps: int | None, round_decimals: int | None, width: int | None,
           patterns: tuple[str, ...], output: str | None) -> None:
@@ -99,63 +97,20 @@ def solve(file: str, fmt: str | None, digits: int, decimals: int | None, handout
     fmt = fmt or default_format(output)
     if patterns and fmt != "json":
         raise click.UsageError("--keys selects the values of --format json")
-    if handout and statement:
-        raise click.UsageError("--handout and --statement are two documents: give one")
-    if fmt == "json":
-        for given, name in ((handout, "--handout"), (statement, "--statement"),
-                            (decimals is not None, "--decimals")):
-            if given:
-                raise click.UsageError(f"{name} shapes a document for people; --format json "
-                                       "has every value at full precision")
-    from backprop_cli.model.problem import Problem
+    from backprop_cli.kinds.base import SolveRequest, SolveRequestError
+    from backprop_cli.kinds.exercise import kind_of
 
-    problem = load_exercise(file, steps=steps)
-    if not isinstance(problem, Problem):
-        # `kind: derivative` exercises: backprop_cli/cli/derive.py
-        from backprop_cli.cli.derive import solve_loaded
-
-        for given, name in ((handout, "--handout"), (statement, "--statement"),
-                            (decimals is not None, "--decimals")):
-            if given:
-                raise click.UsageError(f"{name} is for network problems; a derivative "
-                                       "exercise prints as plain text, markdown or json")
-        solve_loaded(problem, fmt, digits, patterns, output)
-        return
-    if round_decimals is not None:
-        problem.round = round_decimals
-    if fmt == "json":
-        from backprop_cli.engine.passes import solve as run
-        from backprop_cli.render.jsonout import dumps, solution_document
-
+    exercise = load_exercise(file, steps=steps)
+    request = SolveRequest(fmt=fmt, digits=digits, ascii_only=ascii_only, step=step,
+                           round_decimals=round_decimals,
+                           width=width or default_width(fmt, output),
+                           color=not os.environ.get("NO_COLOR"), patterns=patterns,
+                           decimals=decimals, handout=handout, statement=statement)
+    try:
         with user_errors(file):
-            solution = run(problem, patterns or None)
-        write_output(dumps(solution_document(solution)), output)
-        return
-    last = max(problem.steps, 1)
-    if step is not None and step > last:
-        raise click.BadParameter(f"the problem runs {problem.steps} step"
-                                 f"{'s' * (problem.steps != 1)}; K must be at most {last}",
-                                 param_hint="--step")
-    from backprop_cli.render import RenderOptions, render_problem, solve_for_display
-
-    options = RenderOptions(fmt=fmt, digits=digits, ascii_only=ascii_only, step=step or 1,
-                            width=width or default_width(fmt, output),
-                            color=not os.environ.get("NO_COLOR"), decimals=decimals,
-                            handout=handout, statement=statement)
-    if statement:
-        options.asked = tuple(asked_keys(problem))
-    with user_errors(file):
-        solution = solve_for_display(problem, options.step)
-        text = render_problem(problem, solution, options)
+            text = kind_of(exercise).solve(exercise, request)
+    except SolveRequestError as error:
+        if error.option in ("--format", "--handout", "--statement", "--decimals"):
+            raise click.UsageError(str(error)) from None
+        raise click.BadParameter(str(error), param_hint=error.option) from None
     write_output(text, output)
-
-
-def asked_keys(problem: Problem) -> list[str]:
-    """What a statement asks for: the file's expected keys, then its quiz keys."""
-    keys = list(problem.expected)
-    if problem.quiz:
-        # lazy: the quiz's key matching loads only for a statement of a file with quiz keys
-        from backprop_cli.app.quiz import match_patterns
-
-        keys += [key for key in match_patterns(problem, problem.quiz)[0] if key not in keys]
-    return keys

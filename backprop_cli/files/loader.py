@@ -10,7 +10,6 @@ import fnmatch
 import math
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -22,6 +21,7 @@ from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activ
 from backprop_cli.model.keys import parse_key
 from backprop_cli.model.losses import LOSS_NAMES, make_loss
 from backprop_cli.model.problem import RESERVED_WORDS, Expected, Layer, Problem, Use
+from backprop_cli.model.questions import match_patterns
 
 NAME = re.compile(r"^[^\W\d][\w^]*\Z")
 _NAME_MATCH = NAME.match
@@ -48,22 +48,23 @@ LOG_LOSS_OUTPUTS = {"binary_cross_entropy": ("sigmoid",), "cross_entropy": ("sof
 
 
 def _datafiles() -> ModuleType:
-    """Data files and initialisation, imported when a file asks for them (start-up time)."""
+    """Data files and initialisation, imported when a file asks for them."""
+    # lazy: most files have no data file; its import costs start-up time in a batch
     from backprop_cli.files import datafiles
 
     return datafiles
 
 
-def load_problem(path: str | Path, steps: int | None = None) -> Problem:
-    """Load and validate a network problem file; ProblemError (path set) for anything
-    else, a derivative exercise included."""
-    from backprop_cli.kinds.exercise import load_exercise
+# a top-level key in block style starts a line: without such a line the file has no kind
+_KIND_LINE = re.compile(r"^kind[ \t]*:", re.MULTILINE)
 
-    exercise = load_exercise(path, steps=steps)
-    if not isinstance(exercise, Problem):
-        raise ProblemError("a derivative exercise (kind: derivative) has no network; use "
-                           "backprop solve, check or derive", path=str(path))
-    return exercise
+
+def kind_node(root: YNode | None, text: str) -> YNode | None:
+    """The value of the file's top-level ``kind:`` key, None when it has none (a network
+    problem). The text is searched first: most files have no such key."""
+    if _KIND_LINE.search(text) and isinstance(root, YMap):
+        return root.get("kind")
+    return None
 
 
 def parse_problem(text: str, path: str = "<input>", steps: int | None = None,
@@ -350,6 +351,7 @@ class _Reader:
             has_samples=has_samples, target_labels=labels,
         )
         if any(key in root.entries for key in TRAINING_KEYS):
+            # lazy: most files have no training settings (start-up time in a batch)
             from backprop_cli.files.training_settings import read_training
 
             read_training(root, problem, steps_override)
@@ -738,8 +740,6 @@ class _Reader:
 
     def read_quiz(self, node: YNode, problem: Problem) -> list[str]:
         """Value keys or glob patterns of computed values (`backprop quiz` asks for them)."""
-        from backprop_cli.app.quiz import match_patterns
-
         items = [node] if isinstance(node, YScalar) else _seq(node, "quiz").items
         if not items:
             raise ProblemError("quiz is empty: list value keys or patterns, or leave it out",

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from backprop_cli.engine.passes import Engine, Recorder, Solution
+from backprop_cli.engine import make_engine
+from backprop_cli.engine.passes import Recorder, Solution
 from backprop_cli.model.keys import parse_key, prefix_for
 from backprop_cli.model.problem import Problem
 from backprop_cli.records import record
@@ -19,7 +20,6 @@ from backprop_cli.records import record
 if TYPE_CHECKING:
     from backprop_cli.render.notation import MathNotation
 
-FORMATS = ("rich", "plain", "markdown", "latex", "html", "svg")
 _STEP_PREFIX = re.compile(r"^(step\d+\.|final\.)")
 
 
@@ -34,7 +34,6 @@ class RenderOptions:
     decimals: int | None = None  # fixed-point numbers with N decimals (--decimals)
     handout: bool = False  # no published values, no verdict marks (--handout)
     statement: bool = False  # the problem and what to compute only (--statement)
-    asked: tuple[str, ...] = ()  # what the statement asks for (value keys)
 
 
 class StepRecorder(Recorder):
@@ -72,12 +71,13 @@ def display_prefixes(problem: Problem, step: int) -> set[str]:
 
 def solve_for_display(problem: Problem, step: int = 1) -> Solution:
     """Run the problem, keeping what the worked solution of step ``step`` shows."""
-    return Engine(problem).run(StepRecorder(display_prefixes(problem, step)))
+    return make_engine(problem).run(StepRecorder(display_prefixes(problem, step)))
 
 
 def render_problem(problem: Problem, solution: Solution, options: RenderOptions) -> str:
-    """The worked solution as text in ``options.fmt`` (see :data:`FORMATS`)."""
-    # lazy: the document builder and the writers load only when a document is rendered
+    """The worked solution as text in ``options.fmt`` (formats.DOCUMENT_FORMATS)."""
+    # lazy: the document model and its writers load only when a solution is rendered,
+    # never on `check`'s path, which imports this module through the network kind
     from backprop_cli.render.arithmetic import (
         positional_columns,
         settle_decimals,
@@ -89,7 +89,7 @@ def render_problem(problem: Problem, solution: Solution, options: RenderOptions)
 
     build = BuildOptions(options.digits, options.step)
     if options.statement:
-        doc = statement_document(problem, solution, build, options.asked)
+        doc = statement_document(problem, solution, build)
     elif options.handout:
         doc = handout_document(problem, solution, build)
     else:
@@ -106,22 +106,27 @@ def render_problem(problem: Problem, solution: Solution, options: RenderOptions)
 
     fmt = options.fmt
     if fmt == "markdown":
+        # lazy: one writer per run
         from backprop_cli.render.markdown import write_markdown
 
         return write_markdown(doc, notation("latex"), notation("unicode"))
     if fmt == "latex":
+        # lazy: one writer per run
         from backprop_cli.render.latex import write_latex
 
         return write_latex(doc, notation("latex"))
     if fmt == "html":
+        # lazy: one writer per run
         from backprop_cli.render.html import write_html
 
         return write_html(doc, notation("latex"), notation("unicode"))
     style = "ascii" if options.ascii_only else "unicode"
     if fmt == "plain":
+        # lazy: one writer per run
         from backprop_cli.render.plain import write_plain
 
         return write_plain(doc, notation(style), options.width, options.ascii_only)
+    # lazy: rich, for the terminal formats only
     from backprop_cli.render.terminal import export
 
     return export(doc, notation(style), fmt, options.width, options.ascii_only, options.color)

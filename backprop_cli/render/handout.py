@@ -11,8 +11,9 @@ import re
 from collections.abc import Sequence
 
 from backprop_cli.engine.passes import Solution
-from backprop_cli.model.keys import KeyParts, parse_key
+from backprop_cli.model.keys import parse_key
 from backprop_cli.model.problem import Problem
+from backprop_cli.model.questions import is_given, match_patterns
 from backprop_cli.render.document import Builder, BuildOptions
 from backprop_cli.render.model import Cell, Column, Document, Fields, Inline, Para, Sym, Table
 
@@ -26,9 +27,12 @@ def handout_document(problem: Problem, solution: Solution, options: BuildOptions
     return builder.build()
 
 
-def statement_document(problem: Problem, solution: Solution, options: BuildOptions,
-                       asked: Sequence[str]) -> Document:
-    """The problem section, then what to compute: ``asked`` (value keys), or the whole pass."""
+def statement_document(problem: Problem, solution: Solution, options: BuildOptions) -> Document:
+    """The problem section, then what to compute: the file's expected keys, then its quiz
+    keys (the data and starting parameters excepted), or the whole pass."""
+    asked = list(problem.expected)
+    if problem.quiz:
+        asked += [key for key in match_patterns(problem, problem.quiz)[0] if key not in asked]
     builder = Builder(problem, solution, options)
     builder.judged = {}
     doc = Document(problem.title, problem.description)
@@ -40,7 +44,7 @@ def statement_document(problem: Problem, solution: Solution, options: BuildOptio
     doc.sections.append(problem_section)
     task = builder.section("2. What to compute", context=1)
     keys = [key for key in asked if (parts := parse_key(key, problem)) is not None
-            and not given(parts)]
+            and not is_given(parts)]
     if not keys:
         what = ("the forward pass, the loss and the backward pass (every gradient)"
                 if problem.steps == 0 else
@@ -58,8 +62,3 @@ def statement_document(problem: Problem, solution: Solution, options: BuildOptio
 
 def _without_in_full(part: Inline) -> Inline:
     return _IN_FULL.sub("", part) if isinstance(part, str) else part
-
-
-def given(parts: KeyParts) -> bool:
-    """Data and starting parameters: the problem section shows them (the quiz's rule)."""
-    return parts.kind in ("input", "target") or (parts.kind == "param" and parts.step == 1)

@@ -30,8 +30,8 @@ from backprop_cli.render.model import (
     Word,
 )
 from backprop_cli.render.notation import MathNotation
-from backprop_cli.render.plain import log_scaled
 from backprop_cli.render.text import context_notation, equation_text, inline_math, mark_text
+from backprop_cli.render.textplot import log_scaled
 
 ONE_LINE = 70  # visible characters of an equation kept on one line
 ROW = 60  # visible characters of one row of a broken equation
