@@ -226,17 +226,6 @@ class Round(Expr):
         return Round(children[0], self.decimals)
 
 
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def _softplus(x: float) -> float:
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-
-
 def _safe_log(x: float) -> float:
     if x > 0:
         return math.log(x)
@@ -250,32 +239,14 @@ def _safe_exp(x: float) -> float:
         return math.inf
 
 
-def _elu(x: float, alpha: float) -> float:
-    return x if x > 0 else alpha * math.expm1(x)
-
-
+# The functions a formula can call, by name: the mathematical ones here; each activation
+# adds its own when it is registered (backprop_cli.model.activations, the one registry).
 FUNCTIONS: dict[str, Callable[[list[float], dict[str, float]], float]] = {
-    "identity": lambda a, p: a[0],
-    "relu": lambda a, p: max(a[0], 0.0),
-    "leaky_relu": lambda a, p: a[0] if a[0] > 0 else p["alpha"] * a[0],
-    "sigmoid": lambda a, p: _sigmoid(a[0]),
-    "tanh": lambda a, p: math.tanh(a[0]),
-    "softplus": lambda a, p: _softplus(a[0]),
-    "elu": lambda a, p: _elu(a[0], p["alpha"]),
-    "silu": lambda a, p: a[0] * _sigmoid(a[0]),
     "exp": lambda a, p: _safe_exp(a[0]),
     "log": lambda a, p: _safe_log(a[0]),
-    "softmax": lambda a, p: _softmax_first(a),
     "mean": lambda a, p: math.fsum(a) / len(a),
     "sqrt": lambda a, p: math.sqrt(a[0]) if a[0] >= 0 else math.nan,
 }
-
-
-def _softmax_first(args: list[float]) -> float:
-    """Softmax of args[0] against all args (args[0] is the unit itself)."""
-    top = max(args)
-    exps = [math.exp(v - top) for v in args]
-    return exps[0] / math.fsum(exps)
 
 
 # ---------------------------------------------------------------- rendering
