@@ -63,8 +63,13 @@ class Ref(Expr):
 
 @record(frozen=True, eq=False)
 class Const(Expr):
+    """A number; ``role`` says what it is where that has a name (``rate``: the learning
+    rate η; ``beta1``, ``one_minus_beta1``, ``epsilon``, ``decay``...), so that a notation
+    can write it by what it is, never by what it equals."""
+
     value: float
     display: str | None = None  # how the textbook writes it, e.g. "½"
+    role: str | None = None
 
     def evaluate(self, values: Mapping[str, float]) -> float:
         return self.value
@@ -265,7 +270,7 @@ class Notation(Protocol):
 
     def number(self, value: float) -> str: ...
 
-    def constant(self, value: float, display: str | None) -> str: ...
+    def constant(self, value: float, display: str | None, role: str | None = None) -> str: ...
 
     times: str
     minus: str
@@ -326,7 +331,7 @@ class _Renderer:
                 return n.symbol(expr.key)
             return n.number(self.values[expr.key])
         if isinstance(expr, Const):
-            return n.constant(expr.value, expr.display)
+            return n.constant(expr.value, expr.display, expr.role)
         if isinstance(expr, Sum):
             parts: list[str] = []
             for index, (sign, term) in enumerate(zip(expr.signs, expr.terms, strict=True)):

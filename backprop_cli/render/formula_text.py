@@ -33,7 +33,7 @@ class KeyNotation:
     def number(self, value: float) -> str:
         return format_number(value, self.digits, ascii_only=True)
 
-    def constant(self, value: float, display: str | None) -> str:
+    def constant(self, value: float, display: str | None, role: str | None = None) -> str:
         return self.number(value)
 
     def call(self, name: str, args: list[str], params: dict[str, float]) -> str:

@@ -199,7 +199,7 @@ class MathNotation:
     def unit_name(self, unit: str) -> str:
         return self.name(unit)
 
-    def constant(self, value: float, display: str | None) -> str:
+    def constant(self, value: float, display: str | None, role: str | None = None) -> str:
         if self.rate_symbol and display is None and value == self.problem.learning_rate:
             return self.rate()
         if display is not None:
