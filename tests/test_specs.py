@@ -341,3 +341,46 @@ def test_every_optimizer_has_its_docs_row_and_schema_entry() -> None:
         assert re.search(rf"`{name}`\s", rows.split("The updates,", 1)[1])  # its rule
     schema = problem_schema()["$defs"]["optimizer"]["anyOf"]
     assert schema[0]["enum"] == list(OPTIMIZERS)
+
+
+# ------------------------------------------------------------------ constants by role
+
+ADAM = """\
+title: adam
+network:
+  inputs: [x]
+  layers:
+    - {units: [o], activation: sigmoid, weights: [[0.5]], weight_names: [[w1]], bias: [0.1],
+       bias_names: [b1]}
+loss: half_squared_error
+learning_rate: 0.1
+optimizer: adam
+weight_decay: 0.1
+input: [1]
+target: 1
+"""
+
+
+def test_a_constant_equal_to_the_learning_rate_is_not_eta(tmp_path: Path) -> None:
+    """1 − β₁ = 0.1, λ = 0.1 and 1 − β₁¹ = 0.1 equal η = 0.1 but are not η: a formula's
+    constants are written by what they are (their role), never by their value."""
+    result = invoke("solve", write(tmp_path, ADAM), "--format", "plain")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert ("m_w1 = 0.9·0 + 0.1·(∂L/∂w1 + 0.1·w1) = 0.9·0 + 0.1·(−0.08107 + 0.1·0.5) "
+            "= 0 + 0.1·(−0.08107 + 0.05)") in lines
+    assert "s_w1 = 0.999·0 + 0.001·(∂L/∂w1 + 0.1·w1)² = 0.999·0 + 0.001·(−0.08107 + 0.1·0.5)²" \
+        in lines
+    assert "m̂_w1 = m_w1/0.1 = −0.003107/0.1 = −0.03107" in lines
+    # the learning rate itself is still η
+    assert ("w1ⁿᵉʷ = w1 − η·(m̂_w1/(√ŝ_w1 + 1e-8)) = 0.5 − 0.1·(−0.03107/(√0.0009652 + 1e-8))"
+            in lines)
+    markdown = invoke("solve", write(tmp_path, ADAM), "--format", "markdown").output
+    assert (r"m_{w1} &= 0.9 \cdot 0 + 0.1 \cdot \left(\frac{\partial L}{\partial w_{1}} + "
+            r"0.1 \cdot w_{1}\right) \\") in markdown.splitlines()
+
+
+def test_sgd_writes_the_rate_by_its_role(tmp_path: Path) -> None:
+    text = ADAM.replace("optimizer: adam\n", "").replace("weight_decay: 0.1\n", "")
+    lines = invoke("solve", write(tmp_path, text), "--format", "plain").output.splitlines()
+    assert any(line.startswith("w1ⁿᵉʷ = w1 − η·∂L/∂w1 = 0.5 − 0.1·") for line in lines)

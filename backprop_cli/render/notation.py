@@ -200,7 +200,7 @@ class MathNotation:
         return self.name(unit)
 
     def constant(self, value: float, display: str | None, role: str | None = None) -> str:
-        if self.rate_symbol and display is None and value == self.problem.learning_rate:
+        if self.rate_symbol and role == "rate":
             return self.rate()
         if display is not None:
             return self.fraction_constant(display)
