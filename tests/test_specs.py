@@ -20,7 +20,19 @@ import pytest
 from click.testing import CliRunner
 
 from backprop_cli.cli import cli
-from backprop_cli.expr import FUNCTIONS, Const, Expr, Piecewise, Power, Ref, add, mul, sub
+from backprop_cli.expr import (
+    FUNCTIONS,
+    Call,
+    Const,
+    Expr,
+    Piecewise,
+    Power,
+    Quotient,
+    Ref,
+    add,
+    mul,
+    sub,
+)
 from backprop_cli.files.schema import problem_schema
 from backprop_cli.model.activations import (
     ACTIVATION_NAMES,
@@ -31,7 +43,15 @@ from backprop_cli.model.activations import (
     unregister_activation,
 )
 from backprop_cli.model.losses import LOSSES, LossSpec, register_loss, unregister_loss
-from backprop_cli.model.optimizers import OPTIMIZERS
+from backprop_cli.model.optimizers import (
+    OPTIMIZERS,
+    FormulaParts,
+    Optimizer,
+    OptimizerSpec,
+    Updater,
+    register_optimizer,
+    unregister_optimizer,
+)
 from tests.conftest import ROOT
 
 Array = Any
@@ -294,6 +314,114 @@ def test_loss_constraints_come_from_the_spec(tmp_path: Path) -> None:
         assert "target for 'o2' is 1.5, but unit_loss needs targets in [0, 1]" in result.output
     finally:
         unregister_loss("unit_loss")
+
+
+# ------------------------------------------------------------------ a new optimizer
+
+
+def _rmsprop_formula(opt: Optimizer, kind: str, x: FormulaParts) -> Expr | None:
+    rho = opt.setting("rho")
+    if kind == "s":
+        return add(mul(Const(rho, role="rho"), x.prev("s")),
+                   mul(Const(round(1.0 - rho, 15), role="one_minus_rho"), Power(x.g, 2)))
+    if kind == "new":
+        root = add(Call("sqrt", (x.ref("s"),)), Const(opt.setting("epsilon"), role="epsilon"))
+        return sub(x.p, mul(x.rate, Quotient(x.g, root)))
+    return None
+
+
+def _rmsprop_step(u: Updater, params: Array, g: Array) -> None:
+    s, work = u.state["s"], u.work
+    u.scale(s, u.settings["rho"])
+    np.multiply(g, g, out=work)
+    u.move(s, np.multiply(work, u.constants["c"], out=work), np.add)
+    np.sqrt(s, out=work)
+    np.add(work, u.settings["epsilon"], out=work)
+    np.divide(g, work, out=work)
+    u.move(params, np.multiply(work, u.lr, out=work), np.subtract)
+
+
+# RMSprop: s = ρ·s_prev + (1 − ρ)·g², new = p − η·g/(√s + ε); its state is the kind 's'
+RMSPROP = OptimizerSpec(
+    "rmsprop", _rmsprop_formula, _rmsprop_step, settings=(("rho", 0.9), ("epsilon", 1e-8)),
+    positive=("epsilon",), kinds=("s",),
+    prepare=lambda settings: {"c": round(1.0 - settings["rho"], 15)})
+
+TRAINED = """\
+title: rmsprop
+network:
+  inputs: [x]
+  layers:
+    - {units: [o], activation: sigmoid, weights: [[0.5]], weight_names: [[w1]], bias: [0.1],
+       bias_names: [b1]}
+loss: half_squared_error
+learning_rate: 0.1
+optimizer: {name: rmsprop, rho: 0.8}
+steps: 2
+input: [1]
+target: 1
+"""
+
+
+@pytest.fixture
+def rmsprop() -> Iterator[OptimizerSpec]:
+    spec = register_optimizer(RMSPROP)
+    try:
+        yield spec
+    finally:
+        unregister_optimizer("rmsprop")
+
+
+def test_a_new_optimizer_in_every_command(rmsprop: OptimizerSpec, tmp_path: Path) -> None:
+    path = write(tmp_path, TRAINED)
+    plain = invoke("solve", path, "--format", "plain")
+    assert plain.exit_code == 0, plain.output
+    lines = plain.output.splitlines()
+    assert "Rmsprop (rho = 0.8, epsilon = 1e-08), η = 0.1. For w1:" in lines
+    assert ("s_w1 = 0.8·0 + 0.2·∂L/∂w1² = 0.8·0 + 0.2·(−0.08107)² = 0 + 0.2·0.006572 "
+            "= 0 + 0.001314 = 0.001314") in lines
+    assert "w1ⁿᵉʷ = w1 − η·((∂L/∂w1)/(√s_w1 + 1e-8)) = 0.5 − 0.1·(−0.08107/(√0.001314 + 1e-8))" \
+        in lines
+    for fmt in ("rich", "markdown", "html", "svg"):
+        assert invoke("solve", path, "--format", fmt).exit_code == 0
+    values = json.loads(invoke("solve", path, "--format", "json").output)["values"]
+    s = 0.0
+    w = 0.5
+    for prefix in ("", "step2."):
+        g = values[f"{prefix}grad.w1"]
+        s = 0.8 * s + 0.2 * g * g
+        w = w - 0.1 * g / (np.sqrt(s) + 1e-8)
+        assert values[f"{prefix}s.w1"] == pytest.approx(s, rel=1e-14)
+        assert values[f"{prefix}new.w1"] == pytest.approx(w, rel=1e-14)
+    # check: a wrong s.w1, and new.w1 right from it (the spec's formula, evaluated)
+    s1 = values["s.w1"]
+    new = 0.5 - 0.1 * values["grad.w1"] / (np.sqrt(2 * s1) + 1e-8)
+    wrong = write(tmp_path, TRAINED + f"expected:\n  s.w1: {2 * s1:.6g}\n  new.w1: {new:.6g}\n",
+                  "wrong.yaml")
+    result = invoke("check", wrong, "-v")
+    assert result.exit_code == 1
+    assert "first wrong value: s.w1" in result.output
+    assert f"  ≈ new.w1 = {new:.6g} (consistent)" in result.output.splitlines()
+    quiz = invoke("quiz", write(tmp_path, TRAINED + "quiz: [s.w1]\n"), "--no-given",
+                  answers=f"{s1:.6g}\n")
+    assert f"  ✓ right (s.w1 = {s1:.6g})" in quiz.output.splitlines()
+    train = invoke("train", path, "--steps", "5")
+    assert train.exit_code == 0, train.output
+    assert "rmsprop (rho = 0.8, epsilon = 1e-08), learning rate 0.1: 5 of 5 steps" in train.output
+    grad = invoke("gradcheck", path)
+    assert grad.exit_code == 0, grad.output
+
+
+def test_a_new_optimizer_is_named_in_messages(rmsprop: OptimizerSpec, tmp_path: Path) -> None:
+    text = TRAINED.replace("{name: rmsprop, rho: 0.8}", "{name: rmsprop, rho: 1.5}")
+    result = invoke("solve", write(tmp_path, text), "--format", "plain")
+    assert result.exit_code == 1
+    assert "optimizer rho must be below 1 (a decay rate), found 1.5" in result.output
+    text = TRAINED.replace("{name: rmsprop, rho: 0.8}", "rmsprp")
+    result = invoke("solve", write(tmp_path, text), "--format", "plain")
+    assert "unknown optimizer 'rmsprp' (did you mean 'rmsprop'?)" in result.output
+    with pytest.raises(ValueError, match="not one of the key grammar's"):
+        register_optimizer(OptimizerSpec("odd", _rmsprop_formula, _rmsprop_step, kinds=("r",)))
 
 
 # ------------------------------------------------------------------ registries and docs
