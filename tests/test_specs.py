@@ -344,7 +344,7 @@ def _rmsprop_step(u: Updater, params: Array, g: Array) -> None:
 # RMSprop: s = ρ·s_prev + (1 − ρ)·g², new = p − η·g/(√s + ε); its state is the kind 's'
 RMSPROP = OptimizerSpec(
     "rmsprop", _rmsprop_formula, _rmsprop_step, settings=(("rho", 0.9), ("epsilon", 1e-8)),
-    positive=("epsilon",), kinds=("s",),
+    positive=("epsilon",), kinds=("s",), words=(("s", "mean square"),),
     prepare=lambda settings: {"c": round(1.0 - settings["rho"], 15)})
 
 TRAINED = """\
@@ -404,6 +404,7 @@ def test_a_new_optimizer_in_every_command(rmsprop: OptimizerSpec, tmp_path: Path
     assert f"  ≈ new.w1 = {new:.6g} (consistent)" in result.output.splitlines()
     quiz = invoke("quiz", write(tmp_path, TRAINED + "quiz: [s.w1]\n"), "--no-given",
                   answers=f"{s1:.6g}\n")
+    assert f"[1/1] s.w1 (mean square s_w1) = {s1:.6g}" in quiz.output.splitlines()
     assert f"  ✓ right (s.w1 = {s1:.6g})" in quiz.output.splitlines()
     train = invoke("train", path, "--steps", "5")
     assert train.exit_code == 0, train.output

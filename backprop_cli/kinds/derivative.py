@@ -882,7 +882,10 @@ def recomputation(worked: Worked, key: str) -> Expr | None:
 
 def to_expr(node: Node, leaf: Any) -> Expr | None:
     """A calculus tree as an :class:`~backprop_cli.expr.Expr` (the reports print those)."""
+    # lazy: numpy, for reports only; registering the activations puts σ, tanh and ReLU
+    # into FUNCTIONS (derive itself never loads it)
     from backprop_cli.expr import FUNCTIONS, Call, Const, Power, Product, Quotient, add
+    from backprop_cli.model import activations  # noqa: F401
 
     if isinstance(node, calc.Num):
         return Const(float(node.value))

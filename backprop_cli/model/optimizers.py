@@ -101,7 +101,8 @@ class OptimizerSpec:
     produces for each parameter, before ``new``, in the order they are computed (each
     from :data:`ALL_UPDATE_KINDS`); those it reads back at the next step are its state.
     ``label`` (empty: the name and settings) names it in reports; ``hints`` are other
-    names people use for it (an unknown optimizer so named gets 'did you mean').
+    names people use for it (an unknown optimizer so named gets 'did you mean'); ``words``
+    name its kinds in prose (the quiz's 'velocity v_w1').
     """
 
     name: str
@@ -113,6 +114,7 @@ class OptimizerSpec:
     prepare: Prepare = field(default=_nothing)
     label: str = ""
     hints: tuple[str, ...] = ()
+    words: tuple[tuple[str, str], ...] = ()  # each kind in words: ('v', 'velocity')
 
 
 OPTIMIZERS: dict[str, OptimizerSpec] = {}
@@ -358,10 +360,12 @@ register_optimizer(OptimizerSpec(
     hints=("gd", "gradient_descent")))
 register_optimizer(OptimizerSpec(
     "momentum", _momentum_formula, _momentum_step, settings=(("beta", 0.9),), kinds=("v",),
-    hints=("nesterov",)))
+    hints=("nesterov",), words=(("v", "velocity"),)))
 register_optimizer(OptimizerSpec(
     "adam", _adam_formula, _adam_step,
     settings=(("beta1", 0.9), ("beta2", 0.999), ("epsilon", 1e-8)), positive=("epsilon",),
-    kinds=("m", "s", "mhat", "shat"), prepare=_adam_prepare, hints=("adamw",)))
+    kinds=("m", "s", "mhat", "shat"), prepare=_adam_prepare, hints=("adamw",),
+    words=(("m", "first moment"), ("s", "second moment"), ("mhat", "corrected first moment"),
+           ("shat", "corrected second moment"))))
 
 SGD = Optimizer()
