@@ -39,10 +39,11 @@ from backprop_cli.model.activations import (
     ACTIVATIONS,
     ALIASES,
     ActivationSpec,
+    make_activation,
     register_activation,
     unregister_activation,
 )
-from backprop_cli.model.losses import LOSSES, LossSpec, register_loss, unregister_loss
+from backprop_cli.model.losses import LOSSES, LossSpec, make_loss, register_loss, unregister_loss
 from backprop_cli.model.optimizers import (
     OPTIMIZERS,
     FormulaParts,
@@ -513,3 +514,43 @@ def test_sgd_writes_the_rate_by_its_role(tmp_path: Path) -> None:
     text = ADAM.replace("optimizer: adam\n", "").replace("weight_decay: 0.1\n", "")
     lines = invoke("solve", write(tmp_path, text), "--format", "plain").output.splitlines()
     assert any(line.startswith("w1ⁿᵉʷ = w1 − η·∂L/∂w1 = 0.5 − 0.1·") for line in lines)
+
+
+# ------------------------------------------------------------------ each spec agrees with itself
+
+GRID = [-40.0, -3.0, -1.0, -0.5, -1e-3, 0.0, 1e-3, 0.5, 1.0, 3.0, 40.0]
+
+
+@pytest.mark.parametrize("name", [n for n, s in ACTIVATIONS.items() if not s.per_layer])
+def test_an_activation_spec_agrees_with_itself(name: str) -> None:
+    """The vectorised forward and derivative (the engine's), the scalar function and the
+    derivative formula (the checker's) of one spec give the same numbers."""
+    act = make_activation(name)
+    z = np.array([GRID])
+    a = act.forward(z)
+    d = act.derivative(z, a)
+    for j, zj in enumerate(GRID):
+        values = {"z": zj, "a": float(a[0, j])}
+        assert act.expr("z").evaluate(values) == pytest.approx(a[0, j], rel=1e-15, abs=1e-300)
+        assert act.derivative_expr("z", "a").evaluate(values) == pytest.approx(
+            d[0, j], rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_a_loss_spec_agrees_with_itself(name: str) -> None:
+    """per_sample and grad_a (numbers) against expr and grad_a_expr (formulas)."""
+    spec = LOSSES[name]
+    outputs = max(2, spec.min_outputs)
+    a = np.array([[0.3, 0.7], [0.6, 0.4]])[:, :outputs]
+    y = np.array([[0.0, 1.0], [1.0, 0.0]])[:, :outputs]
+    keys_a, keys_y = ["a1", "a2"], ["y1", "y2"]
+    loss = make_loss(name)
+    per_sample = loss.per_sample(a, a, y, "")
+    grad = loss.grad_a(a, a, y, "")
+    for k in range(2):
+        values = {**dict(zip(keys_a, a[k], strict=True)), **dict(zip(keys_y, y[k], strict=True))}
+        assert loss.expr(keys_a, keys_y).evaluate(values) == pytest.approx(per_sample[k],
+                                                                           rel=1e-14)
+        for j in range(outputs):
+            formula = loss.grad_a_expr(keys_a[j], keys_y[j], outputs)
+            assert formula.evaluate(values) == pytest.approx(grad[k, j], rel=1e-14)
