@@ -186,7 +186,7 @@ class _Draw:
 
 def _unit_ok(z: Array, activation: str, options: Options) -> bool:
     """Whether one unit's z over the samples makes a good exercise."""
-    if activation == "relu" and not options.allow_dead and not np.any(z > 0):
+    if ACTIVATIONS[activation].dies and not options.allow_dead and not np.any(z > 0):
         return False
     return not (options.nice and ACTIVATIONS[activation].saturating
                 and np.any(np.abs(z) > NICE_Z_LIMIT))

@@ -13,8 +13,9 @@ A spec is everything the program knows about an activation, in one entry:
   :mod:`backprop_cli.expr` tree in terms of z or a;
 - how it is printed (Unicode, ASCII, LaTeX, value-key text) and described;
 - its flags: kinked at 0 (gradcheck flags a step across the kink), saturating
-  (``backprop new --nice`` keeps its z small), the range of its outputs (what
-  targets the generator draws for it), and its alpha with its default.
+  (``backprop new --nice`` keeps its z small), dies (``backprop new`` redraws a
+  unit that is off for every sample), the range of its outputs (what targets the
+  generator draws for it), and its alpha with its default.
 
 Every other module (formulas, notation, the checker, gradcheck, the generator,
 the loader, the schema) reads :data:`ACTIVATIONS`; :func:`register_activation`
@@ -115,6 +116,7 @@ class ActivationSpec:
     alpha_doc: str = ""  # what alpha is: "slope", "scale"
     kinked: Callable[[float | None], bool] = field(default=_never)
     saturating: bool = False
+    dies: bool = False  # f' = 0 for every z ≤ 0: a unit with no z > 0 learns nothing
     outputs: OutputRange = "real"
 
     @property
@@ -273,7 +275,7 @@ register_activation(ActivationSpec(
     scalar=lambda a, p: max(a[0], 0.0),
     derivative=lambda z, a, alpha: (z > 0).astype(np.float64),
     derivative_expr=lambda z, a, alpha: Piecewise(z, ONE, Const(0.0)),
-    symbol="ReLU", kinked=_always))
+    symbol="ReLU", kinked=_always, dies=True))
 register_activation(ActivationSpec(
     "leaky_relu", "leaky ReLU",
     forward=lambda z, alpha: np.where(z > 0, z, alpha * z),
