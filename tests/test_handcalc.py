@@ -22,6 +22,7 @@ from backprop_cli.files.loader import parse_problem
 from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keys import all_keys, parse_key
+from backprop_cli.model.losses import LOSSES
 from backprop_cli.render.formula_text import substituted
 from backprop_cli.rounding import round_array, round_value
 from tests.conftest import PROBLEMS
@@ -81,7 +82,7 @@ def test_round_value_is_the_nearest_decimal_and_idempotent(value: float, decimal
 
 # ------------------------------------------------------------------- engine
 
-LOG_LOSSES = {"binary_cross_entropy", "cross_entropy"}
+LOG_LOSSES = {name for name, spec in LOSSES.items() if spec.logs_of}
 
 
 def rounded_solution(document: dict[str, Any]) -> tuple[Any, dict[str, float]]:

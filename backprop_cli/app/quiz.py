@@ -126,10 +126,8 @@ def student_precision(typed: Precision, reference: float) -> Precision:
 
 KIND_WORDS = {"z": "pre-activation", "a": "activation", "dadz": "derivative", "loss": "loss",
               "grad.a": "gradient", "grad.z": "delta", "grad": "gradient", "new": "updated",
-              "param": "parameter", "input": "input", "target": "target",
-              # the optimizer's values (momentum; Adam)
-              "v": "velocity", "m": "first moment", "s": "second moment",
-              "mhat": "corrected first moment", "shat": "corrected second moment"}
+              "param": "parameter", "input": "input", "target": "target"}
+# the optimizer's values (v, m, s...) are named by its spec (OptimizerSpec.words)
 
 
 def describe_key(key: str, notation: UnicodeNotation) -> str:
@@ -137,7 +135,8 @@ def describe_key(key: str, notation: UnicodeNotation) -> str:
     parts = notation.parts(key)
     if parts is None:
         return key
-    word = KIND_WORDS.get(parts.kind, "value")
+    word = KIND_WORDS.get(parts.kind) or dict(notation.problem.optimizer.spec.words).get(
+        parts.kind, "value")
     if parts.kind == "loss" and parts.sample is None and notation.problem.has_samples:
         word = "batch loss"
     text = f"{word} {notation.symbol(key)}"

@@ -49,6 +49,9 @@ from backprop_cli.expr import (
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, parse_yaml, read_text
 from backprop_cli.formats import SolveFormat
 from backprop_cli.kinds.base import SolveRequest, SolveRequestError
+
+# registers σ, tanh, ReLU... into expr.FUNCTIONS, which the reports print
+from backprop_cli.model import activations  # noqa: F401
 from backprop_cli.numfmt import format_number
 from backprop_cli.render.jsonout import dumps
 

@@ -565,7 +565,7 @@ class Builder:
         prefix = self.prefix
         sub_section = self.section(self.layer_title(li), 3)
         section.add(sub_section)
-        if li == len(problem.layers) - 1 and problem.loss.name == "cross_entropy" and (
+        if li == len(problem.layers) - 1 and problem.loss.spec.softmax_delta and (
                 layer.activation.per_layer):
             sub_section.add(Para(["Softmax and cross-entropy together: the softmax Jacobian "
                                   "times ∂L/∂a simplifies to δ = a − y for each output."], "note"))
