@@ -203,19 +203,19 @@ def test_parallel_progress_counts_every_file_and_a_crash_is_reported(
     original = batch.check_file
     parent = os.getpid()
 
-    def crash_in_the_child(path: str):  # type: ignore[no-untyped-def]
+    def crash_in_the_child(path: str, min_digits: int | None = None):  # type: ignore[no-untyped-def]
         if os.getpid() != parent and path.endswith("1.yaml"):
             raise ZeroDivisionError("boom")
-        return original(path)
+        return original(path, min_digits)
 
     monkeypatch.setattr(batch, "check_file", crash_in_the_child)
     with pytest.raises(RuntimeError, match=r"(?s)a checking process failed.*ZeroDivisionError"):
         check_files(files, jobs=2)
 
-    def crash_in_the_parent(path: str):  # type: ignore[no-untyped-def]
+    def crash_in_the_parent(path: str, min_digits: int | None = None):  # type: ignore[no-untyped-def]
         if os.getpid() == parent and path.endswith("1.yaml"):
             raise ZeroDivisionError("boom")
-        return original(path)
+        return original(path, min_digits)
 
     monkeypatch.setattr(batch, "check_file", crash_in_the_parent)
     with pytest.raises(ZeroDivisionError, match="boom"):

@@ -36,7 +36,8 @@ import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from backprop_cli.checking.checker import CarriedForward, KeyResult, Precision
+from backprop_cli.checking.checker import CarriedForward, KeyResult, Precision, ProblemSlips
+from backprop_cli.checking.verdicts import OperandStatus, correct_at_once, judge
 from backprop_cli.engine.passes import solve
 from backprop_cli.errors import suggest
 from backprop_cli.expr import render
@@ -44,6 +45,7 @@ from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keys import KeyParts, ordered_keys, parse_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
+from backprop_cli.render.marks import VERDICT_SYMBOLS
 from backprop_cli.render.notation import UnicodeNotation
 
 # The worked examples give three significant digits (0.824, −0.176, 0.0155).
@@ -62,7 +64,7 @@ _NUMBER_RE = re.compile(rf"^{_NUMBER}$")
 _FRACTION_RE = re.compile(rf"^({_NUMBER})\s*/\s*({_NUMBER})$")
 _DECIMAL_COMMA = re.compile(r"^([+-]?[0-9]*),([0-9]+)$")
 
-VERDICT_MARKS = {"correct": "✓", "consistent": "≈", "wrong": "✗"}
+VERDICT_MARKS = VERDICT_SYMBOLS  # the one table of marks (render.marks)
 
 
 # ------------------------------------------------------------------ answers
@@ -113,10 +115,7 @@ def student_precision(typed: Precision, reference: float) -> Precision:
     """The precision an answer is judged at: as typed, but at least MIN_SIGNIFICANT digits."""
     if typed.unit == 0.0 or typed.override is not None:
         return typed
-    if reference == 0.0 or not math.isfinite(reference):
-        return typed
-    required = 10.0 ** (math.floor(math.log10(abs(reference))) - (MIN_SIGNIFICANT - 1))
-    return Precision(min(typed.unit, required))
+    return typed.padded(MIN_SIGNIFICANT, reference)
 
 
 # ---------------------------------------------------------------- questions
@@ -391,6 +390,10 @@ class QuizSession:
         self.carried = CarriedForward(problem, self.values, self.formulas)
         # The student's answers take the place of the author's: never the file's own.
         self.carried.author.clear()
+        # how the student wrote each answer, and what its verdict made of it
+        self.written: dict[str, tuple[Precision, str]] = {}
+        self.judged: dict[str, OperandStatus] = {}
+        self.slips = ProblemSlips(problem, self.formulas, self.carried)
         self.index = 0
         self.stopped = False
         self.score = Score(total=len(self.questions))
@@ -434,6 +437,7 @@ class QuizSession:
         # key: only its own memo entry (if any) is stale. Clearing all of it would redo
         # a long run's chain of steps for every answer.
         self.carried.memo.pop(question.key, None)
+        self.written[question.key] = (parsed.precision, parsed.text)
         self.results.append(result)
         self.index += 1
         if result.verdict == "correct":
@@ -450,23 +454,26 @@ class QuizSession:
         result = KeyResult(key=key, expected=answer.value, text=answer.text, actual=actual,
                            verdict="wrong")
         typed = answer.precision
-        if student_precision(typed, actual).agrees(answer.value, actual):
+        if correct_at_once(answer.value, typed, actual, MIN_SIGNIFICANT):
             result.verdict = "correct"  # as in check: a right value needs no recomputation
+            self.judged[key] = "exact" if answer.value == actual else "rounded"
             return result
         expr = self.formulas.for_key(key)
+        operands = None
         if expr is not None:
+            operands = self.carried.operand_records(expr, self.values, self.written,
+                                                    self.judged)
             result.formula = expr
-            result.operands = self.carried.operands(expr)
-            result.recomputed = expr.evaluate(result.operands)
-        recomputed = result.recomputed
-        if recomputed is not None and student_precision(typed, recomputed).agrees(
-                answer.value, recomputed, carried=False):
-            result.verdict = "consistent"
-        elif typed.agrees(answer.value, actual) or (
-                recomputed is not None and typed.agrees(answer.value, recomputed, carried=False)):
+            result.operands = {ref: operand.value for ref, operand in operands.items()}
+        judged = judge(key, answer.value, typed, actual, expr, operands,
+                       min_digits=MIN_SIGNIFICANT, slips=self.slips)
+        if judged.verdict == "imprecise":
             return None  # right only at a precision coarser than a quiz asks for
-        else:
-            result.reason = "wrong"
+        result.verdict = judged.verdict
+        result.recomputed = judged.recomputed
+        result.reason = judged.reason
+        result.diagnosis = judged.diagnosis
+        self.judged[key] = judged.basis
         return result
 
     # ---------------------------------------------------------- feedback
@@ -499,9 +506,11 @@ class QuizSession:
         if result.verdict == "correct":
             return [f"{mark} right ({result.key} = {exact})"]
         if result.verdict == "consistent":
-            return [f"{mark} carried forward: right from your earlier answers "
-                    f"(the exact value is {exact})"]
+            return [f"{mark} right from your earlier answers: {result.reason}; "
+                    f"the exact value is {exact}"]
         lines = [f"{mark} wrong: {result.key} = {exact}"]
+        if result.diagnosis is not None:
+            lines.append(f"  {result.diagnosis.message}")
         step = self._step(result)
         if step is not None:
             assert result.recomputed is not None

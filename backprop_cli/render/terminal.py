@@ -59,6 +59,7 @@ STYLES = {
     "correct": "green",
     "consistent": "yellow",
     "wrong": "bold red",
+    "imprecise": "red",
     "erratum": "magenta",
     "published": "dim",
 }

@@ -11,10 +11,12 @@ part alone is too wide, before a ``+`` or ``−`` outside brackets.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from backprop_cli.expr import render
 from backprop_cli.records import record
+from backprop_cli.render import marks
 from backprop_cli.render.model import FINAL, Equation, Judgement
 from backprop_cli.render.notation import MathNotation
 
@@ -76,16 +78,20 @@ def inline_math(part: object, notation: MathNotation) -> str:
 
 # ------------------------------------------------------------------- judgements
 
-VERDICT_SYMBOLS = {"correct": "✓", "consistent": "≈", "wrong": "✗", "erratum": "✗"}
-VERDICT_ASCII = {"correct": "[ok]", "consistent": "[~]", "wrong": "[x]", "erratum": "[erratum]"}
+# the one table of marks (solve, check and quiz share it)
+VERDICT_SYMBOLS = marks.VERDICT_SYMBOLS
+VERDICT_ASCII = marks.VERDICT_ASCII
 
 
 @record
 class MarkText:
-    symbol: str  # ✓ ≈ ✗ (or ASCII), '' without a verdict
+    symbol: str  # ✓ ≈ ✗ ± ! (or ASCII), '' without a verdict
     text: str  # 'published: 0.824'
     detail: str | None  # a note, the correction, the reason
     verdict: str | None
+
+
+_MINUS = re.compile(r"(?<![\w.)])-(?=[0-9.])")
 
 
 def _signed(text: str, ascii_only: bool) -> str:
@@ -95,8 +101,7 @@ def _signed(text: str, ascii_only: bool) -> str:
 def mark_text(judgement: Judgement, notation: MathNotation, ascii_only: bool,
               compact: bool = False) -> MarkText:
     verdict = judgement.verdict
-    symbols = VERDICT_ASCII if ascii_only else VERDICT_SYMBOLS
-    symbol = symbols.get(verdict or "", "")
+    symbol = marks.verdict_mark(verdict, ascii_only)
     published = _signed(judgement.text, ascii_only)
     if compact:
         text = published if verdict else f"published {published}"
@@ -111,13 +116,15 @@ def mark_text(judgement: Judgement, notation: MathNotation, ascii_only: bool,
         if not ascii_only and correction.startswith("-"):
             correction = "−" + correction[1:]
         text += f", corrected: {correction}"
-    elif verdict == "consistent":
-        text += " (right from its own rounded earlier values)"
-    elif verdict == "wrong" and judgement.reason:
-        details.append(judgement.reason)
+    elif verdict in ("consistent", "wrong", "imprecise") and judgement.reason:
+        details.append(judgement.reason)  # consistent: which earlier value it follows from
+    if verdict == "wrong" and judgement.diagnosis:
+        details.append(judgement.diagnosis)
     if judgement.note:
         details.append(judgement.note)
     detail = "; ".join(details) if details else None
+    if detail and not ascii_only:  # the file's numbers, as the solution writes them
+        detail = _MINUS.sub("−", detail)
     if ascii_only:
         from backprop_cli.render.notation import to_ascii
 
