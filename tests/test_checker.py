@@ -156,4 +156,6 @@ def test_seed_errata_found() -> None:
         "001b_two_layer_relu_sigmoid:new.v1": 0.4004552,
         "003a_chain_x_w1_w2:final.loss": 107.76,
         "003c_sigmoid_two_inputs:dadz.y": 0.24779,
+        "003c_sigmoid_two_inputs:grad.z.y": -0.11223,
+        "003c_sigmoid_two_inputs:grad.w3": -0.04237,
     }
