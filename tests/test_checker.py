@@ -159,3 +159,43 @@ def test_seed_errata_found() -> None:
         "003c_sigmoid_two_inputs:grad.z.y": -0.11223,
         "003c_sigmoid_two_inputs:grad.w3": -0.04237,
     }
+
+
+def test_seed_verdicts_and_reasons() -> None:
+    """The seeds' values that are not simply correct (issue 14's closing table)."""
+    from backprop_cli.files.loader import load_problem
+
+    found = {}
+    for path in seed_files():
+        problem = load_problem(path)
+        for r in check_values(problem, solve(problem).values):
+            if r.verdict not in ("correct", "erratum"):
+                found[f"{path.stem}:{r.key}"] = (r.verdict, r.reason)
+    assert found == {
+        "001b_two_layer_relu_sigmoid:dadz.o": (
+            "consistent", "follows from your rounded a.o = 0.824"),
+        "001b_two_layer_relu_sigmoid:loss": (
+            "consistent", "follows from your rounded a.o = 0.824"),
+        "001b_two_layer_relu_sigmoid:grad.a.o": (
+            "consistent", "follows from your rounded a.o = 0.824"),
+        "001b_two_layer_relu_sigmoid:grad.v2": (
+            "consistent", "follows from your rounded grad.a.o = -0.176 and your rounded "
+                          "dadz.o = 0.145"),
+        "001b_two_layer_relu_sigmoid:new.v2": (
+            "consistent", "follows from your rounded grad.v2 = -0.0229"),
+        "003c_sigmoid_two_inputs:z.y": (
+            "consistent", "follows from your rounded a.h1 = 0.3775"),
+        "003c_sigmoid_two_inputs:grad.w2": (
+            "consistent", "follows from your rounded grad.z.h1 = -0.01318"),
+    }
+
+
+def test_a_value_carried_from_a_wrong_one_names_it() -> None:
+    problem = parse_problem(CHAIN + "  a.y: 2.5\n  loss: 153.125\n  grad.a.y: 17.5\n")
+    by_key = {r.key: r for r in check_values(problem, solve(problem).values)}
+    assert by_key["a.y"].reason == "wrong from the start"
+    assert by_key["loss"].reason == "follows from your wrong a.y = 2.5 (carried forward)"
+    # wrong, and the sign slip named on the author's own numbers (2.5 − 20 = −17.5)
+    diagnosis = by_key["grad.a.y"].diagnosis
+    assert diagnosis is not None and (diagnosis.code, diagnosis.message) == (
+        "sign", "17.5 = −(−17.5): the sign is flipped")

@@ -5,16 +5,18 @@ and returns :class:`Feedback` (a verdict and the lines to show); the command
 (:mod:`backprop_cli.cli.quiz`) only reads lines and prints.
 
 The student's answers take the place an author's published values have in
-``backprop check``, and are judged with the checker's machinery:
+``backprop check``, and are judged by the same rule
+(:func:`backprop_cli.checking.verdicts.judge`), with the same marks:
 
-- **correct** (shown as "right"): the answer agrees with the exact value at the
-  precision it was typed with (:class:`~backprop_cli.checking.checker.Precision`);
-- **consistent** ("carried forward"): it is right when the step is recomputed
-  from the student's own earlier answers
-  (:class:`~backprop_cli.checking.checker.CarriedForward`), so one slip costs one mark;
-- **wrong**: neither; the feedback shows the step in the worked solution's
-  notation (:mod:`backprop_cli.render.notation`) with the student's numbers
-  substituted, and the correct value.
+- **correct** (shown as "right"): the answer is the exact value rounded or
+  truncated to the digits typed;
+- **consistent** ("right from your earlier answers", counted as carried forward):
+  it is what the step gives from the student's own earlier answers
+  (:class:`~backprop_cli.checking.checker.CarriedForward`), within their rounding,
+  so one slip costs one mark; the feedback names the earlier answer it follows from;
+- **wrong**: neither; the feedback names the slip when one fits, shows the step in
+  the worked solution's notation (:mod:`backprop_cli.render.notation`) with the
+  student's numbers substituted, and the correct value.
 
 Every answer, right or wrong, becomes "the student's value" of its key, so a
 wrong value is carried into later questions exactly as an examiner marks it.
@@ -23,9 +25,9 @@ Precision: as in ``check``, a typed number claims the digits it has (``0.824``
 means 0.824 rounded or truncated to three decimals, an integer or a fraction
 such as ``1/2`` means exactly that). A quiz also asks for at least
 :data:`MIN_SIGNIFICANT` significant digits, the precision the worked examples
-use: an answer that is only right to fewer digits (``0.8`` for 0.8249) is not
-judged; the student is asked for more digits. Values that are exactly short
-(``1.8``, ``0.5``, ``0``) need no padding.
+use: an answer that is only right to fewer digits (``0.8`` for 0.8249: the rule's
+``imprecise``) is not judged; the student is asked for more digits. Values that
+are exactly short (``1.8``, ``0.5``, ``0``) need no padding.
 """
 
 from __future__ import annotations

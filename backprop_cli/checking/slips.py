@@ -98,11 +98,14 @@ def diagnose(key: str, published: float, shown: str, base: float, formula: Expr 
     if not (math.isfinite(published) and math.isfinite(base)):
         return None
     fits: dict[str, str] = {}
-    for code, value, arithmetic in _candidates(key, base, formula, values, context):
-        if not math.isfinite(value) or abs(value - base) <= tolerance:
-            continue  # no slip: the same number as the right step
-        if abs(published - value) <= tolerance:
-            fits.setdefault(code, f"{shown} = {arithmetic}")
+    try:
+        for code, value, arithmetic in _candidates(key, base, formula, values, context):
+            if not math.isfinite(value) or abs(value - base) <= tolerance:
+                continue  # no slip: the same number as the right step
+            if abs(published - value) <= tolerance:
+                fits.setdefault(code, f"{shown} = {arithmetic}")
+    except ArithmeticError:  # a slip whose arithmetic overflows reproduces nothing
+        return None
     if len(fits) != 1:
         return None
     code, message = next(iter(fits.items()))
