@@ -92,6 +92,16 @@ class MarkText:
 
 
 _MINUS = re.compile(r"(?<![\w.)])-(?=[0-9.])")
+# a value key named in a verdict's reason or slip: "your rounded a.o = 0.824"
+_NAMED_KEY = re.compile(r"(?<![\w.])((?:step[0-9]+\.|final\.)?[A-Za-z_][\w.^]*(?:@[0-9]+)?)"
+                        r"(?= = )")
+
+
+def _in_notation(text: str, notation: MathNotation, ascii_only: bool) -> str:
+    """A checker's reason or slip (written with value keys and the file's numbers) as the
+    solution writes it: ŷ for a.o, − for -."""
+    text = _NAMED_KEY.sub(lambda match: notation.symbol(match.group(1)), text)
+    return text if ascii_only else _MINUS.sub("−", text)
 
 
 def _signed(text: str, ascii_only: bool) -> str:
@@ -117,14 +127,13 @@ def mark_text(judgement: Judgement, notation: MathNotation, ascii_only: bool,
             correction = "−" + correction[1:]
         text += f", corrected: {correction}"
     elif verdict in ("consistent", "wrong", "imprecise") and judgement.reason:
-        details.append(judgement.reason)  # consistent: which earlier value it follows from
+        # consistent: which earlier value it follows from
+        details.append(_in_notation(judgement.reason, notation, ascii_only))
     if verdict == "wrong" and judgement.diagnosis:
-        details.append(judgement.diagnosis)
+        details.append(_in_notation(judgement.diagnosis, notation, ascii_only))
     if judgement.note:
         details.append(judgement.note)
     detail = "; ".join(details) if details else None
-    if detail and not ascii_only:  # the file's numbers, as the solution writes them
-        detail = _MINUS.sub("−", detail)
     if ascii_only:
         from backprop_cli.render.notation import to_ascii
 

@@ -117,7 +117,7 @@ def test_solve_marks_errata_apart_and_counts_the_verdicts() -> None:
     text = CliRunner().invoke(cli, ["solve", path]).output
     assert "−0.04552   ! published: −0.0461, corrected: −0.04552" in text
     assert ("  ∂L/∂ŷ = ŷ − y = 0.8249 − 1 = −0.1751   ≈ published: −0.176\n"
-            "        follows from your rounded a.o = 0.824\n") in text
+            "        follows from your rounded ŷ = 0.824\n") in text
     assert text.splitlines()[-1] == "Published values: 8 correct, 5 consistent, 10 errata."
     ascii_text = CliRunner().invoke(cli, ["solve", path, "--ascii"]).output
     assert "[erratum] published: -0.0461, corrected: -0.04552" in ascii_text
@@ -127,7 +127,7 @@ def test_solve_marks_errata_apart_and_counts_the_verdicts() -> None:
 def test_solve_shows_a_wrong_values_slip(tmp_path: Path) -> None:
     text = CliRunner().invoke(cli, ["solve", sheet(tmp_path)]).output
     assert ("✗ published: 0.176 wrong even from your own earlier values (they give −0.18), "
-            "which include your rounded a.o = 0.82; 0.176 = −(−0.18): the sign is flipped"
+            "which include your rounded ŷ = 0.82; 0.176 = −(−0.18): the sign is flipped"
             ) in " ".join(text.split())  # as wrapped at 100 columns
     assert text.splitlines()[-1] == "Published values: 2 correct, 1 wrong."
 
