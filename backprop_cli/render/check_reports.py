@@ -114,7 +114,8 @@ def text_report(reports: list[FileReport], style: Style = _plain, show_errata: b
             for result in report.results:
                 if result.passed:
                     mark = VERDICT_MARKS[result.verdict]
-                    lines.append(f"  {mark} {result.key} = {result.text} ({result.verdict})")
+                    why = f": {result.reason}" if result.verdict == "consistent" else ""
+                    lines.append(f"  {mark} {result.key} = {result.text} ({result.verdict}){why}")
         if show_errata:
             for result in report.errata:
                 lines.append("  " + errata_line(result))

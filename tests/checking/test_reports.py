@@ -143,3 +143,10 @@ def test_quiz_feedback_names_the_slip_and_uses_the_same_marks() -> None:
     quiz = QuizSession(parse_problem(SHEET), ["a.o"])
     (retry,) = quiz.run(["0.82"])
     assert retry.kind == "retry"
+
+
+def test_verbose_check_says_what_a_consistent_value_follows_from() -> None:
+    result = check(str(PROBLEMS / "001b_two_layer_relu_sigmoid.yaml"), "--verbose")
+    assert "  ≈ grad.a.o = -0.176 (consistent): follows from your rounded a.o = 0.824" in (
+        result.output.splitlines())
+    assert "  ! grad.v1 = -0.0461 (erratum)" in result.output.splitlines()
