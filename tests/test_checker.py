@@ -8,7 +8,7 @@ import pytest
 
 from backprop_cli.checking.checker import Precision, check_values, first_wrong
 from backprop_cli.engine.passes import solve
-from backprop_cli.files.loader import parse_problem
+from backprop_cli.files.loader import load_problem, parse_problem
 from tests.conftest import PROBLEMS, seed_files
 
 CHAIN = """
@@ -163,8 +163,6 @@ def test_seed_errata_found() -> None:
 
 def test_seed_verdicts_and_reasons() -> None:
     """The seeds' values that are not simply correct (issue 14's closing table)."""
-    from backprop_cli.files.loader import load_problem
-
     found = {}
     for path in seed_files():
         problem = load_problem(path)

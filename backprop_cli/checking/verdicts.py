@@ -209,8 +209,7 @@ def judge(key: str, published: float, precision: Precision, exact: float,
     recomputed = None
     spread = 0.0
     if formula is not None and operands is not None:
-        step = formula.evaluate({ref: operand.value for ref, operand in operands.items()})
-        recomputed = step if math.isfinite(step) else None
+        recomputed = _evaluate(formula, {ref: o.value for ref, o in operands.items()})
         if recomputed is not None and precision.override is None:
             spread = propagated(formula, operands, recomputed)
     if recomputed is not None and operands is not None:
@@ -244,12 +243,21 @@ def propagated(formula: Expr, operands: Mapping[str, Operand], at: float) -> flo
         largest = 0.0
         for shifted in (operand.value + half, operand.value - half):
             values[ref] = shifted
-            moved = abs(formula.evaluate(values) - at)
-            if math.isfinite(moved):
-                largest = max(largest, moved)
+            moved = _evaluate(formula, values)
+            if moved is not None:
+                largest = max(largest, abs(moved - at))
         values[ref] = operand.value
         total += largest
     return total
+
+
+def _evaluate(formula: Expr, values: Mapping[str, float]) -> float | None:
+    """The formula's value, or None when it is not a finite number."""
+    try:
+        value = formula.evaluate(values)
+    except ArithmeticError:  # an operand far out of range (x**3 overflows)
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _written(value: float, precision: Precision) -> str:

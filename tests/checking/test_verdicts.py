@@ -7,7 +7,7 @@ import math
 import pytest
 
 from backprop_cli.checking.verdicts import Operand, Precision, correct_at_once, judge
-from backprop_cli.expr import Call, Const, Neg, Ref, mul
+from backprop_cli.expr import Call, Const, Neg, Power, Ref, mul
 
 
 def verdict(text: str, exact: float, tolerance: float | None = None,
@@ -173,3 +173,10 @@ def test_imprecise_also_for_a_consistent_value() -> None:
     result = judge("x", 0.81, Precision.of("0.81"), 1.0, formula, wrong, min_digits=3)
     assert result.verdict == "imprecise"
     assert result.reason == "0.81 has fewer than 3 significant digits: write at least 3"
+
+
+def test_a_step_that_overflows_is_judged_without_it() -> None:
+    cube = Power(Ref("a"), 3)
+    operands = {"a": Operand("a", 1e200, 2.0, Precision.of("1e200"), "1e200")}
+    result = judge("b", 9.0, Precision.of("9"), 8.0, cube, operands)
+    assert (result.verdict, result.reason, result.recomputed) == ("wrong", "wrong", None)
