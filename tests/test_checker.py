@@ -197,3 +197,48 @@ def test_a_value_carried_from_a_wrong_one_names_it() -> None:
     diagnosis = by_key["grad.a.y"].diagnosis
     assert diagnosis is not None and (diagnosis.code, diagnosis.message) == (
         "sign", "17.5 = −(−17.5): the sign is flipped")
+
+
+SOFTMAX = """
+network:
+  inputs: [x]
+  layers:
+    - {units: [o1, o2], activation: softmax, weights: [[0.428], [0.19]],
+       weight_names: [[u1], [u2]]}
+loss: cross_entropy
+learning_rate: 0.1
+input: [1]
+target: [1, 0]
+expected:
+  z.o1: 0.428
+  z.o2: 0.185
+  a.o1: 0.561
+  loss: 0.579
+"""
+
+
+def test_the_issues_softmax_example_is_double_rounding_not_wrong() -> None:
+    """A wrong z.o2 = 0.185, then a.o1 = 0.561 (0.56045 from the author's numbers, rounded
+    twice) and loss = 0.579 (−ln 0.561 = 0.57803): each follows from what came before."""
+    problem = parse_problem(SOFTMAX)
+    by_key = {r.key: r for r in check_values(problem, solve(problem).values)}
+    assert {k: r.verdict for k, r in by_key.items()} == {
+        "z.o1": "correct", "z.o2": "wrong", "a.o1": "consistent", "loss": "consistent"}
+    assert by_key["z.o2"].reason == "wrong from the start"
+    assert by_key["a.o1"].reason == "follows from your wrong z.o2 = 0.185 (carried forward)"
+    assert by_key["loss"].reason == ("follows from your wrong a.o1 = 0.561 and your wrong "
+                                     "z.o2 = 0.185 (carried forward)")
+
+
+@pytest.mark.parametrize("relative,verdict", [(3.7e-10, "correct"), (5e-9, "wrong")])
+def test_ten_digits_after_many_updates_are_held_to_1e_9(relative: float, verdict: str) -> None:
+    """A spreadsheet's weight after 30 chained updates, written with 10 significant digits:
+    float noise of 3.7e-10 relative is no slip; 5e-9 is."""
+    path = PROBLEMS / "003d_chain_trained_to_convergence.yaml"
+    exact = solve(load_problem(path)).values["final.w1"]
+    text = f"{exact * (1 + relative):.10g}"
+    assert len(text.replace(".", "")) == 10
+    problem = parse_problem(path.read_text().split("expected:")[0]
+                            + f"expected:\n  final.w1: {text}\n")
+    (result,) = check_values(problem, solve(problem).values)
+    assert result.verdict == verdict
