@@ -236,7 +236,7 @@ def _update_slips(parts: KeyParts, formula: Expr, values: Mapping[str, float],
             ("no_learning_rate", 1.0, f"the learning rate η = {_n(rate)} left out"),
             ("learning_rate_twice", rate * rate, f"the learning rate η = {_n(rate)} applied "
                                                  "twice")):
-        changed = _map(formula, _constant_replaced(rate, replacement))
+        changed = _map(formula, _rate_replaced(replacement))
         if changed is not None:
             value = changed.evaluate(values)
             yield code, value, f"{arithmetic(changed, values)} = {_n(value)}: {why}"
@@ -268,9 +268,10 @@ def _log_divided_by(scale: float) -> Callable[[Expr], Expr | None]:
     return change
 
 
-def _constant_replaced(old: float, new: float) -> Callable[[Expr], Expr | None]:
+def _rate_replaced(new: float) -> Callable[[Expr], Expr | None]:
+    """The learning rate η (the constant whose role is 'rate') replaced by ``new``."""
     def change(expr: Expr) -> Expr | None:
-        return Const(new) if isinstance(expr, Const) and expr.value == old else None
+        return Const(new) if isinstance(expr, Const) and expr.role == "rate" else None
     return change
 
 

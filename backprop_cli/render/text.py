@@ -16,9 +16,11 @@ from collections.abc import Sequence
 
 from backprop_cli.expr import render
 from backprop_cli.records import record
-from backprop_cli.render import marks
-from backprop_cli.render.model import FINAL, Equation, Judgement
-from backprop_cli.render.notation import MathNotation
+from backprop_cli.render.marks import VERDICT_ASCII as VERDICT_ASCII
+from backprop_cli.render.marks import VERDICT_SYMBOLS as VERDICT_SYMBOLS
+from backprop_cli.render.marks import verdict_mark
+from backprop_cli.render.model import FINAL, Equation, Judgement, Math, Num, Sym, Word
+from backprop_cli.render.notation import MathNotation, to_ascii
 
 
 def context_notation(notation: MathNotation, context: int) -> MathNotation:
@@ -62,8 +64,6 @@ def equation_text(equation: Equation, notation: MathNotation) -> EquationText:
 
 def inline_math(part: object, notation: MathNotation) -> str:
     """A math-only inline part (symbol, word, number) as notation text."""
-    from backprop_cli.render.model import Math, Num, Sym, Word
-
     if isinstance(part, Sym):
         return notation.symbol(part.key)
     if isinstance(part, Word):
@@ -78,9 +78,7 @@ def inline_math(part: object, notation: MathNotation) -> str:
 
 # ------------------------------------------------------------------- judgements
 
-# the one table of marks (solve, check and quiz share it)
-VERDICT_SYMBOLS = marks.VERDICT_SYMBOLS
-VERDICT_ASCII = marks.VERDICT_ASCII
+# VERDICT_SYMBOLS and VERDICT_ASCII: the one table of marks (render.marks), re-exported
 
 
 @record
@@ -111,7 +109,7 @@ def _signed(text: str, ascii_only: bool) -> str:
 def mark_text(judgement: Judgement, notation: MathNotation, ascii_only: bool,
               compact: bool = False) -> MarkText:
     verdict = judgement.verdict
-    symbol = marks.verdict_mark(verdict, ascii_only)
+    symbol = verdict_mark(verdict, ascii_only)
     published = _signed(judgement.text, ascii_only)
     if compact:
         text = published if verdict else f"published {published}"
@@ -135,8 +133,6 @@ def mark_text(judgement: Judgement, notation: MathNotation, ascii_only: bool,
         details.append(judgement.note)
     detail = "; ".join(details) if details else None
     if ascii_only:
-        from backprop_cli.render.notation import to_ascii
-
         text = to_ascii(text)
         detail = to_ascii(detail) if detail else None
     return MarkText(symbol, text, detail, verdict)

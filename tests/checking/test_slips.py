@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backprop_cli.checking.checker import KeyResult, check_values
-from backprop_cli.engine.passes import solve
+from backprop_cli.engine import solve
 from backprop_cli.files.loader import parse_problem
 from tests.conftest import PROBLEMS
 
