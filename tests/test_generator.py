@@ -184,7 +184,7 @@ def test_a_generated_file_in_full() -> None:
 def test_answer_text(value: float, text: str) -> None:
     assert answer_text(value) == text
     if text != "0":
-        assert Precision.of(text).agrees(float(text), value, carried=False)
+        assert Precision.of(text).agrees(float(text), value)
 
 
 def test_options_are_checked() -> None:

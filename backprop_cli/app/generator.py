@@ -482,6 +482,8 @@ target: 1.0                     # a number (one output), a list, a mapping by ou
 
 # tolerance: 0.0005            # optional: absolute tolerance for every expected value;
                                 # default: the precision each value is written with
+# min_digits: 3                 # optional: values written with fewer significant digits
+                                # are imprecise (check --min-digits N overrides it)
 expected:                       # optional: published answers, by value key (docs/format.md)
   z.h1: 1.8
   a.o: 0.824
