@@ -6,7 +6,9 @@ hand."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -74,6 +76,10 @@ def check_layer(layer: LayerType[Any], x: Array, params: dict[str, Array],
 
     grad_in, grads = layer.backward(weights, cache, params)
     assert set(grads) == set(params)
+    alone = layer.param_grads(weights, cache, params)  # without ∂L/∂x: the same numbers
+    assert alone.keys() == grads.keys()
+    for name, value in alone.items():
+        np.testing.assert_array_equal(value, grads[name])
     np.testing.assert_allclose(grad_in, numeric_gradient(objective, x), rtol=rtol, atol=1e-7)
     for name, value in params.items():
         assert grads[name].shape == value.shape
@@ -378,11 +384,19 @@ def check_network(layers: list[LayerType[Any]], x: Array, loss_name: str,
     assert a.shape == (x.shape[0], *shapes[-1][0])
     grad_x, grads = backward_stack(layers, params, caches,
                                    loss.grad_a(caches[-1].z, a, y, output))
+    assert grad_x is not None
     np.testing.assert_allclose(grad_x, numeric_gradient(total, x), rtol=1e-5, atol=1e-7)
     for p, g in zip(params, grads, strict=True):
         for name, value in p.items():
             np.testing.assert_allclose(g[name], numeric_gradient(total, value), rtol=1e-5,
                                        atol=1e-7, err_msg=name)
+    no_input, same = backward_stack(layers, params, caches, loss.grad_a(caches[-1].z, a, y,
+                                                                        output), False)
+    assert no_input is None
+    for g, h in zip(grads, same, strict=True):
+        assert g.keys() == h.keys()
+        for name in g:
+            np.testing.assert_array_equal(g[name], h[name])
 
 
 @pytest.mark.parametrize("hidden", ELEMENTWISE)
@@ -685,3 +699,13 @@ def test_the_convolution_exercise_with_the_issues_stride_2_pool() -> None:
     expected_x[1, 1] = 0.1 * delta
     expected_x[2, 2] = -0.1 * delta
     np.testing.assert_allclose(grad_x[0, 0], expected_x, rtol=1e-14, atol=1e-18)
+
+
+def test_the_example_of_docs_layers_md_prints_what_it_says(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "layers.md").read_text(
+        encoding="utf-8")
+    found = re.search(r"```python\n(.*?)```\n\nprints\n\n```\n(.*?)```", text, re.S)
+    assert found is not None
+    exec(compile(found.group(1), "docs/layers.md", "exec"), {})
+    assert capsys.readouterr().out == found.group(2)

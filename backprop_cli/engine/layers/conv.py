@@ -13,13 +13,16 @@ Backward, with δ = ∂L/∂z:
 
     ∂L/∂K[f,c,p,q] = Σ_n Σ_i Σ_j δ[n,f,i,j] · xp[n, c, i·sh + p, j·sw + q]
     ∂L/∂b[f]       = Σ_n Σ_i Σ_j δ[n,f,i,j]
-    ∂L/∂xp         = the full cross-correlation of δ (strides: zeros between its rows and
-                     columns) with K rotated by 180°, summed over the filters; ∂L/∂x is its
-                     inner part (the padding cut off)
+    ∂L/∂xp[n, c, i·sh + p, j·sw + q] += Σ_f δ[n,f,i,j] · K[f,c,p,q]   (every i, j, p, q)
 
-Each is one tensordot over a strided window view (no copy until the tensordot): there is no
-Python loop over positions. Rows or columns of the input that no window reaches (when the
-stride does not divide) get a zero gradient, as in frameworks.
+that is, ∂L/∂xp is the full cross-correlation of δ (zeros between its rows and columns for a
+stride) with K rotated by 180°; ∂L/∂x is its inner part, the padding cut off.
+
+The windows are copied once into columns (im2col, (N, C·kh·kw, Ho·Wo)), so the forward
+pass and both gradients are batched matrix products; ∂L/∂xp adds each window element's share
+back (col2im, base.add_windows: a loop over the kh·kw kernel offsets, none over positions).
+Rows or columns of the input that no window reaches (when the stride does not divide) get
+a zero gradient, as in frameworks.
 """
 
 from __future__ import annotations
@@ -27,9 +30,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-from backprop_cli.engine.layers.base import Array, Grads, Params, Shape, pair
+from backprop_cli.engine.layers.base import (
+    Array,
+    Grads,
+    Params,
+    Shape,
+    add_windows,
+    pair,
+    window_columns,
+)
 from backprop_cli.records import record
 
 
@@ -40,6 +50,7 @@ class ConvCache:
     # every output position's window of xp: (N, C, *out, *kernel), a view of `padded`;
     # windows[n, :, i, j] is what K is laid over for z[n, :, i, j]
     windows: Array
+    columns: Array  # the same windows as a matrix per sample: (N, C·kh·kw, Ho·Wo)
 
 
 @record(frozen=True)
@@ -52,10 +63,6 @@ class Conv:
     stride: tuple[int, ...]
     padding: tuple[int, ...]
     bias: bool = True
-
-    @property
-    def _spatial(self) -> tuple[int, ...]:
-        return tuple(range(2, 2 + self.dims))
 
     def param_shapes(self, input_shape: Shape) -> dict[str, Shape]:
         shapes: dict[str, Shape] = {"weights": (self.filters, input_shape[0], *self.kernel)}
@@ -81,56 +88,40 @@ class Conv:
         padded = x
         if any(self.padding):
             padded = np.pad(x, [(0, 0), (0, 0), *((p, p) for p in self.padding)])
-        steps = (slice(None), slice(None), *(slice(None, None, s) for s in self.stride))
-        windows = sliding_window_view(padded, self.kernel, axis=self._spatial)[steps]
-        out = self._correlate(windows, params["weights"])
+        windows, columns = window_columns(padded, self.kernel, self.stride)
+        n = x.shape[0]
+        columns = columns.reshape(n, -1, columns.shape[-1])  # (N, C·kh·kw, Ho·Wo)
+        weights = params["weights"]
+        out = weights.reshape(self.filters, -1) @ columns  # (N, F, Ho·Wo)
         if self.bias:
-            out += params["bias"].reshape(-1, *(1,) * self.dims)
-        return out, ConvCache(x.shape, padded, windows)
+            out += params["bias"][:, None]
+        out_sizes = windows.shape[2:2 + self.dims]
+        return out.reshape(n, self.filters, *out_sizes), ConvCache(x.shape, padded, windows,
+                                                                   columns)
 
-    def _correlate(self, windows: Array, weights: Array) -> Array:
-        """Σ over channels and kernel of windows (N, C, *out, *k) · weights (F, C, *k)."""
-        d = self.dims
-        kernel_axes = tuple(range(2 + d, 2 + 2 * d))
-        out = np.tensordot(windows, weights, axes=((1, *kernel_axes), (1, *range(2, 2 + d))))
-        return np.moveaxis(out, -1, 1)  # (N, *out, F) → (N, F, *out)
+    def param_grads(self, grad_out: Array, cache: ConvCache, params: Params) -> Grads:
+        delta = grad_out.reshape(grad_out.shape[0], self.filters, -1)  # (N, F, Ho·Wo)
+        # Σ over samples and positions of δ · window: one batched product, then the samples
+        per_sample = delta @ cache.columns.transpose(0, 2, 1)  # (N, F, C·kh·kw)
+        grads: Grads = {"weights": np.add.reduce(per_sample, axis=0).reshape(
+            params["weights"].shape)}
+        if self.bias:
+            grads["bias"] = np.add.reduce(delta, axis=(0, 2))
+        return grads
 
     def backward(self, grad_out: Array, cache: ConvCache, params: Params
                  ) -> tuple[Array, Grads]:
-        d = self.dims
-        out_axes = (0, *range(2, 2 + d))
-        grads: Grads = {"weights": np.tensordot(grad_out, cache.windows,
-                                                axes=(out_axes, out_axes))}
-        if self.bias:
-            grads["bias"] = np.add.reduce(grad_out.reshape(*grad_out.shape[:2], -1),
-                                          axis=(0, 2))
-        return self._input_gradient(grad_out, cache, params["weights"]), grads
-
-    def _input_gradient(self, grad_out: Array, cache: ConvCache, weights: Array) -> Array:
-        d = self.dims
-        spatial = self._spatial
-        out_sizes = grad_out.shape[2:]
-        delta = grad_out
-        if any(s > 1 for s in self.stride):  # zeros between the rows (columns) of δ
-            dilated = [(o - 1) * s + 1 for o, s in zip(out_sizes, self.stride, strict=True)]
-            delta = np.zeros((*grad_out.shape[:2], *dilated))
-            delta[(slice(None), slice(None), *(slice(None, None, s) for s in self.stride))] = (
-                grad_out)
-        full = np.pad(delta, [(0, 0), (0, 0), *((k - 1, k - 1) for k in self.kernel)])
-        windows = sliding_window_view(full, self.kernel, axis=spatial)
-        rotated = weights[(slice(None), slice(None), *(slice(None, None, -1),) * d)]
-        # (N, F, *reach, *k) · (F, C, *k) → (N, *reach, C): reach = (o − 1)·s + k per axis
-        kernel_axes = tuple(range(2 + d, 2 + 2 * d))
-        reached = np.tensordot(windows, rotated, axes=((1, *kernel_axes), (0, *range(2, 2 + d))))
-        reached = np.moveaxis(reached, -1, 1)
-        padded_shape = cache.padded.shape
-        if reached.shape[2:] != padded_shape[2:]:  # rows no window reached: zero gradient
-            reached = np.pad(reached, [(0, 0), (0, 0), *(
-                (0, full_size - size) for full_size, size in zip(
-                    padded_shape[2:], reached.shape[2:], strict=True))])
-        inner = (slice(None), slice(None), *(slice(p, p + n) for p, n in zip(
+        grads = self.param_grads(grad_out, cache, params)
+        n = grad_out.shape[0]
+        delta = grad_out.reshape(n, self.filters, -1)
+        weights = params["weights"]
+        # each window element's share of ∂L/∂xp, then added back to where it came from
+        shares = weights.reshape(self.filters, -1).T @ delta  # (N, C·kh·kw, Ho·Wo)
+        shares = shares.reshape(n, weights.shape[1], *self.kernel, *grad_out.shape[2:])
+        grad_padded = add_windows(shares, self.stride, cache.padded.shape[2:])
+        inner = (slice(None), slice(None), *(slice(p, p + size) for p, size in zip(
             self.padding, cache.input_shape[2:], strict=True)))
-        return reached[inner]
+        return grad_padded[inner], grads
 
     def window_positions(self, out_index: Sequence[int]) -> list[tuple[int, ...]]:
         """The input positions (0-based, in the unpadded input; −1 or beyond the edge: a

@@ -39,8 +39,11 @@ class Dense:
 
     def backward(self, grad_out: Array, cache: DenseCache, params: Params
                  ) -> tuple[Array, Grads]:
+        return grad_out @ params["weights"], self.param_grads(grad_out, cache, params)
+
+    def param_grads(self, grad_out: Array, cache: DenseCache, params: Params) -> Grads:
         lead = tuple(range(grad_out.ndim - 1))
         grads: Grads = {"weights": np.tensordot(grad_out, cache.x, axes=(lead, lead))}
         if self.bias:
             grads["bias"] = np.add.reduce(grad_out.reshape(-1, self.units), axis=0)
-        return grad_out @ params["weights"], grads
+        return grads

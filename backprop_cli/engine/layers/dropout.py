@@ -51,3 +51,6 @@ class Dropout:
     def backward(self, grad_out: Array, cache: DropoutCache, params: Params
                  ) -> tuple[Array, Grads]:
         return grad_out * cache.factor, {}
+
+    def param_grads(self, grad_out: Array, cache: DropoutCache, params: Params) -> Grads:
+        return {}

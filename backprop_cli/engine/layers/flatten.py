@@ -31,3 +31,6 @@ class Flatten:
     def backward(self, grad_out: Array, cache: FlattenCache, params: Params
                  ) -> tuple[Array, Grads]:
         return grad_out.reshape(grad_out.shape[0], *cache.input_shape), {}
+
+    def param_grads(self, grad_out: Array, cache: FlattenCache, params: Params) -> Grads:
+        return {}

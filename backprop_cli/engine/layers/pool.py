@@ -6,18 +6,18 @@ j·sw … j·sw + kw − 1; its elements in row-major order are numbered 0 … k
 
 - Max pooling: out = the window's maximum. The gradient goes to ONE element of each window,
   its winner: the FIRST maximum in row-major order (so with a tie, the upper one, then the
-  left one: NumPy's argmax, and what PyTorch's CPU kernels do). Where windows overlap, an
+  left one, as NumPy's argmax picks). Where windows overlap, an
   element that wins several windows receives the sum of their gradients.
 - Average pooling: out = the window's mean; each element of the window receives 1/(kh·kw)
   of its gradient, summed over the windows it belongs to.
 
-Vectorised: the windows are a strided view (reshaped, one copy); the backward pass scatters
-with one ``np.bincount`` over flat input indices, which also sums overlapping windows.
+Vectorised over samples, channels and positions: both passes loop over the kh·kw elements
+of a window only, each step one operation on a strided view of element (p, q) of every
+window at once (no copy of the windows); where windows overlap the backward pass adds.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 
@@ -25,7 +25,14 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
-from backprop_cli.engine.layers.base import Array, Grads, Params, Shape, pair
+from backprop_cli.engine.layers.base import (
+    Array,
+    Grads,
+    Params,
+    Shape,
+    pair,
+    window_slice,
+)
 from backprop_cli.records import record
 
 IntArray = NDArray[np.intp]
@@ -34,11 +41,12 @@ IntArray = NDArray[np.intp]
 @record(frozen=True, eq=False)
 class PoolCache:
     input_shape: Shape  # the whole input's, samples first
-    # max pooling: the winner of each window, its row-major number within the window
+    # every output position's window of the input: (N, C, *out, *size), a view;
+    # windows[n, c, i, j] is what out[n, c, i, j] is the maximum (the mean) of
+    windows: Array
+    # max pooling: each window's winner, its row-major number within the window
     # (N, C, *out); None for average pooling
     argmax: IntArray | None
-    # the flat spatial input index (i·W + j) of each window element: (*out, kh·kw)
-    window_index: IntArray
 
 
 @record(frozen=True)
@@ -67,65 +75,59 @@ class Pool:
         return (input_shape[0], *sizes)
 
     def forward(self, x: Array, params: Params) -> tuple[Array, PoolCache]:
-        d = self.dims
-        spatial = tuple(range(2, 2 + d))
-        steps = (slice(None), slice(None), *(slice(None, None, s) for s in self.stride))
-        view = sliding_window_view(x, self.size, axis=spatial)[steps]
-        windows = view.reshape(*view.shape[:2 + d], -1)  # (N, C, *out, kh·kw)
-        index = _window_index(x.shape[2:], self.size, self.stride)
+        windows = sliding_window_view(x, self.size, axis=tuple(range(2, 2 + self.dims)))[
+            (slice(None), slice(None), *(slice(None, None, s) for s in self.stride))]
+        out_shape = windows.shape[2:2 + self.dims]
+        # window element e of every window at once: a strided view of x, (N, C, *out)
+        slabs = [x[window_slice(offset, self.stride, out_shape)]
+                 for offset in np.ndindex(*self.size)]
         if self.kind == "avg":
-            return np.mean(windows, axis=-1), PoolCache(x.shape, None, index)
-        argmax = np.argmax(windows, axis=-1)  # the first maximum
-        out = np.take_along_axis(windows, argmax[..., None], axis=-1)[..., 0]
-        return out, PoolCache(x.shape, argmax, index)
+            total = slabs[0].copy()
+            for slab in slabs[1:]:
+                total += slab
+            total /= len(slabs)
+            return total, PoolCache(x.shape, windows, None)
+        best = slabs[0].copy()
+        argmax = np.zeros(best.shape, dtype=np.intp)
+        for e, slab in enumerate(slabs[1:], start=1):
+            # strictly greater: a tie keeps the earlier element, the first maximum
+            np.copyto(argmax, e, where=slab > best)
+            np.maximum(best, slab, out=best)  # a NaN stays NaN
+        return best, PoolCache(x.shape, windows, argmax)
 
     def backward(self, grad_out: Array, cache: PoolCache, params: Params
                  ) -> tuple[Array, Grads]:
-        shape = cache.input_shape
-        n_c = shape[0] * shape[1]
-        per_channel = math.prod(shape[2:])
-        # the first flat input index of each (sample, channel): (N·C, 1)
-        base = (np.arange(n_c, dtype=np.intp) * per_channel)[:, None]
-        g = grad_out.reshape(n_c, -1)
-        if cache.argmax is None:  # every element of a window gets an equal share
-            index = cache.window_index.reshape(1, -1) + base
-            k = cache.window_index.shape[-1]
-            weights = np.broadcast_to((g / k)[:, :, None], (*g.shape, k))
-        else:
-            index = _winner_index(cache).reshape(n_c, -1) + base
-            weights = g
-        # float64 already (weights given): asarray makes no copy, it only tells the types
-        grad = np.asarray(np.bincount(index.ravel(), weights=weights.ravel(),
-                                      minlength=n_c * per_channel), dtype=np.float64)
-        return grad.reshape(shape), {}
+        out = grad_out.shape[2:]
+        overlap = any(s < k for s, k in zip(self.stride, self.size, strict=True))
+        # windows side by side that cover the input: every element is written below
+        tiled = all(s == k and n == o * k for s, k, n, o in zip(
+            self.stride, self.size, cache.input_shape[2:], out, strict=True))
+        grad = np.empty(cache.input_shape) if tiled else np.zeros(cache.input_shape)
+        share = grad_out / math.prod(self.size) if cache.argmax is None else grad_out
+        for e, offset in enumerate(np.ndindex(*self.size)):
+            target = grad[window_slice(offset, self.stride, out)]
+            # max: only the winner gets the gradient; average: every element its share
+            part = share if cache.argmax is None else np.multiply(
+                share, cache.argmax == e, out=None if overlap else target)
+            if overlap:  # an element of several windows: the sum of their gradients
+                target += part
+            elif cache.argmax is None:
+                target[...] = part
+        return grad, {}
+
+    def param_grads(self, grad_out: Array, cache: PoolCache, params: Params) -> Grads:
+        return {}
 
     def winners(self, cache: PoolCache) -> IntArray:
         """The input position (0-based, per spatial axis) of each window's winner:
         (N, C, *out, dims). Max pooling only."""
-        spatial = cache.input_shape[2:]
-        flat = _winner_index(cache)
-        return np.stack(np.unravel_index(flat, spatial), axis=-1)
-
-
-def _winner_index(cache: PoolCache) -> IntArray:
-    """The flat spatial input index of each window's winner: (N, C, *out)."""
-    assert cache.argmax is not None
-    return np.take_along_axis(np.broadcast_to(cache.window_index, (
-        *cache.argmax.shape, cache.window_index.shape[-1])), cache.argmax[..., None],
-        axis=-1)[..., 0]
-
-
-@functools.lru_cache(maxsize=64)
-def _window_index(spatial: Shape, size: tuple[int, ...], stride: tuple[int, ...]) -> IntArray:
-    """The flat spatial index of every element of every window: (*out, prod(size)),
-    read-only (shared by every call with the same shapes)."""
-    flat = np.arange(math.prod(spatial), dtype=np.intp).reshape(spatial)
-    d = len(spatial)
-    steps = tuple(slice(None, None, s) for s in stride)
-    view = sliding_window_view(flat, size)[steps]
-    index = np.ascontiguousarray(view.reshape(*view.shape[:d], -1))
-    index.flags.writeable = False
-    return index
+        assert cache.argmax is not None
+        offsets = np.unravel_index(cache.argmax, self.size)
+        out = cache.argmax.shape[2:]
+        starts = np.indices(out)
+        positions = [start * s + o for start, s, o in zip(starts, self.stride, offsets,
+                                                          strict=True)]
+        return np.stack(positions, axis=-1)
 
 
 def _pool(kind: str, dims: int, size: int | Sequence[int],

@@ -111,6 +111,12 @@ class Rnn:
     def backward(self, grad_out: Array, cache: RnnCache, params: Params
                  ) -> tuple[Array, Grads]:
         grad_z = self.bptt(grad_out, cache, params).grad_z
+        return grad_z @ params["weights"], self._grads(grad_z, cache)
+
+    def param_grads(self, grad_out: Array, cache: RnnCache, params: Params) -> Grads:
+        return self._grads(self.bptt(grad_out, cache, params).grad_z, cache)
+
+    def _grads(self, grad_z: Array, cache: RnnCache) -> Grads:
         previous = np.concatenate([cache.h0[:, None], cache.h[:, :-1]], axis=1)  # h_{t−1}
         grads: Grads = {
             "weights": np.tensordot(grad_z, cache.x, axes=((0, 1), (0, 1))),
@@ -118,7 +124,7 @@ class Rnn:
         }
         if self.bias:
             grads["bias"] = np.add.reduce(grad_z, axis=(0, 1))
-        return grad_z @ params["weights"], grads
+        return grads
 
 
 def sequence_loss(loss: Loss, activation: str, z: Array, a: Array, targets: Array,
