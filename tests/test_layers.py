@@ -64,9 +64,10 @@ def random_params(layer: LayerType[Any], input_shape: tuple[int, ...],
 
 
 def check_layer(layer: LayerType[Any], x: Array, params: dict[str, Array],
-                rng: np.random.Generator, rtol: float = 1e-6) -> None:
+                rng: np.random.Generator, rtol: float = 1e-6, alone: bool = True) -> None:
     """The gradients of Σ R ⊙ layer(x) (R random) against finite differences, for x and
-    every parameter; and the output has the declared shape."""
+    every parameter; and the output has the declared shape. ``alone``: the layer can run
+    one sample alone (no setting per sample), to check per-sample gradients against."""
     out, cache = layer.forward(x, params)
     assert out.shape == (x.shape[0], *layer.output_shape(x.shape[1:]))
     weights = rng.normal(size=out.shape)
@@ -76,10 +77,21 @@ def check_layer(layer: LayerType[Any], x: Array, params: dict[str, Array],
 
     grad_in, grads = layer.backward(weights, cache, params)
     assert set(grads) == set(params)
-    alone = layer.param_grads(weights, cache, params)  # without ∂L/∂x: the same numbers
-    assert alone.keys() == grads.keys()
-    for name, value in alone.items():
+    without = layer.param_grads(weights, cache, params)  # without ∂L/∂x: the same numbers
+    assert without.keys() == grads.keys()
+    for name, value in without.items():
         np.testing.assert_array_equal(value, grads[name])
+    # each sample's own gradient: what the layer gives for that sample alone
+    each = layer.param_grads(weights, cache, params, per_sample=True)
+    assert each.keys() == grads.keys()
+    for k in range(x.shape[0] if alone else 0):
+        _, own_cache = layer.forward(x[k:k + 1], params)
+        own = layer.param_grads(weights[k:k + 1], own_cache, params)
+        for name, value in own.items():
+            np.testing.assert_allclose(each[name][k], value, rtol=1e-12, atol=1e-14)
+    for name, value in each.items():
+        np.testing.assert_allclose(np.sum(value, axis=0), grads[name], rtol=1e-12,
+                                   atol=1e-14)
     np.testing.assert_allclose(grad_in, numeric_gradient(objective, x), rtol=rtol, atol=1e-7)
     for name, value in params.items():
         assert grads[name].shape == value.shape
@@ -222,6 +234,21 @@ def test_pooling_against_finite_differences(case: tuple[Any, ...]) -> None:
     rng = np.random.default_rng(len(shape) * 100 + shape[-1])
     layer = maker(size, stride)
     x = rng.normal(size=(3, *shape))
+    check_layer(layer, x, {}, rng)
+
+
+@settings(max_examples=25, deadline=None)
+@given(kind=st.sampled_from(["max", "avg"]), dims=st.integers(1, 2), n=st.integers(1, 2),
+       c=st.integers(1, 2), sizes=st.lists(st.integers(1, 3), min_size=2, max_size=2),
+       strides=st.lists(st.integers(1, 3), min_size=2, max_size=2),
+       extra=st.lists(st.integers(0, 3), min_size=2, max_size=2), seed=st.integers(0, 2**16))
+def test_pooling_random_settings(kind: str, dims: int, n: int, c: int, sizes: list[int],
+                                 strides: list[int], extra: list[int], seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    maker = {("max", 1): maxpool1d, ("max", 2): maxpool2d, ("avg", 1): avgpool1d,
+             ("avg", 2): avgpool2d}[kind, dims]
+    layer = maker(sizes[:dims], strides[:dims])
+    x = rng.normal(size=(n, c, *(k + e for k, e in zip(sizes[:dims], extra, strict=False))))
     check_layer(layer, x, {}, rng)
 
 
@@ -559,7 +586,7 @@ def test_rnn_against_finite_differences(name: str) -> None:
     rnn = Rnn(3, make_activation(name), bias=name != "silu",
               initial=rng.normal(size=(3, 3)) if name == "elu" else None)
     check_layer(rnn, x, {k: v * 0.6 for k, v in random_params(rnn, (4, 2), rng).items()},
-                rng, rtol=1e-5)
+                rng, rtol=1e-5, alone=rnn.initial is None)
 
 
 @pytest.mark.parametrize("loss_at", ["last", "every"])
@@ -649,14 +676,36 @@ def test_the_issues_convolution_exercise_by_hand() -> None:
     assert z_o == pytest.approx(4.6, rel=1e-15)
     a_o = 1 / (1 + math.exp(-4.6))
     assert a[0, 0] == pytest.approx(a_o, rel=1e-15)
-    # backward: δ = (a − y)·a(1 − a)
+    # backward, one layer at a time: ∂L/∂a = a − y, δ = (a − y)·a(1 − a)
     delta = (a_o - 1) * a_o * (1 - a_o)
+    grad = a - 1.0
+    assert grad[0, 0] == pytest.approx(a_o - 1, rel=1e-15)
+    steps = []  # ∂L/∂(the input of each layer), from the top down
+    for i in range(len(layers) - 1, -1, -1):
+        grad, _ = layers[i].backward(grad, caches[i], params[i])
+        steps.insert(0, grad)
+    assert steps[6][0, 0] == pytest.approx(delta, rel=1e-14)  # grad.z of the output unit
+    # ∂L/∂flat = δ·w
+    np.testing.assert_allclose(steps[5][0], [0.1 * delta, -0.2 * delta, 0.3 * delta,
+                                             0.4 * delta], rtol=1e-14)
+    # ∂L/∂dropped (the flatten's input): the same, as 1×2×2
+    np.testing.assert_allclose(steps[4][0, 0], [[0.1 * delta, -0.2 * delta],
+                                                [0.3 * delta, 0.4 * delta]], rtol=1e-14)
+    # ∂L/∂pooled = δ·w ⊙ mask·2 = [[0.2δ, 0], [0.6δ, 0.8δ]]
+    np.testing.assert_allclose(steps[3][0, 0], [[0.2 * delta, 0.0], [0.6 * delta, 0.8 * delta]],
+                               rtol=1e-14)
+    # ∂L/∂a_C: routed to the winners, (1,2) winning twice gets 0 + 0.8δ; then ReLU passes
+    # all three (z > 0 there): ∂L/∂z_C is the same
+    grad_z_c = np.array([[0, 0, 0], [0, 0.2, 0.8], [0.6, 0, 0]]) * delta
+    np.testing.assert_allclose(steps[2][0, 0], grad_z_c, rtol=1e-14, atol=1e-16)
+    np.testing.assert_allclose(steps[1][0, 0], grad_z_c, rtol=1e-14, atol=1e-16)
+    np.testing.assert_array_equal(layers[1].derivative(caches[1])[0, 0],  # type: ignore[attr-defined]
+                                  [[1, 0, 0], [0, 1, 1], [1, 1, 0]])
     grad_x, grads = backward_stack(layers, params, caches, a - 1.0)
+    assert grad_x is not None
+    np.testing.assert_array_equal(grad_x, steps[0])
     np.testing.assert_allclose(grads[5]["weights"], [[3 * delta, 0, 5 * delta, 7 * delta]],
                                rtol=1e-14)
-    # ∂L/∂pooled = δ·w ⊙ mask·2 = [[0.2δ, 0], [0.6δ, 0.8δ]]; routed to the winners, (1,2)
-    # winning twice gets 0 + 0.8δ; ReLU passes all three (z > 0 there)
-    grad_z_c = np.array([[0, 0, 0], [0, 0.2, 0.8], [0.6, 0, 0]]) * delta
     # ∂L/∂K[p,q] = Σ δ_C[i,j]·x[i+p, j+q]:
     #   K[0,0]: 0.2·x[1,1] + 0.8·x[1,2] + 0.6·x[2,0] = 0.2·1 + 0.8·3 + 0.6·2 = 3.8
     #   K[0,1]: 0.2·x[1,2] + 0.8·x[1,3] + 0.6·x[2,1] = 0.6 + 0.8 + 0.6 = 2.0

@@ -13,8 +13,9 @@ A layer type is a frozen record of its settings (a *spec*: ``Conv``, ``Pool``, `
   ∂L_k/∂out for each sample k of its own loss (the engine's convention: ``grad.a`` keys are
   per sample), ``grad_in`` the same for the input, and ``grad_params`` the gradient of each
   parameter summed over the samples, *unscaled*: the caller multiplies by 1/N for a mean;
-- ``param_grads(grad_out, cache, params)``: the same ``grad_params`` alone, for a first
-  layer whose input gradient nobody asked for (a convolution's is its costliest part).
+- ``param_grads(grad_out, cache, params, per_sample=False)``: the same ``grad_params``
+  alone, for a first layer whose input gradient nobody asked for (a convolution's is its
+  costliest part); with ``per_sample`` each sample's own (a leading N axis).
 
 Everything is float64 and vectorised over the samples and over positions: the Python loops
 of a hot path are the recurrence over time steps (``rnn.py``), sequential by nature, and the
@@ -57,9 +58,12 @@ class LayerType(Protocol[CacheT]):
     def backward(self, grad_out: Array, cache: CacheT, params: Params
                  ) -> tuple[Array, Grads]: ...
 
-    def param_grads(self, grad_out: Array, cache: CacheT, params: Params) -> Grads:
+    def param_grads(self, grad_out: Array, cache: CacheT, params: Params,
+                    per_sample: bool = False) -> Grads:
         """The parameter gradients of :meth:`backward` without ∂L/∂input (a first layer's
-        input is data: the engine needs its gradient only when a key asks for it)."""
+        input is data: the engine needs its gradient only when a key asks for it).
+        ``per_sample``: each sample's own, a leading N axis (``grad.K[…]@k``); their sum is
+        the usual gradient, to rounding."""
         ...
 
 
@@ -114,7 +118,8 @@ class Activate:
             return a * (grad_out - dot), {}
         return grad_out * self.derivative(cache), {}
 
-    def param_grads(self, grad_out: Array, cache: ActivateCache, params: Params) -> Grads:
+    def param_grads(self, grad_out: Array, cache: ActivateCache, params: Params,
+                    per_sample: bool = False) -> Grads:
         return {}
 
 

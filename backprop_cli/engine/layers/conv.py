@@ -99,12 +99,19 @@ class Conv:
         return out.reshape(n, self.filters, *out_sizes), ConvCache(x.shape, padded, windows,
                                                                    columns)
 
-    def param_grads(self, grad_out: Array, cache: ConvCache, params: Params) -> Grads:
-        delta = grad_out.reshape(grad_out.shape[0], self.filters, -1)  # (N, F, Ho·Wo)
-        # Σ over samples and positions of δ · window: one batched product, then the samples
-        per_sample = delta @ cache.columns.transpose(0, 2, 1)  # (N, F, C·kh·kw)
-        grads: Grads = {"weights": np.add.reduce(per_sample, axis=0).reshape(
-            params["weights"].shape)}
+    def param_grads(self, grad_out: Array, cache: ConvCache, params: Params,
+                    per_sample: bool = False) -> Grads:
+        n = grad_out.shape[0]
+        delta = grad_out.reshape(n, self.filters, -1)  # (N, F, Ho·Wo)
+        # Σ over positions of δ · window: one batched product, (N, F, C·kh·kw)
+        each = delta @ cache.columns.transpose(0, 2, 1)
+        shape = params["weights"].shape
+        if per_sample:
+            grads: Grads = {"weights": each.reshape(n, *shape)}
+            if self.bias:
+                grads["bias"] = np.add.reduce(delta, axis=2)
+            return grads
+        grads = {"weights": np.add.reduce(each, axis=0).reshape(shape)}
         if self.bias:
             grads["bias"] = np.add.reduce(delta, axis=(0, 2))
         return grads

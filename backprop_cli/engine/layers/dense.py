@@ -41,9 +41,18 @@ class Dense:
                  ) -> tuple[Array, Grads]:
         return grad_out @ params["weights"], self.param_grads(grad_out, cache, params)
 
-    def param_grads(self, grad_out: Array, cache: DenseCache, params: Params) -> Grads:
+    def param_grads(self, grad_out: Array, cache: DenseCache, params: Params,
+                    per_sample: bool = False) -> Grads:
+        if per_sample:  # summed over any axes between the samples and the units (steps)
+            n = grad_out.shape[0]
+            g = grad_out.reshape(n, -1, self.units)
+            x = cache.x.reshape(n, -1, cache.x.shape[-1])
+            grads: Grads = {"weights": g.transpose(0, 2, 1) @ x}  # (N, units, inputs)
+            if self.bias:
+                grads["bias"] = np.add.reduce(g, axis=1)
+            return grads
         lead = tuple(range(grad_out.ndim - 1))
-        grads: Grads = {"weights": np.tensordot(grad_out, cache.x, axes=(lead, lead))}
+        grads = {"weights": np.tensordot(grad_out, cache.x, axes=(lead, lead))}
         if self.bias:
             grads["bias"] = np.add.reduce(grad_out.reshape(-1, self.units), axis=0)
         return grads

@@ -52,5 +52,6 @@ class Dropout:
                  ) -> tuple[Array, Grads]:
         return grad_out * cache.factor, {}
 
-    def param_grads(self, grad_out: Array, cache: DropoutCache, params: Params) -> Grads:
+    def param_grads(self, grad_out: Array, cache: DropoutCache, params: Params,
+                    per_sample: bool = False) -> Grads:
         return {}

@@ -32,5 +32,6 @@ class Flatten:
                  ) -> tuple[Array, Grads]:
         return grad_out.reshape(grad_out.shape[0], *cache.input_shape), {}
 
-    def param_grads(self, grad_out: Array, cache: FlattenCache, params: Params) -> Grads:
+    def param_grads(self, grad_out: Array, cache: FlattenCache, params: Params,
+                    per_sample: bool = False) -> Grads:
         return {}

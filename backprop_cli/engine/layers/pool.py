@@ -115,7 +115,8 @@ class Pool:
                 target[...] = part
         return grad, {}
 
-    def param_grads(self, grad_out: Array, cache: PoolCache, params: Params) -> Grads:
+    def param_grads(self, grad_out: Array, cache: PoolCache, params: Params,
+                    per_sample: bool = False) -> Grads:
         return {}
 
     def winners(self, cache: PoolCache) -> IntArray:

@@ -113,12 +113,19 @@ class Rnn:
         grad_z = self.bptt(grad_out, cache, params).grad_z
         return grad_z @ params["weights"], self._grads(grad_z, cache)
 
-    def param_grads(self, grad_out: Array, cache: RnnCache, params: Params) -> Grads:
-        return self._grads(self.bptt(grad_out, cache, params).grad_z, cache)
+    def param_grads(self, grad_out: Array, cache: RnnCache, params: Params,
+                    per_sample: bool = False) -> Grads:
+        return self._grads(self.bptt(grad_out, cache, params).grad_z, cache, per_sample)
 
-    def _grads(self, grad_z: Array, cache: RnnCache) -> Grads:
+    def _grads(self, grad_z: Array, cache: RnnCache, per_sample: bool = False) -> Grads:
         previous = np.concatenate([cache.h0[:, None], cache.h[:, :-1]], axis=1)  # h_{t−1}
-        grads: Grads = {
+        if per_sample:  # each sample's sum over time
+            grads: Grads = {"weights": np.einsum("ntu,nti->nui", grad_z, cache.x),
+                            "recurrent": np.einsum("ntu,ntj->nuj", grad_z, previous)}
+            if self.bias:
+                grads["bias"] = np.add.reduce(grad_z, axis=1)
+            return grads
+        grads = {
             "weights": np.tensordot(grad_z, cache.x, axes=((0, 1), (0, 1))),
             "recurrent": np.tensordot(grad_z, previous, axes=((0, 1), (0, 1))),
         }
