@@ -103,15 +103,20 @@ class Pool:
         tiled = all(s == k and n == o * k for s, k, n, o in zip(
             self.stride, self.size, cache.input_shape[2:], out, strict=True))
         grad = np.empty(cache.input_shape) if tiled else np.zeros(cache.input_shape)
-        share = grad_out / math.prod(self.size) if cache.argmax is None else grad_out
+        share = grad_out / math.prod(self.size)  # average pooling: each element's share
         for e, offset in enumerate(np.ndindex(*self.size)):
+            # element e of every window at once
             target = grad[window_slice(offset, self.stride, out)]
-            # max: only the winner gets the gradient; average: every element its share
-            part = share if cache.argmax is None else np.multiply(
-                share, cache.argmax == e, out=None if overlap else target)
+            if cache.argmax is None:
+                part = share
+            elif overlap:  # max pooling: only the winner gets the window's gradient
+                part = grad_out * (cache.argmax == e)
+            else:  # the same, written in place: no other window reaches these elements
+                np.multiply(grad_out, cache.argmax == e, out=target)
+                continue
             if overlap:  # an element of several windows: the sum of their gradients
                 target += part
-            elif cache.argmax is None:
+            else:
                 target[...] = part
         return grad, {}
 
