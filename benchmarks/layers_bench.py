@@ -87,10 +87,11 @@ def by_hand(data: dict[str, np.ndarray], steps: int) -> float:
     k, c, w, b = (data[key].copy() for key in ("k", "c", "w", "b"))
     side = SIDE - KERNEL + 1
     half = side // POOL
-    cols = sliding_window_view(x, (KERNEL, KERNEL), axis=(2, 3))  # (N, 1, 26, 26, 3, 3)
-    cols = cols.transpose(0, 2, 3, 1, 4, 5).reshape(N * side * side, -1)  # (N·26·26, 9)
 
     def forward() -> tuple[np.ndarray, ...]:
+        # im2col every step, as the layers do: with batches, each step's images differ
+        windows = sliding_window_view(x, (KERNEL, KERNEL), axis=(2, 3))  # (N, 1, 26, 26, 3, 3)
+        cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * side * side, -1)  # (N·26², 9)
         z = (cols @ k.reshape(FILTERS, -1).T + c).reshape(N, side, side, FILTERS)
         a = np.maximum(z, 0.0)
         blocks = a.reshape(N, half, POOL, half, POOL, FILTERS)
@@ -101,10 +102,10 @@ def by_hand(data: dict[str, np.ndarray], steps: int) -> float:
         e = np.exp(s)
         probs = e / e.sum(axis=1, keepdims=True)
         loss = -np.sum(y * np.log(probs)) / N
-        return z, blocks, p, flat, probs, np.array(loss)
+        return cols, z, blocks, p, flat, probs, np.array(loss)
 
     for _ in range(steps):
-        z, blocks, p, flat, probs, _ = forward()
+        cols, z, blocks, p, flat, probs, _ = forward()
         ds = (probs - y) / N
         dw, db = ds.T @ flat, ds.sum(axis=0)
         dp = (ds @ w).reshape(N, FILTERS, half, half).transpose(0, 2, 3, 1)

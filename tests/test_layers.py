@@ -758,3 +758,14 @@ def test_the_example_of_docs_layers_md_prints_what_it_says(
     assert found is not None
     exec(compile(found.group(1), "docs/layers.md", "exec"), {})
     assert capsys.readouterr().out == found.group(2)
+
+
+def test_max_pooling_over_a_window_of_more_than_256_elements() -> None:
+    x = np.zeros((1, 1, 17, 17))
+    x[0, 0, 16, 15] = 1.0  # element 16·17 + 15 = 287 of the one window
+    layer = maxpool2d(17)
+    out, cache = layer.forward(x, {})
+    assert out.tolist() == [[[[1.0]]]]
+    assert cache.argmax is not None and cache.argmax.tolist() == [[[[287]]]]
+    grad, _ = layer.backward(np.array([[[[2.0]]]]), cache, {})
+    assert grad[0, 0, 16, 15] == 2.0 and grad.sum() == 2.0

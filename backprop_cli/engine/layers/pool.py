@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -35,7 +36,7 @@ from backprop_cli.engine.layers.base import (
 )
 from backprop_cli.records import record
 
-IntArray = NDArray[np.intp]
+IntArray = NDArray[np.integer[Any]]
 
 
 @record(frozen=True, eq=False)
@@ -45,7 +46,7 @@ class PoolCache:
     # windows[n, c, i, j] is what out[n, c, i, j] is the maximum (the mean) of
     windows: Array
     # max pooling: each window's winner, its row-major number within the window
-    # (N, C, *out); None for average pooling
+    # (N, C, *out; uint8 for windows of up to 256 elements); None for average pooling
     argmax: IntArray | None
 
 
@@ -88,7 +89,9 @@ class Pool:
             total /= len(slabs)
             return total, PoolCache(x.shape, windows, None)
         best = slabs[0].copy()
-        argmax = np.zeros(best.shape, dtype=np.intp)
+        # one byte per window when it can (a window of up to 256 elements): the backward
+        # pass compares it once per window element
+        argmax = np.zeros(best.shape, dtype=np.uint8 if len(slabs) <= 256 else np.intp)
         for e, slab in enumerate(slabs[1:], start=1):
             # strictly greater: a tie keeps the earlier element, the first maximum
             np.copyto(argmax, e, where=slab > best)
