@@ -1,7 +1,7 @@
 """One interface for every layer type (the CS231n / joelnet shape).
 
 A layer type is a frozen record of its settings (a *spec*: ``Conv``, ``Pool``, ``Dropout``,
-``Flatten``, ``Dense``, ``Activate``, ``Rnn``) with four methods:
+``Flatten``, ``Dense``, ``Activate``, ``Rnn``) with these methods:
 
 - ``param_shapes(input_shape)``: the shape of each of its parameters (``"weights"``,
   ``"bias"``, ``"recurrent"``), for the input shape of one sample;
@@ -18,11 +18,13 @@ A layer type is a frozen record of its settings (a *spec*: ``Conv``, ``Pool``, `
   costliest part); with ``per_sample`` each sample's own (a leading N axis).
 
 Everything is float64 and vectorised over the samples and over positions: the Python loops
-of a hot path are the recurrence over time steps (``rnn.py``), sequential by nature, and the
-scatter back from windows to inputs (:func:`add_windows`), over the few elements of one
-window. Activations are not part of ``Conv`` or ``Dense``: an :class:`Activate` layer after
-them applies :class:`backprop_cli.model.activations.Activation` elementwise (softmax: over
-the last axis), so ``z`` and ``a`` of a layer are the outputs of the two.
+of a hot path are the recurrence over time steps (``rnn.py``), sequential by nature, and
+loops over the few elements of one window (pooling, and the scatter back from windows to
+inputs, :func:`add_windows`), each step one operation on every window at once.
+
+Activations are not part of ``Conv`` or ``Dense``: an :class:`Activate` layer after them
+applies :class:`backprop_cli.model.activations.Activation` elementwise (softmax: over the
+last axis), so ``z`` and ``a`` of a layer are the outputs of the two.
 """
 
 from __future__ import annotations
