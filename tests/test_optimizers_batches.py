@@ -16,7 +16,7 @@ from backprop_cli.engine.passes import Engine, Recorder, solve
 from backprop_cli.errors import ProblemError
 from backprop_cli.files.loader import load_problem, parse_problem
 from backprop_cli.model.formulas import Formulas
-from backprop_cli.model.keys import all_keys, parse_key
+from backprop_cli.model.keyspace import all_keys, parse_key
 from backprop_cli.model.optimizers import Optimizer
 from backprop_cli.model.problem import Problem
 from tests.conftest import PROBLEMS

@@ -27,7 +27,7 @@ from backprop_cli.engine.passes import solve
 from backprop_cli.errors import ProblemError
 from backprop_cli.files.loader import load_problem, parse_problem
 from backprop_cli.model.formulas import Formulas
-from backprop_cli.model.keys import ordered_keys, parse_key
+from backprop_cli.model.keyspace import ordered_keys, parse_key
 from tests.conftest import PROBLEMS, seed_files
 from tests.netgen import dump, problem_documents
 

@@ -41,7 +41,8 @@ from backprop_cli.engine.passes import solve
 from backprop_cli.errors import suggest
 from backprop_cli.expr import render
 from backprop_cli.model.formulas import Formulas
-from backprop_cli.model.keys import KeyParts, ordered_keys, parse_key
+from backprop_cli.model.keys import KeyParts
+from backprop_cli.model.keyspace import ordered_keys, parse_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
 from backprop_cli.render.notation import UnicodeNotation

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 
 from backprop_cli.expr import Expr
 from backprop_cli.model.formulas import Formulas
-from backprop_cli.model.keys import key_rank, parse_key
+from backprop_cli.model.keyspace import key_rank, parse_key
 from backprop_cli.model.problem import Expected, Problem
 from backprop_cli.records import field, record
 

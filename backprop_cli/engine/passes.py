@@ -31,18 +31,16 @@ import functools
 import math
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from backprop_cli.model.keys import parse_key, prefix_for
+from backprop_cli.model.keys import KeyParts, prefix_for
+from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.optimizers import Updater
 from backprop_cli.model.problem import RESERVED_WORDS, Parameter, Problem
 from backprop_cli.records import field, record
-
-if TYPE_CHECKING:
-    from backprop_cli.model.keys import KeyParts
 
 Array = NDArray[np.float64]
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from backprop_cli.expr import Call, Const, Expr, Ref, Round, add, mul, sub
-from backprop_cli.model.keys import KeyParts, parse_key, prefix_for
+from backprop_cli.model.keys import KeyParts, prefix_for
+from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.problem import Problem
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 
 from backprop_cli.engine.passes import Engine, Recorder, Solution
-from backprop_cli.model.keys import parse_key, prefix_for
+from backprop_cli.model.keys import prefix_for
+from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.records import record
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import copy
 import re
 
-from backprop_cli.model.keys import KeyParts, parse_key
+from backprop_cli.model.keys import KeyParts
+from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.optimizers import ALL_UPDATE_KINDS as OPTIMIZER_KINDS
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_decimals, format_number
