@@ -41,7 +41,7 @@ from backprop_cli.engine.passes import solve
 from backprop_cli.errors import suggest
 from backprop_cli.expr import render
 from backprop_cli.model.formulas import Formulas
-from backprop_cli.model.keys import KeyParts
+from backprop_cli.model.keys import KeyParts, steps_reached
 from backprop_cli.model.keyspace import ordered_keys, parse_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
@@ -202,12 +202,7 @@ def default_keys(problem: Problem, limit: int = DEFAULT_LIMIT) -> list[str]:
 def _steps_matched(pattern: str) -> set[int] | None:
     """The steps whose keys ``pattern`` can match (None: any), so that a long run's
     thousands of step keys are listed only when a pattern can reach them."""
-    literal = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
-    if (step := re.match(r"step([0-9]+)\.", literal)) is not None:
-        return {int(step.group(1))}
-    if "step".startswith(literal) or re.fullmatch(r"step[0-9]*", literal):
-        return None
-    return {1}  # unprefixed keys are step 1's; data and final. keys are always listed
+    return steps_reached(re.split(r"[*?\[]", pattern, maxsplit=1)[0])
 
 
 def match_patterns(problem: Problem, patterns: Sequence[str]) -> tuple[list[str], dict[str, str]]:

@@ -38,19 +38,20 @@ tests/test_engine.py), and its value where the engine records it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Literal
 
 from backprop_cli.records import record
 
-KeyKind = Literal["z", "a", "dadz", "loss", "grad.a", "grad.z", "grad", "param", "new",
-                  "input", "target", "v", "m", "s", "mhat", "shat"]
+KeyKind = Literal["z", "a", "dadz", "grad.a", "grad.z", "grad", "new", "v", "m", "s", "mhat",
+                  "shat", "input", "target", "loss", "param"]
 
 # the text of each kind before the name ("param" has none: its key is the name)
 _HEADS: dict[KeyKind, str] = {
-    "z": "z.", "a": "a.", "dadz": "dadz.", "loss": "loss", "grad.a": "grad.a.",
-    "grad.z": "grad.z.", "grad": "grad.", "param": "", "new": "new.", "input": "input.",
-    "target": "target.", "v": "v.", "m": "m.", "s": "s.", "mhat": "mhat.", "shat": "shat.",
+    "z": "z.", "a": "a.", "dadz": "dadz.", "grad.a": "grad.a.", "grad.z": "grad.z.",
+    "grad": "grad.", "new": "new.", "v": "v.", "m": "m.", "s": "s.", "mhat": "mhat.",
+    "shat": "shat.", "input": "input.", "target": "target.", "loss": "loss", "param": "",
 }
 KEY_KINDS: tuple[KeyKind, ...] = tuple(_HEADS)
 UNIT_KINDS: tuple[KeyKind, ...] = ("z", "a", "dadz", "grad.a", "grad.z")
@@ -61,8 +62,25 @@ OPTIMIZER_KINDS: tuple[KeyKind, ...] = ("v", "m", "s", "mhat", "shat")
 _NAMED_KINDS: dict[str, KeyKind] = {
     head[:-1]: kind for kind, head in _HEADS.items() if head.endswith(".") and "." not in head[:-1]
 }
+# what every data key begins with
+DATA_PREFIXES = tuple(_HEADS[kind] for kind in DATA_KINDS)
 # a step or a sample number has at most this many digits (int() has a digit limit)
 _MAX_DIGITS = 9
+
+
+def head(kind: KeyKind) -> str:
+    """The text of a kind's key between the step prefix and the name (``grad.a.``)."""
+    return _HEADS[kind]
+
+
+def stem(prefix: str, kind: KeyKind) -> str:
+    """A key without its name and suffix (``step2.grad.``), to ask a pattern about."""
+    return prefix + _HEADS[kind]
+
+
+def named_kind(word: str) -> KeyKind:
+    """The kind whose keys begin with ``word.`` (``v`` -> "v"); KeyError if none."""
+    return _NAMED_KINDS[word]
 
 
 def prefix_for(step: int | None) -> str:
@@ -84,8 +102,8 @@ def compose(prefix: str, kind: KeyKind, name: str = "", suffix: str = "") -> str
 
 def keys_of(prefix: str, kind: KeyKind, names: Iterable[str], suffix: str = "") -> list[str]:
     """:func:`compose` for each of ``names`` (a layer's units, the parameters...)."""
-    stem = prefix + _HEADS[kind]
-    return [stem + name + suffix for name in names]
+    start = prefix + _HEADS[kind]
+    return [start + name + suffix for name in names]
 
 
 def key(kind: KeyKind, name: str = "", step: int | None = 1, sample: int | None = None) -> str:
@@ -115,8 +133,8 @@ class KeyParts:
         return key(self.kind, self.name, self.step, self.sample)
 
 
-def _digits(text: str) -> bool:
-    return 0 < len(text) <= _MAX_DIGITS and text.isascii() and text.isdigit()
+def _digits(text: str, limit: int = _MAX_DIGITS) -> bool:
+    return 0 < len(text) <= limit and text.isascii() and text.isdigit()
 
 
 def step_number(text: str) -> int | None:
@@ -125,7 +143,29 @@ def step_number(text: str) -> int | None:
     if not text.startswith("step"):
         return None
     number, dot, _ = text[4:].partition(".")
-    return int(number) if dot and _digits(number) else None
+    return int(number) if dot and _digits(number, 4000) else None
+
+
+def steps_reached(literal: str) -> set[int] | None:
+    """The steps whose keys can begin with ``literal`` (a pattern's text before its
+    first wildcard): {k} for "step<k>.…", None (any) when the step number is not
+    written out yet ("st", "step1"), {1} otherwise (data and final. keys included)."""
+    if (step := step_number(literal)) is not None:
+        return {step}
+    if "step".startswith(literal) or (literal.startswith("step") and (
+            literal == "step" or _digits(literal[4:], 4000))):
+        return None
+    return {1}
+
+
+def value_key_pattern(name: str) -> str:
+    """The grammar as one regex (JSON Schema's dialect), with ``name`` the regex of a name.
+
+    Stricter than :func:`split_key` on one point: no '@01'.
+    """
+    kinds = "|".join(re.escape(kind) for kind, text in _HEADS.items() if text.endswith("."))
+    return (rf"^(step[1-9][0-9]*\.|final\.)?(loss|(({kinds})\.)?{name})"
+            r"(@[1-9][0-9]*)?$")
 
 
 def prefix_of(text: str) -> str:
@@ -164,8 +204,8 @@ def split_key(text: str) -> KeyParts | None:
             step, body, prefixed = None, body[6:], True
         elif (step := step_number(body)) is not None:
             digits = len(str(step))
-            if step < 2 or body[4 + digits] != ".":  # step1. and step02. are no prefixes
-                return None
+            if step < 2 or digits > _MAX_DIGITS or body[4 + digits] != ".":
+                return None  # step1., step02. and step<a billion>. are no prefixes
             body, prefixed = body[5 + digits:], True
         else:
             step = 1

@@ -13,7 +13,6 @@ by hand, which is the order in which the checker reports the first wrong value;
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from typing import cast
 
 from backprop_cli.model.keys import (
     DATA_KINDS,
@@ -21,6 +20,7 @@ from backprop_cli.model.keys import (
     KeyParts,
     compose,
     keys_of,
+    named_kind,
     prefix_for,
     split_key,
 )
@@ -103,8 +103,7 @@ def _update_keys(problem: Problem, prefix: str) -> Iterator[str]:
 
 def update_kinds(problem: Problem) -> tuple[KeyKind, ...]:
     """The kinds of a step's update, in order: the optimizer's values, then ``new``."""
-    # optimizers.ALL_UPDATE_KINDS == keys.OPTIMIZER_KINDS (tests/test_keys.py)
-    return (*cast("tuple[KeyKind, ...]", problem.optimizer.kinds), "new")
+    return (*map(named_kind, problem.optimizer.kinds), "new")
 
 
 def _forward_keys(problem: Problem, prefix: str, samples: list[str]) -> Iterator[str]:
