@@ -14,7 +14,6 @@ from backprop_cli.model.keys import (
     KeyKind,
     KeyParts,
     compose,
-    key,
     keys_of,
     prefix_for,
     prefix_of,
@@ -22,6 +21,7 @@ from backprop_cli.model.keys import (
     step_number,
     step_of,
     suffix_for,
+    value_key,
 )
 from backprop_cli.model.optimizers import ALL_UPDATE_KINDS, UPDATE_KINDS
 from backprop_cli.model.problem import RESERVED_WORDS
@@ -51,7 +51,7 @@ def key_parts(draw: st.DrawFn) -> KeyParts:
 def test_build_text_parse_round_trips(parts: KeyParts) -> None:
     text = parts.text
     assert split_key(text) == parts
-    assert key(parts.kind, parts.name, parts.step, parts.sample) == text
+    assert value_key(parts.kind, parts.name, parts.step, parts.sample) == text
     assert compose(parts.prefix, parts.kind, parts.name, parts.suffix) == text
     assert keys_of(parts.prefix, parts.kind, [parts.name], parts.suffix) == [text]
     assert step_of(text) == parts.step

@@ -18,6 +18,7 @@ from backprop_cli.checking.checker import KeyResult, check_values, first_wrong
 from backprop_cli.engine.passes import solve
 from backprop_cli.errors import NumericError, ProblemError
 from backprop_cli.kinds.exercise import load_exercise
+from backprop_cli.model.keys import value_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.records import field, record
 
@@ -121,7 +122,7 @@ def check_file(path: str) -> FileReport:
 def _patterns_for(problem: Problem) -> list[str]:
     """What to record: the expected keys (the checker reads the leaves of a
     recomputation, data and starting parameters, from the problem itself)."""
-    return list(problem.expected) or ["final.loss"]
+    return list(problem.expected) or [value_key("loss", step=None)]
 
 
 def usable_cores() -> int:

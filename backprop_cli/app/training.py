@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.engine.passes import Engine, Recorder
-from backprop_cli.model.keys import prefix_for
+from backprop_cli.model.keys import FINAL_PREFIX, compose, value_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
 from backprop_cli.render.textplot import loss_chart, spaced
@@ -50,9 +50,7 @@ class TrainingResult:
 
     def loss_key(self, updates: int) -> str:
         """The value key of the loss after ``updates`` updates."""
-        if updates >= self.steps_run:
-            return "final.loss"
-        return f"{prefix_for(updates + 1)}loss"
+        return value_key("loss", step=None if updates >= self.steps_run else updates + 1)
 
     def step_label(self, updates: int) -> str:
         """The step whose loss ``losses[updates]`` is: k + 1, or 'final'."""
@@ -70,12 +68,12 @@ class TrainingResult:
 
     @property
     def parameter_keys(self) -> list[str]:
-        return [f"final.{name}" for name in self.problem.parameters]
+        return [value_key("param", name, None) for name in self.problem.parameters]
 
     @property
     def output_keys(self) -> list[str]:
         problem = self.problem
-        return [f"final.a.{unit}{problem.sample_suffix(k)}"
+        return [compose(FINAL_PREFIX, "a", unit, problem.sample_suffix(k))
                 for k in range(problem.n_samples) for unit in problem.output_names]
 
 

@@ -43,10 +43,11 @@ from backprop_cli.model.keys import (
     compose,
     head,
     keys_of,
+    may_be_later_step,
     named_kind,
     prefix_for,
+    prefix_of,
     stem,
-    step_number,
 )
 from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.optimizers import Updater
@@ -111,15 +112,13 @@ class Recorder:
         """Whether any pattern can match a key that starts with ``prefix``."""
         if prefix == "":
             # step-1 keys start with anything but "step<k>." or "final."
-            return any(not (lit.startswith("final.") or step_number(lit) is not None)
-                       for lit in self._literal_prefixes)
+            return any(not prefix_of(lit) for lit in self._literal_prefixes)
         return any(lit.startswith(prefix) or prefix.startswith(lit)
                    for lit in self._literal_prefixes)
 
     def may_want_later_steps(self) -> bool:
         """Whether any key of step 2 or later can match (else no need to ask every step)."""
-        return any(lit.startswith("step") or "step".startswith(lit)
-                   for lit in self._literal_prefixes)
+        return any(map(may_be_later_step, self._literal_prefixes))
 
     def may_match(self, prefix: str, *starts: str) -> bool:
         """Whether a key that starts with ``prefix`` + one of ``starts`` can match.

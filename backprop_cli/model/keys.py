@@ -23,7 +23,7 @@ The optimizer's values exist for the steps that update (like ``new.``):
 ``v.<param>`` (momentum), ``m.``, ``s.``, ``mhat.``, ``shat.<param>`` (Adam).
 
 This module is the only place that writes or reads that grammar, and a leaf: it
-knows no problem. Build a key with :func:`key` (or :meth:`KeyParts.text`), or in
+knows no problem. Build a key with :func:`value_key` (or :meth:`KeyParts.text`), or in
 a loop over units and samples with :func:`compose` / :func:`keys_of` from a
 :func:`prefix_for` and a :func:`suffix_for`; split one with :func:`split_key`.
 Whether a key names a value of a given problem (its units, parameters, steps
@@ -83,10 +83,13 @@ def named_kind(word: str) -> KeyKind:
     return _NAMED_KINDS[word]
 
 
+FINAL_PREFIX = "final."  # the prefix of the final forward pass's keys
+
+
 def prefix_for(step: int | None) -> str:
     """Key prefix of step ``step`` (1-based); None means the final forward pass."""
     if step is None:
-        return "final."
+        return FINAL_PREFIX
     return "" if step == 1 else f"step{step}."
 
 
@@ -106,7 +109,8 @@ def keys_of(prefix: str, kind: KeyKind, names: Iterable[str], suffix: str = "") 
     return [start + name + suffix for name in names]
 
 
-def key(kind: KeyKind, name: str = "", step: int | None = 1, sample: int | None = None) -> str:
+def value_key(kind: KeyKind, name: str = "", step: int | None = 1,
+              sample: int | None = None) -> str:
     """The key of a value: ``kind`` of ``name`` at ``step`` (None: the final pass) for
     ``sample`` (0-based; None: no '@k', for a file without samples or a batch value)."""
     return prefix_for(step) + _HEADS[kind] + name + suffix_for(sample)
@@ -130,7 +134,7 @@ class KeyParts:
     @property
     def text(self) -> str:
         """The key these parts name (``split_key(parts.text) == parts``)."""
-        return key(self.kind, self.name, self.step, self.sample)
+        return value_key(self.kind, self.name, self.step, self.sample)
 
 
 def _digits(text: str, limit: int = _MAX_DIGITS) -> bool:
@@ -144,6 +148,12 @@ def step_number(text: str) -> int | None:
         return None
     number, dot, _ = text[4:].partition(".")
     return int(number) if dot and _digits(number, 4000) else None
+
+
+def may_be_later_step(literal: str) -> bool:
+    """Whether a key of step 2 or later (or a parameter named step…) can begin with
+    ``literal`` (a pattern's text before its first wildcard)."""
+    return literal.startswith("step") or "step".startswith(literal)
 
 
 def steps_reached(literal: str) -> set[int] | None:

@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterator
 
 from backprop_cli.model.keys import (
     DATA_KINDS,
+    FINAL_PREFIX,
     KeyKind,
     KeyParts,
     compose,
@@ -89,8 +90,8 @@ def ordered_keys(problem: Problem, only_steps: Collection[int] | None = None) ->
         yield from _backward_keys(problem, prefix, batch)
         if problem.steps >= step:
             yield from _update_keys(problem, prefix)
-    yield from keys_of("final.", "param", problem.parameters)
-    yield from _forward_keys(problem, "final.", samples)
+    yield from keys_of(FINAL_PREFIX, "param", problem.parameters)
+    yield from _forward_keys(problem, FINAL_PREFIX, samples)
 
 
 def _update_keys(problem: Problem, prefix: str) -> Iterator[str]:
@@ -101,9 +102,14 @@ def _update_keys(problem: Problem, prefix: str) -> Iterator[str]:
             yield compose(prefix, kind, name)
 
 
+def optimizer_kinds(problem: Problem) -> tuple[KeyKind, ...]:
+    """The kinds of the optimizer's values, in the order it computes them."""
+    return tuple(map(named_kind, problem.optimizer.kinds))
+
+
 def update_kinds(problem: Problem) -> tuple[KeyKind, ...]:
     """The kinds of a step's update, in order: the optimizer's values, then ``new``."""
-    return (*map(named_kind, problem.optimizer.kinds), "new")
+    return (*optimizer_kinds(problem), "new")
 
 
 def _forward_keys(problem: Problem, prefix: str, samples: list[str]) -> Iterator[str]:

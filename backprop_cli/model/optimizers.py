@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.expr import Call, Const, Expr, Power, Quotient, Ref, add, mul, sub
+from backprop_cli.model.keys import KeyKind, compose
 from backprop_cli.records import record
 from backprop_cli.rounding import round_array
 
@@ -100,16 +101,16 @@ class Optimizer:
         (None at step 1, where the state is 0). ``decay`` is λ for a weight, 0 for
         a bias. A frozen parameter keeps its value and its state stays 0.
         """
-        p = Ref(f"{prefix}{param}")
+        p = Ref(compose(prefix, "param", param))
         if frozen:
             return p if kind == "new" else Const(0.0)
-        g: Expr = Ref(f"{prefix}grad.{param}")
+        g: Expr = Ref(compose(prefix, "grad", param))
         if decay:
             g = add(g, mul(Const(decay), p))
         rate = Const(learning_rate)
 
-        def prev(state: str) -> Expr:
-            return Const(0.0) if previous is None else Ref(f"{previous}{state}.{param}")
+        def prev(state: KeyKind) -> Expr:
+            return Const(0.0) if previous is None else Ref(compose(previous, state, param))
 
         name = self.name
         if name == "sgd" and kind == "new":
@@ -118,7 +119,7 @@ class Optimizer:
             if kind == "v":
                 return sub(mul(Const(self.beta), prev("v")), mul(rate, g))
             if kind == "new":
-                return add(p, Ref(f"{prefix}v.{param}"))
+                return add(p, Ref(compose(prefix, "v", param)))
         if name == "adam":
             if kind == "m":
                 return add(mul(Const(self.beta1), prev("m")),
@@ -127,14 +128,15 @@ class Optimizer:
                 return add(mul(Const(self.beta2), prev("s")),
                            mul(Const(_tidy(1.0 - self.beta2)), Power(g, 2)))
             if kind == "mhat":
-                return Quotient(Ref(f"{prefix}m.{param}"),
+                return Quotient(Ref(compose(prefix, "m", param)),
                                 Const(self.bias_correction(self.beta1, step)))
             if kind == "shat":
-                return Quotient(Ref(f"{prefix}s.{param}"),
+                return Quotient(Ref(compose(prefix, "s", param)),
                                 Const(self.bias_correction(self.beta2, step)))
             if kind == "new":
-                root = add(Call("sqrt", (Ref(f"{prefix}shat.{param}"),)), Const(self.epsilon))
-                return sub(p, mul(rate, Quotient(Ref(f"{prefix}mhat.{param}"), root)))
+                root = add(Call("sqrt", (Ref(compose(prefix, "shat", param)),)),
+                           Const(self.epsilon))
+                return sub(p, mul(rate, Quotient(Ref(compose(prefix, "mhat", param)), root)))
         raise ValueError(f"{name} has no value '{kind}'")
 
 

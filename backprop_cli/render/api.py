@@ -9,7 +9,7 @@ therefore stays flat in the number of steps.
 from __future__ import annotations
 
 from backprop_cli.engine.passes import Engine, Recorder, Solution
-from backprop_cli.model.keys import DATA_PREFIXES, prefix_for, prefix_of
+from backprop_cli.model.keys import DATA_PREFIXES, prefix_for, prefix_of, step_number
 from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.records import record
@@ -38,7 +38,7 @@ class StepRecorder(Recorder):
         return prefix in self.prefixes or prefix in DATA_PREFIXES
 
     def may_want_later_steps(self) -> bool:
-        return any(prefix.startswith("step") for prefix in self.prefixes)
+        return any(step_number(prefix) is not None for prefix in self.prefixes)
 
     def wants(self, key: str) -> bool:
         return key.startswith(DATA_PREFIXES) or prefix_of(key) in self.prefixes
