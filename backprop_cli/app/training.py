@@ -32,6 +32,8 @@ from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
 from backprop_cli.render.textplot import loss_chart, spaced
 
+FINAL_LOSS = value_key("loss", step=None)
+
 Array = NDArray[np.float64]
 
 
@@ -108,7 +110,7 @@ def train(problem: Problem, steps: int | None = None, until_loss: float | None =
         # the state reached: no update, one final pass on the parameters as they are
         final = engine.run(Recorder(["final.*"]), steps=0)
         done = state.updates
-        losses[done] = final.values["final.loss"]
+        losses[done] = final.values[FINAL_LOSS]
         return TrainingResult(problem, losses[: done + 1], done, steps, final.values,
                               until_loss, f"interrupted after {done} of {steps} steps",
                               interrupted=True)
@@ -202,7 +204,7 @@ def report_lines(result: TrainingResult, rows: int = 11, digits: int = 4,
     final = result.final
     params = [k for k in result.parameter_keys if k in final]
     shown = params[:LISTED_PARAMETERS]
-    key_width = max((len(k) for k in [*shown, *result.output_keys, "final.loss"]), default=0)
+    key_width = max((len(k) for k in [*shown, *result.output_keys, FINAL_LOSS]), default=0)
 
     def row(key: str) -> str:
         return f"  {key.ljust(key_width)}  {format_number(final[key], digits)}"
@@ -212,7 +214,7 @@ def report_lines(result: TrainingResult, rows: int = 11, digits: int = 4,
         lines.append(f"  … and {len(params) - len(shown)} more (--format json lists them all)")
     outputs = [k for k in result.output_keys if k in final]
     lines += ["final outputs", *(row(k) for k in outputs)]
-    lines += ["final loss", row("final.loss")]
+    lines += ["final loss", row(FINAL_LOSS)]
     return lines
 
 
@@ -230,7 +232,7 @@ def document(result: TrainingResult, rows: int = 11, path: str | None = None) ->
         return value if math.isfinite(value) else None
 
     final = result.final
-    keys = [*result.parameter_keys, *result.output_keys, "final.loss"]
+    keys = [*result.parameter_keys, *result.output_keys, FINAL_LOSS]
     doc: dict[str, Any] = {}
     if path is not None:
         doc["file"] = path

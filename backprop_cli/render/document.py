@@ -901,7 +901,7 @@ class Builder:
         else:
             self.forward_passes(section, FINAL_PREFIX, self.all_samples, only_output=True)
         self.add_loss(section, value_key("loss", step=None))
-        before = self.values["loss"]
+        before = self.values[value_key("loss")]
         after = self.values[value_key("loss", step=None)]
         when = "before the update" if steps == 1 else "at the start"
         parts: list[Inline] = [f"The loss {when} was ", Num(before), ", now it is ", Num(after),
