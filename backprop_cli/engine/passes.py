@@ -41,7 +41,9 @@ from backprop_cli.model.keys import (
     KeyKind,
     KeyParts,
     compose,
+    for_sample,
     head,
+    keys_by_name,
     keys_of,
     may_be_later_step,
     named_kind,
@@ -601,27 +603,18 @@ class Engine:
         items: list[tuple[str, float]] = []
         add = items.append
         for li, layer in enumerate(problem.layers if units else ()):
-            # .tolist() once per array: indexing NumPy element by element costs more
-            z, a = p.z[li].tolist(), p.a[li].tolist()
-            dadz = p.dadz[li]
-            d = None if dadz is None else dadz.tolist()
-            ga = p.grad_a[li].tolist() if backward else None
-            gz = p.grad_z[li].tolist() if backward else None
-            units_of = layer.units
+            # .tolist() once per array: indexing NumPy element by element costs more;
+            # unit by unit: z, a, f'(z), ∂L/∂a, ∂L/∂z (the arrays the pass has)
+            arrays = [p.z[li], p.a[li], p.dadz[li], *((p.grad_a[li], p.grad_z[li])
+                                                       if backward else ())]
+            kinds = [kind for kind, array in zip(UNIT_KINDS, arrays, strict=False)
+                     if array is not None]  # strict=False: no ∂L/∂a, ∂L/∂z when forward
+            rows = [array.tolist() for array in arrays if array is not None]
+            block = keys_by_name(prefix, kinds, layer.units)  # one sample's keys
             for k, suffix in enumerate(samples):
-                z_keys = keys_of(prefix, "z", units_of, suffix)
-                a_keys = keys_of(prefix, "a", units_of, suffix)
-                d_keys = [] if d is None else keys_of(prefix, "dadz", units_of, suffix)
-                ga_keys = [] if ga is None else keys_of(prefix, "grad.a", units_of, suffix)
-                gz_keys = [] if gz is None else keys_of(prefix, "grad.z", units_of, suffix)
-                for j in range(len(units_of)):
-                    add((z_keys[j], z[k][j]))
-                    add((a_keys[j], a[k][j]))
-                    if d is not None:
-                        add((d_keys[j], d[k][j]))
-                    if ga is not None and gz is not None:
-                        add((ga_keys[j], ga[k][j]))
-                        add((gz_keys[j], gz[k][j]))
+                values = [value for unit in zip(*(row[k] for row in rows), strict=True)
+                          for value in unit]
+                items += zip(for_sample(block, suffix), values, strict=True)
         if problem.has_samples and recorder.may_match(prefix, compose("", "loss", "", "@")):
             for suffix, value in zip(samples, p.sample_losses.tolist(), strict=True):
                 add((compose(prefix, "loss", "", suffix), value))

@@ -109,6 +109,20 @@ def keys_of(prefix: str, kind: KeyKind, names: Iterable[str], suffix: str = "") 
     return [start + name + suffix for name in names]
 
 
+def keys_by_name(prefix: str, kinds: Iterable[KeyKind], names: Iterable[str],
+                 suffix: str = "") -> list[str]:
+    """:func:`compose` for each of ``names`` and, name by name, each of ``kinds``
+    (z.h1, a.h1, z.h2, a.h2: the order of a hand calculation)."""
+    starts = [prefix + _HEADS[kind] for kind in kinds]
+    return [start + name + suffix for name in names for start in starts]
+
+
+def for_sample(keys: Iterable[str], suffix: str) -> list[str]:
+    """Keys built without a suffix, with a :func:`suffix_for` (one sample's of a block
+    of keys, listed once for every sample)."""
+    return [key + suffix for key in keys] if suffix else list(keys)
+
+
 def value_key(kind: KeyKind, name: str = "", step: int | None = 1,
               sample: int | None = None) -> str:
     """The key of a value: ``kind`` of ``name`` at ``step`` (None: the final pass) for

@@ -20,6 +20,8 @@ from backprop_cli.model.keys import (
     KeyKind,
     KeyParts,
     compose,
+    for_sample,
+    keys_by_name,
     keys_of,
     named_kind,
     prefix_for,
@@ -78,9 +80,9 @@ def ordered_keys(problem: Problem, only_steps: Collection[int] | None = None) ->
     n = problem.n_samples
     samples = [problem.sample_suffix(k) for k in range(n)]
     batched = problem.batch_size is not None and problem.batch_size < n
+    data = keys_of("", "input", problem.input_names) + keys_of("", "target", problem.output_names)
     for suffix in samples:
-        yield from keys_of("", "input", problem.input_names, suffix)
-        yield from keys_of("", "target", problem.output_names, suffix)
+        yield from for_sample(data, suffix)
     steps = range(1, max(problem.steps, 1) + 1)
     for step in steps if only_steps is None else sorted(s for s in only_steps if s in steps):
         prefix = prefix_for(step)
@@ -94,12 +96,9 @@ def ordered_keys(problem: Problem, only_steps: Collection[int] | None = None) ->
     yield from _forward_keys(problem, FINAL_PREFIX, samples)
 
 
-def _update_keys(problem: Problem, prefix: str) -> Iterator[str]:
+def _update_keys(problem: Problem, prefix: str) -> list[str]:
     """Parameter by parameter, as in an update table: its optimizer values, then new."""
-    kinds = update_kinds(problem)
-    for name in problem.parameters:
-        for kind in kinds:
-            yield compose(prefix, kind, name)
+    return keys_by_name(prefix, update_kinds(problem), problem.parameters)
 
 
 def optimizer_kinds(problem: Problem) -> tuple[KeyKind, ...]:
@@ -112,32 +111,39 @@ def update_kinds(problem: Problem) -> tuple[KeyKind, ...]:
     return (*optimizer_kinds(problem), "new")
 
 
-def _forward_keys(problem: Problem, prefix: str, samples: list[str]) -> Iterator[str]:
-    for suffix in samples:
-        for layer in problem.layers:
-            for unit in layer.units:
-                yield compose(prefix, "z", unit, suffix)
-                yield compose(prefix, "a", unit, suffix)
-                if not layer.activation.per_layer:
-                    yield compose(prefix, "dadz", unit, suffix)
-        if problem.has_samples:
-            yield compose(prefix, "loss", "", suffix)
-    yield compose(prefix, "loss")
-
-
-def _backward_keys(problem: Problem, prefix: str, samples: list[str]) -> Iterator[str]:
-    lowest_use = {name: min(use.layer for use in p.uses)
-                  for name, p in problem.parameters.items()}
-    for suffix in samples:
-        for li in range(len(problem.layers) - 1, -1, -1):
-            layer = problem.layers[li]
-            yield from keys_of(prefix, "grad.a", layer.units, suffix)
-            yield from keys_of(prefix, "grad.z", layer.units, suffix)
-            for name, lowest in lowest_use.items():
-                if lowest == li:
-                    yield compose(prefix, "grad", name, suffix)
+def _forward_keys(problem: Problem, prefix: str, samples: list[str]) -> list[str]:
+    # one sample's keys are built once, then given each sample's suffix
+    block: list[str] = []
+    for layer in problem.layers:
+        kinds: tuple[KeyKind, ...] = ("z", "a") if layer.activation.per_layer else (
+            "z", "a", "dadz")
+        block += keys_by_name(prefix, kinds, layer.units)
     if problem.has_samples:
-        yield from keys_of(prefix, "grad", problem.parameters)
+        block.append(compose(prefix, "loss"))
+    keys: list[str] = []
+    for suffix in samples:
+        keys += for_sample(block, suffix)
+    keys.append(compose(prefix, "loss"))
+    return keys
+
+
+def _backward_keys(problem: Problem, prefix: str, samples: list[str]) -> list[str]:
+    # a parameter's gradient comes with the lowest layer that uses it
+    lowest_use: list[list[str]] = [[] for _ in problem.layers]
+    for name, p in problem.parameters.items():
+        lowest_use[min(use.layer for use in p.uses)].append(name)
+    block: list[str] = []
+    for li in range(len(problem.layers) - 1, -1, -1):
+        units = problem.layers[li].units
+        block += keys_of(prefix, "grad.a", units)
+        block += keys_of(prefix, "grad.z", units)
+        block += keys_of(prefix, "grad", lowest_use[li])
+    keys: list[str] = []
+    for suffix in samples:
+        keys += for_sample(block, suffix)
+    if problem.has_samples:
+        keys += keys_of(prefix, "grad", problem.parameters)
+    return keys
 
 
 def key_rank(parts: KeyParts, problem: Problem) -> tuple[int, ...]:
