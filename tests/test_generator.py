@@ -21,24 +21,30 @@ from backprop_cli.app.generator import (
     parse_activations,
     parse_layers,
 )
-from backprop_cli.app.quiz import exercise_keys
 from backprop_cli.checking.checker import Precision, check_values
 from backprop_cli.cli import cli
-from backprop_cli.engine.passes import solve
+from backprop_cli.engine import solve
 from backprop_cli.files.loader import TOP_KEYS, parse_problem
+from backprop_cli.model.activations import ACTIVATION_NAMES
+from backprop_cli.model.activations import ACTIVATIONS as ACTIVATION_SPECS
+from backprop_cli.model.losses import LOSS_NAMES
+from backprop_cli.model.losses import LOSSES as LOSS_SPECS
+from backprop_cli.model.questions import exercise_keys
 
-ACTIVATIONS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "elu", "silu"]
-OUTPUT_FOR = {"binary_cross_entropy": ["sigmoid"], "cross_entropy": ["softmax"]}
+# every registered activation with a per-unit derivative; softmax-like ones apart
+ACTIVATIONS = [name for name in ACTIVATION_NAMES if not ACTIVATION_SPECS[name].per_layer]
+PER_LAYER = [name for name in ACTIVATION_NAMES if ACTIVATION_SPECS[name].per_layer]
+LOSS_CHOICES = list(LOSS_NAMES)
+OUTPUT_FOR = {name: [spec.output_activations[0]] for name, spec in LOSS_SPECS.items()
+              if spec.output_activations}
 
 
 @st.composite
 def options(draw: st.DrawFn) -> Options:
-    loss = draw(st.sampled_from(["half_squared_error", "squared_error", "mean_squared_error",
-                                 "binary_cross_entropy", "cross_entropy"]))
+    loss = draw(st.sampled_from(LOSS_CHOICES))
     sizes = draw(st.lists(st.integers(1, 4), min_size=2, max_size=4))
-    if loss == "cross_entropy":
-        sizes[-1] = max(sizes[-1], 2)
-    hidden = [draw(st.sampled_from([*ACTIVATIONS, "softmax"])) for _ in sizes[2:]]
+    sizes[-1] = max(sizes[-1], LOSS_SPECS[loss].min_outputs)
+    hidden = [draw(st.sampled_from([*ACTIVATIONS, *PER_LAYER])) for _ in sizes[2:]]
     output = draw(st.sampled_from(OUTPUT_FOR.get(loss, ACTIVATIONS)))
     return Options(
         layers=tuple(sizes), activations=(*hidden, output), loss=loss,

@@ -70,7 +70,7 @@ def test_every_kind_is_in_the_literal_type() -> None:
 
 def test_the_optimizers_kinds_are_the_grammars() -> None:
     assert keys.OPTIMIZER_KINDS == ALL_UPDATE_KINDS
-    assert {kind for kinds in UPDATE_KINDS.values() for kind in kinds} == set(ALL_UPDATE_KINDS)
+    assert {kind for kinds in UPDATE_KINDS.values() for kind in kinds} <= set(ALL_UPDATE_KINDS)
 
 
 @pytest.mark.parametrize(("text", "parts"), [

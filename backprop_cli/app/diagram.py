@@ -13,7 +13,6 @@ Labels are escaped for each format (names are letters, digits, ``_`` and
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +20,7 @@ from backprop_cli.engine.paramspace import Point, exact
 from backprop_cli.model.keys import value_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
+from backprop_cli.render.jsonout import finite_only
 
 
 @dataclass
@@ -210,11 +210,6 @@ def dot(diagram: Diagram, digits: int = 4) -> str:
 # ---------------------------------------------------------------------- JSON
 
 
-def _finite(value: float | None) -> float | None:
-    """JSON has no NaN or Infinity: an overflowed value is null."""
-    return value if value is not None and math.isfinite(value) else None
-
-
 def document(diagram: Diagram, path: str | None = None) -> dict[str, Any]:
     """The graph as JSON, with the value key of every number (null where not finite)."""
     nodes = []
@@ -226,11 +221,11 @@ def document(diagram: Diagram, path: str | None = None) -> dict[str, Any]:
         if node.value is not None:
             entry["key"] = (value_key("loss") if node.kind == "loss" else
                             value_key("input" if node.kind == "input" else "a", node.name))
-            entry["value"] = _finite(node.value)
+            entry["value"] = node.value
         if node.bias is not None:
             b = node.bias
             entry["bias"] = {"name": b.name, "key": b.name, "value": b.value,
-                             "gradient": _finite(b.gradient), "frozen": b.frozen}
+                             "gradient": b.gradient, "frozen": b.frozen}
         if node.target is not None:
             entry["target"] = node.target
         nodes.append(entry)
@@ -239,13 +234,12 @@ def document(diagram: Diagram, path: str | None = None) -> dict[str, Any]:
         item: dict[str, Any] = {"from": edge.source, "to": edge.target}
         if edge.name:
             item.update({"name": edge.name, "key": edge.name, "value": edge.value,
-                         "gradient_key": value_key("grad", edge.name),
-                         "gradient": _finite(edge.gradient),
+                         "gradient_key": value_key("grad", edge.name), "gradient": edge.gradient,
                          "frozen": edge.frozen})
         edges.append(item)
     doc: dict[str, Any] = {}
     if path is not None:
         doc["file"] = path
-    doc.update({"title": diagram.title, "loss": _finite(diagram.loss), "nodes": nodes,
+    doc.update({"title": diagram.title, "loss": diagram.loss, "nodes": nodes,
                 "edges": edges})
-    return doc
+    return finite_only(doc)

@@ -8,16 +8,19 @@ from pathlib import Path
 
 import click
 
-from backprop_cli.cli.common import load_exercise, user_errors, write_output
+from backprop_cli.cli.common import (
+    digits_option,
+    format_option,
+    load_exercise,
+    user_errors,
+    write_output,
+)
+from backprop_cli.formats import SUFFIX_FORMATS, SolveFormat
 
-FORMATS = ("rich", "plain", "markdown", "html", "svg", "json")
-# --output FILE without --format: the format its suffix names
-SUFFIX_FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
-                  ".svg": "svg", ".json": "json", ".txt": "plain"}
 PIPE_WIDTH = 100  # columns of plain text written to a pipe or a file
 
 
-def default_format(output: str | None) -> str:
+def default_format(output: str | None) -> SolveFormat:
     """rich on a terminal; plain in a pipe, in a file or with NO_COLOR set."""
     if output not in (None, "-"):
         return SUFFIX_FORMATS.get(Path(str(output)).suffix.lower(), "plain")
@@ -49,11 +52,10 @@ def terminal_columns() -> int:
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="Output format (default: rich on a terminal, plain in a pipe or with "
+@format_option("solve", None,
+               "Output format (default: rich on a terminal, plain in a pipe or with "
                    "NO_COLOR; with --output, the one its suffix names).")
-@click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True,
-              help="Significant digits of the numbers shown (JSON keeps full precision).")
+@digits_option()
 @click.option("--ascii", "ascii_only", is_flag=True,
               help="Plain ASCII: dL/dw1, delta_o, y_hat, sigmoid, * (not for markdown).")
 @click.option("--step", "step", type=click.IntRange(min=1), default=None, metavar="K",
@@ -69,7 +71,7 @@ def terminal_columns() -> int:
               help="With --format json: keep only value keys matching GLOB (repeatable).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to FILE instead of standard output.")
-def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int | None,
+def solve(file: str, fmt: SolveFormat | None, digits: int, ascii_only: bool, step: int | None,
           steps: int | None, round_decimals: int | None, width: int | None,
           patterns: tuple[str, ...], output: str | None) -> None:
     """Solve FILE step by step: forward pass, loss, backward pass, update.
@@ -84,36 +86,19 @@ def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int |
     fmt = fmt or default_format(output)
     if patterns and fmt != "json":
         raise click.UsageError("--keys selects the values of --format json")
-    from backprop_cli.model.problem import Problem
+    from backprop_cli.kinds.base import SolveRequest, SolveRequestError
+    from backprop_cli.kinds.exercise import kind_of
 
-    problem = load_exercise(file, steps=steps)
-    if not isinstance(problem, Problem):
-        # `kind: derivative` exercises: backprop_cli/cli/derive.py
-        from backprop_cli.cli.derive import solve_loaded
-
-        solve_loaded(problem, fmt, digits, patterns, output)
-        return
-    if round_decimals is not None:
-        problem.round = round_decimals
-    if fmt == "json":
-        from backprop_cli.engine.passes import solve as run
-        from backprop_cli.render.jsonout import dumps, solution_document
-
+    exercise = load_exercise(file, steps=steps)
+    request = SolveRequest(fmt=fmt, digits=digits, ascii_only=ascii_only, step=step,
+                           round_decimals=round_decimals,
+                           width=width or default_width(fmt, output),
+                           color=not os.environ.get("NO_COLOR"), patterns=patterns)
+    try:
         with user_errors(file):
-            solution = run(problem, patterns or None)
-        write_output(dumps(solution_document(solution)), output)
-        return
-    last = max(problem.steps, 1)
-    if step is not None and step > last:
-        raise click.BadParameter(f"the problem runs {problem.steps} step"
-                                 f"{'s' * (problem.steps != 1)}; K must be at most {last}",
-                                 param_hint="--step")
-    from backprop_cli.render import RenderOptions, render_problem, solve_for_display
-
-    options = RenderOptions(fmt=fmt, digits=digits, ascii_only=ascii_only, step=step or 1,
-                            width=width or default_width(fmt, output),
-                            color=not os.environ.get("NO_COLOR"))
-    with user_errors(file):
-        solution = solve_for_display(problem, options.step)
-        text = render_problem(problem, solution, options)
+            text = kind_of(exercise).solve(exercise, request)
+    except SolveRequestError as error:
+        if error.option == "--format":
+            raise click.UsageError(str(error)) from None
+        raise click.BadParameter(str(error), param_hint=error.option) from None
     write_output(text, output)

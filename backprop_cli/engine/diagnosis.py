@@ -10,15 +10,48 @@ of 0), instead of letting NaN reach the output.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from backprop_cli.errors import NumericError
 from backprop_cli.model.keys import KeyKind, compose
+from backprop_cli.model.losses import Loss
+from backprop_cli.model.problem import Problem
 
-if TYPE_CHECKING:
-    from backprop_cli.engine.passes import Engine, Pass
+Array = NDArray[np.float64]
+
+
+class Engine(Protocol):
+    """What a diagnosis reads of the engine that stopped (the engine implements it; this
+    module does not import the engine, which calls it)."""
+
+    @property
+    def problem(self) -> Problem: ...
+    @property
+    def lr(self) -> float: ...
+    @property
+    def loss(self) -> Loss: ...
+    @property
+    def y(self) -> Array: ...
+    @property
+    def sample_offset(self) -> int: ...  # with mini-batches the pass holds rows offset..
+    @property
+    def weights(self) -> list[Array]: ...
+    @property
+    def biases(self) -> list[Array | None]: ...
+
+
+class Pass(Protocol):
+    """What a diagnosis reads of the forward pass whose loss is not finite."""
+
+    @property
+    def z(self) -> list[Array]: ...
+    @property
+    def a(self) -> list[Array]: ...
+    @property
+    def sample_losses(self) -> Array: ...
 
 BEYOND = "beyond ±1.8e308, the largest float64"
 
@@ -79,8 +112,7 @@ def _first_bad_parameter(engine: Engine) -> tuple[str, float] | None:
 
 
 def _suffix(engine: Engine, k: int) -> str:
-    # with mini-batches the pass holds rows offset.. of the data
-    return engine.problem.sample_suffix(k + getattr(engine, "_offset", 0))
+    return engine.problem.sample_suffix(k + engine.sample_offset)
 
 
 def _first_bad_forward(engine: Engine, p: Pass) -> tuple[str, float] | None:
@@ -109,9 +141,10 @@ def _loss_detail(engine: Engine, p: Pass) -> tuple[str, bool]:
     a = p.a[-1][k]
     y = engine.y[k]
     suffix = _suffix(engine, k)
-    if name.endswith("cross_entropy"):
+    logs_of = engine.loss.spec.logs_of
+    if logs_of:
         for j, unit in enumerate(outputs):
-            outside = a[j] <= 0 or (name == "binary_cross_entropy" and a[j] >= 1)
+            outside = a[j] <= 0 or ("1-a" in logs_of and a[j] >= 1)
             if outside and y[j] != (1.0 if a[j] >= 1 else 0.0):
                 return (f"is {'undefined' if a[j] < 0 or a[j] > 1 else 'infinite'}: {name} "
                         f"takes the log of {compose('', 'a', unit, suffix)} = {a[j]:.6g} "

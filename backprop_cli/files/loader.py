@@ -10,7 +10,6 @@ import fnmatch
 import math
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -20,8 +19,9 @@ from backprop_cli.errors import Mark, ProblemError, suggest
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml, resolve_plain
 from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activation
 from backprop_cli.model.keyspace import key_index, parse_key
-from backprop_cli.model.losses import LOSS_NAMES, make_loss
+from backprop_cli.model.losses import LOSS_NAMES, LOSSES, make_loss
 from backprop_cli.model.problem import RESERVED_WORDS, Expected, Layer, Problem, Use
+from backprop_cli.model.questions import match_patterns
 
 NAME = re.compile(r"^[^\W\d][\w^]*\Z")
 _NAME_MATCH = NAME.match
@@ -43,27 +43,26 @@ ACTIVATION_KEYS = ("name", "alpha")
 MAX_STEPS = 1_000_000
 MAX_COUNT = 1_000_000  # inputs or units given as a count
 
-# The output activations whose values lie in (0, 1), where each loss takes its logs.
-LOG_LOSS_OUTPUTS = {"binary_cross_entropy": ("sigmoid",), "cross_entropy": ("softmax", "sigmoid")}
 
 
 def _datafiles() -> ModuleType:
-    """Data files and initialisation, imported when a file asks for them (start-up time)."""
+    """Data files and initialisation, imported when a file asks for them."""
+    # lazy: most files have no data file; its import costs start-up time in a batch
     from backprop_cli.files import datafiles
 
     return datafiles
 
 
-def load_problem(path: str | Path, steps: int | None = None) -> Problem:
-    """Load and validate a network problem file; ProblemError (path set) for anything
-    else, a derivative exercise included."""
-    from backprop_cli.kinds.exercise import load_exercise
+# a top-level key in block style starts a line: without such a line the file has no kind
+_KIND_LINE = re.compile(r"^kind[ \t]*:", re.MULTILINE)
 
-    exercise = load_exercise(path, steps=steps)
-    if not isinstance(exercise, Problem):
-        raise ProblemError("a derivative exercise (kind: derivative) has no network; use "
-                           "backprop solve, check or derive", path=str(path))
-    return exercise
+
+def kind_node(root: YNode | None, text: str) -> YNode | None:
+    """The value of the file's top-level ``kind:`` key, None when it has none (a network
+    problem). The text is searched first: most files have no such key."""
+    if _KIND_LINE.search(text) and isinstance(root, YMap):
+        return root.get("kind")
+    return None
 
 
 def parse_problem(text: str, path: str = "<input>", steps: int | None = None,
@@ -114,6 +113,11 @@ _INF_OR_NAN = re.compile(r"^[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)$")
 
 # Words YAML 1.1 read as booleans; here (YAML 1.2) they are strings.
 _YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
+
+
+def _count_word(n: int) -> str:
+    """2 -> 'two' (a message's count of units)."""
+    return {2: "two", 3: "three", 4: "four"}.get(n, str(n))
 
 
 def _short(text: str, limit: int = 30) -> str:
@@ -313,9 +317,10 @@ class _Reader:
             raise ProblemError(f"unknown loss '{_short(loss_name)}'{hint}",
                                loss_node.mark) from None
         output = layers[-1]
-        if loss.name == "cross_entropy" and output.size == 1:
-            raise ProblemError("cross_entropy needs at least two output units; for a single "
-                               "output use binary_cross_entropy", loss_node.mark)
+        if output.size < loss.spec.min_outputs:
+            raise ProblemError(f"{loss.name} needs at least {_count_word(loss.spec.min_outputs)}"
+                               " output units; for a single output use "
+                               f"{loss.spec.single_output_loss}", loss_node.mark)
         self.check_output_activation(loss.name, loss_node, output)
         reduction = "mean"
         if (node := root.get("reduction")) is not None:
@@ -350,6 +355,7 @@ class _Reader:
             has_samples=has_samples, target_labels=labels,
         )
         if any(key in root.entries for key in TRAINING_KEYS):
+            # lazy: most files have no training settings (start-up time in a batch)
             from backprop_cli.files.training_settings import read_training
 
             read_training(root, problem, steps_override)
@@ -368,12 +374,14 @@ class _Reader:
     def check_output_activation(self, loss: str, loss_node: YNode, output: Layer) -> None:
         """Log losses need outputs in (0, 1): anything else gives log(0) or the log of a
         negative number, an undefined loss instead of a number."""
-        allowed = LOG_LOSS_OUTPUTS.get(loss)
-        if allowed is None or output.activation.name in allowed:
+        allowed = LOSSES[loss].output_activations
+        name = output.activation.name
+        if not allowed or name in allowed:
             return
         wanted = " or ".join(allowed)
-        other = (" (softmax outputs with binary_cross_entropy: use cross_entropy)"
-                 if output.activation.name == "softmax" else "")
+        # the first loss that takes these outputs (softmax: cross_entropy)
+        fits = [spec.name for spec in LOSSES.values() if name in spec.output_activations]
+        other = f" ({name} outputs with {loss}: use {fits[0]})" if fits else ""
         raise ProblemError(
             f"loss {loss} takes the log of the outputs, so the output layer (layer "
             f"{output.index}) needs the {wanted} activation, found "
@@ -701,10 +709,12 @@ class _Reader:
 
     def read_target(self, node: YNode, outputs: list[str], loss: str,
                     what: str) -> tuple[Any, str | None]:
+        targets = LOSSES[loss].targets
         if isinstance(node, YScalar) and isinstance(node.value, str):
-            if loss != "cross_entropy":
+            if targets != "distribution":
+                naming = " or ".join(s.name for s in LOSSES.values() if s.targets == "distribution")
                 raise ProblemError(f"{what} '{_short(node.value)}' is not a number (naming the "
-                                   "true unit is for cross_entropy only)", node.mark)
+                                   f"true unit is for {naming} only)", node.mark)
             if node.value not in outputs:
                 hint = suggest(node.value, outputs) or f" (outputs: {_listed(outputs)})"
                 raise ProblemError(f"{what} '{_short(node.value)}' names no output unit{hint}",
@@ -716,21 +726,21 @@ class _Reader:
             raise ProblemError(f"{what} is one number but the network has {len(outputs)} "
                                f"outputs ({_listed(outputs)})", node.mark)
         y = self.read_vector(node, len(outputs), what, outputs, "output unit")
-        if loss == "binary_cross_entropy":
+        if targets == "unit_interval":
             for i, value in enumerate(y):
                 if not 0.0 <= value <= 1.0:
                     raise ProblemError(f"{what} for '{outputs[i]}' is {value:g}, but "
-                                       "binary_cross_entropy needs targets in [0, 1]",
+                                       f"{loss} needs targets in [0, 1]",
                                        _entry_mark(node, i, outputs))
-        if loss == "cross_entropy":
+        if targets == "distribution":
             for i, value in enumerate(y):
                 if value < 0:
                     raise ProblemError(f"{what} for '{outputs[i]}' is {value:g}, but "
-                                       "cross_entropy needs non-negative targets that sum to 1",
+                                       f"{loss} needs non-negative targets that sum to 1",
                                        _entry_mark(node, i, outputs))
             total = float(y.sum())
             if abs(total - 1.0) > 1e-9:
-                raise ProblemError(f"{what} sums to {total:g}, but cross_entropy needs targets "
+                raise ProblemError(f"{what} sums to {total:g}, but {loss} needs targets "
                                    "that sum to 1 (or the name of the true unit)", node.mark)
         return y, None
 
@@ -738,8 +748,6 @@ class _Reader:
 
     def read_quiz(self, node: YNode, problem: Problem) -> list[str]:
         """Value keys or glob patterns of computed values (`backprop quiz` asks for them)."""
-        from backprop_cli.app.quiz import match_patterns
-
         items = [node] if isinstance(node, YScalar) else _seq(node, "quiz").items
         if not items:
             raise ProblemError("quiz is empty: list value keys or patterns, or leave it out",

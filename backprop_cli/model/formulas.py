@@ -150,7 +150,7 @@ class Formulas:
         is_output = li == len(problem.layers) - 1
         a = compose(prefix, "a", unit, sfx)
         if layer.activation.per_layer:
-            if is_output and problem.loss.name == "cross_entropy":
+            if is_output and problem.loss.spec.softmax_delta:
                 return sub(Ref(a), Ref(compose("", "target", unit, sfx)))
             inner = add(*(mul(Ref(compose(prefix, "grad.a", u, sfx)),
                               Ref(compose(prefix, "a", u, sfx)))

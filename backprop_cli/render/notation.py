@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import re
 
+from backprop_cli.model.activations import find_activation
 from backprop_cli.model.keys import KeyParts
 from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.optimizers import ALL_UPDATE_KINDS as OPTIMIZER_KINDS
@@ -199,8 +200,8 @@ class MathNotation:
     def unit_name(self, unit: str) -> str:
         return self.name(unit)
 
-    def constant(self, value: float, display: str | None) -> str:
-        if self.rate_symbol and display is None and value == self.problem.learning_rate:
+    def constant(self, value: float, display: str | None, role: str | None = None) -> str:
+        if self.rate_symbol and role == "rate":
             return self.rate()
         if display is not None:
             return self.fraction_constant(display)
@@ -349,11 +350,8 @@ class MathNotation:
         return text
 
 
-UNICODE_FUNCTIONS = {
-    "relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "σ", "tanh": "tanh",
-    "softplus": "softplus", "elu": "ELU", "silu": "SiLU", "softmax": "softmax",
-    "log": "log", "exp": "exp",
-}
+# the functions that are not activations; an activation's symbols are in its spec
+UNICODE_FUNCTIONS = {"log": "log", "exp": "exp"}
 
 
 class UnicodeNotation(MathNotation):
@@ -393,7 +391,8 @@ class UnicodeNotation(MathNotation):
         return f"{letter}_{unicode_name(param)}"
 
     def function(self, name: str) -> str:
-        return UNICODE_FUNCTIONS.get(name, name)
+        spec = find_activation(name)
+        return spec.symbol if spec is not None else UNICODE_FUNCTIONS.get(name, name)
 
     def power(self, base: str, exponent: int) -> str:
         if (base and base[-1] in SUPERSCRIPT.values()) or base.endswith(SUPERSCRIPT_NEW):
@@ -402,7 +401,7 @@ class UnicodeNotation(MathNotation):
         return base + (sup if sup is not None else f"^{exponent}")
 
 
-ASCII_FUNCTIONS = dict(UNICODE_FUNCTIONS, sigmoid="sigmoid")
+ASCII_FUNCTIONS = dict(UNICODE_FUNCTIONS)
 
 
 ASCII_TEXT = {
@@ -480,7 +479,8 @@ class AsciiNotation(MathNotation):
         return f"{kind}_{param}"
 
     def function(self, name: str) -> str:
-        return ASCII_FUNCTIONS.get(name, name)
+        spec = find_activation(name)
+        return spec.ascii_symbol if spec is not None else ASCII_FUNCTIONS.get(name, name)
 
     def power(self, base: str, exponent: int) -> str:
         if "^" in base and not base.startswith("("):
@@ -491,12 +491,7 @@ class AsciiNotation(MathNotation):
         return {"½": "1/2"}.get(display, display)
 
 
-LATEX_FUNCTIONS = {
-    "relu": r"\operatorname{ReLU}", "leaky_relu": r"\operatorname{LeakyReLU}",
-    "sigmoid": r"\sigma", "tanh": r"\tanh", "softplus": r"\operatorname{softplus}",
-    "elu": r"\operatorname{ELU}", "silu": r"\operatorname{SiLU}",
-    "softmax": r"\operatorname{softmax}", "log": r"\log", "exp": r"\exp",
-}
+LATEX_FUNCTIONS = {"log": r"\log", "exp": r"\exp"}
 
 
 def _has_top_superscript(text: str) -> bool:
@@ -566,6 +561,9 @@ class LatexNotation(MathNotation):
         return f"{letter}_{{{latex_name(param, top=False)}}}"
 
     def function(self, name: str) -> str:
+        spec = find_activation(name)
+        if spec is not None:
+            return spec.latex_symbol
         return LATEX_FUNCTIONS.get(name, rf"\operatorname{{{name}}}")
 
     def exp(self, argument: str) -> str:

@@ -34,7 +34,7 @@ from backprop_cli.render.model import (
     Word,
 )
 from backprop_cli.render.notation import MathNotation
-from backprop_cli.render.plain import log_scaled, sparkline
+from backprop_cli.render.plain import sparkline
 from backprop_cli.render.text import (
     context_notation,
     equation_text,
@@ -42,6 +42,7 @@ from backprop_cli.render.text import (
     layout_equation,
     mark_text,
 )
+from backprop_cli.render.textplot import log_scaled
 
 STYLES = {
     "lhs": "bold",
@@ -226,13 +227,16 @@ def export(doc: Document, notation: MathNotation, fmt: str, width: int = 100,
     """The rich rendering as ANSI text ('rich'), or exported as 'html' or 'svg'."""
     renderable = RichDocument(doc, notation, ascii_only)
     if fmt == "rich":
+        # force_jupyter=False: in a notebook (the Python API) rich would otherwise display
+        # the rendering itself instead of writing it to the file
         console = Console(file=io.StringIO(), force_terminal=True, width=width,
-                          no_color=not color, highlight=False, emoji=False)
+                          no_color=not color, highlight=False, emoji=False, force_jupyter=False)
         console.print(renderable)
         output = console.file.getvalue()  # type: ignore[attr-defined]
         return str(output)
     console = Console(record=True, file=io.StringIO(), force_terminal=True, width=width,
-                      color_system="truecolor", highlight=False, emoji=False)
+                      color_system="truecolor", highlight=False, emoji=False,
+                      force_jupyter=False)
     console.print(renderable)
     if fmt == "html":
         return console.export_html(inline_styles=True)
