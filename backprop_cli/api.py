@@ -172,14 +172,6 @@ def _check_range(name: str, value: int, low: int, high: int | None = None) -> No
         raise ValueError(f"{name}= must be an integer {bounds}, found {value!r}")
 
 
-def _not_yet(decimals: int | None, handout: bool, statement: bool) -> None:
-    """Options of `solve` that this version cannot honour yet (issue 17)."""
-    for name, given in (("decimals", decimals is not None), ("handout", handout),
-                        ("statement", statement)):
-        if given:
-            raise ValueError(f"{name}=: `solve --{name}` is not in this version yet")
-
-
 def _as_printed(text: str) -> str:
     """The text as the command line writes it: ending with a newline."""
     return text if text.endswith("\n") else text + "\n"
@@ -264,9 +256,9 @@ class Solution:
         """``backprop solve --format plain``: the worked solution as plain text.
 
         ``digits`` significant digits, ``ascii`` for ``--ascii``, ``step`` the
-        step shown in full (default 1), ``width`` in columns. ``decimals``,
-        ``handout`` and ``statement`` raise ValueError until this version has
-        those options of ``solve``.
+        step shown in full (default 1), ``width`` in columns; ``decimals`` (fixed
+        point), ``handout`` (no published values) and ``statement`` (the problem
+        sheet) as ``solve``'s options of those names.
 
         Example::
 
@@ -300,7 +292,7 @@ class Solution:
 
             >>> import backprop_cli as bp
             >>> page = bp.solve("problems/001b_two_layer_relu_sigmoid.yaml").to_html()
-            >>> page.startswith("<!DOCTYPE html>")
+            >>> page.startswith("<!doctype html>")
             True
         """
         return self._render("html", digits, ascii, step, width, decimals, handout, statement)
@@ -321,20 +313,17 @@ class Solution:
     def to_latex(self, *, digits: int = DIGITS, step: int | None = None,
                  decimals: int | None = None, handout: bool = False,
                  statement: bool = False) -> str:
-        """``backprop solve --format latex``: a standalone LaTeX document.
-
-        Not available in this version (``solve`` has no ``--format latex`` yet):
-        raises ValueError.
+        """``backprop solve --format latex``: a standalone LaTeX document (amsmath) that
+        compiles with pdflatex (network problems).
 
         Example::
 
             >>> import backprop_cli as bp
-            >>> bp.solve("problems/001b_two_layer_relu_sigmoid.yaml").to_latex()
-            Traceback (most recent call last):
-            ...
-            ValueError: to_latex(): `solve --format latex` is not in this version yet
+            >>> tex = bp.solve("problems/001b_two_layer_relu_sigmoid.yaml").to_latex(handout=True)
+            >>> tex.split("{")[0], "published" in tex
+            ('\\\\documentclass[11pt,fleqn]', False)
         """
-        raise ValueError("to_latex(): `solve --format latex` is not in this version yet")
+        return self._render("latex", digits, False, step, WIDTH, decimals, handout, statement)
 
     def _render(self, fmt: SolveFormat, digits: int, ascii: bool, step: int | None,
                 width: int, decimals: int | None, handout: bool, statement: bool) -> str:
@@ -343,13 +332,16 @@ class Solution:
         _check_range("width", width, MIN_WIDTH)
         if step is not None:
             _check_range("step", step, 1)
-        _not_yet(decimals, handout, statement)
+        if decimals is not None:
+            _check_range("decimals", decimals, 0, 12)
         return _as_printed(self._solve(fmt, digits=digits, ascii_only=ascii, step=step,
-                                       width=width))
+                                       width=width, decimals=decimals, handout=handout,
+                                       statement=statement))
 
     def _solve(self, fmt: SolveFormat, *, digits: int = DIGITS, ascii_only: bool = False,
                step: int | None = None, width: int = WIDTH, color: bool = False,
-               patterns: tuple[str, ...] = ()) -> str:
+               patterns: tuple[str, ...] = (), decimals: int | None = None,
+               handout: bool = False, statement: bool = False) -> str:
         """What ``backprop solve`` writes with these options: the exercise's kind's
         ``solve`` with the same :class:`~backprop_cli.kinds.base.SolveRequest`."""
         # lazy: the kinds load the engine (NumPy) and the writers (rich for html and svg)
@@ -357,7 +349,8 @@ class Solution:
         from backprop_cli.kinds.exercise import kind_of
 
         request = SolveRequest(fmt=fmt, digits=digits, ascii_only=ascii_only, step=step,
-                               width=width, color=color, patterns=patterns)
+                               width=width, color=color, patterns=patterns, decimals=decimals,
+                               handout=handout, statement=statement)
         try:
             return kind_of(self._problem).solve(self._problem, request)
         except SolveRequestError as error:

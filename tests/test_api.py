@@ -89,9 +89,11 @@ def test_numpy_on_the_first_solve_rich_only_to_render_click_never() -> None:
         f"s = bp.solve({SEED!r})\n"
         "s.values, s.to_json(), s.to_text(), s.to_markdown()\n"
         "print('numpy' in sys.modules, 'rich' in sys.modules, 'click' in sys.modules)\n"
-        "s.to_html()\n"
+        "s.to_html(), s.to_latex()\n"  # MathML and LaTeX pages: no rich either
+        "print('rich' in sys.modules, 'click' in sys.modules)\n"
+        "s.to_svg()\n"
         "print('rich' in sys.modules, 'click' in sys.modules)\n")
-    assert out == "True False False\nTrue False\n"
+    assert out == "True False False\nFalse False\nTrue False\n"
 
 
 def test_py_typed_ships() -> None:
@@ -192,16 +194,17 @@ def test_values_are_read_only() -> None:
         values["loss"] = 0.0
 
 
-def test_options_not_in_this_version_and_bad_options_are_value_errors() -> None:
+def test_handout_options_and_bad_options_are_value_errors() -> None:
     solution = bp.solve(SEED)
-    for option in ({"decimals": 2}, {"handout": True}, {"statement": True}):
-        name = next(iter(option))
-        with pytest.raises(ValueError, match=f"^{name}=: `solve --{name}` is not in this"):
-            solution.to_text(**option)
-        with pytest.raises(ValueError, match=f"^{name}="):
-            solution.to_markdown(**option)
-    with pytest.raises(ValueError, match="to_latex"):
-        solution.to_latex()
+    assert "published" in solution.to_text() and "published" not in solution.to_text(
+        handout=True)
+    assert "2. What to compute" in solution.to_markdown(statement=True)
+    assert "0.50 + 1.20 + 0.10 = 1.80" in solution.to_text(decimals=2)
+    assert solution.to_latex().startswith("\\documentclass")
+    with pytest.raises(ValueError, match="decimals= must be an integer between 0 and 12"):
+        solution.to_text(decimals=13)
+    with pytest.raises(ValueError, match="--handout and --statement are two documents"):
+        solution.to_html(handout=True, statement=True)
     with pytest.raises(ValueError, match="digits= must be an integer between 1 and 17"):
         solution.to_text(digits=0)
     with pytest.raises(ValueError, match="width= must be an integer at least 40"):

@@ -115,7 +115,7 @@ PACKAGE = Path(backprop_cli.__file__).parent
 _HEADS = r"(?:z|a|dadz|grad|new|input|target|v|m|s|mhat|shat|final|loss|step)"
 # an f-string that writes a key: a kind's head before a field, a field before a head,
 # a sample or step number from a field, or the names of a prefix or a suffix
-_FSTRING_KEY = re.compile(r"(?<!\w)" + _HEADS + r"[.@]\{|\}" + _HEADS + r"[.@]|@\{|\}loss\b|"
+_FSTRING_KEY = re.compile(r"(?<!\w)" + _HEADS + r"[.@]\{|\}" + _HEADS + r"[.@]|@\{(?!\{)|\}loss\b|"
                           r"step\{[^{}]*\}\.|\{(?:self\.)?(?:prefix|pre|suffix|sfx)\}|\{kind\}\.|"
                           r"\{prefix_for\(|sample_suffix\(")
 # a regex that reads one: a step prefix or a sample suffix

@@ -134,7 +134,8 @@ def test_solve_plain_writes_the_new_function(softsign: ActivationSpec, tmp_path:
 @pytest.mark.parametrize("fmt,expected", [
     ("rich", "softsign(z_h1)"),
     ("markdown", r"\operatorname{softsign}"),
-    ("html", "softsign(z_h1)"),
+    ("latex", r"\operatorname{softsign}"),
+    ("html", '<mi mathvariant="normal">softsign</mi>'),  # MathML
     ("svg", "softsign(z_h1)"),
 ])
 def test_solve_every_format(softsign: ActivationSpec, tmp_path: Path, fmt: str,

@@ -42,6 +42,9 @@ class SolveRequest:
     width: int = 100
     color: bool = False
     patterns: tuple[str, ...] = ()  # with json: only the value keys matching these globs
+    decimals: int | None = None  # fixed-point display with N decimals (--decimals)
+    handout: bool = False  # the worked solution without published values (--handout)
+    statement: bool = False  # the problem and what to compute only (--statement)
 
 
 class SolveRequestError(ValueError):

@@ -1031,6 +1031,11 @@ class DerivativeKind:
         if request.fmt not in self.formats:
             raise SolveRequestError(f"a derivative exercise prints as plain text, markdown or "
                                     f"json, not {request.fmt}", "--format")
+        for given, option in ((request.handout, "--handout"), (request.statement, "--statement"),
+                              (request.decimals is not None, "--decimals")):
+            if given:
+                raise SolveRequestError(f"{option} is for network problems; a derivative "
+                                        "exercise prints as plain text, markdown or json", option)
         worked = work(exercise.exercise)
         if request.fmt == "json":
             return dumps(selected(document(worked, exercise.path), request.patterns))

@@ -23,7 +23,8 @@ from backprop_cli.render.jsonout import dumps, solution_document
 
 class NetworkKind:
     name = "network"
-    formats: tuple[SolveFormat, ...] = ("rich", "plain", "markdown", "html", "svg", "json")
+    formats: tuple[SolveFormat, ...] = ("rich", "plain", "markdown", "latex", "html", "svg",
+                                        "json")
 
     def read(self, root: YNode | None, path: str, *, steps: int | None,
              title_default: str) -> Problem:
@@ -44,7 +45,17 @@ class NetworkKind:
         problem = exercise
         if request.round_decimals is not None:
             problem = replace(problem, round=request.round_decimals)
+        if request.handout and request.statement:
+            raise SolveRequestError("--handout and --statement are two documents: give one",
+                                    "--handout")
         if request.fmt == "json":
+            for given, option in ((request.handout, "--handout"),
+                                  (request.statement, "--statement"),
+                                  (request.decimals is not None, "--decimals")):
+                if given:
+                    raise SolveRequestError(f"{option} shapes a document for people; "
+                                            "--format json has every value at full precision",
+                                            option)
             return dumps(solution_document(solve(problem, request.patterns or None)))
         last = max(problem.steps, 1)
         step = request.step or 1
@@ -54,7 +65,8 @@ class NetworkKind:
                                     "--step")
         options = RenderOptions(fmt=request.fmt, digits=request.digits,
                                 ascii_only=request.ascii_only, step=step, width=request.width,
-                                color=request.color)
+                                color=request.color, decimals=request.decimals,
+                                handout=request.handout, statement=request.statement)
         return render_problem(problem, solve_for_display(problem, step), options)
 
 

@@ -27,7 +27,7 @@ def is_given(parts: KeyParts) -> bool:
 
 def question_order(problem: Problem, only_steps: Collection[int] | None = None
                    ) -> Iterator[str]:
-    """:func:`~backprop_cli.model.keys.ordered_keys` (of ``only_steps``, with the data and the
+    """:func:`~backprop_cli.model.keyspace.ordered_keys` (of ``only_steps``, with the data and the
     final pass), with a softmax layer's activations after all of its pre-activations:
     each of them reads the whole layer's z."""
     softmax_units = {u for layer in problem.layers if layer.activation.per_layer

@@ -24,7 +24,7 @@ from backprop_cli.model.keys import KeyParts
 from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.optimizers import ALL_UPDATE_KINDS as OPTIMIZER_KINDS
 from backprop_cli.model.problem import Problem
-from backprop_cli.numfmt import format_decimals, format_number
+from backprop_cli.numfmt import format_decimals, format_display
 
 SUPERSCRIPT = dict(zip("0123456789+-−()=", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁽⁾⁼", strict=True))
 SUBSCRIPT = dict(zip("0123456789+-−()=", "₀₁₂₃₄₅₆₇₈₉₊₋₋₍₎₌", strict=True))
@@ -94,6 +94,7 @@ class MathNotation:
         self.sample_marks = True  # False: a sample's formula read as any sample's
         # hand-calculation mode: every number written with the decimals the student keeps
         self.decimals: int | None = problem.round
+        self.fixed = False  # --decimals N: exactly N decimals (trailing zeros kept)
         self.unit_layer = {u: li for li, layer in enumerate(problem.layers) for u in layer.units}
         self.outputs = set(problem.output_names)
         self.single_output = len(problem.output_names) == 1
@@ -109,6 +110,15 @@ class MathNotation:
             return self
         other = copy.copy(self)
         other.context = context
+        other._cache = {}
+        return other
+
+    def with_decimals(self, decimals: int, fixed: bool = True) -> MathNotation:
+        """The same notation writing numbers with exactly ``decimals`` decimals (``fixed``),
+        or at most that many."""
+        other = copy.copy(self)
+        other.decimals = decimals
+        other.fixed = fixed
         other._cache = {}
         return other
 
@@ -192,10 +202,15 @@ class MathNotation:
 
     # ------------------------------------------------------ expr.Notation protocol
 
-    def number(self, value: float, digits: int | None = None) -> str:
-        if self.decimals is not None and digits is None:
-            return format_decimals(value, self.decimals, ascii_only=self.ascii_only)
-        return format_number(value, digits or self.digits, ascii_only=self.ascii_only)
+    def number(self, value: float, digits: int | None = None, positional: bool = False) -> str:
+        return self.number_text(value, digits, self.ascii_only, positional)
+
+    def number_text(self, value: float, digits: int | None, ascii_only: bool,
+                    positional: bool = False) -> str:
+        """``value`` as the options ask: fixed decimals, hand-calculation decimals or digits
+        (see :func:`~backprop_cli.numfmt.format_display`)."""
+        return format_display(value, self.digits, self.decimals, self.fixed, digits, ascii_only,
+                              positional)
 
     def unit_name(self, unit: str) -> str:
         return self.name(unit)
@@ -516,10 +531,10 @@ class LatexNotation(MathNotation):
     arrow = r"\to"
     arrow_left = r"\leftarrow"
 
-    def number(self, value: float, digits: int | None = None) -> str:
-        if self.decimals is not None and digits is None:
+    def number(self, value: float, digits: int | None = None, positional: bool = False) -> str:
+        if self.decimals is not None and digits is None and not self.fixed:
             return format_decimals(value, self.decimals, ascii_only=True)
-        return latex_number(format_number(value, digits or self.digits, ascii_only=True))
+        return latex_number(self.number_text(value, digits, True, positional))
 
     def unit_name(self, unit: str) -> str:
         return latex_name(unit, top=False)
@@ -628,9 +643,10 @@ def latex_number(text: str) -> str:
 
 
 def make_notation(style: str, problem: Problem, digits: int = 4,
-                  context: int | None = 1) -> MathNotation:
-    """'unicode', 'ascii' or 'latex'."""
+                  context: int | None = 1, decimals: int | None = None) -> MathNotation:
+    """'unicode', 'ascii' or 'latex'; ``decimals``: fixed-point numbers (--decimals)."""
     classes: dict[str, type[MathNotation]] = {
         "unicode": UnicodeNotation, "ascii": AsciiNotation, "latex": LatexNotation,
     }
-    return classes[style](problem, digits, context)
+    notation = classes[style](problem, digits, context)
+    return notation if decimals is None else notation.with_decimals(decimals)

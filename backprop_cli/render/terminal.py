@@ -9,15 +9,18 @@ equations. HTML and SVG are the terminal rendering recorded by a
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from rich import box
+from rich._export_format import CONSOLE_SVG_FORMAT
 from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.padding import Padding
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.table import Table as RichTable
+from rich.terminal_theme import DEFAULT_TERMINAL_THEME
 from rich.text import Text
 
 from backprop_cli.render.model import (
@@ -222,6 +225,11 @@ class _Writer:
         return text
 
 
+# rich's SVG template without its @font-face rules (web fonts from a CDN): the
+# font-family list already ends in the local monospace font
+SVG_FORMAT = re.sub(r"\s*@font-face \{\{.*?\}\}\n", "\n", CONSOLE_SVG_FORMAT, flags=re.S)
+
+
 def export(doc: Document, notation: MathNotation, fmt: str, width: int = 100,
            ascii_only: bool = False, color: bool = True) -> str:
     """The rich rendering as ANSI text ('rich'), or exported as 'html' or 'svg'."""
@@ -241,5 +249,7 @@ def export(doc: Document, notation: MathNotation, fmt: str, width: int = 100,
     if fmt == "html":
         return console.export_html(inline_styles=True)
     if fmt == "svg":
-        return console.export_svg(title=doc.title)
+        # light theme, and no @font-face: the template's web fonts are fetched from a CDN
+        return console.export_svg(title=doc.title, theme=DEFAULT_TERMINAL_THEME,
+                                  code_format=SVG_FORMAT)
     raise ValueError(f"unknown format {fmt!r}")

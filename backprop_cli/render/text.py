@@ -34,6 +34,8 @@ def equation_text(equation: Equation, notation: MathNotation) -> EquationText:
     """The pieces of an equation in ``notation`` (already in the right context)."""
     if equation.context is not None:
         notation = context_notation(notation, equation.context)
+    if equation.decimals is not None:  # decimals at which the shown arithmetic adds up
+        notation = notation.with_decimals(equation.decimals, fixed=notation.fixed)
     if equation.key is not None:
         lhs = notation.symbol(equation.key)
     else:
@@ -65,7 +67,7 @@ def inline_math(part: object, notation: MathNotation) -> str:
     if isinstance(part, Word):
         return notation.word(part.kind, part.arg)
     if isinstance(part, Num):
-        return notation.number(part.value, part.digits)
+        return notation.number(part.value, part.digits, part.positional)
     if isinstance(part, Math):
         return render(part.expr, notation.without_samples() if part.generic else notation,
                       part.values)
