@@ -182,9 +182,10 @@ def test_check_correct_and_wrong(softsign: ActivationSpec, tmp_path: Path) -> No
         "  first wrong value: a.h1 (line 13)",
         "  ✗ a.h1 = -0.25 in the file, but it is -0.166667 (off by -0.0833)",
         "      a.h1 = softsign(z.h1) = softsign(-0.2) = -0.166667 from the file's own numbers",
-        "  ≈ dadz.h1 = 0.5625 (consistent)",
-        "  ≈ z.o = -0.5 (consistent)",
-        "  ≈ a.o = -0.3333 (consistent)",
+        "  ≈ dadz.h1 = 0.5625 (consistent): follows from your wrong a.h1 = -0.25 (carried "
+        "forward)",
+        "  ≈ z.o = -0.5 (consistent): follows from your wrong a.h1 = -0.25 (carried forward)",
+        "  ≈ a.o = -0.3333 (consistent): follows from your wrong z.o = -0.5 (carried forward)",
         "0 passed, 1 failed",
     ]
 
@@ -287,7 +288,8 @@ def test_a_new_loss_in_every_command(mae: LossSpec, tmp_path: Path) -> None:
     wrong = write(tmp_path, REGRESSION + "expected:\n  a.o1: 0.95\n  loss: 0.3\n", "w.yaml")
     result = invoke("check", wrong, "-v")
     assert result.exit_code == 1
-    assert "  ≈ loss = 0.3 (consistent)" in result.output.splitlines()
+    assert ("  ≈ loss = 0.3 (consistent): follows from your wrong a.o1 = 0.95 (carried "
+            "forward)") in result.output.splitlines()
     assert "first wrong value: a.o1" in result.output
     quiz = invoke("quiz", write(tmp_path, REGRESSION + "quiz: [loss]\n"), "--no-given",
                   answers=f"{values['loss']:.6f}\n")
@@ -403,7 +405,8 @@ def test_a_new_optimizer_in_every_command(rmsprop: OptimizerSpec, tmp_path: Path
     result = invoke("check", wrong, "-v")
     assert result.exit_code == 1
     assert "first wrong value: s.w1" in result.output
-    assert f"  ≈ new.w1 = {new:.6g} (consistent)" in result.output.splitlines()
+    assert (f"  ≈ new.w1 = {new:.6g} (consistent): follows from your wrong "
+            f"s.w1 = {2 * s1:.6g} (carried forward)") in result.output.splitlines()
     quiz = invoke("quiz", write(tmp_path, TRAINED + "quiz: [s.w1]\n"), "--no-given",
                   answers=f"{s1:.6g}\n")
     assert f"[1/1] s.w1 (mean square s_w1) = {s1:.6g}" in quiz.output.splitlines()

@@ -190,9 +190,14 @@ class _Draw:
         return np.round(rng.uniform(-2.0, 2.0, size=size), 1)
 
 
+ALIVE_Z = 1e-9
+
+
 def _unit_ok(z: Array, activation: str, options: Options) -> bool:
     """Whether one unit's z over the samples makes a good exercise."""
-    if ACTIVATIONS[activation].dies and not options.allow_dead and not np.any(z > 0):
+    # alive means clearly positive: a z that is 0 on paper comes out as ±1e-17 depending on
+    # the order of the sums, and the engine's order may give the negative one
+    if ACTIVATIONS[activation].dies and not options.allow_dead and not np.any(z > ALIVE_Z):
         return False
     return not (options.nice and ACTIVATIONS[activation].saturating
                 and np.any(np.abs(z) > NICE_Z_LIMIT))
@@ -477,6 +482,8 @@ target: 1.0                     # a number (one output), a list, a mapping by ou
 
 # tolerance: 0.0005            # optional: absolute tolerance for every expected value;
                                 # default: the precision each value is written with
+# min_digits: 3                 # optional: values written with fewer significant digits
+                                # are imprecise (check --min-digits N overrides it)
 expected:                       # optional: published answers, by value key (docs/format.md)
   z.h1: 1.8
   a.o: 0.824

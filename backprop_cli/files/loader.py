@@ -30,7 +30,8 @@ _NAME_MATCH = NAME.match
 TRAINING_KEYS = ("optimizer", "weight_decay", "batch_size", "epochs", "round")
 TOP_KEYS = (
     "title", "description", "network", "loss", "reduction", "learning_rate", "steps",
-    "freeze", "input", "target", "samples", "expected", "tolerance", "quiz", *TRAINING_KEYS,
+    "freeze", "input", "target", "samples", "expected", "tolerance", "min_digits", "quiz",
+    *TRAINING_KEYS,
 )
 NETWORK_KEYS = ("inputs", "layers")
 LAYER_KEYS = ("units", "activation", "weights", "weight_names", "bias", "bias_names")
@@ -42,6 +43,7 @@ ACTIVATION_KEYS = ("name", "alpha")
 # out-of-memory crash; no exercise comes near them.
 MAX_STEPS = 1_000_000
 MAX_COUNT = 1_000_000  # inputs or units given as a count
+MAX_MIN_DIGITS = 17  # significant digits a float holds
 
 
 
@@ -363,6 +365,8 @@ class _Reader:
             self.check_parameters(problem)
         if (node := root.get("tolerance")) is not None:
             problem.tolerance = _number(node, "tolerance", nonnegative=True)
+        if (node := root.get("min_digits")) is not None:
+            problem.min_digits = _int(node, "min_digits", 1, MAX_MIN_DIGITS)
         if (node := root.get("expected")) is not None:
             problem.expected = self.read_expected(_map(node, "expected"), problem)
         if (node := root.get("quiz")) is not None:

@@ -204,6 +204,10 @@ def _common() -> dict[str, Schema]:
                         "description": "Free Markdown text shown with the solution."},
         "tolerance": _number("An absolute tolerance for every expected value (default: the "
                              "precision each value is written with).", minimum=0),
+        "min_digits": {"type": "integer", "minimum": 1, "maximum": 17,
+                       "description": "Values written with fewer significant digits are "
+                                      "imprecise unless right to this many anyway "
+                                      "(check --min-digits overrides it)."},
     }
 
 

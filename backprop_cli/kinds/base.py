@@ -76,8 +76,9 @@ class ExerciseKind(Protocol[E]):
         """The exercise of a parsed file; ProblemError (path:line:col) for any mistake."""
         ...
 
-    def check(self, exercise: E, path: str) -> FileReport:
-        """The verdict on each published value of the file; never raises for a bad file."""
+    def check(self, exercise: E, path: str, min_digits: int | None = None) -> FileReport:
+        """The verdict on each published value of the file; never raises for a bad file
+        (``min_digits``: ``check --min-digits``, over the file's own)."""
         ...
 
     def solve(self, exercise: E, request: SolveRequest) -> str:

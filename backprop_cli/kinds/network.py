@@ -30,12 +30,12 @@ class NetworkKind:
              title_default: str) -> Problem:
         return problem_from_tree(root, path, steps=steps, title_default=title_default)
 
-    def check(self, exercise: Problem, path: str) -> FileReport:
+    def check(self, exercise: Problem, path: str, min_digits: int | None = None) -> FileReport:
         # record only the expected keys: the checker reads the leaves of a recomputation
         # (data and starting parameters) from the problem itself
         try:
             solution = solve(exercise, list(exercise.expected) or [value_key("loss", step=None)])
-            results = check_values(exercise, solution.values)
+            results = check_values(exercise, solution.values, min_digits)
         except NumericError as error:
             return FileReport(path, "invalid", exercise.title, errors=[
                 FileError(str(error), None, None, f"{path}: {error}")])

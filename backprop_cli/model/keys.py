@@ -62,6 +62,9 @@ OPTIMIZER_KINDS: tuple[KeyKind, ...] = ("v", "m", "s", "mhat", "shat")
 _NAMED_KINDS: dict[str, KeyKind] = {
     head[:-1]: kind for kind, head in _HEADS.items() if head.endswith(".") and "." not in head[:-1]
 }
+# a key named in a sentence before " = " (a checker's reason: "your rounded a.o = 0.824")
+KEY_BEFORE_EQUALS = re.compile(r"(?<![\w.])((?:step[0-9]+\.|final\.)?[A-Za-z_][\w.^]*(?:@[0-9]+)?)"
+                               r"(?= = )")
 # what every data key begins with
 DATA_PREFIXES = tuple(_HEADS[kind] for kind in DATA_KINDS)
 # a step or a sample number has at most this many digits (int() has a digit limit)

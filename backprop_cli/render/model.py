@@ -55,11 +55,12 @@ class Judgement:
 
     key: str
     text: str  # as written
-    verdict: str | None  # correct | consistent | wrong | erratum | None (no checker)
+    verdict: str | None  # correct | consistent | wrong | imprecise | erratum | None
     erratum_text: str | None = None
     note: str | None = None
     recomputed: float | None = None
     reason: str | None = None
+    diagnosis: str | None = None  # the slip that reproduces a wrong value, with its arithmetic
 
 
 @record(frozen=True)

@@ -63,6 +63,7 @@ STYLES = {
     "correct": "green",
     "consistent": "yellow",
     "wrong": "bold red",
+    "imprecise": "red",
     "erratum": "magenta",
     "published": "dim",
 }
