@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 
 from backprop_cli.model.keys import (
-    DATA_KINDS,
     FINAL_PREFIX,
     KeyKind,
     KeyParts,
@@ -36,39 +35,34 @@ KEY_INDEX_LIMIT = 20_000
 def parse_key(key: str, problem: Problem) -> KeyParts | None:
     """Split a key into its parts, or None when it is not a key of this problem."""
     parts = split_key(key)
-    if parts is None or not _exists(parts, problem):
+    if parts is None:
         return None
-    if (parts.sample is not None and problem.batch_size is not None
-            and parts.kind not in DATA_KINDS
-            and parts.sample not in problem.batch(parts.step)):
-        return None  # that sample is not in this step's batch
-    return parts
-
-
-def _exists(parts: KeyParts, problem: Problem) -> bool:
-    """Whether the problem has the names, the step and the sample of a grammatical key."""
+    # (one function, not two: the batch check parses every published key)
     step, kind, name, sample = parts.step, parts.kind, parts.name, parts.sample
-    if step is not None and step > max(problem.steps, 1):
-        return False
-    if sample is not None and (not problem.has_samples or sample >= problem.n_samples):
-        return False
+    if step is not None and step > 1 and step > problem.steps:
+        return None
+    if sample is not None:
+        if not problem.has_samples or sample >= problem.n_samples:
+            return None
+        if (problem.batch_size is not None and kind != "input" and kind != "target"
+                and sample not in problem.batch(step)):
+            return None  # that sample is not in this step's batch
     # a per-sample value has '@k' exactly when the file uses samples
-    per_sample_ok = (sample is not None) == problem.has_samples
-    if kind == "loss":
-        return True
-    if kind == "input" or kind == "target":
-        pool = problem.input_names if kind == "input" else problem.output_set
-        return name in pool and per_sample_ok
-    if kind == "z" or kind == "a" or kind == "dadz" or kind == "grad.a" or kind == "grad.z":
+    if kind == "z" or kind == "a" or kind == "grad.z" or kind == "grad.a" or kind == "dadz":
         if kind == "dadz" and name in problem.softmax_units:
-            return False
-        return name in problem.unit_set and per_sample_ok
-    if kind == "grad" or kind == "param":
-        return name in problem.parameters
-    # new and the optimizer's values: for the steps that update
-    assert step is not None  # split_key has no final. update
-    return ((kind == "new" or kind in problem.optimizer.kinds) and name in problem.parameters
-            and step <= problem.steps)
+            return None
+        ok = name in problem.unit_set and (sample is not None) == problem.has_samples
+    elif kind == "param" or kind == "grad":
+        ok = name in problem.parameters
+    elif kind == "loss":
+        ok = True
+    elif kind == "input" or kind == "target":
+        pool = problem.input_names if kind == "input" else problem.output_set
+        ok = name in pool and (sample is not None) == problem.has_samples
+    else:  # new and the optimizer's values: for the steps that update (never final.)
+        ok = ((kind == "new" or kind in problem.optimizer.kinds) and name in problem.parameters
+              and step is not None and step <= problem.steps)
+    return parts if ok else None
 
 
 def ordered_keys(problem: Problem, only_steps: Collection[int] | None = None) -> Iterator[str]:
