@@ -322,18 +322,21 @@ def test_rendering_in_a_notebook_writes_nothing_to_the_notebook(
     assert shown == []
 
 
-def test_rich_renders_what_solve_format_rich_prints() -> None:
+def test_rich_renders_what_solve_format_rich_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    # relative paths: a check report names the file as given, and an absolute path would
+    # make the wrapping depend on where the repository is cloned
+    monkeypatch.chdir(PROBLEMS.parent)
     console = Console(file=io.StringIO(), force_terminal=True, width=90, highlight=False,
                       emoji=False)
     console.print(bp.solve(SEED))
     rendered = console.file.getvalue()  # type: ignore[attr-defined]
     assert rendered == cli_out("solve", SEED, "--format", "rich", "--width", "90")
     plain = Console(file=io.StringIO(), width=90)
-    plain.print(bp.solve(PROBLEMS / "003g_chain_rule.yaml"))
-    plain.print(bp.check(PROBLEMS / "003a_chain_x_w1_w2.yaml"))
+    plain.print(bp.solve("problems/003g_chain_rule.yaml"))
+    plain.print(bp.check("problems/003a_chain_x_w1_w2.yaml"))
     text = plain.file.getvalue()  # type: ignore[attr-defined]
-    assert text == (bp.solve(PROBLEMS / "003g_chain_rule.yaml").to_text()
-                    + bp.check(PROBLEMS / "003a_chain_x_w1_w2.yaml").to_text())
+    assert text == (bp.solve("problems/003g_chain_rule.yaml").to_text()
+                    + bp.check("problems/003a_chain_x_w1_w2.yaml").to_text())
 
 
 def test_plain_text_otherwise() -> None:
