@@ -145,7 +145,7 @@ def _with_steps(exercise: Exercise, steps: int) -> Exercise:
     the other kinds have no steps and ignore them, as ``solve --steps`` does)."""
     # lazy: the loader and the model import NumPy
     from backprop_cli.files.loader import MAX_STEPS
-    from backprop_cli.model.keys import parse_key
+    from backprop_cli.model.keyspace import key_index, parse_key
     from backprop_cli.model.problem import Problem
     from backprop_cli.records import replace
 
@@ -158,7 +158,7 @@ def _with_steps(exercise: Exercise, steps: int) -> Exercise:
     # as the loader does with `solve --steps`: an answer for a step not run is a mistake
     for key, expected in exercise.expected.items():
         if parse_key(key, changed) is None:
-            index = changed.key_index
+            index = key_index(changed)
             hint = suggest(key, list(index) if index is not None else [])
             raise ProblemError(f"expected: unknown value key '{key}'{hint}", expected.mark,
                                exercise.path)

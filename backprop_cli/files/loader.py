@@ -18,7 +18,7 @@ import numpy as np
 from backprop_cli.errors import Mark, ProblemError, suggest
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml, resolve_plain
 from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activation
-from backprop_cli.model.keys import parse_key
+from backprop_cli.model.keyspace import key_index, parse_key
 from backprop_cli.model.losses import LOSS_NAMES, LOSSES, make_loss
 from backprop_cli.model.problem import RESERVED_WORDS, Expected, Layer, Problem, Use
 from backprop_cli.model.questions import match_patterns
@@ -771,7 +771,7 @@ class _Reader:
             parts = parse_key(key, problem)
             if parts is None:
                 # a large network's keys are not listed: a hint is not worth that
-                index = problem.key_index
+                index = key_index(problem)
                 hint = suggest(key, list(index) if index is not None else [])
                 raise ProblemError(f"expected: unknown value key '{_short(key)}'{hint}",
                                    key_mark)

@@ -12,7 +12,8 @@ import re
 from collections.abc import Collection, Iterator, Sequence
 
 from backprop_cli.errors import suggest
-from backprop_cli.model.keys import KeyParts, ordered_keys, parse_key
+from backprop_cli.model.keys import KeyParts, steps_reached
+from backprop_cli.model.keyspace import ordered_keys, parse_key
 from backprop_cli.model.problem import Problem
 
 # More default questions than this and the quiz follows one path through the network.
@@ -26,7 +27,7 @@ def is_given(parts: KeyParts) -> bool:
 
 def question_order(problem: Problem, only_steps: Collection[int] | None = None
                    ) -> Iterator[str]:
-    """:func:`~backprop_cli.model.keys.ordered_keys` (of ``only_steps``, with the data and the
+    """:func:`~backprop_cli.model.keyspace.ordered_keys` (of ``only_steps``, with the data and the
     final pass), with a softmax layer's activations after all of its pre-activations:
     each of them reads the whole layer's z."""
     softmax_units = {u for layer in problem.layers if layer.activation.per_layer
@@ -98,12 +99,7 @@ def default_keys(problem: Problem, limit: int = DEFAULT_LIMIT) -> list[str]:
 def _steps_matched(pattern: str) -> set[int] | None:
     """The steps whose keys ``pattern`` can match (None: any), so that a long run's
     thousands of step keys are listed only when a pattern can reach them."""
-    literal = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
-    if (step := re.match(r"step([0-9]+)\.", literal)) is not None:
-        return {int(step.group(1))}
-    if "step".startswith(literal) or re.fullmatch(r"step[0-9]*", literal):
-        return None
-    return {1}  # unprefixed keys are step 1's; data and final. keys are always listed
+    return steps_reached(re.split(r"[*?\[]", pattern, maxsplit=1)[0])
 
 
 def match_patterns(problem: Problem, patterns: Sequence[str]) -> tuple[list[str], dict[str, str]]:
