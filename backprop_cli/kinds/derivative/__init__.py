@@ -33,7 +33,7 @@ from backprop_cli.checking.report import FileReport, judged
 from backprop_cli.files.yamlio import YNode
 from backprop_cli.formats import SolveFormat
 from backprop_cli.kinds.base import SolveRequest, SolveRequestError
-from backprop_cli.kinds.derivative.jsondoc import document
+from backprop_cli.kinds.derivative.jsondoc import json_document
 from backprop_cli.kinds.derivative.judging import check
 from backprop_cli.kinds.derivative.model import (
     Derivation,
@@ -58,8 +58,8 @@ __all__ = [
     "Worked",
     "all_keys",
     "check",
-    "document",
     "from_tree",
+    "json_document",
     "load",
     "make_derivation",
     "parse",
@@ -94,7 +94,7 @@ class DerivativeKind:
                                         "exercise prints as plain text, markdown or json", option)
         worked = work(exercise.derivation)
         if request.fmt == "json":
-            return dumps(selected(document(worked, exercise.path), request.patterns))
+            return dumps(selected(json_document(worked, exercise.path), request.patterns))
         lines = worked_lines(worked, request.digits)
         if request.fmt == "markdown":
             body = "\n".join(lines[2 if exercise.derivation.title else 0:])
