@@ -79,15 +79,10 @@ def judgements(problem: Problem, values: Mapping[str, float]) -> dict[str, Judge
     if not problem.expected:
         return {}
     if all(key in values for key in problem.expected):
-        try:
-            return {r.key: Judgement(r.key, r.text, r.verdict, r.erratum_text, r.note,
-                                     r.recomputed, r.reason,
-                                     r.diagnosis.message if r.diagnosis else None)
-                    for r in check_values(problem, values)}
-        except KeyError:
-            # a recomputation needs a value that was not recorded (another step count
-            # than the file's): show the author's values without verdicts
-            pass
+        return {r.key: Judgement(r.key, r.text, r.verdict, r.erratum_text, r.note,
+                                 r.recomputed, r.reason,
+                                 r.diagnosis.message if r.diagnosis else None)
+                for r in check_values(problem, values)}
     return {key: Judgement(key, entry.text, "erratum" if entry.erratum is not None else None,
                            entry.erratum_text, entry.note)
             for key, entry in problem.expected.items()}
