@@ -47,8 +47,8 @@ def check_plot_option(plot: str | None) -> None:
               help="Rows of the loss table: first, last and evenly spaced steps (0: all).")
 @click.option("--plot", type=click.Path(dir_okay=False, writable=True), default=None,
               metavar="FILE.png|FILE.svg",
-              help="Also draw the loss curve with matplotlib (pip install "
-                   "'backprop-cli[plot]').")
+              help="Also draw the loss curve with matplotlib (.venv/bin/pip install -e "
+                   "'.[plot]').")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="plain",
               show_default=True, help="Output format.")
 @click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True,

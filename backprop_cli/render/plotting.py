@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from backprop_cli.app.training import TrainingResult
 
 SUFFIXES = (".png", ".svg", ".pdf")
-MISSING = "--plot needs matplotlib: pip install 'backprop-cli[plot]'"
+MISSING = ("--plot needs matplotlib: from the repository root, "
+           ".venv/bin/pip install -e '.[plot]'")
 
 
 class PlotError(Exception):
