@@ -101,6 +101,10 @@ def test_dot_structure() -> None:
     assert '  i0 -> u1_0 [label="∂L/∂w1 = −0.01012"];' in lines
     assert '  u1_0 [shape=circle, label="h1 = 1.8\\nReLU\\n∂L/∂b1 = −0.01012"];' in lines
     assert "  { rank=same; i0; i1; }" in lines
+    # an invisible chain per layer keeps its units in file order (dot would reorder h1, h2)
+    assert "  i0 -> i1 [style=invis];" in lines
+    assert "  u1_0 -> u1_1 [style=invis];" in lines
+    assert not any(line.startswith("  u2_0 ->") and "invis" in line for line in lines)
     assert text.count("{") == text.count("}")
     assert all(line.endswith((";", "{", "}")) for line in lines)
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from backprop_cli.cli.common import load_exercise, user_errors, write_output
+
+if TYPE_CHECKING:
+    from backprop_cli.model.problem import Problem
 
 FORMATS = ("rich", "plain", "markdown", "html", "svg", "json")
 # --output FILE without --format: the format its suffix names
@@ -81,6 +86,13 @@ def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int |
       backprop solve problem.yaml --steps 50 --step 50 --digits 6
       backprop solve problem.yaml --format json --keys 'grad.*' --keys final.loss
     """
+    if fmt is None and output not in (None, "-"):
+        suffix = Path(str(output)).suffix.lower()
+        if suffix and suffix not in SUFFIX_FORMATS:
+            known = ", ".join(sorted(SUFFIX_FORMATS))
+            raise click.BadParameter(f"'{output}': backprop solve writes no {suffix} file "
+                                     f"(suffixes: {known}; or give --format)",
+                                     param_hint="--output")
     fmt = fmt or default_format(output)
     if patterns and fmt != "json":
         raise click.UsageError("--keys selects the values of --format json")
@@ -93,6 +105,11 @@ def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int |
 
         solve_loaded(problem, fmt, digits, patterns, output)
         return
+    if problem.skipped_expected:
+        skipped = problem.skipped_expected
+        click.echo(f"{file}: notice: --steps {problem.steps} computes no value for "
+                   f"{len(skipped)} expected key{'s' * (len(skipped) != 1)} of the file's own "
+                   f"steps; skipped: {', '.join(skipped)}", err=True)
     if round_decimals is not None:
         problem.round = round_decimals
     if fmt == "json":
@@ -101,6 +118,8 @@ def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int |
 
         with user_errors(file):
             solution = run(problem, patterns or None)
+            if patterns:
+                _every_pattern_matches(file, problem, patterns, solution.values)
         write_output(dumps(solution_document(solution)), output)
         return
     last = max(problem.steps, 1)
@@ -117,3 +136,20 @@ def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int |
         solution = solve_for_display(problem, options.step)
         text = render_problem(problem, solution, options)
     write_output(text, output)
+
+
+def _every_pattern_matches(file: str, problem: Problem, patterns: tuple[str, ...],
+                           values: Mapping[str, float]) -> None:
+    """A --keys pattern that matches no value is a typo (grad.W1): say so, with the key
+    meant, instead of printing {}."""
+    import fnmatch
+
+    from backprop_cli.cli.common import CleanExit
+    from backprop_cli.engine.passes import solve as run
+    from backprop_cli.errors import suggest
+
+    for pattern in patterns:
+        if not any(fnmatch.fnmatchcase(key, pattern) for key in values):
+            every = run(problem).values  # only on this error path: the keys to suggest from
+            raise CleanExit(f"{file}: --keys '{pattern}' matches no value key"
+                            f"{suggest(pattern, list(every))}")

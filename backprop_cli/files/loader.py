@@ -29,7 +29,7 @@ _NAME_MATCH = NAME.match
 # training settings, read by backprop_cli.files.training_settings (imported only for them)
 TRAINING_KEYS = ("optimizer", "weight_decay", "batch_size", "epochs", "round")
 TOP_KEYS = (
-    "title", "description", "network", "loss", "reduction", "learning_rate", "steps",
+    "title", "description", "notes", "network", "loss", "reduction", "learning_rate", "steps",
     "freeze", "input", "target", "samples", "expected", "tolerance", "quiz", *TRAINING_KEYS,
 )
 NETWORK_KEYS = ("inputs", "layers")
@@ -295,6 +295,12 @@ class _Reader:
         ):
             description = _string(node, "description")
 
+        notes = None
+        if (node := root.get("notes")) is not None and not (
+            isinstance(node, YScalar) and node.value is None
+        ):
+            notes = _string(node, "notes")
+
         network = _map(self.require(root, "network", "the problem"), "network")
         _check_keys(network, NETWORK_KEYS, "network")
         input_names = self.read_inputs(self.require(network, "inputs", "network"))
@@ -329,6 +335,7 @@ class _Reader:
         steps = 1
         if (node := root.get("steps")) is not None:
             steps = _int(node, "steps", 0, MAX_STEPS)
+        file_steps = steps
         if steps_override is not None:
             if not 0 <= steps_override <= MAX_STEPS:
                 raise ProblemError(f"--steps must be between 0 and {MAX_STEPS:,}, found "
@@ -357,8 +364,9 @@ class _Reader:
             self.check_parameters(problem)
         if (node := root.get("tolerance")) is not None:
             problem.tolerance = _number(node, "tolerance", nonnegative=True)
+        problem.notes = notes
         if (node := root.get("expected")) is not None:
-            problem.expected = self.read_expected(_map(node, "expected"), problem)
+            problem.expected = self.read_expected(_map(node, "expected"), problem, file_steps)
         if (node := root.get("quiz")) is not None:
             problem.quiz = self.read_quiz(node, problem)
         return problem
@@ -451,6 +459,11 @@ class _Reader:
         activation = make_activation("identity")
         if (act_node := node.get("activation")) is not None:
             activation = self.read_activation(act_node)
+            if activation.per_layer and len(units) == 1:
+                raise ProblemError(
+                    f"{where}: softmax over one unit is always 1, so the loss and every "
+                    "gradient through it are constant: give the layer at least two units, "
+                    "or use sigmoid for a single unit", act_node.mark)
 
         weights_node = self.require(node, "weights", where)
         layout = _Layout(index, units, below)
@@ -753,10 +766,24 @@ class _Reader:
 
     # --------------------------------------------------------------- expected
 
-    def read_expected(self, node: YMap, problem: Problem) -> dict[str, Expected]:
+    def read_expected(self, node: YMap, problem: Problem,
+                      file_steps: int | None = None) -> dict[str, Expected]:
+        """The expected values; a key of the file's own ``file_steps`` that a --steps
+        override removed (``new.w1`` with --steps 0) is skipped and listed in
+        ``problem.skipped_expected``, not an error: the override, not the file, removed it."""
         result: dict[str, Expected] = {}
         for key, (key_mark, value_node) in node.entries.items():
             parts = parse_key(key, problem)
+            if parts is None and file_steps is not None and file_steps != problem.steps:
+                overridden = problem.steps
+                problem.steps = file_steps
+                try:
+                    was_a_key = parse_key(key, problem) is not None
+                finally:
+                    problem.steps = overridden
+                if was_a_key:
+                    problem.skipped_expected.append(key)
+                    continue
             if parts is None:
                 # a large network's keys are not listed: a hint is not worth that
                 index = problem.key_index
