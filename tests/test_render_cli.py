@@ -181,3 +181,19 @@ def test_terminal_width_follows_columns(monkeypatch) -> None:  # type: ignore[no
     monkeypatch.delenv("COLUMNS")
     monkeypatch.setattr("os.get_terminal_size", lambda fd: (_ for _ in ()).throw(OSError()))
     assert terminal_columns() == PIPE_WIDTH
+
+
+def test_wide_layer_tables_name_no_unit_in_their_headers(tmp_path: Path) -> None:
+    """Every row of a wide layer's table is its own unit's z and a: a header `z_h1` over
+    h2's row was wrong."""
+    from backprop_cli.app.generator import Options, generate
+
+    path = tmp_path / "wide.yaml"
+    path.write_text(generate(Options(layers=(2, 14, 1), activations=("tanh", "sigmoid"),
+                                     seed=2)).text, encoding="utf-8")
+    lines = CliRunner().invoke(cli, ["solve", str(path), "--format", "plain"]).output.splitlines()
+    forward = lines.index("  Each unit's z and a")
+    assert lines[forward + 1].split()[:3] == ["unit", "z", "a"]
+    backward = lines.index("  Each unit's gradients")
+    assert lines[backward + 1].split()[:6] == ["unit", "∂L/∂a", "∂a/∂z", "δ", "=", "∂L/∂z"]
+    assert "z_h1" not in lines[forward + 1] and "δ_h1" not in lines[backward + 1]

@@ -487,8 +487,8 @@ class Builder:
         layer = self.problem.layers[li]
         first = layer.units[0]
         z_first = f"{prefix}z.{first}{sfx}"
-        columns = [Column(["unit"]), Column([Sym(z_first)], "right"),
-                   Column([Sym(f"{prefix}a.{first}{sfx}")], "right"),
+        # the headers name no unit: each row is its own unit's z and a
+        columns = [Column(["unit"]), Column(["z"], "right"), Column(["a"], "right"),
                    Column([f"largest of the {self.term_count(z_first)} terms of z"])]
         rows: list[Sequence[Cell]] = []
         for unit in self.unit_rows(li):
@@ -508,8 +508,7 @@ class Builder:
         more = self.rows_footer(li)
         if more:
             footer = [*more, " ", *footer]
-        return Table(columns, rows, title=["Each unit's z and a (the columns are ",
-                                           Word("unit", first), "'s symbols)"], footer=footer)
+        return Table(columns, rows, title=["Each unit's z and a"], footer=footer)
 
     # -------------------------------------------------------------------- loss
 
@@ -595,10 +594,11 @@ class Builder:
         prefix = self.prefix
         first = layer.units[0]
         is_output = li == len(self.problem.layers) - 1
-        columns = [Column(["unit"]), Column([Sym(f"{prefix}grad.a.{first}{sfx}")], "right")]
+        # the headers name no unit: each row is its own unit's values
+        columns = [Column(["unit"]), Column(["∂L/∂a"], "right")]
         if not layer.activation.per_layer:
-            columns.append(Column([Sym(f"{prefix}dadz.{first}{sfx}")], "right"))
-        columns.append(Column([Sym(f"{prefix}grad.z.{first}{sfx}")], "right"))
+            columns.append(Column(["∂a/∂z"], "right"))
+        columns.append(Column(["δ = ∂L/∂z"], "right"))
         if not is_output:
             count = self.term_count(f"{prefix}grad.a.{first}{sfx}")
             columns.append(Column([f"largest of the {count} terms of ∂L/∂a"]))
@@ -631,9 +631,7 @@ class Builder:
         more = self.rows_footer(li)
         if more:
             footer = [*more, " ", *footer]
-        return Table(columns, rows, title=["Each unit's gradients (the columns are ",
-                                           Word("unit", first), "'s symbols)"],
-                     footer=footer or None)
+        return Table(columns, rows, title=["Each unit's gradients"], footer=footer or None)
 
     def largest_gradients(self, section: Section, li: int, sfx: str) -> None:
         problem = self.problem
