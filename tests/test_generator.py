@@ -291,3 +291,12 @@ def test_cli_output_round_trips_many_seeds(tmp_path: Path) -> None:
     assert check.exit_code == 0, check.output
     assert check.output.splitlines()[-1] == "12 passed, 0 failed"
     assert np.all([Path(p).read_text().count("expected:") == 1 for p in paths])
+
+
+def test_a_relu_unit_at_exactly_zero_is_dead_and_redrawn() -> None:
+    """Found by hypothesis: the draw's z of 1e-17 (another summation order) is the engine's
+    0.0, a dead unit in a file that promised none."""
+    opts = Options(layers=(4, 4, 1, 1), activations=("relu", "identity", "identity"),
+                   learning_rate=0.01, seed=962, nice=True, samples=2)
+    problem = parse_problem(generate(opts).text)
+    assert relu_units_alive(problem, solve(problem).values)

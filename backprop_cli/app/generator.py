@@ -183,9 +183,13 @@ class _Draw:
         return np.round(rng.uniform(-2.0, 2.0, size=size), 1)
 
 
+ALIVE_MARGIN = 1e-9
+
+
 def _unit_ok(z: Array, activation: str, options: Options) -> bool:
     """Whether one unit's z over the samples makes a good exercise."""
-    if activation == "relu" and not options.allow_dead and not np.any(z > 0):
+    # alive by a margin: a z of 0.1 − 0.1 summed in another order is ±1e-17, not 0
+    if activation == "relu" and not options.allow_dead and not np.any(z > ALIVE_MARGIN):
         return False
     return not (options.nice and activation in SATURATING
                 and np.any(np.abs(z) > NICE_Z_LIMIT))
