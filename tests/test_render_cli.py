@@ -197,3 +197,17 @@ def test_wide_layer_tables_name_no_unit_in_their_headers(tmp_path: Path) -> None
     backward = lines.index("  Each unit's gradients")
     assert lines[backward + 1].split()[:6] == ["unit", "∂L/∂a", "∂a/∂z", "δ", "=", "∂L/∂z"]
     assert "z_h1" not in lines[forward + 1] and "δ_h1" not in lines[backward + 1]
+
+
+def test_softmax_layer_shows_every_z_then_the_sum_then_each_a() -> None:
+    """Issue 17: a_o1 was printed before z_o2 and z_o3, the exponentials and their sum were
+    never shown, and the terms of the sum changed order from unit to unit."""
+    path = str(PROBLEMS / "012_three_classes_init.yaml")
+    text = CliRunner().invoke(cli, ["solve", path, "--format", "plain"]).output
+    layer = text.split("Layer 2 (output, softmax)\n")[1].split("\n\n")[0]
+    heads = [line.split(" = ")[0].strip() for line in layer.splitlines()
+             if not line.startswith("    ")]
+    assert heads == ["z_o1⁽¹⁾", "z_o2⁽¹⁾", "z_o3⁽¹⁾", "S", "a_o1⁽¹⁾", "a_o2⁽¹⁾", "a_o3⁽¹⁾"]
+    assert ("  S = exp(z_o1⁽¹⁾) + exp(z_o2⁽¹⁾) + exp(z_o3⁽¹⁾) = exp(0.1558) + exp(−0.03556) + "
+            "exp(−0.192)\n    = 1.169 + 0.9651 + 0.8253 = 2.959") in layer
+    assert "  a_o2⁽¹⁾ = exp(z_o2⁽¹⁾)/S = exp(−0.03556)/2.959 = 0.9651/2.959 = 0.3261" in layer

@@ -17,13 +17,13 @@ hundred lines.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from backprop_cli.engine.passes import Solution
-from backprop_cli.expr import Expr, Piecewise, Ref, Sum, reduce_innermost
+from backprop_cli.expr import Call, Expr, Piecewise, Quotient, Ref, Sum, add, reduce_innermost
 from backprop_cli.model.activations import Activation
 from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keys import prefix_for
@@ -416,6 +416,9 @@ class Builder:
                 if li in self.large:
                     sub_section.add(self.forward_table(li, prefix, sfx))
                     continue
+                if problem.layers[li].activation.per_layer and self.softmax_layer(
+                        sub_section, li, prefix, sfx):
+                    continue
                 for unit in problem.layers[li].units:
                     self.add_equation(sub_section, f"{prefix}z.{unit}{sfx}")
                     self.add_equation(sub_section, f"{prefix}a.{unit}{sfx}")
@@ -423,6 +426,39 @@ class Builder:
                 self.add_loss(target, f"{prefix}loss{sfx}")
         if len(samples) > MAX_FULL_SAMPLES:
             section.add(self.other_samples_table(prefix, samples))
+
+    def softmax_layer(self, section: Section, li: int, prefix: str, sfx: str) -> bool:
+        """A softmax layer in the order it is computed by hand: every z, then the
+        exponentials and their sum S, then each a = exp(z)/S; the units in layer order.
+        False (nothing added) when an exponential overflows: the engine's shifted
+        softmax is then shown as it is."""
+        units = self.problem.layers[li].units
+        z_keys = [f"{prefix}z.{unit}{sfx}" for unit in units]
+        if any(key not in self.values for key in z_keys) or any(
+                self.values[key] > EXP_LIMIT for key in z_keys):
+            return False
+        total_name = _free_name(self.problem, "S")
+        exps = [Call("exp", (Ref(key),)) for key in z_keys]
+        total = math.fsum(math.exp(self.values[key]) for key in z_keys)
+        values = _WithValue(self.values, total_name, total)
+        for key in z_keys:
+            self.add_equation(section, key)
+        steps = [add(*exps)]
+        for _ in range(MAX_REDUCTIONS):
+            reduced = reduce_innermost(steps[-1], values)
+            if reduced is None:
+                break
+            steps.append(reduced)
+        section.add(Equation(None, steps, values, total, lhs=[Math(Ref(total_name))]))
+        for unit, exp in zip(units, exps, strict=True):
+            a_key = f"{prefix}a.{unit}{sfx}"
+            if a_key not in self.values:
+                continue
+            quotient = Quotient(exp, Ref(total_name))
+            reduced_a = reduce_innermost(quotient, values)
+            section.add(Equation(a_key, [quotient] + ([reduced_a] if reduced_a else []),
+                                 values, self.values[a_key], judgement=self.judge(a_key)))
+        return True
 
     def sample_data(self, section: Section, sfx: str) -> None:
         problem = self.problem
@@ -951,6 +987,34 @@ class Builder:
             rows.append([[Sym(key)], computed, self.compact_mark(key, notes)])
         section.add(Table(columns, rows, footer=notes or None))
         return section
+
+
+EXP_LIMIT = 700.0  # exp(z) of a larger z overflows a float
+
+
+class _WithValue(Mapping[str, float]):
+    """The document's values and one more, a display-only name (the softmax sum S)."""
+
+    def __init__(self, values: Mapping[str, float], name: str, value: float) -> None:
+        self.base, self.name, self.value = values, name, value
+
+    def __getitem__(self, key: str) -> float:
+        return self.value if key == self.name else self.base[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield self.name
+        yield from self.base
+
+    def __len__(self) -> int:
+        return len(self.base) + 1
+
+
+def _free_name(problem: Problem, name: str) -> str:
+    """``name``, or ``name`` with primes, so that it is no parameter, unit or input."""
+    taken = set(problem.parameters) | set(problem.unit_set) | set(problem.input_names)
+    while name in taken:
+        name += "′"
+    return name
 
 
 def _count(n: int, noun: str) -> str:
