@@ -29,6 +29,7 @@ test: lint unit
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check backprop_cli tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 unit: $(TEST_STAMP)
 	$(BIN)/python -m pytest

@@ -79,7 +79,9 @@ def _normal(word: str) -> str:
 
 def suggest(word: str, candidates: Iterable[str], limit: int = 3) -> str:
     """A ' (did you mean ...?)' hint, or '' when nothing is close."""
-    import difflib  # only on the error path: it costs start-up time on every run
+    # lazy: only on the error path; difflib costs start-up time on every run
+    import difflib
+
     pool = list(candidates)
     # 'ReLU', 'Leaky ReLU' and 'binary cross-entropy' mean a known word exactly;
     # difflib alone would find 'ReLU' too far from 'relu'.

@@ -230,8 +230,9 @@ def bench_engine(report: Report, runs: int, env: dict[str, str], work: Path) -> 
 
 def in_process_per_step(steps: int = 20_000) -> dict[str, float]:
     """Best of 5 of one run of ``steps``, in this process (no start-up in it)."""
-    from backprop_cli.engine.passes import Engine, Recorder
-    from backprop_cli.files.loader import load_problem
+    from backprop_cli.engine import make_engine
+    from backprop_cli.engine.passes import Recorder
+    from backprop_cli.kinds.exercise import load_problem
     from benchmarks.ref_mazur import train
 
     problem = load_problem(MAZUR)
@@ -244,7 +245,7 @@ def in_process_per_step(steps: int = 20_000) -> dict[str, float]:
             times.append(time.perf_counter() - start)
         return min(times) / steps * 1e6
 
-    return {"engine": best(lambda: Engine(problem).run(Recorder(["final.loss"]), steps=steps)),
+    return {"engine": best(lambda: make_engine(problem).run(Recorder(["final.loss"]), steps=steps)),
             "numpy": best(lambda: train(steps))}
 
 

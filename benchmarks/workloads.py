@@ -106,7 +106,7 @@ def _small_problem(rng: random.Random, index: int) -> dict[str, Any]:
 
 def write_batch_folder(folder: Path, count: int = 1000) -> list[Path]:
     """Write ``count`` small exercises with their published answers into ``folder``."""
-    from backprop_cli.engine.passes import solve
+    from backprop_cli.engine import solve
     from backprop_cli.files.loader import parse_problem
 
     folder.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 from backprop_cli.cli import cli
 from backprop_cli.errors import ProblemError
-from backprop_cli.files.loader import load_problem
+from backprop_cli.kinds.exercise import load_problem
 from tests.conftest import PROBLEMS
 
 BAD = Path(__file__).parent / "bad"

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from backprop_cli.engine.passes import Engine, Recorder, solve
-from backprop_cli.files.loader import load_problem
+from backprop_cli.engine import make_engine, solve
+from backprop_cli.engine.passes import Recorder
+from backprop_cli.kinds.exercise import load_problem
 from benchmarks import ref_mazur, ref_scale
 from benchmarks.workloads import write_batch_folder, write_scale_problem
 from tests.conftest import PROBLEMS
@@ -39,7 +40,7 @@ def test_mazur_biases_are_shared_and_frozen() -> None:
 
 
 def test_mazur_reference_loop_matches_the_engine() -> None:
-    engine = Engine(load_problem(MAZUR)).run(Recorder(["final.loss"]), steps=200)
+    engine = make_engine(load_problem(MAZUR)).run(Recorder(["final.loss"]), steps=200)
     assert ref_mazur.train(200) == pytest.approx(engine.values["final.loss"], rel=1e-12)
     assert ref_mazur.train(0) == pytest.approx(0.298371109, abs=5e-10)
 

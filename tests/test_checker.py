@@ -7,7 +7,7 @@ import re
 import pytest
 
 from backprop_cli.checking.checker import Precision, check_values, first_wrong
-from backprop_cli.engine.passes import solve
+from backprop_cli.engine import solve
 from backprop_cli.files.loader import parse_problem
 from tests.conftest import PROBLEMS, seed_files
 
@@ -125,7 +125,7 @@ def test_seed_001b_without_its_errata_marks() -> None:
 
 @pytest.mark.parametrize("path", seed_files(), ids=lambda p: p.stem)
 def test_seed_files_pass_with_their_errata(path) -> None:  # type: ignore[no-untyped-def]
-    from backprop_cli.files.loader import load_problem
+    from backprop_cli.kinds.exercise import load_problem
 
     problem = load_problem(path)
     results = check_values(problem, solve(problem).values)
@@ -133,7 +133,7 @@ def test_seed_files_pass_with_their_errata(path) -> None:  # type: ignore[no-unt
 
 
 def test_seed_errata_found() -> None:
-    from backprop_cli.files.loader import load_problem
+    from backprop_cli.kinds.exercise import load_problem
 
     errata = {}
     for path in seed_files():

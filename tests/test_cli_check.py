@@ -12,7 +12,8 @@ from xml.etree import ElementTree
 import pytest
 from click.testing import CliRunner
 
-from backprop_cli.app.batch_check import FileReport, check_files, discover
+from backprop_cli.app.batch_check import check_files, discover
+from backprop_cli.checking.report import FileReport
 from backprop_cli.cli import cli
 from tests.conftest import PROBLEMS
 

@@ -144,7 +144,7 @@ def test_notes_are_read_and_never_rendered(tmp_path) -> None:  # type: ignore[no
         result = CliRunner().invoke(cli, ["solve", str(path), "--format", fmt])
         assert result.exit_code == 0, result.output
         assert "SECRET" not in result.output, fmt
-    from backprop_cli.files.loader import load_problem
+    from backprop_cli.kinds.exercise import load_problem
 
     assert load_problem(path).notes == "SECRET: hide the answers from students\n"
 

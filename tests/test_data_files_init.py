@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backprop_cli.engine.passes import solve
+from backprop_cli.engine import solve
 from backprop_cli.errors import ProblemError
 from backprop_cli.files.datafiles import initialise
-from backprop_cli.files.loader import load_problem
+from backprop_cli.kinds.exercise import load_problem
 
 NETWORK = """
 network:

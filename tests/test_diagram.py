@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from backprop_cli.app.diagram import build, dot, mermaid
 from backprop_cli.cli import cli
-from backprop_cli.files.loader import load_problem, parse_problem
+from backprop_cli.files.loader import parse_problem
+from backprop_cli.kinds.exercise import load_problem
 from tests.conftest import PROBLEMS, seed_files
 
 TWO_LAYER = PROBLEMS / "001b_two_layer_relu_sigmoid.yaml"

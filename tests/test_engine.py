@@ -11,7 +11,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from backprop_cli.engine.passes import Engine, Recorder, solve
+from backprop_cli.engine import solve
+from backprop_cli.engine.passes import Engine, Recorder
 from backprop_cli.files.loader import parse_problem
 from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keys import all_keys, parse_key
@@ -167,7 +168,7 @@ def test_sigmoid_binary_cross_entropy_saturated_stays_finite() -> None:
 @pytest.mark.parametrize("path", seed_files(), ids=lambda p: p.stem)
 def test_seed_answers(path) -> None:  # type: ignore[no-untyped-def]
     """Each published right value, and each erratum's correction, to the digits written."""
-    from backprop_cli.files.loader import load_problem
+    from backprop_cli.kinds.exercise import load_problem
 
     problem = load_problem(path)
     values = solve(problem).values

@@ -21,11 +21,11 @@ from backprop_cli.app.generator import (
     parse_activations,
     parse_layers,
 )
-from backprop_cli.app.quiz import exercise_keys
 from backprop_cli.checking.checker import Precision, check_values
 from backprop_cli.cli import cli
-from backprop_cli.engine.passes import solve
+from backprop_cli.engine import solve
 from backprop_cli.files.loader import TOP_KEYS, parse_problem
+from backprop_cli.model.questions import exercise_keys
 
 ACTIVATIONS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "elu", "silu"]
 OUTPUT_FOR = {"binary_cross_entropy": ["sigmoid"], "cross_entropy": ["softmax"]}

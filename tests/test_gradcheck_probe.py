@@ -11,7 +11,8 @@ from backprop_cli.app.gradcheck import check_gradients
 from backprop_cli.app.probe import Nudge, NudgeError, parse_nudge, probe
 from backprop_cli.checking.checker import Precision
 from backprop_cli.cli import cli
-from backprop_cli.files.loader import load_problem, parse_problem
+from backprop_cli.files.loader import parse_problem
+from backprop_cli.kinds.exercise import load_problem
 from tests.conftest import PROBLEMS, seed_files
 
 CHAIN = PROBLEMS / "003a_chain_x_w1_w2.yaml"

@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 
 from backprop_cli.checking.checker import check_values
 from backprop_cli.cli import cli
+from backprop_cli.engine import make_engine, solve
 from backprop_cli.engine.handcalc import RoundingEngine
-from backprop_cli.engine.passes import Engine, solve
 from backprop_cli.errors import NumericError
 from backprop_cli.expr import Round
-from backprop_cli.files.loader import load_problem, parse_problem
+from backprop_cli.files.loader import parse_problem
+from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keys import all_keys, parse_key
 from backprop_cli.render.formula_text import substituted
@@ -112,7 +113,7 @@ def test_every_value_is_rounded_and_its_formula_reproduces_it_exactly(
     decimals = data.draw(st.integers(1, 6))
     document["round"] = decimals
     problem, values = rounded_solution(document)
-    assert isinstance(Engine(problem), RoundingEngine)
+    assert isinstance(make_engine(problem), RoundingEngine)
     keys = all_keys(problem)
     assert set(keys) == set(values)
     formulas = Formulas(problem)

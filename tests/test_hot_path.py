@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backprop_cli.engine import passes as engine
-from backprop_cli.engine.passes import Engine, Recorder, solve
+from backprop_cli.engine import solve
+from backprop_cli.engine.passes import Engine, Recorder
 from backprop_cli.errors import NumericError
 from backprop_cli.files.loader import parse_problem
 from backprop_cli.model.activations import make_activation

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from backprop_cli.cli import cli
-from backprop_cli.engine.passes import solve
+from backprop_cli.engine import solve
 from backprop_cli.errors import NumericError
 from backprop_cli.files.loader import parse_problem
 from backprop_cli.model.activations import make_activation

@@ -12,9 +12,11 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from backprop_cli.engine.passes import Engine, Recorder, solve
+from backprop_cli.engine import solve
+from backprop_cli.engine.passes import Engine, Recorder
 from backprop_cli.errors import ProblemError
-from backprop_cli.files.loader import load_problem, parse_problem
+from backprop_cli.files.loader import parse_problem
+from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keys import all_keys, parse_key
 from backprop_cli.model.optimizers import Optimizer

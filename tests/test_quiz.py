@@ -11,23 +11,16 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from backprop_cli.app.generator import answer_text
-from backprop_cli.app.quiz import (
-    DEFAULT_LIMIT,
-    QuizError,
-    QuizSession,
-    default_keys,
-    exercise_keys,
-    is_given,
-    parse_answer,
-    student_precision,
-)
+from backprop_cli.app.quiz import QuizError, QuizSession, parse_answer, student_precision
 from backprop_cli.checking.checker import check_values
 from backprop_cli.cli import cli
-from backprop_cli.engine.passes import solve
+from backprop_cli.engine import solve
 from backprop_cli.errors import ProblemError
-from backprop_cli.files.loader import load_problem, parse_problem
+from backprop_cli.files.loader import parse_problem
+from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keys import ordered_keys, parse_key
+from backprop_cli.model.questions import DEFAULT_LIMIT, default_keys, exercise_keys, is_given
 from tests.conftest import PROBLEMS, seed_files
 from tests.netgen import dump, problem_documents
 

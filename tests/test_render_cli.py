@@ -161,7 +161,7 @@ def test_plain_and_markdown_never_import_rich() -> None:
 
 def test_a_long_run_records_only_what_is_shown() -> None:
     """Memory is flat in the number of steps: step K, step 1 and the final pass."""
-    from backprop_cli.files.loader import load_problem
+    from backprop_cli.kinds.exercise import load_problem
     from backprop_cli.render import solve_for_display
 
     short = solve_for_display(load_problem(SEED, steps=10), step=5)

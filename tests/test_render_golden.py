@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from backprop_cli.files.loader import load_problem
+from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.render import RenderOptions, render_problem, solve_for_display
 from tests.conftest import seed_files
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from backprop_cli.engine.passes import solve
+from backprop_cli.engine import solve
 from backprop_cli.expr import Ref, reduce_innermost, render
-from backprop_cli.files.loader import load_problem, parse_problem
+from backprop_cli.files.loader import parse_problem
+from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.model.formulas import Formulas
 from backprop_cli.numfmt import (
     digits_to_show_step,

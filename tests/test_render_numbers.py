@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 
-from backprop_cli.files.loader import load_problem, parse_problem
+from backprop_cli.files.loader import parse_problem
+from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
 from backprop_cli.render import solve_for_display

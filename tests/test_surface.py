@@ -17,7 +17,7 @@ from backprop_cli.app.surface import (
     terminal_map,
 )
 from backprop_cli.cli import cli
-from backprop_cli.files.loader import load_problem
+from backprop_cli.kinds.exercise import load_problem
 from tests.conftest import PROBLEMS
 
 CHAIN = PROBLEMS / "003d_chain_trained_to_convergence.yaml"

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from backprop_cli.app.training import StopOnInterrupt, TrainingResult, report_lines, train
 from backprop_cli.cli import cli
-from backprop_cli.files.loader import load_problem
+from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.render.textplot import loss_chart, spaced
 from tests.conftest import PROBLEMS
 

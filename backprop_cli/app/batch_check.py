@@ -14,12 +14,9 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from backprop_cli.checking.checker import KeyResult, check_values, first_wrong
-from backprop_cli.engine.passes import solve
-from backprop_cli.errors import NumericError, ProblemError
-from backprop_cli.kinds.exercise import load_exercise
-from backprop_cli.model.problem import Problem
-from backprop_cli.records import field, record
+from backprop_cli.checking.report import FileError, FileReport
+from backprop_cli.errors import ProblemError
+from backprop_cli.kinds.exercise import kind_of, load_exercise
 
 PROBLEM_SUFFIXES = (".yaml", ".yml")
 # A worker process pays for itself from this many files (forking costs milliseconds).
@@ -28,31 +25,6 @@ MIN_FILES_PER_WORKER = 64
 
 class UsageError(Exception):
     """The paths given cannot be checked at all (exit status 2)."""
-
-
-@record
-class FileError:
-    message: str
-    line: int | None = None
-    column: int | None = None
-    text: str = ""  # the full 'path:line:col: message' line
-
-
-@record
-class FileReport:
-    path: str
-    status: str  # passed | failed | invalid
-    title: str | None = None
-    results: list[KeyResult] = field(default_factory=list)
-    errors: list[FileError] = field(default_factory=list)
-
-    @property
-    def first_wrong(self) -> KeyResult | None:
-        return first_wrong(self.results)
-
-    @property
-    def errata(self) -> list[KeyResult]:
-        return [r for r in self.results if r.erratum is not None]
 
 
 def discover(paths: Iterable[str]) -> list[str]:
@@ -97,31 +69,14 @@ def _problem_files(folder: str) -> list[str]:
 
 
 def check_file(path: str) -> FileReport:
-    """Load, solve and judge one file; never raises for a bad file."""
+    """Load, solve and judge one file, whatever its kind; never raises for a bad file."""
     try:
-        problem = load_exercise(path)
+        exercise = load_exercise(path)
     except ProblemError as error:
         error.with_path(path)
         return FileReport(path, "invalid", errors=[
             FileError(error.message, error.line, error.column, str(error))])
-    if not isinstance(problem, Problem):  # `kind: derivative`: a schema of its own
-        from backprop_cli.kinds import derivative
-
-        return derivative.report(problem, path)
-    try:
-        solution = solve(problem, _patterns_for(problem))
-        results = check_values(problem, solution.values)
-    except NumericError as error:
-        return FileReport(path, "invalid", problem.title, errors=[
-            FileError(str(error), None, None, f"{path}: {error}")])
-    status = "failed" if any(not r.passed for r in results) else "passed"
-    return FileReport(path, status, problem.title, results)
-
-
-def _patterns_for(problem: Problem) -> list[str]:
-    """What to record: the expected keys (the checker reads the leaves of a
-    recomputation, data and starting parameters, from the problem itself)."""
-    return list(problem.expected) or ["final.loss"]
+    return kind_of(exercise).check(exercise, path)
 
 
 def usable_cores() -> int:
@@ -169,6 +124,7 @@ def _check_forked(paths: list[str], workers: int,
     through a pipe of its own as soon as they are ready; this process reads
     them between its own chunks. The reports come back in the order of ``paths``.
     """
+    # lazy: only when the check forks (a folder of many files)
     import pickle
 
     chunk = max(MIN_CHUNK, -(-len(paths) // MAX_TICKETS))
@@ -212,6 +168,7 @@ def _check_forked(paths: list[str], workers: int,
                         message = (taken.start, [check_file(paths[i]) for i in taken])
                         _send(result_w, pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
                 except BaseException:  # the parent reports it, with the traceback
+                    # lazy: only when the check forks (a folder of many files)
                     import traceback
 
                     message = (-1, traceback.format_exc())
@@ -254,6 +211,7 @@ def _widen(fd: int) -> None:
     """A larger pipe for a child's reports, so that it seldom waits for this process
     to read them (Linux; elsewhere, or over the user's limit, the default stays)."""
     try:
+        # lazy: only when the check forks (a folder of many files)
         import fcntl
 
         fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
@@ -278,6 +236,7 @@ class _Inbox:
 
     def receive(self, wait: bool) -> None:
         """Take in what has arrived; with ``wait``, all that the children will send."""
+        # lazy: only when the check forks (a folder of many files)
         import select
 
         while self.pending:
@@ -289,6 +248,7 @@ class _Inbox:
 
     def stop(self) -> None:
         """This process failed: end the children still running and collect them."""
+        # lazy: only when the check forks (a folder of many files)
         import signal
 
         for fd, pid in self.children.items():
@@ -300,6 +260,7 @@ class _Inbox:
         self.pending.clear()
 
     def _read(self, fd: int) -> None:
+        # lazy: only when the check forks (a folder of many files)
         import pickle
 
         buffer = self.pending[fd]

@@ -13,13 +13,13 @@ Labels are escaped for each format (names are letters, digits, ``_`` and
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from backprop_cli.engine.paramspace import Point, exact
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
+from backprop_cli.render.jsonout import finite_only
 
 
 @dataclass
@@ -211,11 +211,6 @@ def dot(diagram: Diagram, digits: int = 4) -> str:
 # ---------------------------------------------------------------------- JSON
 
 
-def _finite(value: float | None) -> float | None:
-    """JSON has no NaN or Infinity: an overflowed value is null."""
-    return value if value is not None and math.isfinite(value) else None
-
-
 def document(diagram: Diagram, path: str | None = None) -> dict[str, Any]:
     """The graph as JSON, with the value key of every number (null where not finite)."""
     nodes = []
@@ -228,11 +223,11 @@ def document(diagram: Diagram, path: str | None = None) -> dict[str, Any]:
             key = {"input": f"input.{node.name}", "loss": "loss"}.get(node.kind,
                                                                      f"a.{node.name}")
             entry["key"] = key
-            entry["value"] = _finite(node.value)
+            entry["value"] = node.value
         if node.bias is not None:
             b = node.bias
             entry["bias"] = {"name": b.name, "key": b.name, "value": b.value,
-                             "gradient": _finite(b.gradient), "frozen": b.frozen}
+                             "gradient": b.gradient, "frozen": b.frozen}
         if node.target is not None:
             entry["target"] = node.target
         nodes.append(entry)
@@ -241,12 +236,12 @@ def document(diagram: Diagram, path: str | None = None) -> dict[str, Any]:
         item: dict[str, Any] = {"from": edge.source, "to": edge.target}
         if edge.name:
             item.update({"name": edge.name, "key": edge.name, "value": edge.value,
-                         "gradient_key": f"grad.{edge.name}", "gradient": _finite(edge.gradient),
+                         "gradient_key": f"grad.{edge.name}", "gradient": edge.gradient,
                          "frozen": edge.frozen})
         edges.append(item)
     doc: dict[str, Any] = {}
     if path is not None:
         doc["file"] = path
-    doc.update({"title": diagram.title, "loss": _finite(diagram.loss), "nodes": nodes,
+    doc.update({"title": diagram.title, "loss": diagram.loss, "nodes": nodes,
                 "edges": edges})
-    return doc
+    return finite_only(doc)

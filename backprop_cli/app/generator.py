@@ -29,8 +29,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from backprop_cli.model.activations import Activation, make_activation
+from backprop_cli.checking.checker import check_values
+from backprop_cli.engine import solve
+from backprop_cli.errors import suggest
+from backprop_cli.files.loader import parse_problem
+from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, Activation, make_activation
 from backprop_cli.model.losses import LOSS_NAMES
+from backprop_cli.model.questions import exercise_keys
 
 Array = NDArray[np.float64]
 
@@ -86,9 +91,6 @@ def parse_layers(text: str) -> tuple[int, ...]:
 
 def parse_activations(text: str) -> tuple[str, ...]:
     """'relu,sigmoid' -> ('relu', 'sigmoid'), names checked (aliases allowed)."""
-    from backprop_cli.errors import suggest
-    from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES
-
     names = []
     for raw in text.split(","):
         name = raw.strip()
@@ -105,8 +107,6 @@ def resolve_activations(options: Options) -> list[str]:
     """One activation name per layer, checked against the loss."""
     n_layers = len(options.layers) - 1
     if options.loss not in LOSS_NAMES:
-        from backprop_cli.errors import suggest
-
         hint = suggest(options.loss, LOSS_NAMES) or f" (known: {', '.join(LOSS_NAMES)})"
         raise GeneratorError(f"unknown loss '{options.loss}'{hint}")
     given = options.activations
@@ -403,11 +403,6 @@ class Generated:
 
 def generate(options: Options) -> Generated:
     """A new exercise with its answer key, checked to pass ``backprop check``."""
-    from backprop_cli.app.quiz import exercise_keys
-    from backprop_cli.checking.checker import check_values
-    from backprop_cli.engine.passes import solve
-    from backprop_cli.files.loader import parse_problem
-
     if not 1 <= options.samples <= MAX_SAMPLES:
         raise GeneratorError(f"--samples must be between 1 and {MAX_SAMPLES}")
     if not (math.isfinite(options.learning_rate) and options.learning_rate > 0):

@@ -25,10 +25,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli import records
+from backprop_cli.engine import make_engine
 from backprop_cli.engine.paramspace import Point, exact, unknown_parameter
-from backprop_cli.engine.passes import Engine, Recorder
+from backprop_cli.engine.passes import Recorder
 from backprop_cli.errors import NumericError
 from backprop_cli.model.problem import Problem
+from backprop_cli.render.jsonout import finite_only
+from backprop_cli.render.textplot import shaded_map, spaced
 
 Array = NDArray[np.float64]
 
@@ -121,7 +124,7 @@ def loss_surface(problem: Problem, x_name: str, y_name: str, steps: int | None =
 
 def _descent(problem: Problem, x_name: str, y_name: str, steps: int | None
              ) -> tuple[Array, Array, Array, int, dict[str, float], str | None]:
-    engine = Engine(problem)
+    engine = make_engine(problem)
     steps = problem.steps if steps is None else steps
     xs = np.empty(steps + 1)
     ys = np.empty(steps + 1)
@@ -170,8 +173,6 @@ def cell(surface: Surface, x: float, y: float) -> tuple[int, int] | None:
 
 def terminal_map(surface: Surface, digits: int = 3) -> list[str]:
     """The loss as a shaded map, the path marked: S start, • the steps, E the end."""
-    from backprop_cli.render.textplot import shaded_map
-
     rows = [list(map(float, surface.loss[j])) for j in range(len(surface.ys) - 1, -1, -1)]
     marks: dict[tuple[int, int], str] = {}
     for x, y in zip(surface.path_x, surface.path_y, strict=True):
@@ -188,12 +189,8 @@ def terminal_map(surface: Surface, digits: int = 3) -> list[str]:
 
 
 def document(surface: Surface, path: str | None = None) -> dict[str, Any]:
-    """JSON: the grid (null where the loss overflows), the path, the final values."""
-    from backprop_cli.render.textplot import spaced
-
-    def finite(value: float) -> float | None:
-        return float(value) if math.isfinite(value) else None
-
+    """JSON: the grid, the path, the final values (null where the loss overflows:
+    JSON has no NaN or Infinity)."""
     keep = spaced(len(surface.path_x), JSON_PATH_POINTS)
     doc: dict[str, Any] = {}
     if path is not None:
@@ -207,14 +204,14 @@ def document(surface: Surface, path: str | None = None) -> dict[str, Any]:
         "grid": {
             "x": [float(v) for v in surface.xs],
             "y": [float(v) for v in surface.ys],
-            "loss": [[finite(v) for v in row] for row in surface.loss],
+            "loss": surface.loss.tolist(),
         },
         "steps_run": surface.steps_run,
         "path": [{"step": k, "x": float(surface.path_x[k]), "y": float(surface.path_y[k]),
-                  "loss": finite(float(surface.path_loss[k]))} for k in keep],
-        "values": {k: finite(v) for k, v in surface.final.items()
+                  "loss": float(surface.path_loss[k])} for k in keep],
+        "values": {k: float(v) for k, v in surface.final.items()
                    if k in (f"final.{surface.x_name}", f"final.{surface.y_name}", "final.loss")},
     })
     if surface.stopped:
         doc["stopped"] = surface.stopped
-    return doc
+    return finite_only(doc)

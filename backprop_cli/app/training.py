@@ -26,11 +26,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from backprop_cli.engine.passes import Engine, Recorder
+from backprop_cli.engine import make_engine
+from backprop_cli.engine.passes import Recorder
 from backprop_cli.model.keys import prefix_for
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
-from backprop_cli.render.textplot import loss_chart
+from backprop_cli.render.jsonout import finite_only
+from backprop_cli.render.textplot import Scale, loss_chart
 
 Array = NDArray[np.float64]
 
@@ -88,7 +90,7 @@ def train(problem: Problem, steps: int | None = None, until_loss: float | None =
     a KeyboardInterrupt it raises ends the run with the state after that update.
     """
     steps = problem.steps if steps is None else steps
-    engine = Engine(problem)
+    engine = make_engine(problem)
     losses = np.empty(steps + 1)
     state = _Progress()
 
@@ -220,18 +222,12 @@ def report_lines(result: TrainingResult, rows: int = 11, digits: int = 4,
 
 
 def _is_log(result: TrainingResult) -> bool:
-    from backprop_cli.render.textplot import Scale
-
     return Scale.fit(list(map(float, result.losses))).log
 
 
 def document(result: TrainingResult, rows: int = 11, path: str | None = None) -> dict[str, Any]:
-    """JSON: the run, the loss table by value key, and the final values (no NaN, no ∞)."""
-    import math
-
-    def finite(value: float) -> float | None:
-        return value if math.isfinite(value) else None
-
+    """JSON: the run, the loss table by value key, and the final values (null for what is
+    not finite: JSON has no NaN or Infinity)."""
     final = result.final
     keys = [*result.parameter_keys, *result.output_keys, "final.loss"]
     doc: dict[str, Any] = {}
@@ -245,10 +241,10 @@ def document(result: TrainingResult, rows: int = 11, path: str | None = None) ->
         "until_loss": result.until_loss,
         "stopped": result.stopped,
         "interrupted": result.interrupted,
-        "losses": {key: finite(loss) for _, key, loss in result.table(rows)},
-        "values": {key: finite(final[key]) for key in keys if key in final},
+        "losses": {key: loss for _, key, loss in result.table(rows)},
+        "values": {key: final[key] for key in keys if key in final},
     })
-    return doc
+    return finite_only(doc)
 
 
 def _every_nth_step(count: int, wanted: int) -> list[int]:

@@ -28,6 +28,7 @@ from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keys import key_rank, parse_key
 from backprop_cli.model.problem import Expected, Problem
 from backprop_cli.records import field, record
+from backprop_cli.rounding import round_value
 
 PASSING = frozenset({"correct", "consistent", "erratum"})
 
@@ -168,8 +169,6 @@ class WithLeaves(Mapping[str, float]):
         if parts.kind == "param":
             value = problem.parameters[parts.name].value
             if problem.round is not None:
-                from backprop_cli.rounding import round_value
-
                 value = round_value(value, problem.round)
             return value
         row = parts.sample or 0

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 
 import click
 
-from backprop_cli.cli.common import write_output
-
-FORMATS = ("text", "json", "github", "junit")
+from backprop_cli.cli.common import format_option, write_output
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="Report format (default: text; github when GITHUB_ACTIONS is set).")
+@format_option("check", None,
+               "Report format (default: text; github when GITHUB_ACTIONS is set).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report to FILE instead of standard output.")
 @click.option("--show-errata", is_flag=True,
@@ -76,26 +75,9 @@ def _no_style(text: str, **_: object) -> str:
 PROGRESS_MIN_FILES = 50
 
 
-class _Progress:
-    def __init__(self, total: int) -> None:
-        from rich.console import Console
-        from rich.progress import Progress
-
-        # on stderr: the report on stdout stays clean for a pipe or a file
-        self.progress = Progress(console=Console(stderr=True), transient=True)
-        self.progress.start()
-        self.task = self.progress.add_task("checking", total=total)
-        self.done = 0
-        self.total = total
-
-    def __call__(self, advance: int) -> None:
-        self.progress.advance(self.task, advance)
-        self.done += advance
-        if self.done >= self.total:
-            self.progress.stop()
-
-
-def _progress_bar(total: int) -> _Progress | None:
+def _progress_bar(total: int) -> Callable[[int], None] | None:
     if total < PROGRESS_MIN_FILES or not sys.stderr.isatty():
         return None
-    return _Progress(total)
+    from backprop_cli.render.progress import ProgressBar
+
+    return ProgressBar("checking", total).advance

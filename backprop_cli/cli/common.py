@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from backprop_cli.formats import (
+    CHECK_FORMATS,
+    DIAGRAM_FORMATS,
+    REPORT_FORMATS,
+    SOLVE_FORMATS,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
 if TYPE_CHECKING:
-    from backprop_cli.kinds.exercise import Exercise
+    from backprop_cli.kinds.base import Exercise
     from backprop_cli.model.problem import Problem
 
 
@@ -42,7 +51,7 @@ def user_errors(path: str | None = None) -> Iterator[None]:
 
 def load(path: str, steps: int | None = None) -> Problem:
     """A network problem, or a clean exit for anything else."""
-    from backprop_cli.files.loader import load_problem
+    from backprop_cli.kinds.exercise import load_problem
 
     with user_errors(path):
         return load_problem(path, steps=steps)
@@ -65,3 +74,25 @@ def write_output(text: str, output: str | None) -> None:
             sys.stdout.write("\n")
         return
     Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------- shared options
+# One definition of each option that several commands take, so that their names,
+# ranges and help cannot drift apart.
+
+_FORMAT_CHOICES = {"solve": SOLVE_FORMATS, "check": CHECK_FORMATS, "report": REPORT_FORMATS,
+                   "diagram": DIAGRAM_FORMATS}
+
+
+def format_option(family: str, default: str | None, help: str) -> Callable[[F], F]:
+    """``--format`` with the choices of a command family (formats.py lists them)."""
+    return click.option("--format", "fmt", type=click.Choice(_FORMAT_CHOICES[family]),
+                        default=default, show_default=default is not None, help=help)
+
+
+def digits_option(default: int = 4) -> Callable[[F], F]:
+    """``--digits N``: significant digits of the numbers shown."""
+    return click.option("--digits", type=click.IntRange(1, 17), default=default,
+                        show_default=True,
+                        help="Significant digits of the numbers shown (JSON keeps full "
+                             "precision).")

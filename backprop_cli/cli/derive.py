@@ -6,18 +6,16 @@ in :mod:`backprop_cli.kinds.derivative`; this module parses options and prints).
 
 from __future__ import annotations
 
-import fnmatch
 import math
 from typing import TYPE_CHECKING
 
 import click
 
-from backprop_cli.cli.common import write_output
+from backprop_cli.cli.common import digits_option, format_option, write_output
 
 if TYPE_CHECKING:
-    from backprop_cli.kinds.derivative import DerivativeProblem, Worked
+    from backprop_cli.kinds.derivative import Worked
 
-FORMATS = ("plain", "json")
 
 
 def parse_assignments(values: tuple[str, ...], option: str) -> dict[str, float]:
@@ -52,10 +50,9 @@ def parse_assignments(values: tuple[str, ...], option: str) -> dict[str, float]:
                    "function's change is compared with the actual change.")
 @click.option("--chain", "chain", multiple=True, metavar="NAME=EXPR",
               help="An intermediate variable EXPR depends on (repeatable): the chain rule.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="plain",
-              show_default=True, help="Output format.")
-@click.option("--digits", type=click.IntRange(1, 17), default=6, show_default=True,
-              help="Significant digits of the numbers shown.")
+@format_option("report", "plain",
+               "Output format.")
+@digits_option(6)
 def derive(expression: str, at: tuple[str, ...], step: tuple[str, ...], chain: tuple[str, ...],
            fmt: str, digits: int) -> None:
     """The derivative of EXPR (each partial derivative and the gradient for several
@@ -98,43 +95,13 @@ def derive(expression: str, at: tuple[str, ...], step: tuple[str, ...], chain: t
                 message = f"--{message}"
         raise click.UsageError(message) from None
     worked = work(exercise)
-    show(worked, fmt, digits, None, None, None)
+    show(worked, fmt, digits)
 
 
-def show(worked: Worked, fmt: str, digits: int, patterns: tuple[str, ...] | None,
-         output: str | None, path: str | None) -> None:
-    """Print a worked exercise: the worked lines, or JSON (optionally only some keys)."""
+def show(worked: Worked, fmt: str, digits: int) -> None:
+    """Print a worked exercise: the worked lines, or its JSON document."""
     from backprop_cli.kinds.derivative import document, worked_lines
+    from backprop_cli.render.jsonout import dumps
 
-    if fmt == "json":
-        from backprop_cli.render.jsonout import dumps
-
-        doc = document(worked, path)
-        if patterns:
-            doc["values"] = {k: v for k, v in doc["values"].items()
-                             if any(fnmatch.fnmatchcase(k, p) for p in patterns)}
-            doc["formulas"] = {k: v for k, v in doc["formulas"].items()
-                               if any(fnmatch.fnmatchcase(k, p) for p in patterns)}
-        write_output(dumps(doc), output)
-        return
-    write_output("\n".join(worked_lines(worked, digits)), output)
-
-
-def solve_loaded(problem: DerivativeProblem, fmt: str, digits: int,
-                 patterns: tuple[str, ...], output: str | None) -> None:
-    """`backprop solve` on a `kind: derivative` file (rich and plain print the same text)."""
-    from backprop_cli.kinds.derivative import work
-
-    file = problem.path
-    if fmt in ("html", "svg"):
-        raise click.UsageError(f"a derivative exercise prints as plain text, markdown or json, "
-                               f"not {fmt}")
-    worked = work(problem.exercise)
-    if fmt == "markdown":
-        from backprop_cli.kinds.derivative import worked_lines
-
-        title = problem.title
-        body = "\n".join(worked_lines(worked, digits)[2 if problem.exercise.title else 0:])
-        write_output(f"# {title}\n\n```text\n{body}\n```\n", output)
-        return
-    show(worked, "json" if fmt == "json" else "plain", digits, patterns, output, file)
+    text = dumps(document(worked)) if fmt == "json" else "\n".join(worked_lines(worked, digits))
+    write_output(text, None)

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import click
 
-from backprop_cli.cli.common import load, user_errors, write_output
-
-FORMATS = ("mermaid", "dot", "json")
+from backprop_cli.cli.common import digits_option, format_option, load, user_errors, write_output
 
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="mermaid",
-              show_default=True,
-              help="mermaid (GitHub renders it in a ```mermaid block), dot (Graphviz) or json.")
+@format_option("diagram", "mermaid",
+               "mermaid (GitHub renders it in a ```mermaid block), dot (Graphviz) or json.")
 @click.option("--grad", is_flag=True,
               help="Label the weights and biases with ∂L/∂w instead of their values.")
-@click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True,
-              help="Significant digits of the numbers shown.")
+@digits_option()
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to FILE instead of standard output.")
 def diagram(file: str, fmt: str, grad: bool, digits: int, output: str | None) -> None:

@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from backprop_cli.cli.common import load, user_errors, write_output
+from backprop_cli.cli.common import format_option, load, user_errors, write_output
 
 if TYPE_CHECKING:
     from backprop_cli.app.gradcheck import GradCheck
 
-FORMATS = ("plain", "json")
 
 
 @click.command()
@@ -22,8 +21,8 @@ FORMATS = ("plain", "json")
               help="Finite-difference step h, scaled by max(1, |p|) for each parameter p.")
 @click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=1e-5,
               show_default=True, help="Largest relative error that passes.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="plain",
-              show_default=True, help="Output format.")
+@format_option("report", "plain",
+               "Output format.")
 def gradcheck(file: str, step: float, tolerance: float, fmt: str) -> None:
     """Check every gradient of FILE: ∂L/∂p from backpropagation against the central
     difference (L(p + h) − L(p − h)) / 2h, with absolute and relative errors.

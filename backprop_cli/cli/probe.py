@@ -6,22 +6,20 @@ from typing import TYPE_CHECKING
 
 import click
 
-from backprop_cli.cli.common import load, user_errors, write_output
+from backprop_cli.cli.common import digits_option, format_option, load, user_errors, write_output
 
 if TYPE_CHECKING:
     from backprop_cli.app.probe import ProbeResult
 
-FORMATS = ("plain", "json")
 
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.argument("nudges", nargs=-1, required=True,
                 metavar="NAME+=CHANGE|NAME-=CHANGE|NAME=VALUE...")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="plain",
-              show_default=True, help="Output format.")
-@click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True,
-              help="Significant digits of the numbers shown (JSON keeps full precision).")
+@format_option("report", "plain",
+               "Output format.")
+@digits_option()
 def probe(file: str, nudges: tuple[str, ...], fmt: str, digits: int) -> None:
     """Nudge parameters of FILE and compare the predicted change of the loss,
     ΔL ≈ Σ ∂L/∂p·Δp, with the actual change from a forward pass.

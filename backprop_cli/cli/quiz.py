@@ -19,9 +19,9 @@ from backprop_cli.cli.common import load, user_errors
 def _complete_keys(ctx: click.Context, param: click.Parameter,
                    incomplete: str) -> list[CompletionItem]:
     """Shell completion of --keys: the value keys of the FILE given before it."""
-    from backprop_cli.app.quiz import question_order
     from backprop_cli.errors import ProblemError
-    from backprop_cli.files.loader import load_problem
+    from backprop_cli.kinds.exercise import load_problem
+    from backprop_cli.model.questions import question_order
 
     # while an option's value is being completed, click may leave FILE unparsed in args
     file = ctx.params.get("file") or next(iter(ctx.args), None)

@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from backprop_cli.cli.common import load_exercise, user_errors, write_output
+from backprop_cli.cli.common import (
+    digits_option,
+    format_option,
+    load_exercise,
+    user_errors,
+    write_output,
+)
+from backprop_cli.formats import SUFFIX_FORMATS, SolveFormat
 
-if TYPE_CHECKING:
-    from backprop_cli.model.problem import Problem
-
-FORMATS = ("rich", "plain", "markdown", "html", "svg", "json")
-# --output FILE without --format: the format its suffix names
-SUFFIX_FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
-                  ".svg": "svg", ".json": "json", ".txt": "plain"}
 PIPE_WIDTH = 100  # columns of plain text written to a pipe or a file
 
 
-def default_format(output: str | None) -> str:
+def default_format(output: str | None) -> SolveFormat:
     """rich on a terminal; plain in a pipe, in a file or with NO_COLOR set."""
     if output not in (None, "-"):
         return SUFFIX_FORMATS.get(Path(str(output)).suffix.lower(), "plain")
@@ -54,11 +52,10 @@ def terminal_columns() -> int:
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="Output format (default: rich on a terminal, plain in a pipe or with "
+@format_option("solve", None,
+               "Output format (default: rich on a terminal, plain in a pipe or with "
                    "NO_COLOR; with --output, the one its suffix names).")
-@click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True,
-              help="Significant digits of the numbers shown (JSON keeps full precision).")
+@digits_option()
 @click.option("--ascii", "ascii_only", is_flag=True,
               help="Plain ASCII: dL/dw1, delta_o, y_hat, sigmoid, * (not for markdown).")
 @click.option("--step", "step", type=click.IntRange(min=1), default=None, metavar="K",
@@ -74,7 +71,7 @@ def terminal_columns() -> int:
               help="With --format json: keep only value keys matching GLOB (repeatable).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to FILE instead of standard output.")
-def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int | None,
+def solve(file: str, fmt: SolveFormat | None, digits: int, ascii_only: bool, step: int | None,
           steps: int | None, round_decimals: int | None, width: int | None,
           patterns: tuple[str, ...], output: str | None) -> None:
     """Solve FILE step by step: forward pass, loss, backward pass, update.
@@ -96,60 +93,25 @@ def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int |
     fmt = fmt or default_format(output)
     if patterns and fmt != "json":
         raise click.UsageError("--keys selects the values of --format json")
-    from backprop_cli.model.problem import Problem
+    from backprop_cli.kinds.base import SolveRequest, SolveRequestError
+    from backprop_cli.kinds.exercise import kind_of
 
-    problem = load_exercise(file, steps=steps)
-    if not isinstance(problem, Problem):
-        # `kind: derivative` exercises: backprop_cli/cli/derive.py
-        from backprop_cli.cli.derive import solve_loaded
-
-        solve_loaded(problem, fmt, digits, patterns, output)
-        return
-    if problem.skipped_expected:
-        skipped = problem.skipped_expected
-        click.echo(f"{file}: notice: --steps {problem.steps} computes no value for "
-                   f"{len(skipped)} expected key{'s' * (len(skipped) != 1)} of the file's own "
-                   f"steps; skipped: {', '.join(skipped)}", err=True)
-    if round_decimals is not None:
-        problem.round = round_decimals
-    if fmt == "json":
-        from backprop_cli.engine.passes import solve as run
-        from backprop_cli.render.jsonout import dumps, solution_document
-
+    exercise = load_exercise(file, steps=steps)
+    # expected keys of the file's own steps that --steps left without a value (network kind)
+    skipped: list[str] = getattr(exercise, "skipped_expected", None) or []
+    if skipped:
+        click.echo(f"{file}: notice: --steps {steps} computes no value for {len(skipped)} "
+                   f"expected key{'s' * (len(skipped) != 1)} of the file's own steps; "
+                   f"skipped: {', '.join(skipped)}", err=True)
+    request = SolveRequest(fmt=fmt, digits=digits, ascii_only=ascii_only, step=step,
+                           round_decimals=round_decimals,
+                           width=width or default_width(fmt, output),
+                           color=not os.environ.get("NO_COLOR"), patterns=patterns)
+    try:
         with user_errors(file):
-            solution = run(problem, patterns or None)
-            if patterns:
-                _every_pattern_matches(file, problem, patterns, solution.values)
-        write_output(dumps(solution_document(solution)), output)
-        return
-    last = max(problem.steps, 1)
-    if step is not None and step > last:
-        raise click.BadParameter(f"the problem runs {problem.steps} step"
-                                 f"{'s' * (problem.steps != 1)}; K must be at most {last}",
-                                 param_hint="--step")
-    from backprop_cli.render import RenderOptions, render_problem, solve_for_display
-
-    options = RenderOptions(fmt=fmt, digits=digits, ascii_only=ascii_only, step=step or 1,
-                            width=width or default_width(fmt, output),
-                            color=not os.environ.get("NO_COLOR"))
-    with user_errors(file):
-        solution = solve_for_display(problem, options.step)
-        text = render_problem(problem, solution, options)
+            text = kind_of(exercise).solve(exercise, request)
+    except SolveRequestError as error:
+        if error.option == "--format":
+            raise click.UsageError(str(error)) from None
+        raise click.BadParameter(str(error), param_hint=error.option) from None
     write_output(text, output)
-
-
-def _every_pattern_matches(file: str, problem: Problem, patterns: tuple[str, ...],
-                           values: Mapping[str, float]) -> None:
-    """A --keys pattern that matches no value is a typo (grad.W1): say so, with the key
-    meant, instead of printing {}."""
-    import fnmatch
-
-    from backprop_cli.cli.common import CleanExit
-    from backprop_cli.engine.passes import solve as run
-    from backprop_cli.errors import suggest
-
-    for pattern in patterns:
-        if not any(fnmatch.fnmatchcase(key, pattern) for key in values):
-            every = run(problem).values  # only on this error path: the keys to suggest from
-            raise CleanExit(f"{file}: --keys '{pattern}' matches no value key"
-                            f"{suggest(pattern, list(every))}")

@@ -6,13 +6,19 @@ from typing import TYPE_CHECKING
 
 import click
 
-from backprop_cli.cli.common import CleanExit, load, user_errors, write_output
+from backprop_cli.cli.common import (
+    CleanExit,
+    digits_option,
+    format_option,
+    load,
+    user_errors,
+    write_output,
+)
 from backprop_cli.cli.train import check_plot_option
 
 if TYPE_CHECKING:
     from backprop_cli.app.surface import Surface
 
-FORMATS = ("plain", "json")
 TERMINAL_SIZE = (61, 21)  # columns × rows of the shaded map (characters are tall)
 FIGURE_SIZE = (121, 101)
 
@@ -46,10 +52,9 @@ def _range(value: str | None, option: str) -> tuple[float, float] | None:
 @click.option("--train-others", is_flag=True,
               help="Let the other parameters move on the path too (the map stays a slice "
                    "at their starting values).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="plain",
-              show_default=True, help="Output format (json: the grid and the path).")
-@click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True,
-              help="Significant digits of the numbers shown.")
+@format_option("report", "plain",
+               "Output format (json: the grid and the path).")
+@digits_option()
 def surface(file: str, x_name: str, y_name: str, steps: int | None, plot: str | None, kind: str,
             x_range: str | None, y_range: str | None, train_others: bool, fmt: str,
             digits: int) -> None:
@@ -86,7 +91,7 @@ def surface(file: str, x_name: str, y_name: str, steps: int | None, plot: str | 
     else:
         write_output("\n".join(_lines(result, digits, plot is None)), None)
     if plot is not None:
-        from backprop_cli.render.plotting import PlotError, plot_surface
+        from backprop_cli.app.plotting import PlotError, plot_surface
 
         try:
             plot_surface(result, plot, kind)

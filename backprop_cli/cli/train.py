@@ -2,22 +2,26 @@
 
 The run and the report are :mod:`backprop_cli.app.training`; this module adds the
 terminal: a rich progress bar on stderr for long runs, Ctrl-C handled between
-two steps, and the --plot figure (:mod:`backprop_cli.render.plotting`).
+two steps, and the --plot figure (:mod:`backprop_cli.app.plotting`).
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
-from backprop_cli.cli.common import CleanExit, load, user_errors, write_output
+from backprop_cli.cli.common import (
+    CleanExit,
+    digits_option,
+    format_option,
+    load,
+    user_errors,
+    write_output,
+)
 
-FORMATS = ("plain", "json")
 # a bar for runs long enough to wait on, and only where a person watches stderr
 PROGRESS_MIN_STEPS = 2000
-PROGRESS_UPDATES = 200  # redraws over a whole run
 INTERRUPTED = 130  # the shell's status for a program stopped by Ctrl-C
 
 
@@ -25,7 +29,7 @@ def check_plot_option(plot: str | None) -> None:
     """Refuse a bad --plot before any work: the suffix (exit 2), matplotlib (exit 1)."""
     if plot is None:
         return
-    from backprop_cli.render.plotting import PlotError, check_target, require_matplotlib
+    from backprop_cli.app.plotting import PlotError, check_target, require_matplotlib
 
     try:
         check_target(plot)
@@ -49,10 +53,9 @@ def check_plot_option(plot: str | None) -> None:
               metavar="FILE.png|FILE.svg",
               help="Also draw the loss curve with matplotlib (.venv/bin/pip install -e "
                    "'.[plot]').")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="plain",
-              show_default=True, help="Output format.")
-@click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True,
-              help="Significant digits of the numbers shown (JSON keeps full precision).")
+@format_option("report", "plain",
+               "Output format.")
+@digits_option()
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on stderr (default: for long runs on a terminal).")
 def train(file: str, steps: int | None, until_loss: float | None, rows: int, plot: str | None,
@@ -78,7 +81,11 @@ def train(file: str, steps: int | None, until_loss: float | None, rows: int, plo
     total = problem.steps
     show_bar = progress if progress is not None else (
         total >= PROGRESS_MIN_STEPS and sys.stderr.isatty())
-    bar = _Bar(total) if show_bar and total > 0 else None
+    bar = None
+    if show_bar and total > 0:
+        from backprop_cli.render.progress import ProgressBar
+
+        bar = ProgressBar("training", total, show_loss=True)
     with StopOnInterrupt() as stop, user_errors(file):
         def on_step(step: int, loss: float) -> None:
             stop.check()
@@ -97,7 +104,7 @@ def train(file: str, steps: int | None, until_loss: float | None, rows: int, plo
     else:
         write_output("\n".join(report_lines(result, rows, digits)), None)
     if plot is not None:
-        from backprop_cli.render.plotting import PlotError, plot_losses
+        from backprop_cli.app.plotting import PlotError, plot_losses
 
         try:
             plot_losses(result, plot)
@@ -106,33 +113,3 @@ def train(file: str, steps: int | None, until_loss: float | None, rows: int, plo
         click.echo(f"wrote {plot}", err=True)
     if result.interrupted:
         sys.exit(INTERRUPTED)
-
-
-class _Bar:
-    """A rich progress bar on stderr, redrawn a few hundred times per run."""
-
-    def __init__(self, total: int) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn(),
-                                 console=Console(stderr=True), transient=True)
-        self.task = self.progress.add_task("train", total=total, loss="…")
-        self.stride = max(1, total // PROGRESS_UPDATES)
-        self.progress.start()
-
-    def update(self, step: int, loss: float) -> None:
-        if step % self.stride == 0:
-            from backprop_cli.numfmt import format_number
-
-            self.progress.update(self.task, completed=step, loss=format_number(loss, 4))
-
-    def close(self, *_: Any) -> None:
-        self.progress.stop()

@@ -10,14 +10,47 @@ of 0), instead of letting NaN reach the output.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from backprop_cli.errors import NumericError
+from backprop_cli.model.losses import Loss
+from backprop_cli.model.problem import Problem
 
-if TYPE_CHECKING:
-    from backprop_cli.engine.passes import Engine, Pass
+Array = NDArray[np.float64]
+
+
+class Engine(Protocol):
+    """What a diagnosis reads of the engine that stopped (the engine implements it; this
+    module does not import the engine, which calls it)."""
+
+    @property
+    def problem(self) -> Problem: ...
+    @property
+    def lr(self) -> float: ...
+    @property
+    def loss(self) -> Loss: ...
+    @property
+    def y(self) -> Array: ...
+    @property
+    def sample_offset(self) -> int: ...  # with mini-batches the pass holds rows offset..
+    @property
+    def weights(self) -> list[Array]: ...
+    @property
+    def biases(self) -> list[Array | None]: ...
+
+
+class Pass(Protocol):
+    """What a diagnosis reads of the forward pass whose loss is not finite."""
+
+    @property
+    def z(self) -> list[Array]: ...
+    @property
+    def a(self) -> list[Array]: ...
+    @property
+    def sample_losses(self) -> Array: ...
 
 BEYOND = "beyond ±1.8e308, the largest float64"
 
@@ -78,8 +111,7 @@ def _first_bad_parameter(engine: Engine) -> tuple[str, float] | None:
 
 
 def _suffix(engine: Engine, k: int) -> str:
-    # with mini-batches the pass holds rows offset.. of the data
-    return engine.problem.sample_suffix(k + getattr(engine, "_offset", 0))
+    return engine.problem.sample_suffix(k + engine.sample_offset)
 
 
 def _first_bad_forward(engine: Engine, p: Pass) -> tuple[str, float] | None:

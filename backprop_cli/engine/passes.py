@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from backprop_cli.engine.diagnosis import numeric_error
 from backprop_cli.model.keys import parse_key, prefix_for
 from backprop_cli.model.optimizers import Updater
 from backprop_cli.model.problem import RESERVED_WORDS, Parameter, Problem
@@ -229,13 +230,6 @@ class Engine:
     for every step.
     """
 
-    def __new__(cls, problem: Problem) -> Engine:
-        if cls is Engine and problem.round is not None:
-            from backprop_cli.engine.handcalc import RoundingEngine
-
-            return super().__new__(RoundingEngine)
-        return super().__new__(cls)
-
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
         layers = problem.layers
@@ -273,7 +267,7 @@ class Engine:
         self._live_shared: tuple[NDArray[np.intp], NDArray[np.intp], int] | None = None
         if problem.freeze or any(layer.named_by_author for layer in layers):
             self._prepare_parameters()
-        self._offset = 0  # index of the current batch's first sample
+        self.sample_offset = 0  # index of the current batch's first sample
         self._batches: list[tuple[int, int]] | None = None
         if problem.batch_size is not None and problem.batch_size < problem.n_samples:
             self._batches = [(r.start, r.stop) for r in
@@ -299,7 +293,7 @@ class Engine:
         problem = self.problem
         self.x = problem.inputs[start:stop]
         self.y = problem.targets[start:stop]
-        self._offset = start
+        self.sample_offset = start
         self.scale = 1.0 / (stop - start) if problem.reduction == "mean" else 1.0
         n = stop - start
         if n not in passes:
@@ -533,8 +527,6 @@ class Engine:
         if math.isfinite(loss):
             return
         # only now, with something already wrong, look for what overflowed first
-        from backprop_cli.engine.diagnosis import numeric_error
-
         raise numeric_error(self, step, final=what != "loss", p=p)
 
     # --------------------------------------------------------------- recording
@@ -584,7 +576,7 @@ class Engine:
     def _record_pass(self, recorder: Recorder, prefix: str, p: Pass, backward: bool) -> None:
         problem = self.problem
         # k counts the samples of this pass; keys name a sample by its place in the data
-        samples = [problem.sample_suffix(self._offset + k) for k in range(self.x.shape[0])]
+        samples = [problem.sample_suffix(self.sample_offset + k) for k in range(self.x.shape[0])]
         units = recorder.may_match(prefix, "z.", "a.", "dadz.", "grad.a.", "grad.z.")
         items: list[tuple[str, float]] = []
         add = items.append
@@ -770,7 +762,7 @@ class _DirectKeys:
                            else (problem.targets, problem.output_names))
             return float(data[sample or 0, names.index(name)])
         assert p is not None
-        row = 0 if sample is None else sample - engine._offset  # its row in this pass
+        row = 0 if sample is None else sample - engine.sample_offset  # its row in this pass
         if kind in _UNIT_ARRAYS:
             li, j = self.units[name]
             return float(getattr(p, _UNIT_ARRAYS[kind])[li][row, j])
@@ -786,9 +778,3 @@ class _DirectKeys:
         if kind == "param" or kind == "new":  # before the update, or after it
             return float(engine.params[flat])
         return float(engine.state[kind][flat])  # the optimizer's v, m, s…
-
-
-def solve(problem: Problem, patterns: Iterable[str] | None = None,
-          steps: int | None = None) -> Solution:
-    """Run a problem and record the keys matching ``patterns`` (all by default)."""
-    return Engine(problem).run(Recorder(patterns), steps=steps)

@@ -19,7 +19,7 @@ every other key.
 from __future__ import annotations
 
 from backprop_cli.errors import ProblemError, suggest
-from backprop_cli.files.loader import MAX_STEPS, _check_keys, _int, _number, _string
+from backprop_cli.files.fields import MAX_STEPS, _check_keys, _int, _number, _string
 from backprop_cli.files.yamlio import YMap, YNode
 from backprop_cli.model.optimizers import OPTIMIZER_NAMES, SETTINGS, Optimizer
 from backprop_cli.model.problem import Problem

@@ -21,26 +21,39 @@ a formula is right when it is the same function as the derivative.
 
 from __future__ import annotations
 
+import fnmatch
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 from backprop_cli import calculus as calc
 from backprop_cli.calculus import Definition, ExpressionError, Node
+from backprop_cli.checking.checker import KeyResult, Precision, settle
+from backprop_cli.checking.report import FileReport, judged
 from backprop_cli.errors import Mark, ProblemError, suggest
+from backprop_cli.expr import (
+    FUNCTIONS,
+    Call,
+    Const,
+    Expr,
+    Power,
+    Product,
+    Quotient,
+    Ref,
+    add,
+    mul,
+    sub,
+)
+from backprop_cli.files.yamlio import YMap, YNode, YScalar, parse_yaml, read_text
+from backprop_cli.formats import SolveFormat
+from backprop_cli.kinds.base import SolveRequest, SolveRequestError
 from backprop_cli.numfmt import format_number
-
-if TYPE_CHECKING:
-    from backprop_cli.app.batch_check import FileReport
-    from backprop_cli.checking.checker import KeyResult
-    from backprop_cli.expr import Expr
-    from backprop_cli.files.yamlio import YMap, YNode
+from backprop_cli.render.jsonout import dumps
 
 MAX_CHAIN = 20
 MAX_VARIABLES = 20
-KIND = "derivative"
 
 
 class ExerciseError(ValueError):
@@ -574,7 +587,7 @@ def document(worked: Worked, path: str | None = None) -> dict[str, Any]:
     if path is not None:
         doc["file"] = path
     doc.update({
-        "kind": KIND,
+        "kind": DerivativeProblem.kind,
         "title": exercise.title,
         "function": calc.to_ascii(worked.function),
         "name": exercise.name,
@@ -613,6 +626,7 @@ class Answer:
 
 @dataclass
 class DerivativeProblem:
+    kind: ClassVar[str] = "derivative"  # the exercise kind (backprop_cli.kinds)
     path: str
     exercise: Exercise
     expected: dict[str, Answer]
@@ -626,13 +640,16 @@ class DerivativeProblem:
 def load(path: str | Path) -> DerivativeProblem:
     """Read a ``kind: derivative`` file; ProblemError with path:line:col on any mistake
     (a network problem included)."""
-    from backprop_cli.kinds.exercise import load_exercise
-
-    exercise = load_exercise(path)
-    if not isinstance(exercise, DerivativeProblem):
+    name = str(path)
+    try:
+        root = parse_yaml(read_text(name))
+    except ProblemError as error:
+        raise error.with_path(name) from None
+    kind = root.get("kind") if isinstance(root, YMap) else None
+    if not (isinstance(kind, YScalar) and kind.value == DerivativeProblem.kind):
         raise ProblemError("a network problem, not a derivative exercise (kind: derivative)",
-                           path=str(path))
-    return exercise
+                           path=name)
+    return from_tree(root, name)
 
 
 def from_tree(root: YNode | None, path: str = "<input>") -> DerivativeProblem:
@@ -644,8 +661,6 @@ def from_tree(root: YNode | None, path: str = "<input>") -> DerivativeProblem:
 
 
 def parse(text: str, path: str = "<input>") -> DerivativeProblem:
-    from backprop_cli.files.yamlio import parse_yaml
-
     try:
         return _Reader(path).read(parse_yaml(text))
     except ProblemError as error:
@@ -657,8 +672,6 @@ class _Reader:
         self.path = path
 
     def read(self, root: YNode | None) -> DerivativeProblem:
-        from backprop_cli.files.yamlio import YMap, YScalar
-
         if not isinstance(root, YMap):
             raise ProblemError("a derivative problem is a YAML mapping with 'kind: derivative'",
                                root.mark if root is not None else Mark(1, 1))
@@ -712,7 +725,6 @@ class _Reader:
     def parse_texts(self, function_node: YNode, function: str, chain_node: YNode | None,
                     chain: Mapping[str, str]) -> None:
         """Expression errors at their column in the file."""
-        from backprop_cli.files.yamlio import YMap
 
         try:
             calc.parse_definition(function)
@@ -734,15 +746,12 @@ class _Reader:
     @staticmethod
     def inside(node: YNode, position: int | None) -> Mark:
         """The column of a character of a one-line scalar, else the scalar's own place."""
-        from backprop_cli.files.yamlio import YScalar
 
         if (position is None or not isinstance(node, YScalar) or "\n" in node.text):
             return node.mark
         return Mark(node.mark.line, node.mark.column + position + (1 if node.quoted else 0))
 
     def string(self, node: YNode | None, what: str) -> str:
-        from backprop_cli.files.yamlio import YScalar
-
         if node is None or not isinstance(node, YScalar) or not isinstance(node.value, str):
             if isinstance(node, YScalar) and isinstance(node.value, (int, float)) and not (
                     isinstance(node.value, bool)):
@@ -751,15 +760,11 @@ class _Reader:
         return node.value
 
     def mapping(self, node: YNode, what: str) -> YMap:
-        from backprop_cli.files.yamlio import YMap
-
         if not isinstance(node, YMap):
             raise ProblemError(f"{what} must be a mapping (name: value)", node.mark)
         return node
 
     def number(self, node: YNode, what: str, nonnegative: bool = False) -> float:
-        from backprop_cli.files.yamlio import YScalar
-
         if (not isinstance(node, YScalar) or isinstance(node.value, bool)
                 or not isinstance(node.value, (int, float))):
             raise ProblemError(f"{what} must be a number", node.mark)
@@ -778,8 +783,6 @@ class _Reader:
                 for name, (_, value) in mapping.entries.items()}
 
     def expected(self, node: YMap, exercise: Exercise) -> dict[str, Answer]:
-        from backprop_cli.files.yamlio import YMap, YScalar
-
         known = all_keys(exercise)
         numeric_ok = exercise.at is not None
         result: dict[str, Answer] = {}
@@ -843,7 +846,6 @@ class _Reader:
 
 def recomputation(worked: Worked, key: str) -> Expr | None:
     """The step ``key`` as a formula over other keys, to redo with an author's numbers."""
-    from backprop_cli.expr import Const, Ref, add, mul, sub
 
     exercise = worked.exercise
     if key == "predicted_change" and exercise.step:
@@ -882,7 +884,6 @@ def recomputation(worked: Worked, key: str) -> Expr | None:
 
 def to_expr(node: Node, leaf: Any) -> Expr | None:
     """A calculus tree as an :class:`~backprop_cli.expr.Expr` (the reports print those)."""
-    from backprop_cli.expr import FUNCTIONS, Call, Const, Power, Product, Quotient, add
 
     if isinstance(node, calc.Num):
         return Const(float(node.value))
@@ -924,7 +925,6 @@ def check(problem: DerivativeProblem) -> list[KeyResult]:
 
 def _judge_number(problem: DerivativeProblem, worked: Worked, answer: Answer,
                   author: Mapping[str, float]) -> KeyResult:
-    from backprop_cli.checking.checker import KeyResult, Precision, settle
 
     assert answer.value is not None
     actual = worked.values[answer.key]
@@ -944,8 +944,6 @@ def _judge_number(problem: DerivativeProblem, worked: Worked, answer: Answer,
 
 
 def _judge_formula(problem: DerivativeProblem, worked: Worked, answer: Answer) -> KeyResult:
-    from backprop_cli.checking.checker import KeyResult
-
     exercise = worked.exercise
     assert answer.formula is not None
     parts = answer.key.split(".")
@@ -1013,10 +1011,40 @@ def _first_difference(left: Node, right: Node, points: list[dict[str, float]]
     return None
 
 
-def report(problem: DerivativeProblem, path: str) -> FileReport:
-    """The check report of a loaded derivative exercise."""
-    from backprop_cli.app.batch_check import FileReport
+class DerivativeKind:
+    """``kind: derivative``: a function (and its chain), the point, the derivatives asked."""
 
-    results = check(problem)
-    status = "failed" if any(not r.passed for r in results) else "passed"
-    return FileReport(path, status, problem.title, results)
+    name = "derivative"
+    formats: tuple[SolveFormat, ...] = ("rich", "plain", "markdown", "json")
+
+    def read(self, root: YNode | None, path: str, *, steps: int | None,
+             title_default: str) -> DerivativeProblem:
+        return from_tree(root, path)
+
+    def check(self, exercise: DerivativeProblem, path: str) -> FileReport:
+        return judged(path, exercise.title, check(exercise))
+
+    def solve(self, exercise: DerivativeProblem, request: SolveRequest) -> str:
+        if request.fmt not in self.formats:
+            raise SolveRequestError(f"a derivative exercise prints as plain text, markdown or "
+                                    f"json, not {request.fmt}", "--format")
+        worked = work(exercise.exercise)
+        if request.fmt == "json":
+            return dumps(selected(document(worked, exercise.path), request.patterns))
+        lines = worked_lines(worked, request.digits)
+        if request.fmt == "markdown":
+            body = "\n".join(lines[2 if exercise.exercise.title else 0:])
+            return f"# {exercise.title}\n\n```text\n{body}\n```\n"
+        return "\n".join(lines)  # rich and plain print the same text
+
+
+def selected(doc: dict[str, Any], patterns: tuple[str, ...]) -> dict[str, Any]:
+    """The JSON document with only the values and formulas whose keys match ``patterns``."""
+    if patterns:
+        for part in ("values", "formulas"):
+            doc[part] = {k: v for k, v in doc[part].items()
+                         if any(fnmatch.fnmatchcase(k, p) for p in patterns)}
+    return doc
+
+
+KIND = DerivativeKind()

@@ -1,33 +1,46 @@
-"""One entry point for every kind of exercise file: read it once, dispatch on ``kind:``.
+"""The registry of exercise kinds, and the one entry point that reads any exercise file.
 
-A file is a network problem (the default, ``kind: network``) or a derivative
-warm-up (``kind: derivative``, :mod:`backprop_cli.kinds.derivative`). The text is read
-and parsed once whatever the kind; the derivative module is imported only for
-derivative files.
+A file is read and parsed once; its ``kind:`` key (``network`` when absent) chooses the
+kind that builds the exercise. Each kind is a module of this package with a ``KIND``
+object (:class:`~backprop_cli.kinds.base.ExerciseKind`); adding a kind is one module
+and one entry in :data:`KINDS`.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
-import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-from backprop_cli.errors import ProblemError
-from backprop_cli.files.loader import problem_from_tree
-from backprop_cli.files.yamlio import YMap, YScalar, parse_yaml, read_text
+from backprop_cli.errors import ProblemError, suggest
+from backprop_cli.files.loader import kind_node
+from backprop_cli.files.yamlio import YScalar, parse_yaml, read_text
+from backprop_cli.kinds.base import Exercise, ExerciseKind
+from backprop_cli.kinds.network import KIND as NETWORK
 from backprop_cli.model.problem import Problem
 
-if TYPE_CHECKING:
-    from typing import TypeAlias
+# kind name -> the module that holds its KIND. The network kind, which nearly every
+# file is, is imported with this module; the others on their first file (each costs
+# start-up time that `check` on a folder of network files should not pay).
+KINDS: dict[str, str] = {
+    "network": "backprop_cli.kinds.network",
+    "derivative": "backprop_cli.kinds.derivative",
+}
+_loaded: dict[str, ExerciseKind[Any]] = {"network": NETWORK}
 
-    from backprop_cli.kinds.derivative import DerivativeProblem
 
-    Exercise: TypeAlias = Problem | DerivativeProblem
+def kind_named(name: str) -> ExerciseKind[Any]:
+    """The kind registered as ``name`` (KeyError when there is none)."""
+    found = _loaded.get(name)
+    if found is None:
+        found = _loaded[name] = importlib.import_module(KINDS[name]).KIND
+    return found
 
-KINDS = ("network", "derivative")
-# a top-level key in block style starts a line: without such a line the file has no kind
-_KIND_LINE = re.compile(r"^kind[ \t]*:", re.MULTILINE)
+
+def kind_of(exercise: Exercise) -> ExerciseKind[Any]:
+    """The kind that read ``exercise``: it checks and solves it."""
+    return kind_named(exercise.kind)
 
 
 def load_exercise(path: str | Path, steps: int | None = None) -> Exercise:
@@ -50,15 +63,23 @@ def _stem(name: str) -> str:
 def parse_exercise(text: str, path: str = "<input>", steps: int | None = None,
                    title_default: str = "problem") -> Exercise:
     root = parse_yaml(text)
-    if _KIND_LINE.search(text) and isinstance(root, YMap) and (node := root.get("kind")):
-        kind = node.value if isinstance(node, YScalar) else None
-        if kind not in KINDS:
-            from backprop_cli.errors import suggest
+    kind: ExerciseKind[Any] = NETWORK
+    node = kind_node(root, text)
+    if node is not None:
+        name = node.value if isinstance(node, YScalar) else None
+        if name not in KINDS:
+            hint = suggest(str(name), KINDS) or f" (known: {', '.join(KINDS)})"
+            raise ProblemError(f"unknown kind '{name}'{hint}", node.mark, path)
+        kind = kind_named(str(name))
+    exercise: Exercise = kind.read(root, path, steps=steps, title_default=title_default)
+    return exercise
 
-            hint = suggest(str(kind), KINDS) or f" (known: {', '.join(KINDS)})"
-            raise ProblemError(f"unknown kind '{kind}'{hint}", node.mark, path)
-        if kind == "derivative":
-            from backprop_cli.kinds.derivative import from_tree
 
-            return from_tree(root, path)
-    return problem_from_tree(root, path, steps=steps, title_default=title_default)
+def load_problem(path: str | Path, steps: int | None = None) -> Problem:
+    """A network problem file; ProblemError (path set) for anything else, another kind
+    of exercise included (for the commands that need a network: quiz, train, ...)."""
+    exercise = load_exercise(path, steps=steps)
+    if not isinstance(exercise, Problem):  # narrows the type; the kind names the reason
+        raise ProblemError(f"a {exercise.kind} exercise (kind: {exercise.kind}) has no "
+                           "network; use backprop solve, check or derive", path=str(path))
+    return exercise

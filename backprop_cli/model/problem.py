@@ -20,7 +20,7 @@ decimals, see :mod:`backprop_cli.rounding`).
 from __future__ import annotations
 
 import fnmatch
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -119,6 +119,7 @@ class Expected:
 
 @record
 class Problem:
+    kind: ClassVar[str] = "network"  # the exercise kind (backprop_cli.kinds)
     path: str
     title: str
     description: str | None

@@ -10,6 +10,6 @@ HTML or SVG rendering is asked for.
 
 from __future__ import annotations
 
-from backprop_cli.render.api import FORMATS, RenderOptions, render_problem, solve_for_display
+from backprop_cli.render.api import RenderOptions, render_problem, solve_for_display
 
-__all__ = ["FORMATS", "RenderOptions", "render_problem", "solve_for_display"]
+__all__ = ["RenderOptions", "render_problem", "solve_for_display"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 
-from backprop_cli.engine.passes import Engine, Recorder, Solution
+from backprop_cli.engine import make_engine
+from backprop_cli.engine.passes import Recorder, Solution
 from backprop_cli.model.keys import parse_key, prefix_for
 from backprop_cli.model.problem import Problem
 from backprop_cli.records import record
 
-FORMATS = ("rich", "plain", "markdown", "html", "svg")
 _STEP_PREFIX = re.compile(r"^(step\d+\.|final\.)")
 
 
@@ -64,17 +64,20 @@ def display_prefixes(problem: Problem, step: int) -> set[str]:
 
 def solve_for_display(problem: Problem, step: int = 1) -> Solution:
     """Run the problem, keeping what the worked solution of step ``step`` shows."""
-    return Engine(problem).run(StepRecorder(display_prefixes(problem, step)))
+    return make_engine(problem).run(StepRecorder(display_prefixes(problem, step)))
 
 
 def render_problem(problem: Problem, solution: Solution, options: RenderOptions) -> str:
-    """The worked solution as text in ``options.fmt`` (see :data:`FORMATS`)."""
+    """The worked solution as text in ``options.fmt`` (formats.DOCUMENT_FORMATS)."""
+    # lazy: the document model and its writers load only when a solution is rendered,
+    # never on `check`'s path, which imports this module through the network kind
     from backprop_cli.render.document import BuildOptions, build_document
     from backprop_cli.render.notation import make_notation
 
     doc = build_document(problem, solution, BuildOptions(options.digits, options.step))
     fmt = options.fmt
     if fmt == "markdown":
+        # lazy: one writer per run
         from backprop_cli.render.markdown import write_markdown
 
         return write_markdown(doc, make_notation("latex", problem, options.digits),
@@ -82,9 +85,11 @@ def render_problem(problem: Problem, solution: Solution, options: RenderOptions)
     style = "ascii" if options.ascii_only else "unicode"
     notation = make_notation(style, problem, options.digits)
     if fmt == "plain":
+        # lazy: one writer per run
         from backprop_cli.render.plain import write_plain
 
         return write_plain(doc, notation, options.width, options.ascii_only)
+    # lazy: rich, for the terminal formats only
     from backprop_cli.render.terminal import export
 
     return export(doc, notation, fmt, options.width, options.ascii_only, options.color)

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from backprop_cli.app.batch_check import FileReport
 from backprop_cli.checking.checker import KeyResult
+from backprop_cli.checking.report import FileReport
 from backprop_cli.numfmt import format_number
+from backprop_cli.render.formula_text import substituted
 
 Style = Callable[..., str]
 
@@ -63,8 +64,6 @@ def describe_recomputation(result: KeyResult, digits: int = 6) -> str | None:
     """The step recomputed from the file's own numbers, with those numbers substituted."""
     if result.formula is None or result.recomputed is None:
         return None
-    from backprop_cli.render.formula_text import substituted
-
     symbols, numbers = substituted(result.formula, result.operands, digits)
     return (f"{result.key} = {symbols} = {numbers} = {_num(result.recomputed, digits)} "
             "from the file's own numbers")
@@ -148,7 +147,8 @@ def _finite(value: float | None) -> float | None:
 
 
 def json_report(reports: list[FileReport]) -> str:
-    import json  # only for this format
+    # lazy: only for this format (start-up time of the other formats)
+    import json
 
     files = []
     for report in reports:
@@ -245,7 +245,8 @@ def append_step_summary(reports: list[FileReport]) -> None:
 
 
 def junit_report(reports: list[FileReport]) -> str:
-    from xml.etree import ElementTree  # only for this format: its import costs 2 ms
+    # lazy: only for this format; its import costs 2 ms
+    from xml.etree import ElementTree
 
     counts = summary_counts(reports)
     suites = ElementTree.Element("testsuites", name="backprop check", tests=str(len(reports)),

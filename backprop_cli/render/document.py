@@ -17,11 +17,9 @@ hundred lines.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
 
-import numpy as np
-
+from backprop_cli.checking.checker import check_values
 from backprop_cli.engine.passes import Solution
 from backprop_cli.expr import Call, Expr, Piecewise, Quotient, Ref, Sum, add, reduce_innermost
 from backprop_cli.model.activations import Activation
@@ -50,6 +48,7 @@ from backprop_cli.render.model import (
     Table,
     Word,
 )
+from backprop_cli.render.textplot import spaced
 from backprop_cli.render.values import DisplayValues
 
 MAX_UNITS = 12  # a layer with more units is shown as a table
@@ -77,12 +76,7 @@ def judgements(problem: Problem, values: Mapping[str, float]) -> dict[str, Judge
     """The author's values with the checker's verdicts (issue 4), or without when unavailable."""
     if not problem.expected:
         return {}
-    check_values: Callable[[Problem, Mapping[str, float]], list[Any]] | None
-    try:
-        from backprop_cli.checking.checker import check_values
-    except ImportError:  # the checker is optional for showing the author's values
-        check_values = None
-    if check_values is not None and all(key in values for key in problem.expected):
+    if all(key in values for key in problem.expected):
         try:
             return {r.key: Judgement(r.key, r.text, r.verdict, r.erratum_text, r.note,
                                      r.recomputed, r.reason)
@@ -674,9 +668,11 @@ class Builder:
         suffix = sfx if problem.has_samples else ""
         names = self.layer_params(li)
         keys = [f"{self.prefix}grad.{n}{suffix}" for n in names]
-        grads = np.array([self.solution.values[k] for k in keys])
-        order = np.argsort(-np.abs(grads), kind="stable")[:TOP_GRADIENTS]
-        norm = float(np.sqrt(np.sum(grads * grads)))
+        grads = [self.solution.values[k] for k in keys]
+        # largest magnitude first, ties in parameter order, NaN last (as a stable argsort)
+        order = sorted(range(len(grads)),
+                       key=lambda i: (math.isnan(grads[i]), -abs(grads[i])))[:TOP_GRADIENTS]
+        norm = math.sqrt(math.fsum(g * g for g in grads))
         section.add(Para([f"The {len(order)} largest of the layer's {len(names)} gradients "
                           "(norm ", Num(norm), "):"]))
         for index in order:
@@ -875,7 +871,7 @@ class Builder:
         steps_run = self.solution.steps_run
         section = self.section(f"{number}. Training: {steps_run} steps", context=FINAL)
         section.add(Sparkline([float(v) for v in losses], "loss"))
-        indices = _spread(len(losses), MAX_LOSS_ROWS)
+        indices = spaced(len(losses), MAX_LOSS_ROWS)
         batched = len(self.samples) < len(self.all_samples) or problem.batch_size is not None
         loss_header = "loss of the step's batch" if batched else "loss before the step"
         columns = [Column(["step"], "right"), Column([loss_header], "right"),
@@ -1025,14 +1021,6 @@ def activation_label(activation: Activation) -> str:
     """'leaky ReLU, α = 0.1' (the label without nested brackets)."""
     label = activation.label
     return label.replace(" (", ", ").rstrip(")") if "(" in label else label
-
-
-def _spread(count: int, limit: int) -> list[int]:
-    """Up to ``limit`` indices of ``range(count)``, evenly spread, first and last included."""
-    if count <= limit:
-        return list(range(count))
-    picks = {round(i * (count - 1) / (limit - 1)) for i in range(limit)}
-    return sorted(picks)
 
 
 def _percent(part: float, whole: float) -> str:

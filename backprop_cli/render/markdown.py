@@ -27,8 +27,9 @@ from backprop_cli.render.model import (
     Word,
 )
 from backprop_cli.render.notation import MathNotation
-from backprop_cli.render.plain import log_scaled, sparkline
+from backprop_cli.render.plain import sparkline
 from backprop_cli.render.text import context_notation, equation_text, inline_math, mark_text
+from backprop_cli.render.textplot import log_scaled
 
 ALIGN_AT = 90  # visible characters above which an equation is split over lines
 _COMMAND = re.compile(r"\\[a-zA-Z]+|[{}]")

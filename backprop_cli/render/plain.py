@@ -32,16 +32,10 @@ from backprop_cli.render.text import (
     layout_equation,
     mark_text,
 )
+from backprop_cli.render.textplot import log_scaled
 
 SPARK_UNICODE = "▁▂▃▄▅▆▇█"
 SPARK_ASCII = "_.-~=+*#"
-
-
-def log_scaled(values: list[float]) -> bool:
-    """Whether a sparkline should use a log scale: positive values over many decades."""
-    positive = [v for v in values if v > 0]
-    return (len(positive) > 1 and all(v >= 0 for v in values)
-            and max(positive) > 1000 * min(positive))
 
 
 def sparkline(values: list[float], width: int, ascii_only: bool) -> str:

@@ -34,7 +34,7 @@ from backprop_cli.render.model import (
     Word,
 )
 from backprop_cli.render.notation import MathNotation
-from backprop_cli.render.plain import log_scaled, sparkline
+from backprop_cli.render.plain import sparkline
 from backprop_cli.render.text import (
     context_notation,
     equation_text,
@@ -42,6 +42,7 @@ from backprop_cli.render.text import (
     layout_equation,
     mark_text,
 )
+from backprop_cli.render.textplot import log_scaled
 
 STYLES = {
     "lhs": "bold",

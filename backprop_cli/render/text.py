@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from backprop_cli.expr import render
 from backprop_cli.records import record
-from backprop_cli.render.model import FINAL, Equation, Judgement
-from backprop_cli.render.notation import MathNotation
+from backprop_cli.render.model import FINAL, Equation, Judgement, Math, Num, Sym, Word
+from backprop_cli.render.notation import MathNotation, to_ascii
 
 
 def context_notation(notation: MathNotation, context: int) -> MathNotation:
@@ -60,8 +60,6 @@ def equation_text(equation: Equation, notation: MathNotation) -> EquationText:
 
 def inline_math(part: object, notation: MathNotation) -> str:
     """A math-only inline part (symbol, word, number) as notation text."""
-    from backprop_cli.render.model import Math, Num, Sym, Word
-
     if isinstance(part, Sym):
         return notation.symbol(part.key)
     if isinstance(part, Word):
@@ -119,8 +117,6 @@ def mark_text(judgement: Judgement, notation: MathNotation, ascii_only: bool,
         details.append(judgement.note)
     detail = "; ".join(details) if details else None
     if ascii_only:
-        from backprop_cli.render.notation import to_ascii
-
         text = to_ascii(text)
         detail = to_ascii(detail) if detail else None
     return MarkText(symbol, text, detail, verdict)

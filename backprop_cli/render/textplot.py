@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from backprop_cli.numfmt import format_number
+from backprop_cli.records import record
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 SHADES = " ·░▒▓█"  # low to high
@@ -28,7 +28,21 @@ def spaced(count: int, wanted: int) -> list[int]:
     return sorted(picked)
 
 
-@dataclass(frozen=True)
+# Values spanning more than this ratio (all of them non-negative) are drawn on a log
+# scale: a loss falling 500× shows its whole fall, the same in every chart and sparkline.
+LOG_SPAN = 100
+
+
+def log_scaled(values: Sequence[float]) -> bool:
+    """Whether values are best drawn on a log scale: none negative, and the positive
+    finite ones spanning more than :data:`LOG_SPAN`."""
+    finite = [v for v in values if math.isfinite(v)]
+    positive = [v for v in finite if v > 0]
+    return (len(positive) > 1 and all(v >= 0 for v in finite)
+            and max(positive) > LOG_SPAN * min(positive))
+
+
+@record(frozen=True)
 class Scale:
     """Maps values to [0, 1], linearly or on a log scale."""
 
@@ -45,7 +59,7 @@ class Scale:
         positive = [v for v in finite if v > 0]
         if log is None:
             # losses fall over many orders of magnitude: a log axis shows all of it
-            log = bool(positive) and low >= 0 and max(positive) / min(positive) > 100
+            log = log_scaled(finite)
         if log and positive:
             return cls(min(positive), max(positive), True)
         return cls(low, high, False)

@@ -36,7 +36,8 @@ def check_target(path: str) -> None:
 def require_matplotlib() -> None:
     """Fail early (before a long run) when the extra is not installed."""
     try:
-        # an optional extra: no stubs needed when it is absent (mypy runs either way)
+        # lazy: matplotlib is an optional extra, and costs start-up time where it is
+        # installed; no stubs needed when it is absent (mypy runs either way)
         import matplotlib  # type: ignore[import-not-found, unused-ignore]  # noqa: F401
     except ImportError:
         raise PlotError(MISSING) from None
@@ -44,6 +45,7 @@ def require_matplotlib() -> None:
 
 def _figure(**kwargs: Any) -> Any:
     require_matplotlib()
+    # lazy: the optional extra, checked just above
     from matplotlib.figure import Figure  # type: ignore[import-not-found, unused-ignore]
 
     return Figure(**kwargs)

@@ -1,0 +1,69 @@
+"""``kind: network`` (the default): a network, its data, loss and training settings.
+
+Read by :mod:`backprop_cli.files.loader`, run by the engine, judged by
+:mod:`backprop_cli.checking.checker`, written by :mod:`backprop_cli.render`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+
+from backprop_cli.checking.checker import check_values
+from backprop_cli.checking.report import FileError, FileReport, judged
+from backprop_cli.engine import solve
+from backprop_cli.errors import NumericError, ProblemError, suggest
+from backprop_cli.files.loader import problem_from_tree
+from backprop_cli.files.yamlio import YNode
+from backprop_cli.formats import SolveFormat
+from backprop_cli.kinds.base import SolveRequest, SolveRequestError
+from backprop_cli.model.problem import Problem
+from backprop_cli.records import replace
+from backprop_cli.render import RenderOptions, render_problem, solve_for_display
+from backprop_cli.render.jsonout import dumps, solution_document
+
+
+class NetworkKind:
+    name = "network"
+    formats: tuple[SolveFormat, ...] = ("rich", "plain", "markdown", "html", "svg", "json")
+
+    def read(self, root: YNode | None, path: str, *, steps: int | None,
+             title_default: str) -> Problem:
+        return problem_from_tree(root, path, steps=steps, title_default=title_default)
+
+    def check(self, exercise: Problem, path: str) -> FileReport:
+        # record only the expected keys: the checker reads the leaves of a recomputation
+        # (data and starting parameters) from the problem itself
+        try:
+            solution = solve(exercise, list(exercise.expected) or ["final.loss"])
+            results = check_values(exercise, solution.values)
+        except NumericError as error:
+            return FileReport(path, "invalid", exercise.title, errors=[
+                FileError(str(error), None, None, f"{path}: {error}")])
+        return judged(path, exercise.title, results)
+
+    def solve(self, exercise: Problem, request: SolveRequest) -> str:
+        problem = exercise
+        if request.round_decimals is not None:
+            problem = replace(problem, round=request.round_decimals)
+        if request.fmt == "json":
+            solution = solve(problem, request.patterns or None)
+            for pattern in request.patterns:
+                if not any(fnmatch.fnmatchcase(key, pattern) for key in solution.values):
+                    # a typo (grad.W1), not an empty selection: name the key meant
+                    every = solve(problem).values  # only on this error path
+                    raise ProblemError(f"--keys '{pattern}' matches no value key"
+                                       f"{suggest(pattern, list(every))}")
+            return dumps(solution_document(solution))
+        last = max(problem.steps, 1)
+        step = request.step or 1
+        if step > last:
+            raise SolveRequestError(f"the problem runs {problem.steps} step"
+                                    f"{'s' * (problem.steps != 1)}; K must be at most {last}",
+                                    "--step")
+        options = RenderOptions(fmt=request.fmt, digits=request.digits,
+                                ascii_only=request.ascii_only, step=step, width=request.width,
+                                color=request.color)
+        return render_problem(problem, solve_for_display(problem, step), options)
+
+
+KIND = NetworkKind()
