@@ -237,6 +237,12 @@ def _judge(problem: Problem, entry: Expected, values: Mapping[str, float],
                        erratum_text=entry.erratum_text, note=entry.note,
                        line=entry.mark.line, column=entry.mark.column)
     correct = precision.agrees(entry.value, actual)
+    kept = _kept_rule(problem, tolerance, precision)
+    if kept is not None:
+        # hand-calculation mode: one rule, a value is right when it rounds to the kept value
+        # (0.7·(−0.025) = −0.0175 is kept as −0.018: −0.018 and −0.0175 are right, −0.017 not)
+        correct = kept(entry.value) == actual or (
+            precision.unit < 10.0 ** -kept.decimals and correct)
     # a correct value needs no recomputation (it is most of them: skip the work)
     if correct and entry.erratum is None:
         return settle(result, precision, tolerance, correct)
@@ -246,7 +252,30 @@ def _judge(problem: Problem, entry: Expected, values: Mapping[str, float],
         result.formula = expr
         result.operands = carried.operands(expr)
         result.recomputed = expr.evaluate(result.operands)
-    return settle(result, precision, tolerance, correct)
+    result = settle(result, precision, tolerance, correct)
+    if (kept is not None and result.verdict == "consistent" and result.recomputed is not None
+            and kept(entry.value) != kept(result.recomputed)):
+        result.verdict = "wrong"  # the same one rule for the author's own numbers
+        result.reason = "wrong even from the author's own earlier numbers"
+    return result
+
+
+@record(frozen=True)
+class _Kept:
+    """Rounding to the decimals a hand calculation keeps."""
+
+    decimals: int
+
+    def __call__(self, value: float) -> float:
+        return round_value(value, self.decimals)
+
+
+def _kept_rule(problem: Problem, tolerance: float | None, precision: Precision) -> _Kept | None:
+    """The hand-calculation rule for a value written with a precision of its own (not an
+    explicit tolerance, not an integer), or None outside hand-calculation mode."""
+    if problem.round is None or tolerance is not None or precision.unit == 0.0:
+        return None
+    return _Kept(problem.round)
 
 
 def settle(result: KeyResult, precision: Precision, tolerance: float | None,

@@ -752,6 +752,9 @@ class Builder:
                 example.judgement = None  # the table below shows the author's value
                 self.shown.discard(f"{prefix}{kind}.{name}")
                 section.add(example)
+        erased = self.erased_updates(movable, prefix)
+        if erased:
+            section.add(self.erased_warning(erased, len(movable)))
         if self.few_parameters:
             section.add(self.update_table(names, prefix))
         else:
@@ -761,6 +764,27 @@ class Builder:
                                           title=f"The {min(TOP_CHANGES, len(changes))} "
                                                 "largest updates"))
         return section
+
+    def erased_updates(self, movable: list[str], prefix: str) -> list[str]:
+        """Hand-calculation mode: the parameters with a gradient whose update rounding
+        erased (η·∂L/∂p under half a unit of the last decimal kept: 0.5 + 0 = 0.5)."""
+        if self.problem.round is None:
+            return []
+        raw = self.solution.values
+        return [name for name in movable
+                if raw.get(f"{prefix}grad.{name}", 0.0) != 0.0
+                and raw.get(f"{prefix}new.{name}") == raw.get(f"{prefix}{name}")]
+
+    def erased_warning(self, erased: list[str], movable: int) -> Para:
+        decimals = self.problem.round
+        assert decimals is not None
+        listed = ", ".join(erased[:MAX_LIST]) + (", …" if len(erased) > MAX_LIST else "")
+        which = ("every update" if len(erased) == movable else
+                 f"the update of {_count(len(erased), 'parameter')} ({listed})")
+        return Para([f"Warning: rounding to {decimals} decimals erases {which}: each change "
+                     f"is smaller than half a unit of the last decimal kept, so the parameter "
+                     f"stays as it was. Keep more decimals (--round {decimals + 2}, or round: "
+                     f"{decimals + 2} in the file) to see the step."], "warning")
 
     def example_parameter(self, movable: list[str]) -> str | None:
         """The parameter whose update is written out: the first that moves shows it best."""

@@ -23,6 +23,7 @@ from backprop_cli.model.keys import KeyParts, parse_key
 from backprop_cli.model.optimizers import ALL_UPDATE_KINDS as OPTIMIZER_KINDS
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_decimals, format_number
+from backprop_cli.rounding import shown_decimals
 
 SUPERSCRIPT = dict(zip("0123456789+-−()=", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁽⁾⁼", strict=True))
 SUBSCRIPT = dict(zip("0123456789+-−()=", "₀₁₂₃₄₅₆₇₈₉₊₋₋₍₎₌", strict=True))
@@ -192,7 +193,9 @@ class MathNotation:
 
     def number(self, value: float, digits: int | None = None) -> str:
         if self.decimals is not None and digits is None:
-            return format_decimals(value, self.decimals, ascii_only=self.ascii_only)
+            # a kept value shows its decimals; one on its way, every decimal it has
+            return format_decimals(value, shown_decimals(self.decimals),
+                                   ascii_only=self.ascii_only)
         return format_number(value, digits or self.digits, ascii_only=self.ascii_only)
 
     def unit_name(self, unit: str) -> str:
@@ -522,7 +525,7 @@ class LatexNotation(MathNotation):
 
     def number(self, value: float, digits: int | None = None) -> str:
         if self.decimals is not None and digits is None:
-            return format_decimals(value, self.decimals, ascii_only=True)
+            return format_decimals(value, shown_decimals(self.decimals), ascii_only=True)
         return latex_number(format_number(value, digits or self.digits, ascii_only=True))
 
     def unit_name(self, unit: str) -> str:
