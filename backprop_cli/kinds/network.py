@@ -19,6 +19,7 @@ from backprop_cli.kinds.base import SolveRequest, SolveRequestError
 from backprop_cli.model.problem import Problem
 from backprop_cli.records import replace
 from backprop_cli.render import RenderOptions, render_problem, solve_for_display
+from backprop_cli.render.formula_text import math_substituted
 from backprop_cli.render.jsonout import dumps, solution_document
 
 
@@ -36,6 +37,10 @@ class NetworkKind:
         try:
             solution = solve(exercise, list(exercise.expected) or ["final.loss"])
             results = check_values(exercise, solution.values)
+            for result in results:  # the recomputations, as the worked solution writes them
+                if result.formula is not None and result.recomputed is not None:
+                    result.shown = math_substituted(exercise, result.key, result.formula,
+                                                    result.operands, result.recomputed)
         except NumericError as error:
             return FileReport(path, "invalid", exercise.title, errors=[
                 FileError(str(error), None, None, f"{path}: {error}")])
