@@ -159,3 +159,18 @@ def test_softmax_over_one_unit_is_refused_with_the_reason(tmp_path) -> None:  # 
     assert result.output == (f"{path}:4:32: layer 1: softmax over one unit is always 1, so the "
                              "loss and every gradient through it are constant: give the layer "
                              "at least two units, or use sigmoid for a single unit\n")
+
+
+def test_output_into_a_new_folder_is_made_and_an_unwritable_one_is_a_clean_error(
+        tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The instructors' guide writes exams/2025_midterm/variant_01.yaml in a fresh clone."""
+    target = tmp_path / "exams" / "2025_midterm" / "variant_01.yaml"
+    result = CliRunner().invoke(cli, ["new", "--layers", "2-2-1", "--seed", "1", "--nice",
+                                      "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert target.read_text().startswith("# backprop new")
+    blocked = tmp_path / "file.txt"
+    blocked.write_text("x")
+    bad = CliRunner().invoke(cli, ["solve", SEED, "-o", str(blocked / "out.txt")])
+    assert bad.exit_code == 1
+    assert bad.output.startswith(f"{blocked / 'out.txt'}: cannot write: ")
