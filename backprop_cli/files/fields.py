@@ -8,7 +8,7 @@ import math
 import re
 from collections.abc import Sequence
 
-from backprop_cli.errors import ProblemError, suggest
+from backprop_cli.errors import ProblemError, raise_collected, suggest
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq, resolve_plain
 from backprop_cli.model.problem import RESERVED_WORDS
 
@@ -66,13 +66,15 @@ def _check_keys(node: YMap, allowed: Sequence[str], where: str) -> None:
         known = _KEY_SETS[id(allowed)] = (allowed, frozenset(allowed))
     if node.entries.keys() <= known[1]:  # one set comparison: the keys are all known
         return
+    errors: list[ProblemError] = []
     for key in node.entries:
         if key not in allowed:
             hint = suggest(key, allowed)
             if not hint:
                 hint = f" (allowed: {', '.join(allowed)})"
-            raise ProblemError(f"unknown key '{_short(key)}' in {where}{hint}",
-                               node.key_mark(key))
+            errors.append(ProblemError(f"unknown key '{_short(key)}' in {where}{hint}",
+                                       node.key_mark(key)))
+    raise_collected(errors)  # every unknown key at once: each is its own typo
 
 
 # the allowed keys as a set, by the identity of the (constant) sequence, kept with it

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from backprop_cli.errors import Mark, ProblemError, suggest
+from backprop_cli.errors import Mark, ProblemError, raise_collected, suggest
 from backprop_cli.files.fields import (
     MAX_COUNT,
     MAX_STEPS,
@@ -118,6 +118,11 @@ class _Reader:
 
     def read(self, steps_override: int | None) -> Problem:
         root = self.root
+        for key in NETWORK_KEYS:  # inputs: or layers: at the top level
+            if key in root.entries and "network" not in root.entries:
+                raise ProblemError(f"'{key}' belongs to the network: nest it under network: "
+                                   f"(network:, then {key}: indented below it)",
+                                   root.entries[key][0])
         _check_keys(root, TOP_KEYS, "the problem")
         title = self.title_default
         if (node := root.get("title")) is not None:
@@ -199,10 +204,20 @@ class _Reader:
         if (node := root.get("tolerance")) is not None:
             problem.tolerance = _number(node, "tolerance", nonnegative=True)
         problem.notes = notes
+        # expected and quiz: every entry is independent, so every wrong one is reported
+        errors: list[ProblemError] = []
         if (node := root.get("expected")) is not None:
-            problem.expected = self.read_expected(_map(node, "expected"), problem, file_steps)
+            try:
+                problem.expected = self.read_expected(_map(node, "expected"), problem,
+                                                      file_steps, errors)
+            except ProblemError as error:
+                errors.extend(error.each())
         if (node := root.get("quiz")) is not None:
-            problem.quiz = self.read_quiz(node, problem)
+            try:
+                self.read_quiz(node, problem, errors)
+            except ProblemError as error:
+                errors.extend(error.each())
+        raise_collected(errors)
         return problem
 
     # ---------------------------------------------------------------- network
@@ -583,65 +598,82 @@ class _Reader:
 
     # ------------------------------------------------------------------- quiz
 
-    def read_quiz(self, node: YNode, problem: Problem) -> list[str]:
+    def read_quiz(self, node: YNode, problem: Problem,
+                  errors: list[ProblemError] | None = None) -> list[str]:
         """Value keys or glob patterns of computed values (`backprop quiz` asks for them)."""
         items = [node] if isinstance(node, YScalar) else _seq(node, "quiz").items
         if not items:
             raise ProblemError("quiz is empty: list value keys or patterns, or leave it out",
                                node.mark)
         patterns = [_string(item, "quiz entry") for item in items]
-        errors = match_patterns(problem, patterns)[1]
-        for item, pattern in zip(items, patterns, strict=True):
-            if pattern in errors:
-                raise ProblemError(f"quiz: '{_short(pattern)}' {errors[pattern]}", item.mark)
+        why = match_patterns(problem, patterns)[1]
+        wrong = [ProblemError(f"quiz: '{_short(pattern)}' {why[pattern]}", item.mark)
+                 for item, pattern in zip(items, patterns, strict=True) if pattern in why]
+        if errors is None:
+            raise_collected(wrong)
+        else:
+            errors.extend(wrong)
+        problem.quiz = patterns
         return patterns
 
     # --------------------------------------------------------------- expected
 
-    def read_expected(self, node: YMap, problem: Problem,
-                      file_steps: int | None = None) -> dict[str, Expected]:
+    def read_expected(self, node: YMap, problem: Problem, file_steps: int | None = None,
+                      errors: list[ProblemError] | None = None) -> dict[str, Expected]:
         """The expected values; a key of the file's own ``file_steps`` that a --steps
         override removed (``new.w1`` with --steps 0) is skipped and listed in
         ``problem.skipped_expected``, not an error: the override, not the file, removed it."""
         result: dict[str, Expected] = {}
+        found: list[ProblemError] = []
         for key, (key_mark, value_node) in node.entries.items():
-            parts = parse_key(key, problem)
-            if parts is None and file_steps is not None and file_steps != problem.steps:
-                overridden = problem.steps
-                problem.steps = file_steps
-                try:
-                    was_a_key = parse_key(key, problem) is not None
-                finally:
-                    problem.steps = overridden
-                if was_a_key:
-                    problem.skipped_expected.append(key)
-                    continue
-            if parts is None:
-                # a large network's keys are not listed: a hint is not worth that
-                index = problem.key_index
-                hint = suggest(key, list(index) if index is not None else [])
-                raise ProblemError(f"expected: unknown value key '{_short(key)}'{hint}",
-                                   key_mark)
-            entry = Expected(key=key, value=0.0, text="", mark=key_mark, parts=parts)
-            number_node: YNode = value_node
-            if isinstance(value_node, YMap):
-                _check_keys(value_node, EXPECTED_ENTRY_KEYS, f"expected '{key}'")
-                number_node = self.require(value_node, "value", f"expected '{key}'")
-                if (tol := value_node.get("tolerance")) is not None:
-                    entry.tolerance = _number(tol, f"expected '{key}' tolerance",
-                                              nonnegative=True)
-                if (err := value_node.get("erratum")) is not None:
-                    entry.erratum = _number(err, f"expected '{key}' erratum")
-                    assert isinstance(err, YScalar)
-                    entry.erratum_text = err.text
-                if (note := value_node.get("note")) is not None:
-                    entry.note = _string(note, f"expected '{key}' note")
-            value = _plain_float(number_node)
-            entry.value = value if value is not None else _number(number_node,
-                                                                  f"expected '{key}'")
-            assert isinstance(number_node, YScalar)
-            entry.text = number_node.text
-            result[key] = entry
+            try:
+                parts = parse_key(key, problem)
+                if parts is None and file_steps is not None and file_steps != problem.steps:
+                    overridden = problem.steps
+                    problem.steps = file_steps
+                    try:
+                        was_a_key = parse_key(key, problem) is not None
+                    finally:
+                        problem.steps = overridden
+                    if was_a_key:
+                        problem.skipped_expected.append(key)
+                        continue
+                if parts is None:
+                    # a large network's keys are not listed: a hint is not worth that
+                    index = problem.key_index
+                    hint = suggest(key, list(index) if index is not None else [])
+                    if (problem.has_samples and "@" not in key
+                            and parse_key(f"{key}@1", problem) is not None):
+                        hint = (f" (did you mean '{key}@1'? With samples, a sample's value ends "
+                                "in @k)")
+                    raise ProblemError(f"expected: unknown value key '{_short(key)}'{hint}",
+                                       key_mark)
+                entry = Expected(key=key, value=0.0, text="", mark=key_mark, parts=parts)
+                number_node: YNode = value_node
+                if isinstance(value_node, YMap):
+                    _check_keys(value_node, EXPECTED_ENTRY_KEYS, f"expected '{key}'")
+                    number_node = self.require(value_node, "value", f"expected '{key}'")
+                    if (tol := value_node.get("tolerance")) is not None:
+                        entry.tolerance = _number(tol, f"expected '{key}' tolerance",
+                                                  nonnegative=True)
+                    if (err := value_node.get("erratum")) is not None:
+                        entry.erratum = _number(err, f"expected '{key}' erratum")
+                        assert isinstance(err, YScalar)
+                        entry.erratum_text = err.text
+                    if (note := value_node.get("note")) is not None:
+                        entry.note = _string(note, f"expected '{key}' note")
+                value = _plain_float(number_node)
+                entry.value = value if value is not None else _number(number_node,
+                                                                      f"expected '{key}'")
+                assert isinstance(number_node, YScalar)
+                entry.text = number_node.text
+                result[key] = entry
+            except ProblemError as error:  # each entry is independent: report them all
+                found.extend(error.each())
+        if errors is None:
+            raise_collected(found)
+        else:
+            errors.extend(found)
         return result
 
 
