@@ -211,3 +211,12 @@ def test_softmax_layer_shows_every_z_then_the_sum_then_each_a() -> None:
     assert ("  S = exp(z_o1⁽¹⁾) + exp(z_o2⁽¹⁾) + exp(z_o3⁽¹⁾) = exp(0.1558) + exp(−0.03556) + "
             "exp(−0.192)\n    = 1.169 + 0.9651 + 0.8253 = 2.959") in layer
     assert "  a_o2⁽¹⁾ = exp(z_o2⁽¹⁾)/S = exp(−0.03556)/2.959 = 0.9651/2.959 = 0.3261" in layer
+
+
+def test_solve_ends_with_a_summary_of_the_loss() -> None:
+    text = CliRunner().invoke(cli, ["solve", SEED, "--format", "plain"]).output
+    assert text.endswith("7. Summary\n----------\n\nloss before:         0.01533\n"
+                         "loss after 1 update: 0.01527\nchange:              −5.715e-5 "
+                         "(0.4% lower)\n")
+    none = CliRunner().invoke(cli, ["solve", SEED, "--format", "plain", "--steps", "0"]).output
+    assert none.endswith("Summary\n----------\n\nloss:    0.01533\nupdates: none (steps: 0)\n")

@@ -129,9 +129,12 @@ class Builder:
             if problem.steps > 1:
                 doc.sections.append(self.training_section(next(number)))
             doc.sections.append(self.after_section(next(number)))
-        leftover = self.leftover_section(next(number))
+        at = next(number)
+        leftover = self.leftover_section(at)
         if leftover is not None:
             doc.sections.append(leftover)
+            at = next(number)
+        doc.sections.append(self.summary_section(at))
         if self.values.cleaned:
             doc.sections[0].add(Para([
                 "Sums that cancel to within rounding error (binary floating point writes 0.4·3 "
@@ -964,6 +967,27 @@ class Builder:
         else:
             parts.append(": no change.")
         section.add(Para(parts))
+        return section
+
+    def summary_section(self, number: int) -> Section:
+        """The end of the solution in one place: the loss before and after the updates.
+        (A verdict count of the published values belongs here too.)"""
+        section = self.section(f"{number}. Summary", context=1)
+        steps = self.solution.steps_run
+        before = self.values["loss"]
+        if not steps or "final.loss" not in self.values:
+            section.add(Fields([("loss", [Num(before)]),
+                                ("updates", ["none (steps: 0)"])]))
+            return section
+        after = self.values["final.loss"]
+        change = (f"{_percent(before - after, before)} lower" if after < before else
+                  f"{_percent(after - before, before)} higher" if after > before else
+                  "no change")
+        section.add(Fields([
+            ("loss before", [Num(before)]),
+            (f"loss after {_count(steps, 'update')}", [Num(after)]),
+            ("change", [Num(after - before), f" ({change})"]),
+        ]))
         return section
 
     def final_samples_table(self) -> Table:
