@@ -26,7 +26,20 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class ProblemError(Exception):
-    """Something wrong with a problem file, at a known place when there is one."""
+    """Something wrong with a problem file, at a known place when there is one.
+
+    ``path``, ``line`` and ``column`` (1-based; None when unknown) and ``message``;
+    ``str(error)`` is ``path:line:col: message``.
+
+    Example::
+
+        >>> import backprop_cli as bp
+        >>> try:
+        ...     bp.loads("loss: half_squared_error", path="lr.yaml")
+        ... except bp.ProblemError as error:
+        ...     print(error.path, error.line, error.column, error.message)
+        lr.yaml 1 1 missing required key 'network' in the problem
+    """
 
     def __init__(self, message: str, mark: Mark | None = None, path: str | None = None) -> None:
         # one line whatever the file held: a key with a newline prints as 'a\nb'
@@ -105,6 +118,22 @@ class NumericError(Exception):
 
     Raised by the engine with the step and the value key where it happened, so
     the user reads words instead of NaN.
+
+    Example::
+
+        >>> import backprop_cli as bp
+        >>> problem = bp.loads('''
+        ... network: {inputs: [x], layers: [{units: [y], activation: identity, weights: [[1]]}]}
+        ... loss: half_squared_error
+        ... learning_rate: 1e300
+        ... input: [1e10]
+        ... target: 0
+        ... ''')
+        >>> try:
+        ...     bp.solve(problem)
+        ... except bp.NumericError as error:
+        ...     print(error.step, error.message[:35])
+        1 gradient descent diverged at step 1
     """
 
     def __init__(self, message: str, step: int | None = None) -> None:

@@ -63,8 +63,13 @@ class Ref(Expr):
 
 @record(frozen=True, eq=False)
 class Const(Expr):
+    """A number; ``role`` says what it is where that has a name (``rate``: the learning
+    rate η; ``beta1``, ``one_minus_beta1``, ``epsilon``, ``decay``...), so that a notation
+    can write it by what it is, never by what it equals."""
+
     value: float
     display: str | None = None  # how the textbook writes it, e.g. "½"
+    role: str | None = None
 
     def evaluate(self, values: Mapping[str, float]) -> float:
         return self.value
@@ -226,17 +231,6 @@ class Round(Expr):
         return Round(children[0], self.decimals)
 
 
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def _softplus(x: float) -> float:
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-
-
 def _safe_log(x: float) -> float:
     if x > 0:
         return math.log(x)
@@ -250,32 +244,14 @@ def _safe_exp(x: float) -> float:
         return math.inf
 
 
-def _elu(x: float, alpha: float) -> float:
-    return x if x > 0 else alpha * math.expm1(x)
-
-
+# The functions a formula can call, by name: the mathematical ones here; each activation
+# adds its own when it is registered (backprop_cli.model.activations, the one registry).
 FUNCTIONS: dict[str, Callable[[list[float], dict[str, float]], float]] = {
-    "identity": lambda a, p: a[0],
-    "relu": lambda a, p: max(a[0], 0.0),
-    "leaky_relu": lambda a, p: a[0] if a[0] > 0 else p["alpha"] * a[0],
-    "sigmoid": lambda a, p: _sigmoid(a[0]),
-    "tanh": lambda a, p: math.tanh(a[0]),
-    "softplus": lambda a, p: _softplus(a[0]),
-    "elu": lambda a, p: _elu(a[0], p["alpha"]),
-    "silu": lambda a, p: a[0] * _sigmoid(a[0]),
     "exp": lambda a, p: _safe_exp(a[0]),
     "log": lambda a, p: _safe_log(a[0]),
-    "softmax": lambda a, p: _softmax_first(a),
     "mean": lambda a, p: math.fsum(a) / len(a),
     "sqrt": lambda a, p: math.sqrt(a[0]) if a[0] >= 0 else math.nan,
 }
-
-
-def _softmax_first(args: list[float]) -> float:
-    """Softmax of args[0] against all args (args[0] is the unit itself)."""
-    top = max(args)
-    exps = [math.exp(v - top) for v in args]
-    return exps[0] / math.fsum(exps)
 
 
 # ---------------------------------------------------------------- rendering
@@ -294,7 +270,7 @@ class Notation(Protocol):
 
     def number(self, value: float) -> str: ...
 
-    def constant(self, value: float, display: str | None) -> str: ...
+    def constant(self, value: float, display: str | None, role: str | None = None) -> str: ...
 
     times: str
     minus: str
@@ -355,7 +331,7 @@ class _Renderer:
                 return n.symbol(expr.key)
             return n.number(self.values[expr.key])
         if isinstance(expr, Const):
-            return n.constant(expr.value, expr.display)
+            return n.constant(expr.value, expr.display, expr.role)
         if isinstance(expr, Sum):
             parts: list[str] = []
             for index, (sign, term) in enumerate(zip(expr.signs, expr.terms, strict=True)):

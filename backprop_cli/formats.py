@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-SolveFormat = Literal["rich", "plain", "markdown", "html", "svg", "json"]
-SOLVE_FORMATS: tuple[SolveFormat, ...] = ("rich", "plain", "markdown", "html", "svg", "json")
+SolveFormat = Literal["rich", "plain", "markdown", "latex", "html", "svg", "json"]
+SOLVE_FORMATS: tuple[SolveFormat, ...] = ("rich", "plain", "markdown", "latex", "html", "svg",
+                                          "json")
 # what an --output file's suffix chooses when --format is not given
 SUFFIX_FORMATS: dict[str, SolveFormat] = {
-    ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
+    ".md": "markdown", ".markdown": "markdown", ".tex": "latex", ".html": "html", ".htm": "html",
     ".svg": "svg", ".json": "json", ".txt": "plain",
 }
 # the formats the document renderers write (json is written from the values directly)
-DocumentFormat = Literal["rich", "plain", "markdown", "html", "svg"]
-DOCUMENT_FORMATS: tuple[DocumentFormat, ...] = ("rich", "plain", "markdown", "html", "svg")
+DocumentFormat = Literal["rich", "plain", "markdown", "latex", "html", "svg"]
+DOCUMENT_FORMATS: tuple[DocumentFormat, ...] = ("rich", "plain", "markdown", "latex", "html",
+                                                "svg")
 
 CheckFormat = Literal["text", "json", "github", "junit"]
 CHECK_FORMATS: tuple[CheckFormat, ...] = ("text", "json", "github", "junit")

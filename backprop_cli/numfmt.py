@@ -83,3 +83,45 @@ def format_decimals(value: float, decimals: int, ascii_only: bool = False) -> st
     if not math.isfinite(value):
         return format_number(value, ascii_only=ascii_only)
     return _signed(_fixed(value, decimals), ascii_only)
+
+
+def format_fixed(value: float, decimals: int, ascii_only: bool = False) -> str:
+    """``value`` with exactly ``decimals`` decimals (``--decimals``: 1.2004, 0.5000, 0.0001).
+
+    Integers stay integers (the data 1 and 2 read as typed), -0 never appears,
+    and infinities and NaN are written as in :func:`format_number`.
+    """
+    if not math.isfinite(value):
+        return format_number(value, ascii_only=ascii_only)
+    if float(value).is_integer() and abs(value) < 1e15:
+        return _signed(str(int(value)), ascii_only)
+    text = f"{value:.{decimals}f}"
+    if text.startswith("-") and not text.strip("-0."):
+        text = text[1:]  # -0.0000
+    return _signed(text, ascii_only)
+
+
+def decimals_for_digits(value: float, digits: int) -> int:
+    """The decimals that show ``value`` to ``digits`` significant digits (0.0004552, 4: 7)."""
+    if value == 0 or not math.isfinite(value):
+        return 0
+    return max(digits - 1 - math.floor(math.log10(abs(value))), 0)
+
+
+def format_display(value: float, digits: int, decimals: int | None = None, fixed: bool = False,
+                   override: int | None = None, ascii_only: bool = False,
+                   positional: bool = False) -> str:
+    """A number as a worked solution writes it: ``fixed`` decimals (--decimals), at most
+    ``decimals`` (hand-calculation mode), or ``digits`` significant digits (``positional``:
+    never with an exponent, 0.00009096 rather than 9.096e-5); ``override`` (significant
+    digits that show a small change) widens the fixed decimals, or replaces the others."""
+    if fixed and decimals is not None:
+        if override is not None:
+            decimals = max(decimals, decimals_for_digits(value, override))
+        return format_fixed(value, decimals, ascii_only=ascii_only)
+    if decimals is not None and override is None:
+        return format_decimals(value, decimals, ascii_only=ascii_only)
+    if positional and math.isfinite(value) and value != 0:
+        places = decimals_for_digits(value, override or digits)
+        return _signed(_fixed(value, places), ascii_only)
+    return format_number(value, override or digits, ascii_only=ascii_only)

@@ -7,10 +7,17 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
-HIDDEN_ACTIVATIONS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax",
-                      "softplus", "elu", "silu"]
-LOSSES = ["half_squared_error", "squared_error", "mean_squared_error",
-          "binary_cross_entropy", "cross_entropy"]
+from backprop_cli.model.activations import ACTIVATION_NAMES, ACTIVATIONS
+from backprop_cli.model.losses import LOSS_NAMES
+from backprop_cli.model.losses import LOSSES as LOSS_SPECS
+from backprop_cli.model.optimizers import OPTIMIZER_NAMES
+
+# every registered variant (the registries' order)
+HIDDEN_ACTIVATIONS = list(ACTIVATION_NAMES)
+LOSSES = list(LOSS_NAMES)
+# the output a loss that takes logs needs (the first its spec accepts)
+OUTPUT_FOR_LOSS = {name: spec.output_activations[0] for name, spec in LOSS_SPECS.items()
+                   if spec.output_activations}
 
 weights = st.floats(min_value=-2.0, max_value=2.0, allow_nan=False).map(lambda v: round(v, 3))
 
@@ -28,16 +35,14 @@ def problem_documents(draw: st.DrawFn, *, max_layers: int = 3, max_units: int = 
     n_inputs = draw(st.integers(1, max_units))
     n_layers = draw(st.integers(1, max_layers))
     sizes = [draw(st.integers(1, max_units)) for _ in range(n_layers)]
-    if loss == "cross_entropy":
-        sizes[-1] = max(sizes[-1], 2)
+    sizes[-1] = max(sizes[-1], LOSS_SPECS[loss].min_outputs)
     layers = []
     below = n_inputs
     names_used: list[str] = []
     for index, size in enumerate(sizes, start=1):
         is_output = index == n_layers
         if is_output:
-            activation = {"binary_cross_entropy": "sigmoid", "cross_entropy": "softmax"}.get(
-                loss, draw(st.sampled_from(HIDDEN_ACTIVATIONS)))
+            activation = OUTPUT_FOR_LOSS.get(loss, draw(st.sampled_from(HIDDEN_ACTIVATIONS)))
         else:
             activation = draw(st.sampled_from(HIDDEN_ACTIVATIONS))
         if activation == "softmax" and size == 1:
@@ -47,7 +52,7 @@ def problem_documents(draw: st.DrawFn, *, max_layers: int = 3, max_units: int = 
             "activation": activation,
             "weights": [[draw(weights) for _ in range(below)] for _ in range(size)],
         }
-        if activation in ("leaky_relu", "elu") and draw(st.booleans()):
+        if ACTIVATIONS[activation].default_alpha is not None and draw(st.booleans()):
             layer["activation"] = {"name": activation, "alpha": draw(
                 st.floats(0.05, 0.5).map(lambda v: round(v, 2)))}
         names = [[f"w{index}_{i}_{j}" for j in range(below)] for i in range(size)]
@@ -104,7 +109,7 @@ def problem_documents(draw: st.DrawFn, *, max_layers: int = 3, max_units: int = 
 def training_settings(draw: st.DrawFn, n_samples: int) -> dict[str, Any]:
     """optimizer, weight_decay, batch_size and epochs (or steps) for ``n_samples`` samples."""
     settings: dict[str, Any] = {}
-    name = draw(st.sampled_from(["sgd", "momentum", "adam"]))
+    name = draw(st.sampled_from(OPTIMIZER_NAMES))  # any but these two: default settings
     if name == "momentum":
         settings["optimizer"] = {"name": name, "beta": draw(st.sampled_from([0.0, 0.5, 0.9]))}
     elif name == "adam":
@@ -112,7 +117,7 @@ def training_settings(draw: st.DrawFn, n_samples: int) -> dict[str, Any]:
                                  "beta2": draw(st.sampled_from([0.9, 0.999])),
                                  "epsilon": draw(st.sampled_from([1e-8, 1e-3]))}
     else:
-        settings["optimizer"] = draw(st.sampled_from(["sgd", {"name": "sgd"}]))
+        settings["optimizer"] = draw(st.sampled_from([name, {"name": name}]))
     if draw(st.booleans()):
         settings["weight_decay"] = draw(st.sampled_from([0.01, 0.1]))
     if n_samples > 1 and draw(st.booleans()):

@@ -159,7 +159,7 @@ def test_show_errata_lists_the_seed_errata() -> None:
     result = run(str(PROBLEMS), "--show-errata")
     assert result.exit_code == 0
     errata = [line.strip() for line in result.output.splitlines() if "erratum " in line]
-    assert len(errata) == 12
+    assert len(errata) == 14
     assert any(line.startswith("erratum final.loss (line 33): published 107.88, correct 107.76")
                for line in errata)
 
@@ -205,19 +205,19 @@ def test_parallel_progress_counts_every_file_and_a_crash_is_reported(
     original = batch.check_file
     parent = os.getpid()
 
-    def crash_in_the_child(path: str):  # type: ignore[no-untyped-def]
+    def crash_in_the_child(path: str, min_digits: int | None = None):  # type: ignore[no-untyped-def]
         if os.getpid() != parent and path.endswith("1.yaml"):
             raise ZeroDivisionError("boom")
-        return original(path)
+        return original(path, min_digits)
 
     monkeypatch.setattr(batch, "check_file", crash_in_the_child)
     with pytest.raises(RuntimeError, match=r"(?s)a checking process failed.*ZeroDivisionError"):
         check_files(files, jobs=2)
 
-    def crash_in_the_parent(path: str):  # type: ignore[no-untyped-def]
+    def crash_in_the_parent(path: str, min_digits: int | None = None):  # type: ignore[no-untyped-def]
         if os.getpid() == parent and path.endswith("1.yaml"):
             raise ZeroDivisionError("boom")
-        return original(path)
+        return original(path, min_digits)
 
     monkeypatch.setattr(batch, "check_file", crash_in_the_parent)
     with pytest.raises(ZeroDivisionError, match="boom"):

@@ -22,13 +22,14 @@ from backprop_cli.cli import cli
 from backprop_cli.engine import solve
 from backprop_cli.errors import NumericError
 from backprop_cli.files.loader import parse_problem
-from backprop_cli.model.activations import make_activation
+from backprop_cli.model.activations import ACTIVATIONS, make_activation
 from backprop_cli.model.losses import make_loss
 from backprop_cli.render.jsonout import dumps
 from tests.netgen import dump
 
 HUGE = [100.0, 500.0, 1000.0, 1e4, 1e300]
-PER_UNIT = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "elu", "silu"]
+# every registered activation with a per-unit derivative (each needs its reference below)
+PER_UNIT = [name for name, spec in ACTIVATIONS.items() if not spec.per_layer]
 
 
 def exact(name: str, z: float) -> tuple[float, float]:

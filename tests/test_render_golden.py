@@ -19,6 +19,10 @@ from tests.conftest import seed_files
 GOLDEN = Path(__file__).parent / "golden"
 WIDTH = 100
 FORMATS = {"plain": "txt", "markdown": "md"}
+# the handout documents, for a few problems: LaTeX and HTML
+DOCUMENT_FORMATS = {"latex": "tex", "html": "html"}
+DOCUMENT_PROBLEMS = ("001b_two_layer_relu_sigmoid", "003h_sigmoid_two_inputs_rounded",
+                     "011_product_npy_adam", "012_three_classes_init")
 
 
 def rendered(path: Path, fmt: str) -> str:
@@ -30,8 +34,17 @@ def rendered(path: Path, fmt: str) -> str:
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
 @pytest.mark.parametrize("path", seed_files(), ids=lambda p: p.stem)
 def test_matches_golden_file(path: Path, fmt: str, update_golden: bool) -> None:
-    text = rendered(path, fmt)
-    golden = GOLDEN / f"{path.stem}.{FORMATS[fmt]}"
+    compare(rendered(path, fmt), GOLDEN / f"{path.stem}.{FORMATS[fmt]}", update_golden)
+
+
+@pytest.mark.parametrize("fmt", sorted(DOCUMENT_FORMATS))
+@pytest.mark.parametrize("stem", DOCUMENT_PROBLEMS)
+def test_documents_match_golden_files(stem: str, fmt: str, update_golden: bool) -> None:
+    path = next(p for p in seed_files() if p.stem == stem)
+    compare(rendered(path, fmt), GOLDEN / f"{stem}.{DOCUMENT_FORMATS[fmt]}", update_golden)
+
+
+def compare(text: str, golden: Path, update_golden: bool) -> None:
     if update_golden or not golden.exists():
         GOLDEN.mkdir(exist_ok=True)
         golden.write_text(text, encoding="utf-8")

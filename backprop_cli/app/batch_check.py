@@ -68,15 +68,16 @@ def _problem_files(folder: str) -> list[str]:
     return sorted(found, key=lambda name: name.replace(os.sep, "/"))
 
 
-def check_file(path: str) -> FileReport:
-    """Load, solve and judge one file, whatever its kind; never raises for a bad file."""
+def check_file(path: str, min_digits: int | None = None) -> FileReport:
+    """Load, solve and judge one file, whatever its kind; never raises for a bad file
+    (``min_digits``: ``check --min-digits``)."""
     try:
         exercise = load_exercise(path)
     except ProblemError as error:
         error.with_path(path)
         return FileReport(path, "invalid", errors=[
             FileError(e.message, e.line, e.column, str(e)) for e in error.each()])
-    return kind_of(exercise).check(exercise, path)
+    return kind_of(exercise).check(exercise, path, min_digits)
 
 
 def usable_cores() -> int:
@@ -88,17 +89,18 @@ def usable_cores() -> int:
 
 
 def check_files(paths: list[str], jobs: int | None = None,
-                progress: Callable[[int], None] | None = None) -> list[FileReport]:
+                progress: Callable[[int], None] | None = None,
+                min_digits: int | None = None) -> list[FileReport]:
     """Reports for ``paths`` in their order, in parallel when there are many."""
     workers = jobs if jobs is not None else usable_cores()
     workers = min(workers, len(paths) // MIN_FILES_PER_WORKER)
     # fork: the children start with everything imported; not on macOS, where system
     # libraries (Accelerate under NumPy) are not safe to use after a fork
     if workers > 1 and hasattr(os, "fork") and sys.platform != "darwin":
-        return _check_forked(paths, workers, progress)
+        return _check_forked(paths, workers, progress, min_digits)
     reports = []
     for path in paths:
-        reports.append(check_file(path))
+        reports.append(check_file(path, min_digits))
         if progress is not None:
             progress(1)
     return reports
@@ -113,7 +115,8 @@ _LENGTH = 8  # bytes before each message of a child: the length of the pickle th
 
 
 def _check_forked(paths: list[str], workers: int,
-                  progress: Callable[[int], None] | None) -> list[FileReport]:
+                  progress: Callable[[int], None] | None,
+                  min_digits: int | None = None) -> list[FileReport]:
     """Check ``paths`` in this process and ``workers - 1`` forked ones.
 
     The paths are cut into chunks, and every chunk number is written into a
@@ -147,7 +150,7 @@ def _check_forked(paths: list[str], workers: int,
     first = next_chunk()
     if first is not None:
         for i in first:
-            reports[i] = check_file(paths[i])
+            reports[i] = check_file(paths[i], min_digits)
         if progress is not None:
             progress(len(first))
     sys.stdout.flush()
@@ -165,7 +168,7 @@ def _check_forked(paths: list[str], workers: int,
                 message: tuple[int, list[FileReport] | str]
                 try:
                     while (taken := next_chunk()) is not None:
-                        message = (taken.start, [check_file(paths[i]) for i in taken])
+                        message = (taken.start, [check_file(paths[i], min_digits) for i in taken])
                         _send(result_w, pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
                 except BaseException:  # the parent reports it, with the traceback
                     # lazy: only when the check forks (a folder of many files)
@@ -183,7 +186,7 @@ def _check_forked(paths: list[str], workers: int,
     try:
         while (taken := next_chunk()) is not None:
             for i in taken:
-                reports[i] = check_file(paths[i])
+                reports[i] = check_file(paths[i], min_digits)
             if progress is not None:
                 progress(len(taken))
             inbox.receive(wait=False)

@@ -33,8 +33,14 @@ from backprop_cli.checking.checker import check_values
 from backprop_cli.engine import solve
 from backprop_cli.errors import suggest
 from backprop_cli.files.loader import parse_problem
-from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, Activation, make_activation
-from backprop_cli.model.losses import LOSS_NAMES
+from backprop_cli.model.activations import (
+    ACTIVATION_NAMES,
+    ACTIVATIONS,
+    ALIASES,
+    Activation,
+    make_activation,
+)
+from backprop_cli.model.losses import LOSS_NAMES, LOSSES
 from backprop_cli.model.questions import exercise_keys
 
 Array = NDArray[np.float64]
@@ -49,12 +55,15 @@ MAX_LAYERS = 12
 MAX_SAMPLES = 32
 ROW_TRIES = 200
 TARGET_TRIES = 50
-# --nice keeps sigmoid-like units where their slope is worth computing.
-SATURATING = frozenset({"sigmoid", "tanh", "softplus", "elu", "silu"})
+# --nice keeps sigmoid-like units (ActivationSpec.saturating) where their slope is worth
+# computing.
 NICE_Z_LIMIT = 3.0
 
-# What a loss needs from the output layer: its logs must see values in (0, 1).
-OUTPUT_FOR_LOSS = {"binary_cross_entropy": ("sigmoid",), "cross_entropy": ("softmax",)}
+
+def _output_for_loss(loss: str) -> tuple[str, ...] | None:
+    """The output activation a loss needs (its logs must see values in (0, 1)): the first
+    of its LossSpec.output_activations; None: any."""
+    return LOSSES[loss].output_activations[:1] or None
 
 
 class GeneratorError(ValueError):
@@ -111,7 +120,7 @@ def resolve_activations(options: Options) -> list[str]:
         raise GeneratorError(f"unknown loss '{options.loss}'{hint}")
     given = options.activations
     if given is None:
-        output = OUTPUT_FOR_LOSS.get(options.loss, ("sigmoid",))[0]
+        output = (_output_for_loss(options.loss) or ("sigmoid",))[0]
         names = ["relu"] * (n_layers - 1) + [output]
     elif len(given) == 1:
         names = list(given) * n_layers
@@ -121,15 +130,16 @@ def resolve_activations(options: Options) -> list[str]:
         raise GeneratorError(f"{len(given)} activations for {n_layers} layers: give one per "
                              "layer after the inputs, or one for all")
     outputs = options.layers[-1]
-    if options.loss == "cross_entropy" and outputs < 2:
-        raise GeneratorError("cross_entropy needs at least two output units (e.g. 2-3-2); "
-                             "for one output use binary_cross_entropy")
+    spec = LOSSES[options.loss]
+    if outputs < spec.min_outputs:
+        raise GeneratorError(f"{spec.name} needs at least two output units (e.g. 2-3-2); "
+                             f"for one output use {spec.single_output_loss}")
     for index, (name, units) in enumerate(zip(names, options.layers[1:], strict=True), 1):
-        if name == "softmax" and units < 2:
-            raise GeneratorError(f"softmax over one unit (layer {index}) is always 1, a "
+        if ACTIVATIONS[name].per_layer and units < 2:
+            raise GeneratorError(f"{name} over one unit (layer {index}) is always 1, a "
                                  "constant loss: give that layer two or more units, or use "
                                  "sigmoid")
-    wanted = OUTPUT_FOR_LOSS.get(options.loss)
+    wanted = _output_for_loss(options.loss)
     if wanted is not None and names[-1] not in wanted:
         raise GeneratorError(f"{options.loss} needs a {' or '.join(wanted)} output layer, "
                              f"found {names[-1]} (the last of --activations)")
@@ -166,15 +176,17 @@ class _Draw:
 
     def target(self, activation: str, loss: str, size: int) -> Array:
         rng = self.rng
-        if loss == "cross_entropy" or activation == "softmax":
+        outputs = ACTIVATIONS[activation].outputs
+        targets = LOSSES[loss].targets
+        if targets == "distribution" or outputs == "distribution":
             one_hot = np.zeros(size)
             one_hot[rng.integers(0, size)] = 1.0
             return one_hot
-        if activation == "sigmoid" or loss == "binary_cross_entropy":
+        if outputs == "unit_interval" or targets == "unit_interval":
             if self.nice:
                 return rng.choice([0.0, 1.0], size=size)
             return np.round(rng.uniform(0.0, 1.0, size=size), 2)
-        if activation == "tanh":
+        if outputs == "symmetric_unit":
             if self.nice:
                 return rng.choice([-1.0, -0.5, 0.5, 1.0], size=size)
             return np.round(rng.uniform(-1.0, 1.0, size=size), 2)
@@ -183,15 +195,16 @@ class _Draw:
         return np.round(rng.uniform(-2.0, 2.0, size=size), 1)
 
 
-ALIVE_MARGIN = 1e-9
+ALIVE_Z = 1e-9
 
 
 def _unit_ok(z: Array, activation: str, options: Options) -> bool:
     """Whether one unit's z over the samples makes a good exercise."""
-    # alive by a margin: a z of 0.1 − 0.1 summed in another order is ±1e-17, not 0
-    if activation == "relu" and not options.allow_dead and not np.any(z > ALIVE_MARGIN):
+    # alive means clearly positive: a z that is 0 on paper comes out as ±1e-17 depending on
+    # the order of the sums, and the engine's order may give the negative one
+    if ACTIVATIONS[activation].dies and not options.allow_dead and not np.any(z > ALIVE_Z):
         return False
-    return not (options.nice and activation in SATURATING
+    return not (options.nice and ACTIVATIONS[activation].saturating
                 and np.any(np.abs(z) > NICE_Z_LIMIT))
 
 
@@ -481,6 +494,8 @@ target: 1.0                     # a number (one output), a list, a mapping by ou
 
 # tolerance: 0.0005            # optional: absolute tolerance for every expected value;
                                 # default: the precision each value is written with
+# min_digits: 3                 # optional: values written with fewer significant digits
+                                # are imprecise (check --min-digits N overrides it)
 expected:                       # optional: published answers, by value key (docs/format.md)
   z.h1: 1.8
   a.o: 0.824

@@ -99,8 +99,7 @@ def _nonsmooth_layers(problem: Problem) -> list[int]:
     """Layers whose activation has a kink at z = 0."""
     kinked = []
     for li, layer in enumerate(problem.layers):
-        act = layer.activation
-        if act.name in ("relu", "leaky_relu") or (act.name == "elu" and act.alpha != 1.0):
+        if layer.activation.kinked:
             kinked.append(li)
     return kinked
 

@@ -5,16 +5,18 @@ and returns :class:`Feedback` (a verdict and the lines to show); the command
 (:mod:`backprop_cli.cli.quiz`) only reads lines and prints.
 
 The student's answers take the place an author's published values have in
-``backprop check``, and are judged with the checker's machinery:
+``backprop check``, and are judged by the same rule
+(:func:`backprop_cli.checking.verdicts.judge`), with the same marks:
 
-- **correct** (shown as "right"): the answer agrees with the exact value at the
-  precision it was typed with (:class:`~backprop_cli.checking.checker.Precision`);
-- **consistent** ("carried forward"): it is right when the step is recomputed
-  from the student's own earlier answers
-  (:class:`~backprop_cli.checking.checker.CarriedForward`), so one slip costs one mark;
-- **wrong**: neither; the feedback shows the step in the worked solution's
-  notation (:mod:`backprop_cli.render.notation`) with the student's numbers
-  substituted, and the correct value.
+- **correct** (shown as "right"): the answer is the exact value rounded or
+  truncated to the digits typed;
+- **consistent** ("right from your earlier answers", counted as carried forward):
+  it is what the step gives from the student's own earlier answers
+  (:class:`~backprop_cli.checking.checker.CarriedForward`), within their rounding,
+  so one slip costs one mark; the feedback names the earlier answer it follows from;
+- **wrong**: neither; the feedback names the slip when one fits, shows the step in
+  the worked solution's notation (:mod:`backprop_cli.render.notation`) with the
+  student's numbers substituted, and the correct value.
 
 Every answer, right or wrong, becomes "the student's value" of its key, so a
 wrong value is carried into later questions exactly as an examiner marks it.
@@ -23,9 +25,9 @@ Precision: as in ``check``, a typed number claims the digits it has (``0.824``
 means 0.824 rounded or truncated to three decimals, an integer or a fraction
 such as ``1/2`` means exactly that). A quiz also asks for at least
 :data:`MIN_SIGNIFICANT` significant digits, the precision the worked examples
-use: an answer that is only right to fewer digits (``0.8`` for 0.8249) is not
-judged; the student is asked for more digits. Values that are exactly short
-(``1.8``, ``0.5``, ``0``) need no padding.
+use: an answer that is only right to fewer digits (``0.8`` for 0.8249: the rule's
+``imprecise``) is not judged; the student is asked for more digits. Values that
+are exactly short (``1.8``, ``0.5``, ``0``) need no padding.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from backprop_cli.checking.checker import CarriedForward, KeyResult, Precision
+from backprop_cli.checking.checker import CarriedForward, KeyResult, Precision, ProblemSlips
+from backprop_cli.checking.verdicts import OperandStatus, correct_at_once, judge
 from backprop_cli.engine import solve
 from backprop_cli.expr import render
 from backprop_cli.model.formulas import Formulas
@@ -48,6 +51,7 @@ from backprop_cli.model.questions import (
     select_keys,
 )
 from backprop_cli.numfmt import format_number
+from backprop_cli.render.marks import VERDICT_SYMBOLS
 from backprop_cli.render.notation import UnicodeNotation
 
 # The worked examples give three significant digits (0.824, −0.176, 0.0155).
@@ -64,7 +68,7 @@ _NUMBER_RE = re.compile(rf"^{_NUMBER}$")
 _FRACTION_RE = re.compile(rf"^({_NUMBER})\s*/\s*({_NUMBER})$")
 _DECIMAL_COMMA = re.compile(r"^([+-]?[0-9]*),([0-9]+)$")
 
-VERDICT_MARKS = {"correct": "✓", "consistent": "≈", "wrong": "✗"}
+VERDICT_MARKS = VERDICT_SYMBOLS  # the one table of marks (render.marks)
 
 
 # ------------------------------------------------------------------ answers
@@ -115,10 +119,7 @@ def student_precision(typed: Precision, reference: float) -> Precision:
     """The precision an answer is judged at: as typed, but at least MIN_SIGNIFICANT digits."""
     if typed.unit == 0.0 or typed.override is not None:
         return typed
-    if reference == 0.0 or not math.isfinite(reference):
-        return typed
-    required = 10.0 ** (math.floor(math.log10(abs(reference))) - (MIN_SIGNIFICANT - 1))
-    return Precision(min(typed.unit, required))
+    return typed.padded(MIN_SIGNIFICANT, reference)
 
 
 # ---------------------------------------------------------------- questions
@@ -126,10 +127,8 @@ def student_precision(typed: Precision, reference: float) -> Precision:
 
 KIND_WORDS = {"z": "pre-activation", "a": "activation", "dadz": "derivative", "loss": "loss",
               "grad.a": "gradient", "grad.z": "delta", "grad": "gradient", "new": "updated",
-              "param": "parameter", "input": "input", "target": "target",
-              # the optimizer's values (momentum; Adam)
-              "v": "velocity", "m": "first moment", "s": "second moment",
-              "mhat": "corrected first moment", "shat": "corrected second moment"}
+              "param": "parameter", "input": "input", "target": "target"}
+# the optimizer's values (v, m, s...) are named by its spec (OptimizerSpec.words)
 
 
 def describe_key(key: str, notation: UnicodeNotation) -> str:
@@ -137,7 +136,8 @@ def describe_key(key: str, notation: UnicodeNotation) -> str:
     parts = notation.parts(key)
     if parts is None:
         return key
-    word = KIND_WORDS.get(parts.kind, "value")
+    word = KIND_WORDS.get(parts.kind) or dict(notation.problem.optimizer.spec.words).get(
+        parts.kind, "value")
     if parts.kind == "loss" and parts.sample is None and notation.problem.has_samples:
         word = "batch loss"
     text = f"{word} {notation.symbol(key)}"
@@ -268,6 +268,10 @@ class QuizSession:
         self.carried = CarriedForward(problem, self.values, self.formulas)
         # The student's answers take the place of the author's: never the file's own.
         self.carried.author.clear()
+        # how the student wrote each answer, and what its verdict made of it
+        self.written: dict[str, tuple[Precision, str]] = {}
+        self.judged: dict[str, OperandStatus] = {}
+        self.slips = ProblemSlips(problem, self.formulas, self.carried)
         self.index = 0
         self.stopped = False
         self.score = Score(total=len(self.questions))
@@ -311,6 +315,7 @@ class QuizSession:
         # key: only its own memo entry (if any) is stale. Clearing all of it would redo
         # a long run's chain of steps for every answer.
         self.carried.memo.pop(question.key, None)
+        self.written[question.key] = (parsed.precision, parsed.text)
         self.results.append(result)
         self.index += 1
         if result.verdict == "correct":
@@ -327,23 +332,26 @@ class QuizSession:
         result = KeyResult(key=key, expected=answer.value, text=answer.text, actual=actual,
                            verdict="wrong")
         typed = answer.precision
-        if student_precision(typed, actual).agrees(answer.value, actual):
+        if correct_at_once(answer.value, typed, actual, MIN_SIGNIFICANT):
             result.verdict = "correct"  # as in check: a right value needs no recomputation
+            self.judged[key] = "exact" if answer.value == actual else "rounded"
             return result
         expr = self.formulas.for_key(key)
+        operands = None
         if expr is not None:
+            operands = self.carried.operand_records(expr, self.values, self.written,
+                                                    self.judged)
             result.formula = expr
-            result.operands = self.carried.operands(expr)
-            result.recomputed = expr.evaluate(result.operands)
-        recomputed = result.recomputed
-        if recomputed is not None and student_precision(typed, recomputed).agrees(
-                answer.value, recomputed, carried=False):
-            result.verdict = "consistent"
-        elif typed.agrees(answer.value, actual) or (
-                recomputed is not None and typed.agrees(answer.value, recomputed, carried=False)):
+            result.operands = {ref: operand.value for ref, operand in operands.items()}
+        judged = judge(key, answer.value, typed, actual, expr, operands,
+                       min_digits=MIN_SIGNIFICANT, slips=self.slips)
+        if judged.verdict == "imprecise":
             return None  # right only at a precision coarser than a quiz asks for
-        else:
-            result.reason = "wrong"
+        result.verdict = judged.verdict
+        result.recomputed = judged.recomputed
+        result.reason = judged.reason
+        result.diagnosis = judged.diagnosis
+        self.judged[key] = judged.basis
         return result
 
     # ---------------------------------------------------------- feedback
@@ -376,9 +384,11 @@ class QuizSession:
         if result.verdict == "correct":
             return [f"{mark} right ({result.key} = {exact})"]
         if result.verdict == "consistent":
-            return [f"{mark} carried forward: right from your earlier answers "
-                    f"(the exact value is {exact})"]
+            return [f"{mark} right from your earlier answers: {result.reason}; "
+                    f"the exact value is {exact}"]
         lines = [f"{mark} wrong: {result.key} = {exact}"]
+        if result.diagnosis is not None:
+            lines.append(f"  {result.diagnosis.message}")
         step = self._step(result)
         if step is not None:
             assert result.recomputed is not None

@@ -1,78 +1,49 @@
-"""Judging an author's answers: correct, consistent (error carried forward), wrong.
+"""Judging an author's answers: every expected value of a file gets a verdict.
 
-For each key in a file's ``expected``:
+The rule for one value is :func:`backprop_cli.checking.verdicts.judge` (correct,
+consistent through the author's own rounding, wrong with the slip named,
+imprecise); this module feeds it a file: the exact values, the formula of each
+step (:mod:`backprop_cli.model.formulas`) and the author's own operands (theirs
+wherever the file gives one, recomputed from theirs elsewhere, with how they
+were written). On top of the rule:
 
-- ``correct``: the published value agrees with the exact one at the precision
-  it was written with (rounding or truncation to the digits written, plus a
-  little slack for rounding carried from earlier steps). Integers and 0 are
-  judged tightly. A file-level ``tolerance`` or a per-key one overrides this.
-- ``consistent``: not correct, but equal (to the digits written) to the step
-  recomputed from the author's own earlier numbers, through the same formula
-  the worked solution prints (:mod:`backprop_cli.model.formulas`). The author's
-  values are used wherever the file gives one, recomputed values elsewhere.
-- ``wrong``: neither.
 - ``erratum``: the file marks the published value as wrong and gives the
-  correction; the published value must indeed be wrong and the correction
-  right, otherwise the entry is ``wrong`` with the reason.
+  correction; the published value must indeed not be correct and the correction
+  must be correct, otherwise the entry is ``wrong`` with the reason.
+- ``min_digits`` (``check --min-digits N``, or the file's own ``min_digits``):
+  values written with fewer significant digits are ``imprecise`` unless right
+  to N digits anyway.
 
-The first ``wrong`` key in computation order is the one to look at.
+The first failing key in computation order is the one to look at.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 
+from backprop_cli.checking.slips import Diagnosis
+from backprop_cli.checking.verdicts import (
+    PASSING,
+    Judged,
+    Operand,
+    OperandStatus,
+    Precision,
+    Verdict,
+    correct_at_once,
+    judge,
+)
 from backprop_cli.expr import Expr
 from backprop_cli.model.formulas import Formulas
-from backprop_cli.model.keys import key_rank, parse_key
+from backprop_cli.model.keys import KeyParts, key_rank, parse_key
 from backprop_cli.model.problem import Expected, Problem
 from backprop_cli.records import field, record
 from backprop_cli.rounding import round_value
 
-PASSING = frozenset({"correct", "consistent", "erratum"})
+__all__ = ["PASSING", "CarriedForward", "KeyResult", "Precision", "ProblemSlips",
+           "check_values", "first_wrong", "settle"]
 
-# Rounding carried from earlier steps: up to this many units in the last digit
-# written, but never more than this fraction of the value.
-CARRIED_UNITS = 2.0
-CARRIED_FRACTION = 0.005
-EXACT_TOLERANCE = 1e-9
-
-
-@record(frozen=True)
-class Precision:
-    """What a written number claims: its last digit's unit, or exactness."""
-
-    unit: float  # 10**-decimals; 0 for exact-looking values
-    override: float | None = None  # an explicit absolute tolerance
-
-    @classmethod
-    def of(cls, text: str, override: float | None = None) -> Precision:
-        body = text.strip().lstrip("+-")
-        lowered = body.lower()
-        if "e" in lowered:
-            mantissa, exponent = lowered.split("e", 1)
-            decimals = len(mantissa.split(".", 1)[1]) if "." in mantissa else 0
-            return cls(10.0 ** (int(exponent) - decimals), override)
-        if "." not in body:
-            return cls(0.0, override)
-        return cls(10.0 ** -len(body.split(".", 1)[1]), override)
-
-    def agrees(self, written: float, exact: float, carried: bool = True) -> bool:
-        """Whether ``written`` is ``exact`` written to this precision."""
-        difference = abs(written - exact)
-        if self.override is not None:
-            return difference <= self.override
-        if self.unit == 0.0:
-            return difference <= EXACT_TOLERANCE * max(1.0, abs(exact))
-        slack = min(CARRIED_UNITS * self.unit, CARRIED_FRACTION * abs(exact)) if carried else 0.0
-        slack += 1e-12 * max(1.0, abs(exact))  # binary floating point
-        if difference <= 0.5 * self.unit + slack:
-            return True
-        # truncation: the same sign, and short of the exact value by less than one unit
-        shortfall = abs(exact) - abs(written)
-        same_sign = written == 0 or math.copysign(1, written) == math.copysign(1, exact)
-        return same_sign and 0 <= shortfall < self.unit + slack
+# Earlier values a reason may trace back through recomputed steps.
+MAX_TRACED = 200
 
 
 @record
@@ -83,7 +54,7 @@ class KeyResult:
     expected: float  # the published value
     text: str  # as written in the file
     actual: float  # the exact value
-    verdict: str
+    verdict: Verdict
     # the step recomputed from the author's own numbers (when the value is not correct)
     recomputed: float | None = None
     erratum: float | None = None
@@ -91,10 +62,11 @@ class KeyResult:
     note: str | None = None
     line: int | None = None
     column: int | None = None
-    reason: str | None = None  # why a 'wrong' verdict, in words
+    reason: str | None = None  # why the value is not correct, in words
     formula: Expr | None = None
     # the numbers the recomputation used (the author's where given)
     operands: dict[str, float] = field(default_factory=dict)
+    diagnosis: Diagnosis | None = None  # the slip that reproduces a wrong value
     # the recomputation as a person reads it, in the worked solution's notation:
     # (symbol, formula, formula with the numbers, result); set by the exercise's kind
     shown: tuple[str, str, str, str] | None = None
@@ -153,6 +125,59 @@ class CarriedForward:
     def operands(self, expr: Expr) -> dict[str, float]:
         return {ref: self.value(ref) for ref in expr.refs()}
 
+    def operand_records(self, expr: Expr, exact: Mapping[str, float],
+                        written: Mapping[str, tuple[Precision, str]],
+                        judged: Mapping[str, OperandStatus] | None = None) -> dict[str, Operand]:
+        """What :func:`~backprop_cli.checking.verdicts.judge` reads of ``expr``'s operands:
+        the author's value, the exact one (when recorded), how the author wrote it
+        (``written``: key to precision and text) and, for a recomputed operand, the
+        written earlier values it comes from that are not exact."""
+        judged = judged or {}
+        records = {}
+        for ref in expr.refs():
+            shape = written.get(ref)
+            if shape is not None:
+                records[ref] = Operand(ref, self.value(ref), _exact(exact, ref), shape[0],
+                                       shape[1], judged=judged.get(ref))
+            else:
+                records[ref] = Operand(ref, self.value(ref), _exact(exact, ref),
+                                       sources=self.sources(ref, exact, written, judged))
+        return records
+
+    def sources(self, key: str, exact: Mapping[str, float],
+                written: Mapping[str, tuple[Precision, str]],
+                judged: Mapping[str, OperandStatus]) -> tuple[Operand, ...]:
+        """The written values behind a recomputed ``key`` that differ from the exact ones
+        (nearest first, at most :data:`MAX_TRACED` steps looked at)."""
+        found: list[Operand] = []
+        seen = {key}
+        queue = [key]
+        while queue and len(seen) < MAX_TRACED:
+            current = queue.pop(0)
+            expr = self.formulas.for_key(current)
+            if expr is None:
+                continue
+            for ref in expr.refs():
+                if ref in seen:
+                    continue
+                seen.add(ref)
+                shape = written.get(ref)
+                if shape is None:
+                    queue.append(ref)
+                    continue
+                operand = Operand(ref, self.value(ref), _exact(exact, ref), shape[0], shape[1],
+                                  judged=judged.get(ref))
+                if operand.status in ("rounded", "wrong"):
+                    found.append(operand)
+        return tuple(found)
+
+
+def _exact(values: Mapping[str, float], key: str) -> float | None:
+    try:
+        return values[key]
+    except KeyError:  # an intermediate value the run did not record
+        return None
+
 
 class WithLeaves(Mapping[str, float]):
     """Recorded values, and the leaves of every recomputation (the data and the starting
@@ -186,17 +211,20 @@ class WithLeaves(Mapping[str, float]):
         return len(self.recorded)
 
 
-def check_values(problem: Problem, values: Mapping[str, float]) -> list[KeyResult]:
+def check_values(problem: Problem, values: Mapping[str, float],
+                 min_digits: int | None = None) -> list[KeyResult]:
     """Verdicts for every expected key, in computation order.
 
     ``values`` must hold the expected keys; anything else a recomputation reads
     (data, starting parameters) is taken from the problem when not recorded.
+    ``min_digits`` (``check --min-digits``) overrides the file's ``min_digits``.
     """
     if not problem.expected:
         return []
     values = WithLeaves(problem, values)
     recomputation = _Recomputation(problem, values)
-    return [_judge(problem, entry, values, recomputation)
+    digits = min_digits if min_digits is not None else problem.min_digits
+    return [_judge(problem, entry, values, recomputation, digits)
             for entry in _expected_in_order(problem)]
 
 
@@ -209,11 +237,25 @@ class _Recomputation:
         self.values = values
         self._made: tuple[Formulas, CarriedForward] | None = None
 
+        self._written: dict[str, tuple[Precision, str]] | None = None
+        # what each value judged so far is to the steps that read it
+        self.judged: dict[str, OperandStatus] = {}
+
     def tools(self) -> tuple[Formulas, CarriedForward]:
         if self._made is None:
             formulas = Formulas(self.problem)
             self._made = formulas, CarriedForward(self.problem, self.values, formulas)
         return self._made
+
+    def written(self) -> dict[str, tuple[Precision, str]]:
+        """How the author wrote each published value."""
+        if self._written is None:
+            problem = self.problem
+            self._written = {
+                key: (Precision.of(entry.text, entry.tolerance if entry.tolerance is not None
+                                   else problem.tolerance), entry.text)
+                for key, entry in problem.expected.items()}
+        return self._written
 
 
 def _expected_in_order(problem: Problem) -> list[Expected]:
@@ -231,7 +273,7 @@ def _expected_in_order(problem: Problem) -> list[Expected]:
 
 
 def _judge(problem: Problem, entry: Expected, values: Mapping[str, float],
-           recomputation: _Recomputation) -> KeyResult:
+           recomputation: _Recomputation, min_digits: int | None) -> KeyResult:
     tolerance = entry.tolerance if entry.tolerance is not None else problem.tolerance
     precision = Precision.of(entry.text, tolerance)
     actual = values[entry.key]
@@ -239,58 +281,35 @@ def _judge(problem: Problem, entry: Expected, values: Mapping[str, float],
                        verdict="wrong", erratum=entry.erratum,
                        erratum_text=entry.erratum_text, note=entry.note,
                        line=entry.mark.line, column=entry.mark.column)
-    correct = precision.agrees(entry.value, actual)
-    kept = _kept_rule(problem, tolerance, precision)
-    if kept is not None:
-        # hand-calculation mode: one rule, a value is right when it rounds to the kept value
-        # (0.7·(−0.025) = −0.0175 is kept as −0.018: −0.018 and −0.0175 are right, −0.017 not)
-        correct = kept(entry.value) == actual or (
-            precision.unit < 10.0 ** -kept.decimals and correct)
     # a correct value needs no recomputation (it is most of them: skip the work)
-    if correct and entry.erratum is None:
-        return settle(result, precision, tolerance, correct)
+    if entry.erratum is None and correct_at_once(entry.value, precision, actual, min_digits):
+        result.verdict = "correct"
+        if entry.value != actual:
+            recomputation.judged[entry.key] = "rounded"
+        return result
     formulas, carried = recomputation.tools()
     expr = formulas.for_key(entry.key)
+    operands = None
     if expr is not None:
+        operands = carried.operand_records(expr, values, recomputation.written(),
+                                           recomputation.judged)
         result.formula = expr
-        result.operands = carried.operands(expr)
-        result.recomputed = expr.evaluate(result.operands)
-    result = settle(result, precision, tolerance, correct)
-    if (kept is not None and result.verdict == "consistent" and result.recomputed is not None
-            and kept(entry.value) != kept(result.recomputed)):
-        result.verdict = "wrong"  # the same one rule for the author's own numbers
-        result.reason = "wrong even from the author's own earlier numbers"
+        result.operands = {ref: operand.value for ref, operand in operands.items()}
+    judged = judge(entry.key, entry.value, precision, actual, expr, operands,
+                   min_digits=min_digits, slips=ProblemSlips(problem, formulas, carried))
+    settle(result, judged, tolerance)
+    recomputation.judged[entry.key] = "wrong" if result.verdict == "erratum" else judged.basis
     return result
 
 
-@record(frozen=True)
-class _Kept:
-    """Rounding to the decimals a hand calculation keeps."""
-
-    decimals: int
-
-    def __call__(self, value: float) -> float:
-        return round_value(value, self.decimals)
-
-
-def _kept_rule(problem: Problem, tolerance: float | None, precision: Precision) -> _Kept | None:
-    """The hand-calculation rule for a value written with a precision of its own (not an
-    explicit tolerance, not an integer), or None outside hand-calculation mode."""
-    if problem.round is None or tolerance is not None or precision.unit == 0.0:
-        return None
-    return _Kept(problem.round)
-
-
-def settle(result: KeyResult, precision: Precision, tolerance: float | None,
-           correct: bool) -> KeyResult:
-    """Give ``result`` its verdict, from whether the published value is ``correct`` and from
-    its recomputation on the author's numbers (every kind of exercise shares these rules)."""
-    consistent = (result.recomputed is not None and math.isfinite(result.recomputed)
-                  and precision.agrees(result.expected, result.recomputed, carried=False))
+def settle(result: KeyResult, judged: Judged, tolerance: float | None) -> KeyResult:
+    """Give ``result`` the verdict of the rule, or the erratum's (every kind of exercise
+    shares these rules)."""
+    result.recomputed = judged.recomputed
     if result.erratum is not None:
         assert result.erratum_text is not None
         correction = Precision.of(result.erratum_text, tolerance)
-        if correct:
+        if judged.verdict == "correct":
             result.reason = ("marked as an erratum, but the published value is right "
                              "(remove the erratum)")
         elif not correction.agrees(result.erratum, result.actual):
@@ -298,14 +317,62 @@ def settle(result: KeyResult, precision: Precision, tolerance: float | None,
         else:
             result.verdict = "erratum"
         return result
-    if correct:
-        result.verdict = "correct"
-    elif consistent:
-        result.verdict = "consistent"
-    else:
-        result.reason = ("wrong even from the author's own earlier numbers"
-                         if result.recomputed is not None else "wrong")
+    result.verdict = judged.verdict
+    result.reason = judged.reason
+    result.diagnosis = judged.diagnosis
     return result
+
+
+class ProblemSlips:
+    """The slip catalogue's view of a problem (:class:`~backprop_cli.checking.slips.SlipContext`):
+    the author's values of other keys, the layers, the learning rate."""
+
+    def __init__(self, problem: Problem, formulas: Formulas, carried: CarriedForward) -> None:
+        self.problem = problem
+        self.formulas = formulas
+        self.carried = carried
+
+    @property
+    def learning_rate(self) -> float | None:
+        return self.problem.learning_rate
+
+    def parts(self, key: str) -> KeyParts | None:
+        return parse_key(key, self.problem)
+
+    def value(self, key: str) -> float | None:
+        if parse_key(key, self.problem) is None:
+            return None
+        try:
+            return self.carried.value(key)
+        except (KeyError, ValueError):  # a value the run did not record
+            return None
+
+    def formula(self, key: str) -> Expr | None:
+        try:
+            return self.formulas.for_key(key)
+        except (KeyError, ValueError):
+            return None
+
+    def units_beside(self, unit: str) -> list[str]:
+        layer = self.formulas.unit_layer.get(unit)
+        if layer is None:
+            return []
+        return [u for u in self.problem.layers[layer].units if u != unit]
+
+    def per_layer(self, unit: str) -> bool:
+        layer = self.formulas.unit_layer.get(unit)
+        return layer is not None and self.problem.layers[layer].activation.per_layer
+
+    def transposed(self, param: str) -> str | None:
+        for layer in self.problem.layers:
+            names = layer.weight_names
+            for row, line in enumerate(names):
+                if param in line:
+                    col = line.index(param)
+                    if col != row and col < len(names) and row < len(names[col]):
+                        return names[col][row]
+                    return None
+        return None
 
 
 def first_wrong(results: list[KeyResult]) -> KeyResult | None:

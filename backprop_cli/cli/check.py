@@ -22,12 +22,17 @@ from backprop_cli.cli.common import format_option, write_output
 @click.option("--verbose", "-v", is_flag=True, help="List every value, not only wrong ones.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes for large folders (default: all cores).")
+@click.option("--min-digits", type=click.IntRange(min=1, max=17), default=None, metavar="N",
+              help="Values written with fewer significant digits are imprecise (a failure) "
+                   "unless right to N digits anyway; overrides a file's min_digits.")
 def check(paths: tuple[str, ...], fmt: str | None, output: str | None, show_errata: bool,
-          verbose: bool, jobs: int | None) -> None:
+          verbose: bool, jobs: int | None, min_digits: int | None) -> None:
     """Check the `expected` answers in problem files, folders or globs.
 
-    Each value is correct, consistent (wrong, but right from the author's own
-    earlier numbers: error carried forward), wrong, or a marked erratum. The
+    Each value is correct (the exact value rounded or truncated to the digits
+    written), consistent (what the step gives from the author's own earlier
+    numbers, rounded or carried forward), wrong (with the slip named when one
+    fits), imprecise (fewer digits than --min-digits) or a marked erratum. The
     report names the first wrong value of each file. Exit status: 0 when every
     file passed, 1 when a value is wrong or a file is invalid, 2 for usage errors.
 
@@ -37,6 +42,7 @@ def check(paths: tuple[str, ...], fmt: str | None, output: str | None, show_erra
       backprop check problems/ --format junit --output report.xml
       backprop check 'course/**/*.yaml' --show-errata
       backprop check week1.yaml week2.yaml --format json
+      backprop check problems/ --min-digits 3
     """
     from backprop_cli.app.batch_check import UsageError, check_files, discover
 
@@ -46,7 +52,8 @@ def check(paths: tuple[str, ...], fmt: str | None, output: str | None, show_erra
         raise click.UsageError(str(error)) from None
     if fmt is None:
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
-    reports = check_files(files, jobs=jobs, progress=_progress_bar(len(files)))
+    reports = check_files(files, jobs=jobs, progress=_progress_bar(len(files)),
+                          min_digits=min_digits)
     from backprop_cli.render import check_reports as writers
 
     if fmt == "json":

@@ -1,4 +1,5 @@
-"""`backprop solve FILE`: the worked solution (terminal, text, Markdown, HTML, SVG) or JSON."""
+"""`backprop solve FILE`: the worked solution (terminal, text, Markdown, LaTeX, HTML, SVG) or
+JSON; `--handout` and `--statement` for students."""
 
 from __future__ import annotations
 
@@ -56,6 +57,13 @@ def terminal_columns() -> int:
                "Output format (default: rich on a terminal, plain in a pipe or with "
                    "NO_COLOR; with --output, the one its suffix names).")
 @digits_option()
+@click.option("--decimals", type=click.IntRange(0, 12), default=None, metavar="N",
+              help="Show numbers with N decimals (fixed point; the computation is unchanged). "
+                   "An equation whose sums would not add up at N decimals gets more.")
+@click.option("--handout", is_flag=True,
+              help="The worked solution without the file's published values and verdicts.")
+@click.option("--statement", is_flag=True,
+              help="The problem sheet only: network, data and what to compute.")
 @click.option("--ascii", "ascii_only", is_flag=True,
               help="Plain ASCII: dL/dw1, delta_o, y_hat, sigmoid, * (not for markdown).")
 @click.option("--step", "step", type=click.IntRange(min=1), default=None, metavar="K",
@@ -66,12 +74,13 @@ def terminal_columns() -> int:
               metavar="N", help="Hand-calculation mode: round every value to N decimals "
                                 "when it is produced (overrides the file's round).")
 @click.option("--width", type=click.IntRange(min=40), default=None,
-              help="Columns for rich, plain, html and svg (default: the terminal's, or 100).")
+              help="Columns for rich, plain and svg (default: the terminal's, or 100).")
 @click.option("--keys", "patterns", multiple=True, metavar="GLOB",
               help="With --format json: keep only value keys matching GLOB (repeatable).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to FILE instead of standard output.")
-def solve(file: str, fmt: SolveFormat | None, digits: int, ascii_only: bool, step: int | None,
+def solve(file: str, fmt: SolveFormat | None, digits: int, decimals: int | None, handout: bool,
+          statement: bool, ascii_only: bool, step: int | None,
           steps: int | None, round_decimals: int | None, width: int | None,
           patterns: tuple[str, ...], output: str | None) -> None:
     """Solve FILE step by step: forward pass, loss, backward pass, update.
@@ -80,6 +89,8 @@ def solve(file: str, fmt: SolveFormat | None, digits: int, ascii_only: bool, ste
     Examples:
       backprop solve problems/001b_two_layer_relu_sigmoid.yaml
       backprop solve problem.yaml --format markdown --output solution.md
+      backprop solve problem.yaml --handout --decimals 4 -o handout.tex
+      backprop solve problem.yaml --statement -o sheet.html
       backprop solve problem.yaml --steps 50 --step 50 --digits 6
       backprop solve problem.yaml --format json --keys 'grad.*' --keys final.loss
     """
@@ -106,12 +117,13 @@ def solve(file: str, fmt: SolveFormat | None, digits: int, ascii_only: bool, ste
     request = SolveRequest(fmt=fmt, digits=digits, ascii_only=ascii_only, step=step,
                            round_decimals=round_decimals,
                            width=width or default_width(fmt, output),
-                           color=not os.environ.get("NO_COLOR"), patterns=patterns)
+                           color=not os.environ.get("NO_COLOR"), patterns=patterns,
+                           decimals=decimals, handout=handout, statement=statement)
     try:
         with user_errors(file):
             text = kind_of(exercise).solve(exercise, request)
     except SolveRequestError as error:
-        if error.option == "--format":
+        if error.option in ("--format", "--handout", "--statement", "--decimals"):
             raise click.UsageError(str(error)) from None
         raise click.BadParameter(str(error), param_hint=error.option) from None
     write_output(text, output)

@@ -138,9 +138,10 @@ def _loss_detail(engine: Engine, p: Pass) -> tuple[str, bool]:
     a = p.a[-1][k]
     y = engine.y[k]
     suffix = _suffix(engine, k)
-    if name.endswith("cross_entropy"):
+    logs_of = engine.loss.spec.logs_of
+    if logs_of:
         for j, unit in enumerate(outputs):
-            outside = a[j] <= 0 or (name == "binary_cross_entropy" and a[j] >= 1)
+            outside = a[j] <= 0 or ("1-a" in logs_of and a[j] >= 1)
             if outside and y[j] != (1.0 if a[j] >= 1 else 0.0):
                 return (f"is {'undefined' if a[j] < 0 or a[j] > 1 else 'infinite'}: {name} "
                         f"takes the log of a.{unit}{suffix} = {a[j]:.6g} (target {y[j]:g}), "

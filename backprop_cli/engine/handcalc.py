@@ -40,8 +40,8 @@ class RoundingEngine(Engine):
         self.decimals = problem.round
         # the starting parameters are written down rounded as well (e.g. from init)
         round_array(self.params, self.decimals, out=self.params)
-        self._softmax_cross_entropy = (problem.loss.name == "cross_entropy"
-                                       and self.output_activation == "softmax")
+        self._softmax_cross_entropy = (problem.loss.spec.softmax_delta
+                                       and self.activations[-1].per_layer)
         self._shared_groups: list[list[int]] = [
             [self._flat_index(u.layer, u.row, u.col) for u in param.uses]
             for param in problem.parameters.values() if len(param.uses) > 1]

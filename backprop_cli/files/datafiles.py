@@ -40,6 +40,7 @@ from numpy.typing import NDArray
 
 from backprop_cli.errors import Mark, ProblemError, suggest
 from backprop_cli.files.yamlio import YMap, YNode, YScalar
+from backprop_cli.model.losses import LOSSES
 
 Array = NDArray[np.float64]
 
@@ -140,22 +141,22 @@ def check_targets(targets: Array, loss: str, node: YMap,
     ``lines``: the CSV line of each sample and ``names`` the output units, for the message.
     """
     mark: Mark = node.entries["targets" if "targets" in node.entries else "file"][1].mark
-    if loss == "binary_cross_entropy":
+    targets_range = LOSSES[loss].targets
+    if targets_range == "unit_interval":
         bad = np.argwhere((targets < 0.0) | (targets > 1.0))
         if bad.size:
             k, j = (int(i) for i in bad[0])
             column = f"column {j + 1}" if names is None else f"column '{names[j]}'"
             raise ProblemError(f"samples targets: sample {_row(k, lines)}, {column} is "
-                               f"{targets[k, j]:g}, but binary_cross_entropy needs targets in "
-                               "[0, 1]", mark)
-    elif loss == "cross_entropy":
+                               f"{targets[k, j]:g}, but {loss} needs targets in [0, 1]", mark)
+    elif targets_range == "distribution":
         bad_rows = np.flatnonzero((targets < 0.0).any(axis=1)
                                   | (np.abs(targets.sum(axis=1) - 1.0) > 1e-9))
         if bad_rows.size:
             k = int(bad_rows[0])
             raise ProblemError(f"samples targets: sample {_row(k, lines)} sums to "
                                f"{float(targets[k].sum()):g} or has a negative entry, but "
-                               "cross_entropy needs non-negative targets that sum to 1", mark)
+                               f"{loss} needs non-negative targets that sum to 1", mark)
 
 
 def _row(k: int, lines: list[int] | None) -> str:

@@ -47,6 +47,11 @@ _INF_OR_NAN = re.compile(r"^[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)$")
 _YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
 
 
+def _count_word(n: int) -> str:
+    """2 -> 'two' (a message's count of units)."""
+    return {2: "two", 3: "three", 4: "four"}.get(n, str(n))
+
+
 def _short(text: str, limit: int = 30) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

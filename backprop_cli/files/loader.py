@@ -19,6 +19,7 @@ from backprop_cli.files.fields import (
     MAX_STEPS,
     _actual_shape,
     _check_keys,
+    _count_word,
     _describe,
     _int,
     _listed,
@@ -36,7 +37,7 @@ from backprop_cli.files.fields import (
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml
 from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activation
 from backprop_cli.model.keys import parse_key
-from backprop_cli.model.losses import LOSS_NAMES, make_loss
+from backprop_cli.model.losses import LOSS_NAMES, LOSSES, make_loss
 from backprop_cli.model.problem import Expected, Layer, Problem, Use
 from backprop_cli.model.questions import match_patterns
 
@@ -44,7 +45,8 @@ from backprop_cli.model.questions import match_patterns
 TRAINING_KEYS = ("optimizer", "weight_decay", "batch_size", "epochs", "round")
 TOP_KEYS = (
     "title", "description", "notes", "network", "loss", "reduction", "learning_rate", "steps",
-    "freeze", "input", "target", "samples", "expected", "tolerance", "quiz", *TRAINING_KEYS,
+    "freeze", "input", "target", "samples", "expected", "tolerance", "min_digits", "quiz",
+    *TRAINING_KEYS,
 )
 NETWORK_KEYS = ("inputs", "layers")
 LAYER_KEYS = ("units", "activation", "weights", "weight_names", "bias", "bias_names")
@@ -52,9 +54,8 @@ SAMPLE_KEYS = ("input", "target")
 EXPECTED_ENTRY_KEYS = ("value", "tolerance", "erratum", "note")
 ACTIVATION_KEYS = ("name", "alpha")
 
+MAX_MIN_DIGITS = 17  # significant digits a float holds
 
-# The output activations whose values lie in (0, 1), where each loss takes its logs.
-LOG_LOSS_OUTPUTS = {"binary_cross_entropy": ("sigmoid",), "cross_entropy": ("softmax", "sigmoid")}
 
 
 def _datafiles() -> ModuleType:
@@ -157,9 +158,10 @@ class _Reader:
             raise ProblemError(f"unknown loss '{_short(loss_name)}'{hint}",
                                loss_node.mark) from None
         output = layers[-1]
-        if loss.name == "cross_entropy" and output.size == 1:
-            raise ProblemError("cross_entropy needs at least two output units; for a single "
-                               "output use binary_cross_entropy", loss_node.mark)
+        if output.size < loss.spec.min_outputs:
+            raise ProblemError(f"{loss.name} needs at least {_count_word(loss.spec.min_outputs)}"
+                               " output units; for a single output use "
+                               f"{loss.spec.single_output_loss}", loss_node.mark)
         self.check_output_activation(loss.name, loss_node, output)
         reduction = "mean"
         if (node := root.get("reduction")) is not None:
@@ -203,6 +205,8 @@ class _Reader:
             self.check_parameters(problem)
         if (node := root.get("tolerance")) is not None:
             problem.tolerance = _number(node, "tolerance", nonnegative=True)
+        if (node := root.get("min_digits")) is not None:
+            problem.min_digits = _int(node, "min_digits", 1, MAX_MIN_DIGITS)
         problem.notes = notes
         # expected and quiz: every entry is independent, so every wrong one is reported
         errors: list[ProblemError] = []
@@ -225,12 +229,14 @@ class _Reader:
     def check_output_activation(self, loss: str, loss_node: YNode, output: Layer) -> None:
         """Log losses need outputs in (0, 1): anything else gives log(0) or the log of a
         negative number, an undefined loss instead of a number."""
-        allowed = LOG_LOSS_OUTPUTS.get(loss)
-        if allowed is None or output.activation.name in allowed:
+        allowed = LOSSES[loss].output_activations
+        name = output.activation.name
+        if not allowed or name in allowed:
             return
         wanted = " or ".join(allowed)
-        other = (" (softmax outputs with binary_cross_entropy: use cross_entropy)"
-                 if output.activation.name == "softmax" else "")
+        # the first loss that takes these outputs (softmax: cross_entropy)
+        fits = [spec.name for spec in LOSSES.values() if name in spec.output_activations]
+        other = f" ({name} outputs with {loss}: use {fits[0]})" if fits else ""
         raise ProblemError(
             f"loss {loss} takes the log of the outputs, so the output layer (layer "
             f"{output.index}) needs the {wanted} activation, found "
@@ -563,10 +569,12 @@ class _Reader:
 
     def read_target(self, node: YNode, outputs: list[str], loss: str,
                     what: str) -> tuple[Any, str | None]:
+        targets = LOSSES[loss].targets
         if isinstance(node, YScalar) and isinstance(node.value, str):
-            if loss != "cross_entropy":
+            if targets != "distribution":
+                naming = " or ".join(s.name for s in LOSSES.values() if s.targets == "distribution")
                 raise ProblemError(f"{what} '{_short(node.value)}' is not a number (naming the "
-                                   "true unit is for cross_entropy only)", node.mark)
+                                   f"true unit is for {naming} only)", node.mark)
             if node.value not in outputs:
                 hint = suggest(node.value, outputs) or f" (outputs: {_listed(outputs)})"
                 raise ProblemError(f"{what} '{_short(node.value)}' names no output unit{hint}",
@@ -578,21 +586,21 @@ class _Reader:
             raise ProblemError(f"{what} is one number but the network has {len(outputs)} "
                                f"outputs ({_listed(outputs)})", node.mark)
         y = self.read_vector(node, len(outputs), what, outputs, "output unit")
-        if loss == "binary_cross_entropy":
+        if targets == "unit_interval":
             for i, value in enumerate(y):
                 if not 0.0 <= value <= 1.0:
                     raise ProblemError(f"{what} for '{outputs[i]}' is {value:g}, but "
-                                       "binary_cross_entropy needs targets in [0, 1]",
+                                       f"{loss} needs targets in [0, 1]",
                                        _entry_mark(node, i, outputs))
-        if loss == "cross_entropy":
+        if targets == "distribution":
             for i, value in enumerate(y):
                 if value < 0:
                     raise ProblemError(f"{what} for '{outputs[i]}' is {value:g}, but "
-                                       "cross_entropy needs non-negative targets that sum to 1",
+                                       f"{loss} needs non-negative targets that sum to 1",
                                        _entry_mark(node, i, outputs))
             total = float(y.sum())
             if abs(total - 1.0) > 1e-9:
-                raise ProblemError(f"{what} sums to {total:g}, but cross_entropy needs targets "
+                raise ProblemError(f"{what} sums to {total:g}, but {loss} needs targets "
                                    "that sum to 1 (or the name of the true unit)", node.mark)
         return y, None
 

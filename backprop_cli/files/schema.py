@@ -21,7 +21,7 @@ import json
 from typing import Any
 
 from backprop_cli.files.datafiles import INIT_METHODS
-from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, DEFAULT_ALPHA
+from backprop_cli.model.activations import ACTIVATION_NAMES, ACTIVATIONS, ALIASES, DEFAULT_ALPHA
 from backprop_cli.model.losses import LOSS_LABELS, LOSS_NAMES
 from backprop_cli.model.optimizers import ALL_UPDATE_KINDS, OPTIMIZER_NAMES, SETTINGS
 from backprop_cli.model.problem import RESERVED_WORDS
@@ -55,6 +55,8 @@ def _number(description: str, **extra: Any) -> Schema:
 def _defs() -> dict[str, Schema]:
     activation_names = [*ACTIVATION_NAMES, *ALIASES]
     alpha_defaults = ", ".join(f"{name} {value:g}" for name, value in DEFAULT_ALPHA.items())
+    with_alpha = " and ".join(DEFAULT_ALPHA)
+    alpha_is = " or ".join(f"{ACTIVATIONS[name].alpha_doc} ({name})" for name in DEFAULT_ALPHA)
     number_list = {"type": "array", "items": {"type": "number"}, "minItems": 1}
     name_vector: Schema = {
         "type": "object", "propertyNames": _ref("name"),
@@ -82,15 +84,16 @@ def _defs() -> dict[str, Schema]:
                 {"type": "array", "items": _ref("name"), "minItems": 1,
                  "description": "The names, in order."}]},
         "activation": {
-            "description": "The layer's activation function (default identity). leaky_relu "
-                           f"and elu take alpha (defaults: {alpha_defaults}). ReLU'(0) = 0.",
+            "description": "The layer's activation function (default identity). "
+                           f"{with_alpha} take alpha (defaults: {alpha_defaults}). "
+                           "ReLU'(0) = 0.",
             "default": "identity",
             "anyOf": [
                 {"enum": activation_names},
                 {"type": "object",
                  "properties": {
                      "name": {"enum": activation_names},
-                     "alpha": _number("The slope (leaky_relu) or scale (elu) for z < 0.")},
+                     "alpha": _number(f"The {alpha_is} for z < 0.")},
                  "required": ["name"], "additionalProperties": False}]},
         "weights": {
             "description": "One row per unit of the layer, one column per unit (or input) "
@@ -206,6 +209,10 @@ def _common() -> dict[str, Schema]:
                                  "hide from students); never rendered."},
         "tolerance": _number("An absolute tolerance for every expected value (default: the "
                              "precision each value is written with).", minimum=0),
+        "min_digits": {"type": "integer", "minimum": 1, "maximum": 17,
+                       "description": "Values written with fewer significant digits are "
+                                      "imprecise unless right to this many anyway "
+                                      "(check --min-digits overrides it)."},
     }
 
 

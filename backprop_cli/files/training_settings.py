@@ -21,12 +21,9 @@ from __future__ import annotations
 from backprop_cli.errors import ProblemError, raise_collected, suggest
 from backprop_cli.files.fields import MAX_STEPS, _check_keys, _int, _number, _string
 from backprop_cli.files.yamlio import YMap, YNode
-from backprop_cli.model.optimizers import OPTIMIZER_NAMES, SETTINGS, Optimizer
+from backprop_cli.model.optimizers import OPTIMIZER_NAMES, OPTIMIZERS, SETTINGS, Optimizer
 from backprop_cli.model.problem import Problem
 from backprop_cli.rounding import MAX_DECIMALS
-
-# names people use for the optimizers, and what they are called here
-_ALIASES = {"gd": "sgd", "gradient_descent": "sgd", "nesterov": "momentum", "adamw": "adam"}
 
 
 def read_training(root: YMap, problem: Problem, steps_override: int | None) -> None:
@@ -98,15 +95,15 @@ def read_optimizer(node: YNode) -> Optimizer:
     if not isinstance(node, YMap):
         return Optimizer(_optimizer_name(node))
     if "name" not in node.entries:
-        raise ProblemError("missing required key 'name' in optimizer (sgd, momentum or adam)",
-                           node.mark)
+        names = f"{', '.join(OPTIMIZER_NAMES[:-1])} or {OPTIMIZER_NAMES[-1]}"
+        raise ProblemError(f"missing required key 'name' in optimizer ({names})", node.mark)
     name = _optimizer_name(node.entries["name"][1])
     _check_keys(node, ("name", *SETTINGS[name]), f"optimizer {name}")
     for key in SETTINGS[name]:
         if (value_node := node.get(key)) is None:
             continue
         what = f"optimizer {key}"
-        if key == "epsilon":
+        if key in OPTIMIZERS[name].positive:
             settings[key] = _number(value_node, what, positive=True)
             continue
         value = _number(value_node, what, nonnegative=True)
@@ -114,15 +111,17 @@ def read_optimizer(node: YNode) -> Optimizer:
             raise ProblemError(f"{what} must be below 1 (a decay rate), found {value:g}",
                                value_node.mark)
         settings[key] = value
-    return Optimizer(name, **settings)
+    return Optimizer(name, tuple(settings.items()))
 
 
 def _optimizer_name(node: YNode) -> str:
     name = _string(node, "optimizer")
     if name not in OPTIMIZER_NAMES:
         hint = suggest(name, OPTIMIZER_NAMES)
-        if name.lower() in _ALIASES:
-            hint = f" (did you mean '{_ALIASES[name.lower()]}'?)"
+        # names people use for the optimizers, and what they are called here
+        aliases = {hint: spec.name for spec in OPTIMIZERS.values() for hint in spec.hints}
+        if name.lower() in aliases:
+            hint = f" (did you mean '{aliases[name.lower()]}'?)"
         hint = hint or f" (known: {', '.join(OPTIMIZER_NAMES)})"
         raise ProblemError(f"unknown optimizer '{name}'{hint}", node.mark)
     return name

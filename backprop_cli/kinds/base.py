@@ -42,6 +42,9 @@ class SolveRequest:
     width: int = 100
     color: bool = False
     patterns: tuple[str, ...] = ()  # with json: only the value keys matching these globs
+    decimals: int | None = None  # fixed-point display with N decimals (--decimals)
+    handout: bool = False  # the worked solution without published values (--handout)
+    statement: bool = False  # the problem and what to compute only (--statement)
 
 
 class SolveRequestError(ValueError):
@@ -73,8 +76,9 @@ class ExerciseKind(Protocol[E]):
         """The exercise of a parsed file; ProblemError (path:line:col) for any mistake."""
         ...
 
-    def check(self, exercise: E, path: str) -> FileReport:
-        """The verdict on each published value of the file; never raises for a bad file."""
+    def check(self, exercise: E, path: str, min_digits: int | None = None) -> FileReport:
+        """The verdict on each published value of the file; never raises for a bad file
+        (``min_digits``: ``check --min-digits``, over the file's own)."""
         ...
 
     def solve(self, exercise: E, request: SolveRequest) -> str:

@@ -32,6 +32,7 @@ from backprop_cli import calculus as calc
 from backprop_cli.calculus import Definition, ExpressionError, Node
 from backprop_cli.checking.checker import KeyResult, Precision, settle
 from backprop_cli.checking.report import FileReport, judged
+from backprop_cli.checking.verdicts import Operand, judge
 from backprop_cli.errors import Mark, ProblemError, suggest
 from backprop_cli.expr import (
     FUNCTIONS,
@@ -49,6 +50,9 @@ from backprop_cli.expr import (
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, parse_yaml, read_text
 from backprop_cli.formats import SolveFormat
 from backprop_cli.kinds.base import SolveRequest, SolveRequestError
+
+# registers σ, tanh, ReLU... into expr.FUNCTIONS, which the reports print
+from backprop_cli.model import activations  # noqa: F401
 from backprop_cli.numfmt import format_number
 from backprop_cli.render.jsonout import dumps
 
@@ -607,7 +611,7 @@ def document(worked: Worked, path: str | None = None) -> dict[str, Any]:
 # ------------------------------------------------------------- problem files
 
 TOP_KEYS = ("kind", "title", "description", "function", "chain", "at", "step", "expected",
-            "tolerance")
+            "tolerance", "min_digits")
 ENTRY_KEYS = ("value", "tolerance", "erratum", "note")
 @dataclass
 class Answer:
@@ -631,6 +635,7 @@ class DerivativeProblem:
     exercise: Exercise
     expected: dict[str, Answer]
     tolerance: float | None = None
+    min_digits: int | None = None
 
     @property
     def title(self) -> str:
@@ -708,10 +713,17 @@ class _Reader:
         tolerance = None
         if (node := root.get("tolerance")) is not None:
             tolerance = self.number(node, "tolerance", nonnegative=True)
+        min_digits = None
+        if (node := root.get("min_digits")) is not None:
+            digits = self.number(node, "min_digits")
+            if not digits.is_integer() or not 1 <= digits <= 17:
+                raise ProblemError(f"min_digits must be a whole number from 1 to 17, found "
+                                   f"{format_number(digits, 6)}", node.mark)
+            min_digits = int(digits)
         expected: dict[str, Answer] = {}
         if (node := root.get("expected")) is not None:
             expected = self.expected(self.mapping(node, "expected"), exercise)
-        return DerivativeProblem(self.path, exercise, expected, tolerance)
+        return DerivativeProblem(self.path, exercise, expected, tolerance, min_digits)
 
     def mark_for(self, message: str, root: YMap) -> Mark:
         for key in ("step", "at", "chain"):
@@ -913,19 +925,20 @@ def to_expr(node: Node, leaf: Any) -> Expr | None:
     return None
 
 
-def check(problem: DerivativeProblem) -> list[KeyResult]:
-    """Verdicts for every expected key, in computation order."""
+def check(problem: DerivativeProblem, min_digits: int | None = None) -> list[KeyResult]:
+    """Verdicts for every expected key, in computation order (``min_digits``, from
+    ``check --min-digits``, overrides the file's)."""
+    digits = min_digits if min_digits is not None else problem.min_digits
     worked = work(problem.exercise)
     order = {key: index for index, key in enumerate(all_keys(problem.exercise))}
     answers = sorted(problem.expected.values(), key=lambda a: order.get(a.key, len(order)))
     author = {a.key: a.value for a in answers if a.value is not None}
     return [_judge_formula(problem, worked, a) if a.formula is not None
-            else _judge_number(problem, worked, a, author) for a in answers]
+            else _judge_number(problem, worked, a, author, digits) for a in answers]
 
 
 def _judge_number(problem: DerivativeProblem, worked: Worked, answer: Answer,
-                  author: Mapping[str, float]) -> KeyResult:
-
+                  author: Mapping[str, float], min_digits: int | None) -> KeyResult:
     assert answer.value is not None
     actual = worked.values[answer.key]
     tolerance = answer.tolerance if answer.tolerance is not None else problem.tolerance
@@ -934,13 +947,23 @@ def _judge_number(problem: DerivativeProblem, worked: Worked, answer: Answer,
                        verdict="wrong", erratum=answer.erratum, erratum_text=answer.erratum_text,
                        note=answer.note, line=answer.mark.line, column=answer.mark.column)
     expr = recomputation(worked, answer.key)
+    operands = None
     if expr is not None:
-        operands = {ref: author.get(ref, worked.values[ref]) for ref in expr.refs()}
+        operands = {}
+        for ref in expr.refs():
+            own = problem.expected.get(ref)
+            if ref in author and own is not None:
+                operands[ref] = Operand(ref, author[ref], worked.values[ref],
+                                        Precision.of(own.text, own.tolerance
+                                                     if own.tolerance is not None
+                                                     else problem.tolerance), own.text)
+            else:
+                operands[ref] = Operand(ref, worked.values[ref], worked.values[ref])
         result.formula = expr
-        result.operands = operands
-        result.recomputed = expr.evaluate(operands)
-    correct = math.isfinite(actual) and precision.agrees(answer.value, actual)
-    return settle(result, precision, tolerance, correct)
+        result.operands = {ref: operand.value for ref, operand in operands.items()}
+    judged = judge(answer.key, answer.value, precision, actual, expr, operands,
+                   min_digits=min_digits)
+    return settle(result, judged, tolerance)
 
 
 def _judge_formula(problem: DerivativeProblem, worked: Worked, answer: Answer) -> KeyResult:
@@ -1021,13 +1044,19 @@ class DerivativeKind:
              title_default: str) -> DerivativeProblem:
         return from_tree(root, path)
 
-    def check(self, exercise: DerivativeProblem, path: str) -> FileReport:
-        return judged(path, exercise.title, check(exercise))
+    def check(self, exercise: DerivativeProblem, path: str,
+              min_digits: int | None = None) -> FileReport:
+        return judged(path, exercise.title, check(exercise, min_digits))
 
     def solve(self, exercise: DerivativeProblem, request: SolveRequest) -> str:
         if request.fmt not in self.formats:
             raise SolveRequestError(f"a derivative exercise prints as plain text, markdown or "
                                     f"json, not {request.fmt}", "--format")
+        for given, option in ((request.handout, "--handout"), (request.statement, "--statement"),
+                              (request.decimals is not None, "--decimals")):
+            if given:
+                raise SolveRequestError(f"{option} is for network problems; a derivative "
+                                        "exercise prints as plain text, markdown or json", option)
         worked = work(exercise.exercise)
         if request.fmt == "json":
             return dumps(selected(document(worked, exercise.path), request.patterns))

@@ -25,18 +25,19 @@ from backprop_cli.render.jsonout import dumps, solution_document
 
 class NetworkKind:
     name = "network"
-    formats: tuple[SolveFormat, ...] = ("rich", "plain", "markdown", "html", "svg", "json")
+    formats: tuple[SolveFormat, ...] = ("rich", "plain", "markdown", "latex", "html", "svg",
+                                        "json")
 
     def read(self, root: YNode | None, path: str, *, steps: int | None,
              title_default: str) -> Problem:
         return problem_from_tree(root, path, steps=steps, title_default=title_default)
 
-    def check(self, exercise: Problem, path: str) -> FileReport:
+    def check(self, exercise: Problem, path: str, min_digits: int | None = None) -> FileReport:
         # record only the expected keys: the checker reads the leaves of a recomputation
         # (data and starting parameters) from the problem itself
         try:
             solution = solve(exercise, list(exercise.expected) or ["final.loss"])
-            results = check_values(exercise, solution.values)
+            results = check_values(exercise, solution.values, min_digits)
             for result in results:  # the recomputations, as the worked solution writes them
                 if result.formula is not None and result.recomputed is not None:
                     result.shown = math_substituted(exercise, result.key, result.formula,
@@ -50,7 +51,17 @@ class NetworkKind:
         problem = exercise
         if request.round_decimals is not None:
             problem = replace(problem, round=request.round_decimals)
+        if request.handout and request.statement:
+            raise SolveRequestError("--handout and --statement are two documents: give one",
+                                    "--handout")
         if request.fmt == "json":
+            for given, option in ((request.handout, "--handout"),
+                                  (request.statement, "--statement"),
+                                  (request.decimals is not None, "--decimals")):
+                if given:
+                    raise SolveRequestError(f"{option} shapes a document for people; "
+                                            "--format json has every value at full precision",
+                                            option)
             solution = solve(problem, request.patterns or None)
             for pattern in request.patterns:
                 if not any(fnmatch.fnmatchcase(key, pattern) for key in solution.values):
@@ -67,7 +78,8 @@ class NetworkKind:
                                     "--step")
         options = RenderOptions(fmt=request.fmt, digits=request.digits,
                                 ascii_only=request.ascii_only, step=step, width=request.width,
-                                color=request.color)
+                                color=request.color, decimals=request.decimals,
+                                handout=request.handout, statement=request.statement)
         return render_problem(problem, solve_for_display(problem, step), options)
 
 

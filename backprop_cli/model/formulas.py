@@ -147,7 +147,7 @@ class Formulas:
         is_output = li == len(problem.layers) - 1
         a = f"{prefix}a.{unit}{sfx}"
         if layer.activation.per_layer:
-            if is_output and problem.loss.name == "cross_entropy":
+            if is_output and problem.loss.spec.softmax_delta:
                 return sub(Ref(a), Ref(f"target.{unit}{sfx}"))
             inner = add(*(mul(Ref(f"{prefix}grad.a.{u}{sfx}"), Ref(f"{prefix}a.{u}{sfx}"))
                           for u in layer.units))

@@ -135,6 +135,7 @@ class Problem:
     has_samples: bool  # True when written with `samples:` (keys get @k)
     expected: dict[str, Expected] = field(default_factory=dict)
     tolerance: float | None = None
+    min_digits: int | None = None  # values written with fewer significant digits: imprecise
     target_labels: list[str | None] | None = None  # cross_entropy: the true unit's name
     quiz: list[str] | None = None  # value keys or globs `backprop quiz` asks for
     optimizer: Optimizer = SGD

@@ -17,6 +17,7 @@ from backprop_cli.checking.checker import KeyResult
 from backprop_cli.checking.report import FileReport
 from backprop_cli.numfmt import format_number
 from backprop_cli.render.formula_text import substituted
+from backprop_cli.render.marks import VERDICT_SYMBOLS
 
 Style = Callable[..., str]
 
@@ -24,7 +25,7 @@ Style = Callable[..., str]
 # notice says how many more there are and points at the step summary.
 GITHUB_ERROR_LIMIT = 10
 
-VERDICT_MARKS = {"correct": "✓", "consistent": "≈", "wrong": "✗", "erratum": "!"}
+VERDICT_MARKS = VERDICT_SYMBOLS  # the one table (render.marks)
 
 
 def _plain(text: str, **_: Any) -> str:
@@ -51,13 +52,29 @@ def _num(value: float | None, digits: int = 6) -> str:
 
 
 def describe_wrong(result: KeyResult, digits: int = 6) -> str:
-    """One line on a wrong value: published, exact, difference, and the recomputation."""
+    """One line on a failing value: published, exact, difference (or too few digits)."""
+    if result.verdict == "imprecise":
+        return (f"{result.key} = {result.text} in the file: {result.reason} "
+                f"(it is {_num(result.actual, digits)})")
     text = (f"{result.key} = {result.text} in the file, but it is {_num(result.actual, digits)} "
             f"(off by {_num(result.difference, 3)})")
     if result.reason and result.erratum is not None:
         text = f"{result.key}: {result.reason} (published {result.text}, erratum "
         text += f"{_num(result.erratum, digits)}, exact {_num(result.actual, digits)})"
     return text
+
+
+def describe_diagnosis(result: KeyResult) -> str | None:
+    """The slip that reproduces a wrong value, when exactly one does."""
+    if result.diagnosis is None:
+        return None
+    return f"slip ({result.diagnosis.code}): {result.diagnosis.message}"
+
+
+def _explained(result: KeyResult, indent: str = "") -> list[str]:
+    """The lines under a failing value: its recomputation and the slip named."""
+    lines = [describe_recomputation(result), describe_diagnosis(result)]
+    return [indent + line for line in lines if line]
 
 
 def describe_recomputation(result: KeyResult, digits: int = 6) -> str | None:
@@ -92,15 +109,15 @@ def text_report(reports: list[FileReport], style: Style = _plain, show_errata: b
         if wrong:
             lines.append(f"  first wrong value: {wrong[0].key} (line {wrong[0].line})")
         for result in wrong:
-            lines.append(f"  {style('✗', fg='red')} {describe_wrong(result)}")
-            recomputation = describe_recomputation(result)
-            if recomputation:
-                lines.append(f"      {recomputation}")
+            mark = VERDICT_MARKS[result.verdict]
+            lines.append(f"  {style(mark, fg='red')} {describe_wrong(result)}")
+            lines.extend(_explained(result, "      "))
         if verbose:
             for result in report.results:
                 if result.passed:
                     mark = VERDICT_MARKS[result.verdict]
-                    lines.append(f"  {mark} {result.key} = {result.text} ({result.verdict})")
+                    why = f": {result.reason}" if result.verdict == "consistent" else ""
+                    lines.append(f"  {mark} {result.key} = {result.text} ({result.verdict}){why}")
         if show_errata:
             for result in report.errata:
                 lines.append("  " + errata_line(result))
@@ -168,6 +185,8 @@ def json_report(reports: list[FileReport]) -> str:
                 entry["note"] = r.note
             if r.reason:
                 entry["reason"] = r.reason
+            entry["diagnosis"] = ({"code": r.diagnosis.code, "message": r.diagnosis.message}
+                                  if r.diagnosis is not None else None)
             results.append(entry)
         files.append({
             "file": report.path, "status": report.status, "title": report.title,
@@ -206,12 +225,10 @@ def github_report(reports: list[FileReport]) -> str:
         for result in report.results:
             if result.passed:
                 continue
-            message = describe_wrong(result)
-            recomputation = describe_recomputation(result)
-            if recomputation:
-                message += "\n" + recomputation
+            message = "\n".join([describe_wrong(result), *_explained(result)])
             annotations.append(_command("error", message, file=report.path, line=result.line,
-                                        col=result.column, title=f"backprop: wrong {result.key}"))
+                                        col=result.column,
+                                        title=f"backprop: {result.verdict} {result.key}"))
     lines = annotations[:GITHUB_ERROR_LIMIT]
     if len(annotations) > GITHUB_ERROR_LIMIT:
         more = len(annotations) - GITHUB_ERROR_LIMIT
@@ -231,7 +248,8 @@ def step_summary_markdown(reports: list[FileReport]) -> str:
         if report.errors:
             detail = report.errors[0].text
         elif first is not None:
-            detail = describe_wrong(first)
+            slip = describe_diagnosis(first)
+            detail = describe_wrong(first) + (f"; {slip}" if slip else "")
         cells = [report.path, report.status, first.key if first else "", detail]
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(rows) + "\n"
@@ -274,9 +292,7 @@ def junit_report(reports: list[FileReport]) -> str:
             details = []
             for result in wrong:
                 details.append(f"line {result.line}: {describe_wrong(result)}")
-                recomputation = describe_recomputation(result)
-                if recomputation:
-                    details.append(f"    {recomputation}")
+                details.extend(_explained(result, "    "))
             element.text = "\n".join(details)
     ElementTree.indent(suites)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -28,6 +28,7 @@ from backprop_cli.model.keys import prefix_for
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import digits_to_show_step, digits_to_tell_apart
 from backprop_cli.records import record
+from backprop_cli.render.marks import verdict_counts
 from backprop_cli.render.model import (
     FINAL,
     Cell,
@@ -79,7 +80,8 @@ def judgements(problem: Problem, values: Mapping[str, float]) -> dict[str, Judge
     if all(key in values for key in problem.expected):
         try:
             return {r.key: Judgement(r.key, r.text, r.verdict, r.erratum_text, r.note,
-                                     r.recomputed, r.reason)
+                                     r.recomputed, r.reason,
+                                     r.diagnosis.message if r.diagnosis else None)
                     for r in check_values(problem, values)}
         except KeyError:
             # a recomputation needs a value that was not recorded (another step count
@@ -140,6 +142,9 @@ class Builder:
                 "Sums that cancel to within rounding error (binary floating point writes 0.4·3 "
                 "as 1.2000000000000002) are shown as the exact 0 they are; --format json has "
                 "the raw numbers."], "note"))
+        counts = verdict_counts([j.verdict for j in self.judged.values()])
+        if counts:  # the published values, counted by verdict (issue 14)
+            doc.sections[-1].add(Para([f"Published values: {counts}."]))
         return doc
 
     def section(self, title: str | list[Inline], level: int = 1,
@@ -603,7 +608,7 @@ class Builder:
         prefix = self.prefix
         sub_section = self.section(self.layer_title(li), 3)
         section.add(sub_section)
-        if li == len(problem.layers) - 1 and problem.loss.name == "cross_entropy" and (
+        if li == len(problem.layers) - 1 and problem.loss.spec.softmax_delta and (
                 layer.activation.per_layer):
             sub_section.add(Para(["Softmax and cross-entropy together: the softmax Jacobian "
                                   "times ∂L/∂a simplifies to δ = a − y for each output."], "note"))

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from backprop_cli.expr import Expr, render
+from backprop_cli.model.activations import find_activation
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
 from backprop_cli.render.notation import UnicodeNotation
 
-FUNCTION_NAMES = {"identity": "", "relu": "relu", "leaky_relu": "leaky_relu",
-                  "sigmoid": "sigmoid", "tanh": "tanh", "softplus": "softplus", "elu": "elu",
-                  "silu": "silu", "exp": "exp", "log": "log", "softmax": "softmax"}
+# the functions that are not activations; an activation's name is in its spec (key_name)
+FUNCTION_NAMES = {"exp": "exp", "log": "log"}
 
 
 class KeyNotation:
@@ -36,7 +36,7 @@ class KeyNotation:
     def number(self, value: float) -> str:
         return format_number(value, self.digits, ascii_only=True)
 
-    def constant(self, value: float, display: str | None) -> str:
+    def constant(self, value: float, display: str | None, role: str | None = None) -> str:
         return self.number(value)
 
     def call(self, name: str, args: list[str], params: dict[str, float]) -> str:
@@ -45,7 +45,9 @@ class KeyNotation:
         if name == "softmax":
             return f"exp({args[0]})/(" + " + ".join(f"exp({a})" for a in args) + ")"
         settings = "".join(f", {k}={self.number(v)}" for k, v in params.items())
-        return f"{FUNCTION_NAMES.get(name, name)}({', '.join(args)}{settings})"
+        spec = find_activation(name)
+        function = spec.key_name if spec is not None else FUNCTION_NAMES.get(name, name)
+        return f"{function}({', '.join(args)}{settings})"
 
     def fraction(self, numerator: str, denominator: str) -> str:
         return f"{self._atom(numerator)}/{self._atom(denominator)}"

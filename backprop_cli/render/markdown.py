@@ -60,7 +60,7 @@ class MarkdownWriter:
             if isinstance(part, str):
                 pieces.append(("eq" if part == " = " else "text", part))
             elif isinstance(part, Num):
-                pieces.append(("num", self.latex.number(part.value, part.digits)))
+                pieces.append(("num", inline_math(part, self.latex)))
             elif isinstance(part, Mark):
                 mark = mark_text(part.judgement, self.prose, False, part.compact)
                 pieces.append(("text", f"{mark.symbol} {mark.text}".strip()))

@@ -24,10 +24,12 @@ class Sym:
 
 @record(frozen=True)
 class Num:
-    """A number; ``digits`` overrides the document's significant digits."""
+    """A number; ``digits`` overrides the document's significant digits; ``positional``
+    writes it without an exponent (a table column whose other numbers have none)."""
 
     value: float
     digits: int | None = None
+    positional: bool = False
 
 
 @record(frozen=True)
@@ -53,11 +55,12 @@ class Judgement:
 
     key: str
     text: str  # as written
-    verdict: str | None  # correct | consistent | wrong | erratum | None (no checker)
+    verdict: str | None  # correct | consistent | wrong | imprecise | erratum | None
     erratum_text: str | None = None
     note: str | None = None
     recomputed: float | None = None
     reason: str | None = None
+    diagnosis: str | None = None  # the slip that reproduces a wrong value, with its arithmetic
 
 
 @record(frozen=True)
@@ -93,6 +96,7 @@ class Equation:
     rate_symbol: bool = False  # the learning rate written η in the symbolic form
     digits: int | None = None  # for the result, when the document's digits hide a change
     context: int | None = None  # overrides the section's step context
+    decimals: int | None = None  # fixed decimals for this equation (--decimals: sums add up)
 
 
 @record

@@ -19,10 +19,11 @@ from __future__ import annotations
 import copy
 import re
 
+from backprop_cli.model.activations import find_activation
 from backprop_cli.model.keys import KeyParts, parse_key
 from backprop_cli.model.optimizers import ALL_UPDATE_KINDS as OPTIMIZER_KINDS
 from backprop_cli.model.problem import Problem
-from backprop_cli.numfmt import format_decimals, format_number
+from backprop_cli.numfmt import format_decimals, format_display
 from backprop_cli.rounding import shown_decimals
 
 SUPERSCRIPT = dict(zip("0123456789+-−()=", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁽⁾⁼", strict=True))
@@ -93,6 +94,10 @@ class MathNotation:
         self.sample_marks = True  # False: a sample's formula read as any sample's
         # hand-calculation mode: every number written with the decimals the student keeps
         self.decimals: int | None = problem.round
+        self.fixed = False  # --decimals N: exactly N decimals (trailing zeros kept)
+        # hand-calculation mode's own decimals (not an equation's chosen ones): a value on its
+        # way to being kept shows every decimal it has (0.7·(−0.025) = −0.0175 = −0.018)
+        self.hand = problem.round is not None
         self.unit_layer = {u: li for li, layer in enumerate(problem.layers) for u in layer.units}
         self.outputs = set(problem.output_names)
         self.single_output = len(problem.output_names) == 1
@@ -108,6 +113,16 @@ class MathNotation:
             return self
         other = copy.copy(self)
         other.context = context
+        other._cache = {}
+        return other
+
+    def with_decimals(self, decimals: int, fixed: bool = True) -> MathNotation:
+        """The same notation writing numbers with exactly ``decimals`` decimals (``fixed``),
+        or at most that many."""
+        other = copy.copy(self)
+        other.decimals = decimals
+        other.fixed = fixed
+        other.hand = False
         other._cache = {}
         return other
 
@@ -191,18 +206,25 @@ class MathNotation:
 
     # ------------------------------------------------------ expr.Notation protocol
 
-    def number(self, value: float, digits: int | None = None) -> str:
-        if self.decimals is not None and digits is None:
-            # a kept value shows its decimals; one on its way, every decimal it has
-            return format_decimals(value, shown_decimals(self.decimals),
-                                   ascii_only=self.ascii_only)
-        return format_number(value, digits or self.digits, ascii_only=self.ascii_only)
+    def number(self, value: float, digits: int | None = None, positional: bool = False) -> str:
+        return self.number_text(value, digits, self.ascii_only, positional)
+
+    def number_text(self, value: float, digits: int | None, ascii_only: bool,
+                    positional: bool = False) -> str:
+        """``value`` as the options ask: fixed decimals, hand-calculation decimals or digits
+        (see :func:`~backprop_cli.numfmt.format_display`)."""
+        # hand-calculation mode: a kept value shows its decimals, one on its way every
+        # decimal it has (0.7·(−0.025) = −0.0175 = −0.018); --decimals is fixed as asked
+        decimals = (shown_decimals(self.decimals) if self.hand and self.decimals is not None
+                    and not self.fixed else self.decimals)
+        return format_display(value, self.digits, decimals, self.fixed, digits, ascii_only,
+                              positional)
 
     def unit_name(self, unit: str) -> str:
         return self.name(unit)
 
-    def constant(self, value: float, display: str | None) -> str:
-        if self.rate_symbol and display is None and value == self.problem.learning_rate:
+    def constant(self, value: float, display: str | None, role: str | None = None) -> str:
+        if self.rate_symbol and role == "rate":
             return self.rate()
         if display is not None:
             return self.fraction_constant(display)
@@ -351,11 +373,8 @@ class MathNotation:
         return text
 
 
-UNICODE_FUNCTIONS = {
-    "relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "σ", "tanh": "tanh",
-    "softplus": "softplus", "elu": "ELU", "silu": "SiLU", "softmax": "softmax",
-    "log": "log", "exp": "exp",
-}
+# the functions that are not activations; an activation's symbols are in its spec
+UNICODE_FUNCTIONS = {"log": "log", "exp": "exp"}
 
 
 class UnicodeNotation(MathNotation):
@@ -395,7 +414,8 @@ class UnicodeNotation(MathNotation):
         return f"{letter}_{unicode_name(param)}"
 
     def function(self, name: str) -> str:
-        return UNICODE_FUNCTIONS.get(name, name)
+        spec = find_activation(name)
+        return spec.symbol if spec is not None else UNICODE_FUNCTIONS.get(name, name)
 
     def power(self, base: str, exponent: int) -> str:
         if (base and base[-1] in SUPERSCRIPT.values()) or base.endswith(SUPERSCRIPT_NEW):
@@ -404,7 +424,7 @@ class UnicodeNotation(MathNotation):
         return base + (sup if sup is not None else f"^{exponent}")
 
 
-ASCII_FUNCTIONS = dict(UNICODE_FUNCTIONS, sigmoid="sigmoid")
+ASCII_FUNCTIONS = dict(UNICODE_FUNCTIONS)
 
 
 ASCII_TEXT = {
@@ -482,7 +502,8 @@ class AsciiNotation(MathNotation):
         return f"{kind}_{param}"
 
     def function(self, name: str) -> str:
-        return ASCII_FUNCTIONS.get(name, name)
+        spec = find_activation(name)
+        return spec.ascii_symbol if spec is not None else ASCII_FUNCTIONS.get(name, name)
 
     def power(self, base: str, exponent: int) -> str:
         if "^" in base and not base.startswith("("):
@@ -493,12 +514,7 @@ class AsciiNotation(MathNotation):
         return {"½": "1/2"}.get(display, display)
 
 
-LATEX_FUNCTIONS = {
-    "relu": r"\operatorname{ReLU}", "leaky_relu": r"\operatorname{LeakyReLU}",
-    "sigmoid": r"\sigma", "tanh": r"\tanh", "softplus": r"\operatorname{softplus}",
-    "elu": r"\operatorname{ELU}", "silu": r"\operatorname{SiLU}",
-    "softmax": r"\operatorname{softmax}", "log": r"\log", "exp": r"\exp",
-}
+LATEX_FUNCTIONS = {"log": r"\log", "exp": r"\exp"}
 
 
 def _has_top_superscript(text: str) -> bool:
@@ -523,10 +539,11 @@ class LatexNotation(MathNotation):
     arrow = r"\to"
     arrow_left = r"\leftarrow"
 
-    def number(self, value: float, digits: int | None = None) -> str:
-        if self.decimals is not None and digits is None:
-            return format_decimals(value, shown_decimals(self.decimals), ascii_only=True)
-        return latex_number(format_number(value, digits or self.digits, ascii_only=True))
+    def number(self, value: float, digits: int | None = None, positional: bool = False) -> str:
+        if self.decimals is not None and digits is None and not self.fixed:
+            shown = shown_decimals(self.decimals) if self.hand else self.decimals
+            return format_decimals(value, shown, ascii_only=True)
+        return latex_number(self.number_text(value, digits, True, positional))
 
     def unit_name(self, unit: str) -> str:
         return latex_name(unit, top=False)
@@ -568,6 +585,9 @@ class LatexNotation(MathNotation):
         return f"{letter}_{{{latex_name(param, top=False)}}}"
 
     def function(self, name: str) -> str:
+        spec = find_activation(name)
+        if spec is not None:
+            return spec.latex_symbol
         return LATEX_FUNCTIONS.get(name, rf"\operatorname{{{name}}}")
 
     def exp(self, argument: str) -> str:
@@ -632,9 +652,10 @@ def latex_number(text: str) -> str:
 
 
 def make_notation(style: str, problem: Problem, digits: int = 4,
-                  context: int | None = 1) -> MathNotation:
-    """'unicode', 'ascii' or 'latex'."""
+                  context: int | None = 1, decimals: int | None = None) -> MathNotation:
+    """'unicode', 'ascii' or 'latex'; ``decimals``: fixed-point numbers (--decimals)."""
     classes: dict[str, type[MathNotation]] = {
         "unicode": UnicodeNotation, "ascii": AsciiNotation, "latex": LatexNotation,
     }
-    return classes[style](problem, digits, context)
+    notation = classes[style](problem, digits, context)
+    return notation if decimals is None else notation.with_decimals(decimals)

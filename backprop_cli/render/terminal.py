@@ -9,15 +9,18 @@ equations. HTML and SVG are the terminal rendering recorded by a
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from rich import box
+from rich._export_format import CONSOLE_SVG_FORMAT
 from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.padding import Padding
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.table import Table as RichTable
+from rich.terminal_theme import DEFAULT_TERMINAL_THEME
 from rich.text import Text
 
 from backprop_cli.render.model import (
@@ -60,6 +63,7 @@ STYLES = {
     "correct": "green",
     "consistent": "yellow",
     "wrong": "bold red",
+    "imprecise": "red",
     "erratum": "magenta",
     "published": "dim",
 }
@@ -222,21 +226,31 @@ class _Writer:
         return text
 
 
+# rich's SVG template without its @font-face rules (web fonts from a CDN): the
+# font-family list already ends in the local monospace font
+SVG_FORMAT = re.sub(r"\s*@font-face \{\{.*?\}\}\n", "\n", CONSOLE_SVG_FORMAT, flags=re.S)
+
+
 def export(doc: Document, notation: MathNotation, fmt: str, width: int = 100,
            ascii_only: bool = False, color: bool = True) -> str:
     """The rich rendering as ANSI text ('rich'), or exported as 'html' or 'svg'."""
     renderable = RichDocument(doc, notation, ascii_only)
     if fmt == "rich":
+        # force_jupyter=False: in a notebook (the Python API) rich would otherwise display
+        # the rendering itself instead of writing it to the file
         console = Console(file=io.StringIO(), force_terminal=True, width=width,
-                          no_color=not color, highlight=False, emoji=False)
+                          no_color=not color, highlight=False, emoji=False, force_jupyter=False)
         console.print(renderable)
         output = console.file.getvalue()  # type: ignore[attr-defined]
         return str(output)
     console = Console(record=True, file=io.StringIO(), force_terminal=True, width=width,
-                      color_system="truecolor", highlight=False, emoji=False)
+                      color_system="truecolor", highlight=False, emoji=False,
+                      force_jupyter=False)
     console.print(renderable)
     if fmt == "html":
         return console.export_html(inline_styles=True)
     if fmt == "svg":
-        return console.export_svg(title=doc.title)
+        # light theme, and no @font-face: the template's web fonts are fetched from a CDN
+        return console.export_svg(title=doc.title, theme=DEFAULT_TERMINAL_THEME,
+                                  code_format=SVG_FORMAT)
     raise ValueError(f"unknown format {fmt!r}")

@@ -11,10 +11,14 @@ part alone is too wide, before a ``+`` or ``−`` outside brackets.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from backprop_cli.expr import render
 from backprop_cli.records import record
+from backprop_cli.render.marks import VERDICT_ASCII as VERDICT_ASCII
+from backprop_cli.render.marks import VERDICT_SYMBOLS as VERDICT_SYMBOLS
+from backprop_cli.render.marks import verdict_mark
 from backprop_cli.render.model import FINAL, Equation, Judgement, Math, Num, Sym, Word
 from backprop_cli.render.notation import MathNotation, to_ascii
 
@@ -34,6 +38,8 @@ def equation_text(equation: Equation, notation: MathNotation) -> EquationText:
     """The pieces of an equation in ``notation`` (already in the right context)."""
     if equation.context is not None:
         notation = context_notation(notation, equation.context)
+    if equation.decimals is not None:  # decimals at which the shown arithmetic adds up
+        notation = notation.with_decimals(equation.decimals, fixed=notation.fixed)
     if equation.key is not None:
         lhs = notation.symbol(equation.key)
     else:
@@ -65,7 +71,7 @@ def inline_math(part: object, notation: MathNotation) -> str:
     if isinstance(part, Word):
         return notation.word(part.kind, part.arg)
     if isinstance(part, Num):
-        return notation.number(part.value, part.digits)
+        return notation.number(part.value, part.digits, part.positional)
     if isinstance(part, Math):
         return render(part.expr, notation.without_samples() if part.generic else notation,
                       part.values)
@@ -74,16 +80,28 @@ def inline_math(part: object, notation: MathNotation) -> str:
 
 # ------------------------------------------------------------------- judgements
 
-VERDICT_SYMBOLS = {"correct": "✓", "consistent": "≈", "wrong": "✗", "erratum": "✗"}
-VERDICT_ASCII = {"correct": "[ok]", "consistent": "[~]", "wrong": "[x]", "erratum": "[erratum]"}
+# VERDICT_SYMBOLS and VERDICT_ASCII: the one table of marks (render.marks), re-exported
 
 
 @record
 class MarkText:
-    symbol: str  # ✓ ≈ ✗ (or ASCII), '' without a verdict
+    symbol: str  # ✓ ≈ ✗ ± ! (or ASCII), '' without a verdict
     text: str  # 'published: 0.824'
     detail: str | None  # a note, the correction, the reason
     verdict: str | None
+
+
+_MINUS = re.compile(r"(?<![\w.)])-(?=[0-9.])")
+# a value key named in a verdict's reason or slip: "your rounded a.o = 0.824"
+_NAMED_KEY = re.compile(r"(?<![\w.])((?:step[0-9]+\.|final\.)?[A-Za-z_][\w.^]*(?:@[0-9]+)?)"
+                        r"(?= = )")
+
+
+def _in_notation(text: str, notation: MathNotation, ascii_only: bool) -> str:
+    """A checker's reason or slip (written with value keys and the file's numbers) as the
+    solution writes it: ŷ for a.o, − for -."""
+    text = _NAMED_KEY.sub(lambda match: notation.symbol(match.group(1)), text)
+    return text if ascii_only else _MINUS.sub("−", text)
 
 
 def _signed(text: str, ascii_only: bool) -> str:
@@ -93,8 +111,7 @@ def _signed(text: str, ascii_only: bool) -> str:
 def mark_text(judgement: Judgement, notation: MathNotation, ascii_only: bool,
               compact: bool = False) -> MarkText:
     verdict = judgement.verdict
-    symbols = VERDICT_ASCII if ascii_only else VERDICT_SYMBOLS
-    symbol = symbols.get(verdict or "", "")
+    symbol = verdict_mark(verdict, ascii_only)
     published = _signed(judgement.text, ascii_only)
     if compact:
         text = published if verdict else f"published {published}"
@@ -109,10 +126,11 @@ def mark_text(judgement: Judgement, notation: MathNotation, ascii_only: bool,
         if not ascii_only and correction.startswith("-"):
             correction = "−" + correction[1:]
         text += f", corrected: {correction}"
-    elif verdict == "consistent":
-        text += " (right from its own rounded earlier values)"
-    elif verdict == "wrong" and judgement.reason:
-        details.append(judgement.reason)
+    elif verdict in ("consistent", "wrong", "imprecise") and judgement.reason:
+        # consistent: which earlier value it follows from
+        details.append(_in_notation(judgement.reason, notation, ascii_only))
+    if verdict == "wrong" and judgement.diagnosis:
+        details.append(_in_notation(judgement.diagnosis, notation, ascii_only))
     if judgement.note:
         details.append(judgement.note)
     detail = "; ".join(details) if details else None
