@@ -145,7 +145,7 @@ def _with_steps(exercise: Exercise, steps: int) -> Exercise:
     the other kinds have no steps and ignore them, as ``solve --steps`` does)."""
     # lazy: the loader and the model import NumPy
     from backprop_cli.files.fields import MAX_STEPS
-    from backprop_cli.model.keys import parse_key
+    from backprop_cli.model.keyspace import parse_key
     from backprop_cli.model.problem import Problem
     from backprop_cli.records import replace
 

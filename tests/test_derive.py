@@ -12,11 +12,11 @@ from backprop_cli.app.batch_check import check_file
 from backprop_cli.cli import cli
 from backprop_cli.errors import ProblemError
 from backprop_cli.kinds.derivative import (
+    DerivationError,
     DerivativeProblem,
-    ExerciseError,
     check,
     load,
-    make_exercise,
+    make_derivation,
     parse,
     work,
     worked_lines,
@@ -38,7 +38,7 @@ def run(*args: str):  # type: ignore[no-untyped-def]
 
 
 def test_polynomial_slope_2_predicts_0_2_and_changes_0_231() -> None:
-    worked = work(make_exercise("x^3 - 3*x^2 + 2*x + 1", at={"x": 2}, step={"x": 0.1}))
+    worked = work(make_derivation("x^3 - 3*x^2 + 2*x + 1", at={"x": 2}, step={"x": 0.1}))
     values = worked.values
     assert worked.formulas["formula.x"] == "3*x^2 - 6*x + 2"
     assert values["value"] == 1
@@ -49,7 +49,7 @@ def test_polynomial_slope_2_predicts_0_2_and_changes_0_231() -> None:
 
 
 def test_partials_6_and_8_predict_2_2_and_change_2_25() -> None:
-    worked = work(make_exercise("f(x, y) = x^2 + y^2", at={"x": 3, "y": 4},
+    worked = work(make_derivation("f(x, y) = x^2 + y^2", at={"x": 3, "y": 4},
                                 step={"x": 0.1, "y": 0.2}))
     values = worked.values
     assert (values["derivative.x"], values["derivative.y"]) == (6, 8)
@@ -60,7 +60,7 @@ def test_partials_6_and_8_predict_2_2_and_change_2_25() -> None:
 
 
 def test_chain_rule_4y_is_8x_plus_12() -> None:
-    worked = work(make_exercise("z = y^2", chain={"y": "2*x + 3"}, at={"x": 2}))
+    worked = work(make_derivation("z = y^2", chain={"y": "2*x + 3"}, at={"x": 2}))
     assert worked.formulas == {"formula.z.y": "2*y", "formula.y.x": "2",
                                "formula.x": "8*x + 12"}
     text = "\n".join(worked_lines(worked))
@@ -73,7 +73,7 @@ def test_chain_rule_4y_is_8x_plus_12() -> None:
 
 def test_the_network_chain_as_calculus_gives_minus_72_and_7_2_vs_7_12() -> None:
     """The seed's ŷ = x·w1·w2 → L written as a chain: ∂L/∂w2 = −72, −7.2 against −7.12."""
-    worked = work(make_exercise("L = 0.5*(t - yhat)^2", chain={"yhat": "h*w2", "h": "x*w1"},
+    worked = work(make_derivation("L = 0.5*(t - yhat)^2", chain={"yhat": "h*w2", "h": "x*w1"},
                                 at={"t": 20, "x": 2, "w1": 2, "w2": 0.5}, step={"w2": 0.1}))
     values = worked.values
     assert worked.formulas["formula.L.yhat"] == "yhat - t"
@@ -84,7 +84,7 @@ def test_the_network_chain_as_calculus_gives_minus_72_and_7_2_vs_7_12() -> None:
 
 
 def test_worked_lines_read_like_the_seed() -> None:
-    worked = work(make_exercise("x^3 - 3*x^2 + 2*x + 1", at={"x": 2}, step={"x": 0.1}))
+    worked = work(make_derivation("x^3 - 3*x^2 + 2*x + 1", at={"x": 2}, step={"x": 0.1}))
     lines = worked_lines(worked)
     assert lines[:3] == ["f(x) = x³ − 3x² + 2x + 1", "", "f'(x) = 3x² − 6x + 2"]
     assert "  f'(2) = 3(2)² − 6(2) + 2 = 2" in lines
@@ -93,16 +93,16 @@ def test_worked_lines_read_like_the_seed() -> None:
 
 
 def test_exercise_mistakes() -> None:
-    with pytest.raises(ExerciseError, match="circular: y → z2 → y"):
-        make_exercise("z = y", chain={"y": "z2 + x", "z2": "y*2"})
-    with pytest.raises(ExerciseError, match="does not depend on q"):
-        make_exercise("z = y^2", chain={"y": "x", "q": "x"})
-    with pytest.raises(ExerciseError, match="give a value for y"):
-        make_exercise("x*y", at={"x": 1})
-    with pytest.raises(ExerciseError, match="'y' is computed from the chain"):
-        make_exercise("z = y^2", chain={"y": "2*x"}, at={"x": 1, "y": 2})
-    with pytest.raises(ExerciseError, match="a step needs a point"):
-        make_exercise("x^2", step={"x": 0.1})
+    with pytest.raises(DerivationError, match="circular: y → z2 → y"):
+        make_derivation("z = y", chain={"y": "z2 + x", "z2": "y*2"})
+    with pytest.raises(DerivationError, match="does not depend on q"):
+        make_derivation("z = y^2", chain={"y": "x", "q": "x"})
+    with pytest.raises(DerivationError, match="give a value for y"):
+        make_derivation("x*y", at={"x": 1})
+    with pytest.raises(DerivationError, match="'y' is computed from the chain"):
+        make_derivation("z = y^2", chain={"y": "2*x"}, at={"x": 1, "y": 2})
+    with pytest.raises(DerivationError, match="a step needs a point"):
+        make_derivation("x^2", step={"x": 0.1})
 
 
 # ------------------------------------------------------------------ files

@@ -15,7 +15,7 @@ from backprop_cli.engine import solve
 from backprop_cli.engine.passes import Engine, Recorder
 from backprop_cli.files.loader import parse_problem
 from backprop_cli.model.formulas import Formulas
-from backprop_cli.model.keys import all_keys, parse_key
+from backprop_cli.model.keyspace import all_keys, parse_key
 from backprop_cli.model.problem import Problem
 from tests.conftest import seed_files
 from tests.netgen import dump, problem_documents
@@ -189,7 +189,7 @@ def test_seed_answers(path) -> None:  # type: ignore[no-untyped-def]
 def test_key_rank_sorts_keys_as_they_are_listed(document: dict, steps: int) -> None:
     """keys.key_rank (how the checker orders a file's answers) follows ordered_keys, with
     samples, mini-batches, optimizers and shared parameters."""
-    from backprop_cli.model.keys import key_rank, ordered_keys
+    from backprop_cli.model.keyspace import key_rank, ordered_keys
 
     if document.get("epochs") is None:
         document["steps"] = steps
@@ -206,13 +206,14 @@ def test_key_rank_sorts_keys_as_they_are_listed(document: dict, steps: int) -> N
 @given(problem_documents())
 def test_the_key_index_and_the_key_grammar_agree(document: dict) -> None:
     """The listed keys are exactly the keys parse_key accepts (near misses included)."""
-    from backprop_cli.model.keys import ordered_keys
+    from backprop_cli.model.keyspace import key_index, ordered_keys
 
     problem = parse_problem(dump(document))
     listed = list(ordered_keys(problem))
     assert len(listed) == len(set(listed))
-    assert problem.key_index is not None and list(problem.key_index) == listed
+    index = key_index(problem)
+    assert index is not None and list(index) == listed
     near = {f"{prefix}{key}" for key in listed[:40] for prefix in ("step2.", "step9.", "final.")}
     near |= {key + "@1" for key in listed[:40]} | {key.replace("@1", "@9") for key in listed}
     for key in near | set(listed):
-        assert (parse_key(key, problem) is not None) == (key in problem.key_index), key
+        assert (parse_key(key, problem) is not None) == (key in index), key

@@ -21,7 +21,7 @@ from backprop_cli.expr import Round
 from backprop_cli.files.loader import parse_problem
 from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.model.formulas import Formulas
-from backprop_cli.model.keys import all_keys, parse_key
+from backprop_cli.model.keyspace import all_keys, parse_key
 from backprop_cli.model.losses import LOSSES
 from backprop_cli.render.formula_text import substituted
 from backprop_cli.rounding import round_array, round_value

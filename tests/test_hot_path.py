@@ -117,7 +117,7 @@ def test_whole_keys_are_read_directly_with_the_recorded_numbers(
     """A check's whole keys (engine._DirectKeys) equal the same keys of a full recording,
     bit for bit, with any optimizer, batches, shared and frozen parameters, rounding:
     every key of the problem at once, and some keys alone."""
-    from backprop_cli.model.keys import ordered_keys
+    from backprop_cli.model.keyspace import ordered_keys
 
     if document.get("epochs") is None:
         document["steps"] = steps

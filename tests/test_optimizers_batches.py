@@ -18,7 +18,7 @@ from backprop_cli.errors import ProblemError
 from backprop_cli.files.loader import parse_problem
 from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.model.formulas import Formulas
-from backprop_cli.model.keys import all_keys, parse_key
+from backprop_cli.model.keyspace import all_keys, parse_key
 from backprop_cli.model.optimizers import Optimizer
 from backprop_cli.model.problem import Problem
 from tests.conftest import PROBLEMS

@@ -25,7 +25,7 @@ from backprop_cli.errors import ProblemError
 from backprop_cli.files.loader import parse_problem
 from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.model.formulas import Formulas
-from backprop_cli.model.keys import ordered_keys, parse_key
+from backprop_cli.model.keyspace import ordered_keys, parse_key
 from backprop_cli.model.questions import DEFAULT_LIMIT, default_keys, exercise_keys, is_given
 from tests.conftest import PROBLEMS, seed_files
 from tests.netgen import dump, problem_documents

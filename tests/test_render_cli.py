@@ -139,9 +139,10 @@ def test_large_network_is_a_few_hundred_lines_in_well_under_a_second(
         tmp_path: Path, steps: int) -> None:
     path = large_network(tmp_path, steps)
     solve(path)  # imports and caches warm
-    start = time.perf_counter()
+    # CPU time, not wall time: other processes on a loaded CI machine do not count
+    start = time.process_time()
     out = solve(path, "--width", "100")
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     lines = out.splitlines()
     assert elapsed < 1.0
     assert len(lines) <= 300

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backprop_cli.engine.paramspace import Point, exact
+from backprop_cli.model.keys import value_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
 from backprop_cli.render.jsonout import finite_only
@@ -220,9 +221,8 @@ def document(diagram: Diagram, path: str | None = None) -> dict[str, Any]:
         if node.kind in ("unit", "output"):
             entry["activation"] = node.activation
         if node.value is not None:
-            key = {"input": f"input.{node.name}", "loss": "loss"}.get(node.kind,
-                                                                     f"a.{node.name}")
-            entry["key"] = key
+            entry["key"] = (value_key("loss") if node.kind == "loss" else
+                            value_key("input" if node.kind == "input" else "a", node.name))
             entry["value"] = node.value
         if node.bias is not None:
             b = node.bias
@@ -236,7 +236,7 @@ def document(diagram: Diagram, path: str | None = None) -> dict[str, Any]:
         item: dict[str, Any] = {"from": edge.source, "to": edge.target}
         if edge.name:
             item.update({"name": edge.name, "key": edge.name, "value": edge.value,
-                         "gradient_key": f"grad.{edge.name}", "gradient": edge.gradient,
+                         "gradient_key": value_key("grad", edge.name), "gradient": edge.gradient,
                          "frozen": edge.frozen})
         edges.append(item)
     doc: dict[str, Any] = {}

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backprop_cli.engine.paramspace import Point, exact
+from backprop_cli.model.keys import value_key
 from backprop_cli.model.problem import Problem
 
 DEFAULT_STEP = 1e-6
@@ -88,7 +89,7 @@ class GradCheck:
         """The value keys of the check, parameter by parameter."""
         values: dict[str, float] = {}
         for c in self.checks:
-            values[f"grad.{c.name}"] = c.analytic
+            values[value_key("grad", c.name)] = c.analytic
             values[f"numgrad.{c.name}"] = c.numerical
             values[f"abs_error.{c.name}"] = c.abs_error
             values[f"rel_error.{c.name}"] = c.rel_error

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 from backprop_cli.engine.paramspace import Point, exact, unknown_parameter
+from backprop_cli.model.keys import value_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
 
@@ -114,10 +115,10 @@ class ProbeResult:
         return self.actual - self.predicted
 
     def values(self) -> dict[str, float]:
-        values = {"loss": self.loss}
+        values = {value_key("loss"): self.loss}
         for m in self.moved:
             values[m.name] = m.start
-            values[f"grad.{m.name}"] = m.gradient
+            values[value_key("grad", m.name)] = m.gradient
             values[f"nudged.{m.name}"] = m.new
         values["nudged.loss"] = self.new_loss
         values["predicted_change"] = self.predicted

@@ -42,7 +42,7 @@ from backprop_cli.checking.verdicts import OperandStatus, correct_at_once, judge
 from backprop_cli.engine import solve
 from backprop_cli.expr import render
 from backprop_cli.model.formulas import Formulas
-from backprop_cli.model.keys import parse_key
+from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.model.questions import (
     DEFAULT_LIMIT,

@@ -29,6 +29,7 @@ from backprop_cli.engine import make_engine
 from backprop_cli.engine.paramspace import Point, exact, unknown_parameter
 from backprop_cli.engine.passes import Recorder
 from backprop_cli.errors import NumericError
+from backprop_cli.model.keys import value_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.render.jsonout import finite_only
 from backprop_cli.render.textplot import shaded_map, spaced
@@ -210,7 +211,9 @@ def document(surface: Surface, path: str | None = None) -> dict[str, Any]:
         "path": [{"step": k, "x": float(surface.path_x[k]), "y": float(surface.path_y[k]),
                   "loss": float(surface.path_loss[k])} for k in keep],
         "values": {k: float(v) for k, v in surface.final.items()
-                   if k in (f"final.{surface.x_name}", f"final.{surface.y_name}", "final.loss")},
+                   if k in (value_key("param", surface.x_name, None),
+                            value_key("param", surface.y_name, None),
+                            value_key("loss", step=None))},
     })
     if surface.stopped:
         doc["stopped"] = surface.stopped

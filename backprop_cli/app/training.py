@@ -28,11 +28,13 @@ from numpy.typing import NDArray
 
 from backprop_cli.engine import make_engine
 from backprop_cli.engine.passes import Recorder
-from backprop_cli.model.keys import prefix_for
+from backprop_cli.model.keys import FINAL_PREFIX, compose, value_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
 from backprop_cli.render.jsonout import finite_only
 from backprop_cli.render.textplot import Scale, loss_chart
+
+FINAL_LOSS = value_key("loss", step=None)
 
 Array = NDArray[np.float64]
 
@@ -52,9 +54,7 @@ class TrainingResult:
 
     def loss_key(self, updates: int) -> str:
         """The value key of the loss after ``updates`` updates."""
-        if updates >= self.steps_run:
-            return "final.loss"
-        return f"{prefix_for(updates + 1)}loss"
+        return value_key("loss", step=None if updates >= self.steps_run else updates + 1)
 
     def step_label(self, updates: int) -> str:
         """The step whose loss ``losses[updates]`` is: k + 1, or 'final'."""
@@ -73,12 +73,12 @@ class TrainingResult:
 
     @property
     def parameter_keys(self) -> list[str]:
-        return [f"final.{name}" for name in self.problem.parameters]
+        return [value_key("param", name, None) for name in self.problem.parameters]
 
     @property
     def output_keys(self) -> list[str]:
         problem = self.problem
-        return [f"final.a.{unit}{problem.sample_suffix(k)}"
+        return [compose(FINAL_PREFIX, "a", unit, problem.sample_suffix(k))
                 for k in range(problem.n_samples) for unit in problem.output_names]
 
 
@@ -113,7 +113,7 @@ def train(problem: Problem, steps: int | None = None, until_loss: float | None =
         # the state reached: no update, one final pass on the parameters as they are
         final = engine.run(Recorder(["final.*"]), steps=0)
         done = state.updates
-        losses[done] = final.values["final.loss"]
+        losses[done] = final.values[FINAL_LOSS]
         return TrainingResult(problem, losses[: done + 1], done, steps, final.values,
                               until_loss, f"interrupted after {done} of {steps} steps",
                               interrupted=True)
@@ -207,7 +207,7 @@ def report_lines(result: TrainingResult, rows: int = 11, digits: int = 4,
     final = result.final
     params = [k for k in result.parameter_keys if k in final]
     shown = params[:LISTED_PARAMETERS]
-    key_width = max((len(k) for k in [*shown, *result.output_keys, "final.loss"]), default=0)
+    key_width = max((len(k) for k in [*shown, *result.output_keys, FINAL_LOSS]), default=0)
 
     def row(key: str) -> str:
         return f"  {key.ljust(key_width)}  {format_number(final[key], digits)}"
@@ -217,7 +217,7 @@ def report_lines(result: TrainingResult, rows: int = 11, digits: int = 4,
         lines.append(f"  … and {len(params) - len(shown)} more (--format json lists them all)")
     outputs = [k for k in result.output_keys if k in final]
     lines += ["final outputs", *(row(k) for k in outputs)]
-    lines += ["final loss", row("final.loss")]
+    lines += ["final loss", row(FINAL_LOSS)]
     return lines
 
 
@@ -229,7 +229,7 @@ def document(result: TrainingResult, rows: int = 11, path: str | None = None) ->
     """JSON: the run, the loss table by value key, and the final values (null for what is
     not finite: JSON has no NaN or Infinity)."""
     final = result.final
-    keys = [*result.parameter_keys, *result.output_keys, "final.loss"]
+    keys = [*result.parameter_keys, *result.output_keys, FINAL_LOSS]
     doc: dict[str, Any] = {}
     if path is not None:
         doc["file"] = path

@@ -34,7 +34,8 @@ from backprop_cli.checking.verdicts import (
 )
 from backprop_cli.expr import Expr
 from backprop_cli.model.formulas import Formulas
-from backprop_cli.model.keys import KeyParts, key_rank, parse_key
+from backprop_cli.model.keys import KeyParts
+from backprop_cli.model.keyspace import key_rank, parse_key
 from backprop_cli.model.problem import Expected, Problem
 from backprop_cli.records import field, record
 from backprop_cli.rounding import round_value

@@ -42,7 +42,7 @@ from backprop_cli.expr import (
     Round,
     Sum,
 )
-from backprop_cli.model.keys import KeyParts
+from backprop_cli.model.keys import KeyParts, compose, value_key
 from backprop_cli.numfmt import format_number
 from backprop_cli.records import record
 
@@ -133,15 +133,15 @@ def _by_kind(parts: KeyParts, formula: Expr, values: Mapping[str, float],
              context: SlipContext) -> Iterator[Candidate]:
     kind = parts.kind
     prefix = parts.prefix
-    sfx = "" if parts.sample is None else f"@{parts.sample + 1}"
+    sfx = parts.suffix
     if kind == "grad.z" and not context.per_layer(parts.name):
-        grad_a = context.value(f"{prefix}grad.a.{parts.name}{sfx}")
-        derivative = context.value(f"{prefix}dadz.{parts.name}{sfx}")
+        grad_a = context.value(compose(prefix, "grad.a", parts.name, sfx))
+        derivative = context.value(compose(prefix, "dadz", parts.name, sfx))
         if grad_a is not None:
             left_out = "" if derivative is None else f" ({_n(derivative)}) left out"
             yield ("missing_derivative", grad_a,
-                   f"grad.a.{parts.name} = {_n(grad_a)}: the delta without its activation's "
-                   f"derivative dadz.{parts.name}{left_out}")
+                   f"{value_key('grad.a', parts.name)} = {_n(grad_a)}: the delta without its "
+                   f"activation's derivative {value_key('dadz', parts.name)}{left_out}")
     if kind in ("grad", "grad.a"):
         yield from _from_grad_a(formula, values, context)
     if kind == "grad.a":
@@ -161,7 +161,7 @@ def _by_kind(parts: KeyParts, formula: Expr, values: Mapping[str, float],
         yield from _derivative_at_a(parts, formula, context, prefix, sfx)
     if kind in ("z", "a", "dadz", "grad.a", "grad.z"):
         for other in context.units_beside(parts.name):
-            other_key = f"{prefix}{kind}.{other}{sfx}"
+            other_key = compose(prefix, kind, other, sfx)
             value = context.value(other_key)
             if value is not None:
                 yield "other_unit", value, f"{other_key} = {_n(value)}: another unit's value"
@@ -176,7 +176,7 @@ def _from_grad_a(formula: Expr, values: Mapping[str, float],
         parts = context.parts(ref)
         if parts is None or parts.kind != "grad.z" or context.per_layer(parts.name):
             continue
-        grad_a = context.value(ref.replace("grad.z.", "grad.a.", 1))
+        grad_a = context.value(compose(parts.prefix, "grad.a", parts.name, parts.suffix))
         if grad_a is None:
             continue
         swapped[ref] = grad_a
@@ -185,7 +185,7 @@ def _from_grad_a(formula: Expr, values: Mapping[str, float],
         value = formula.evaluate(swapped)
         yield ("missing_derivative", value,
                f"{arithmetic(formula, swapped)} = {_n(value)}: ∂L/∂a in place of δ "
-               f"(grad.a.{names[0]} for grad.z.{names[0]})")
+               f"({value_key('grad.a', names[0])} for {value_key('grad.z', names[0])})")
 
 
 def _weights_swapped(formula: Expr, values: Mapping[str, float], context: SlipContext,
@@ -199,9 +199,9 @@ def _weights_swapped(formula: Expr, values: Mapping[str, float], context: SlipCo
             continue
         if transposed:
             other = context.transposed(parts.name)
-            other_key = None if other is None else f"{prefix}{other}"
+            other_key = None if other is None else compose(prefix, "param", other)
         else:
-            other_key = f"{prefix}new.{parts.name}"
+            other_key = compose(prefix, "new", parts.name)
         other_value = None if other_key is None else context.value(other_key)
         if other_key is None or other_value is None:
             continue
@@ -221,7 +221,7 @@ def _weights_swapped(formula: Expr, values: Mapping[str, float], context: SlipCo
 
 def _update_slips(parts: KeyParts, formula: Expr, values: Mapping[str, float],
                   context: SlipContext) -> Iterator[Candidate]:
-    grad = f"{parts.prefix}grad.{parts.name}"
+    grad = compose(parts.prefix, "grad", parts.name)
     if grad in values:
         flipped = dict(values)
         flipped[grad] = -values[grad]
@@ -245,7 +245,7 @@ def _update_slips(parts: KeyParts, formula: Expr, values: Mapping[str, float],
 def _derivative_at_a(parts: KeyParts, formula: Expr, context: SlipContext, prefix: str,
                      sfx: str) -> Iterator[Candidate]:
     """f′ evaluated at a (as if a were z): f′(a) with its own activation f(a)."""
-    z_key, a_key = f"{prefix}z.{parts.name}{sfx}", f"{prefix}a.{parts.name}{sfx}"
+    z_key, a_key = compose(prefix, "z", parts.name, sfx), compose(prefix, "a", parts.name, sfx)
     a = context.value(a_key)
     activation = context.formula(a_key)
     if a is None or activation is None or set(activation.refs()) != {z_key}:
@@ -256,7 +256,7 @@ def _derivative_at_a(parts: KeyParts, formula: Expr, context: SlipContext, prefi
     value = formula.evaluate(at_a)
     yield ("derivative_at_a", value,
            f"{arithmetic(formula, at_a)} = {_n(value)}: the derivative taken at "
-           f"a.{parts.name} = {_n(a)} instead of z.{parts.name}")
+           f"{value_key('a', parts.name)} = {_n(a)} instead of {value_key('z', parts.name)}")
 
 
 def _log_divided_by(scale: float) -> Callable[[Expr], Expr | None]:

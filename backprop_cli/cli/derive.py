@@ -70,7 +70,7 @@ def derive(expression: str, at: tuple[str, ...], step: tuple[str, ...], chain: t
       backprop derive 'sigmoid(u)' --at u=0.5 --format json
     """
     from backprop_cli.calculus import ExpressionError, parse_definition
-    from backprop_cli.kinds.derivative import ExerciseError, make_exercise, work
+    from backprop_cli.kinds.derivative import DerivationError, make_derivation, work
 
     chains: dict[str, str] = {}
     for text in chain:
@@ -85,10 +85,10 @@ def derive(expression: str, at: tuple[str, ...], step: tuple[str, ...], chain: t
     points = parse_assignments(at, "--at") if at else None
     steps = parse_assignments(step, "--step") if step else None
     try:
-        exercise = make_exercise(expression, chains, points, steps)
+        exercise = make_derivation(expression, chains, points, steps)
     except ExpressionError as error:
         raise click.BadParameter(error.pointed(expression), param_hint="EXPR") from None
-    except ExerciseError as error:
+    except DerivationError as error:
         message = str(error)
         for key in ("at", "step"):  # the file's keys are these options here
             if message.startswith(f"{key}:"):

@@ -95,10 +95,10 @@ def solve(file: str, fmt: SolveFormat | None, digits: int, decimals: int | None,
       backprop solve problem.yaml --format json --keys 'grad.*' --keys final.loss
     """
     if fmt is None and output not in (None, "-"):
-        suffix = Path(str(output)).suffix.lower()
-        if suffix and suffix not in SUFFIX_FORMATS:
+        ending = Path(str(output)).suffix.lower()
+        if ending and ending not in SUFFIX_FORMATS:
             known = ", ".join(sorted(SUFFIX_FORMATS))
-            raise click.BadParameter(f"'{output}': backprop solve writes no {suffix} file "
+            raise click.BadParameter(f"'{output}': backprop solve writes no {ending} file "
                                      f"(suffixes: {known}; or give --format)",
                                      param_hint="--output")
     fmt = fmt or default_format(output)

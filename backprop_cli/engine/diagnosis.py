@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.errors import NumericError
+from backprop_cli.model.keys import KeyKind, compose
 from backprop_cli.model.losses import Loss
 from backprop_cli.model.problem import Problem
 
@@ -116,11 +117,13 @@ def _suffix(engine: Engine, k: int) -> str:
 
 def _first_bad_forward(engine: Engine, p: Pass) -> tuple[str, float] | None:
     for li, layer in enumerate(engine.problem.layers):
-        for kind, values in (("z", p.z[li]), ("a", p.a[li])):
+        kinds: tuple[KeyKind, ...] = ("z", "a")
+        for kind, values in zip(kinds, (p.z[li], p.a[li]), strict=True):
             bad = np.argwhere(~np.isfinite(values))
             if bad.size:
                 k, j = (int(i) for i in bad[0])
-                return f"{kind}.{layer.units[j]}{_suffix(engine, k)}", float(values[k, j])
+                return (compose("", kind, layer.units[j], _suffix(engine, k)),
+                        float(values[k, j]))
     return None
 
 
@@ -144,8 +147,10 @@ def _loss_detail(engine: Engine, p: Pass) -> tuple[str, bool]:
             outside = a[j] <= 0 or ("1-a" in logs_of and a[j] >= 1)
             if outside and y[j] != (1.0 if a[j] >= 1 else 0.0):
                 return (f"is {'undefined' if a[j] < 0 or a[j] > 1 else 'infinite'}: {name} "
-                        f"takes the log of a.{unit}{suffix} = {a[j]:.6g} (target {y[j]:g}), "
+                        f"takes the log of {compose('', 'a', unit, suffix)} = {a[j]:.6g} "
+                        f"(target {y[j]:g}), "
                         "and the log needs outputs in (0, 1)"), False
     j = int(np.argmax(np.abs(y - a)))
-    return (f"{_what(float(losses[k]))}: output a.{outputs[j]}{suffix} = {a[j]:.6g}, "
+    output = compose("", "a", outputs[j], suffix)
+    return (f"{_what(float(losses[k]))}: output {output} = {a[j]:.6g}, "
             f"target {y[j]:g}"), True

@@ -31,19 +31,31 @@ import functools
 import math
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.engine.diagnosis import numeric_error
-from backprop_cli.model.keys import parse_key, prefix_for
+from backprop_cli.model.keys import (
+    UNIT_KINDS,
+    KeyKind,
+    KeyParts,
+    compose,
+    for_sample,
+    head,
+    keys_by_name,
+    keys_of,
+    may_be_later_step,
+    named_kind,
+    prefix_for,
+    prefix_of,
+    stem,
+)
+from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.optimizers import Updater
 from backprop_cli.model.problem import RESERVED_WORDS, Parameter, Problem
 from backprop_cli.records import field, record
-
-if TYPE_CHECKING:
-    from backprop_cli.model.keys import KeyParts
 
 Array = NDArray[np.float64]
 
@@ -103,15 +115,13 @@ class Recorder:
         """Whether any pattern can match a key that starts with ``prefix``."""
         if prefix == "":
             # step-1 keys start with anything but "step<k>." or "final."
-            return any(not (lit.startswith("final.") or re.match(r"step\d+\.", lit))
-                       for lit in self._literal_prefixes)
+            return any(not prefix_of(lit) for lit in self._literal_prefixes)
         return any(lit.startswith(prefix) or prefix.startswith(lit)
                    for lit in self._literal_prefixes)
 
     def may_want_later_steps(self) -> bool:
         """Whether any key of step 2 or later can match (else no need to ask every step)."""
-        return any(lit.startswith("step") or "step".startswith(lit)
-                   for lit in self._literal_prefixes)
+        return any(map(may_be_later_step, self._literal_prefixes))
 
     def may_match(self, prefix: str, *starts: str) -> bool:
         """Whether a key that starts with ``prefix`` + one of ``starts`` can match.
@@ -535,75 +545,77 @@ class Engine:
         problem = self.problem
         for k in range(problem.n_samples):
             suffix = problem.sample_suffix(k)
-            for j, name in enumerate(problem.input_names):
-                recorder.add(f"input.{name}{suffix}", self.x[k, j])
-            for j, name in enumerate(problem.output_names):
-                recorder.add(f"target.{name}{suffix}", self.y[k, j])
+            for j, key in enumerate(keys_of("", "input", problem.input_names, suffix)):
+                recorder.add(key, self.x[k, j])
+            for j, key in enumerate(keys_of("", "target", problem.output_names, suffix)):
+                recorder.add(key, self.y[k, j])
 
     def _record_update(self, recorder: Recorder, prefix: str) -> None:
         """The optimizer's values of this step (``v.``, ``m.``…), then ``new.``."""
         for kind, flat in self.state.items():
-            self._record_params(recorder, f"{prefix}{kind}.", flat)
-        self._record_params(recorder, prefix + "new.")
+            self._record_params(recorder, prefix, flat, named_kind(kind))
+        self._record_params(recorder, prefix, kind="new")
 
-    def _record_params(self, recorder: Recorder, prefix: str, flat: Array | None = None) -> None:
+    def _record_params(self, recorder: Recorder, prefix: str, flat: Array | None = None,
+                       kind: KeyKind = "param") -> None:
         """Every parameter's value, or its entry of ``flat`` (an array like ``params``)."""
-        if not recorder.may_match_name(prefix):
+        if not recorder.may_match_name(stem(prefix, kind)):
             return
         weights = self.weights if flat is None else self._weight_views(flat)
         biases = self.biases if flat is None else self._bias_views(flat)
-        recorder.add_many(self._param_items(prefix, weights, biases))
+        recorder.add_many(self._param_items(prefix, kind, weights, biases))
 
-    def _param_items(self, prefix: str, weights: list[Array],
+    def _param_items(self, prefix: str, kind: KeyKind, weights: list[Array],
                      biases: list[Array | None]) -> list[tuple[str, float]]:
-        """(prefix + name, value) of every parameter, once per name, in network order."""
+        """(key, value) of every parameter, once per name, in network order."""
         # .tolist() once per array: indexing NumPy element by element costs more
-        items: list[tuple[str, float]] = []
+        names: list[str] = []
+        values: list[float] = []
         seen: set[str] = set()
         for layer, w, b in zip(self.problem.layers, weights, biases, strict=True):
-            for names, values in zip(layer.weight_names, w.tolist(), strict=True):
-                for name, value in zip(names, values, strict=True):
+            for row_names, row in zip(layer.weight_names, w.tolist(), strict=True):
+                for name, value in zip(row_names, row, strict=True):
                     if name not in seen:
                         seen.add(name)
-                        items.append((prefix + name, value))
+                        names.append(name)
+                        values.append(value)
             if b is not None and layer.bias_names is not None:
                 for name, value in zip(layer.bias_names, b.tolist(), strict=True):
                     if name not in seen:
                         seen.add(name)
-                        items.append((prefix + name, value))
-        return items
+                        names.append(name)
+                        values.append(value)
+        return list(zip(keys_of(prefix, kind, names), values, strict=True))
 
     def _record_pass(self, recorder: Recorder, prefix: str, p: Pass, backward: bool) -> None:
         problem = self.problem
         # k counts the samples of this pass; keys name a sample by its place in the data
         samples = [problem.sample_suffix(self.sample_offset + k) for k in range(self.x.shape[0])]
-        units = recorder.may_match(prefix, "z.", "a.", "dadz.", "grad.a.", "grad.z.")
+        units = recorder.may_match(prefix, *map(head, UNIT_KINDS))
         items: list[tuple[str, float]] = []
         add = items.append
         for li, layer in enumerate(problem.layers if units else ()):
-            # .tolist() once per array: indexing NumPy element by element costs more
-            z, a = p.z[li].tolist(), p.a[li].tolist()
-            dadz = p.dadz[li]
-            d = None if dadz is None else dadz.tolist()
-            ga = p.grad_a[li].tolist() if backward else None
-            gz = p.grad_z[li].tolist() if backward else None
+            # .tolist() once per array: indexing NumPy element by element costs more;
+            # unit by unit: z, a, f'(z), ∂L/∂a, ∂L/∂z (the arrays the pass has)
+            arrays = [p.z[li], p.a[li], p.dadz[li], *((p.grad_a[li], p.grad_z[li])
+                                                       if backward else ())]
+            kinds = [kind for kind, array in zip(UNIT_KINDS, arrays, strict=False)
+                     if array is not None]  # strict=False: no ∂L/∂a, ∂L/∂z when forward
+            rows = [array.tolist() for array in arrays if array is not None]
+            block = keys_by_name(prefix, kinds, layer.units)  # one sample's keys
             for k, suffix in enumerate(samples):
-                for j, unit in enumerate(layer.units):
-                    add((f"{prefix}z.{unit}{suffix}", z[k][j]))
-                    add((f"{prefix}a.{unit}{suffix}", a[k][j]))
-                    if d is not None:
-                        add((f"{prefix}dadz.{unit}{suffix}", d[k][j]))
-                    if ga is not None and gz is not None:
-                        add((f"{prefix}grad.a.{unit}{suffix}", ga[k][j]))
-                        add((f"{prefix}grad.z.{unit}{suffix}", gz[k][j]))
-        if problem.has_samples and recorder.may_match(prefix, "loss@"):
+                values = [value for unit in zip(*(row[k] for row in rows), strict=True)
+                          for value in unit]
+                items += zip(for_sample(block, suffix), values, strict=True)
+        if problem.has_samples and recorder.may_match(prefix, compose("", "loss", "", "@")):
             for suffix, value in zip(samples, p.sample_losses.tolist(), strict=True):
-                add((f"{prefix}loss{suffix}", value))
-        add((f"{prefix}loss", p.loss))
-        if backward and recorder.may_match_name(f"{prefix}grad."):
-            items += self._param_items(f"{prefix}grad.", p.grad_w, p.grad_b)
+                add((compose(prefix, "loss", "", suffix), value))
+        add((compose(prefix, "loss"), p.loss))
+        grads = stem(prefix, "grad")
+        if backward and recorder.may_match_name(grads):
+            items += self._param_items(prefix, "grad", p.grad_w, p.grad_b)
         recorder.add_many(items)
-        if not backward or not recorder.may_match_name(f"{prefix}grad."):
+        if not backward or not recorder.may_match_name(grads):
             return
         if problem.has_samples:
             self._record_sample_param_grads(recorder, prefix, p, samples)
@@ -613,7 +625,7 @@ class Engine:
         """grad.<param>@k: sample k's own gradient (the batch's is their mean or sum)."""
         for name, param in self.problem.parameters.items():
             for k, suffix in enumerate(samples):
-                key = f"{prefix}grad.{name}{suffix}"
+                key = compose(prefix, "grad", name, suffix)
                 if recorder.wants(key):
                     recorder.add(key, self._sample_gradient(p, param, k))
 
@@ -647,7 +659,7 @@ class _ByPattern:
         self.later_steps = recorder.may_want_later_steps()
 
     def data(self) -> None:
-        if self.recorder.wants_prefix("input.") or self.recorder.wants_prefix("target."):
+        if self.recorder.wants_prefix(head("input")) or self.recorder.wants_prefix(head("target")):
             self.engine._record_data(self.recorder)
 
     def needs(self, step: int) -> tuple[bool, bool]:
@@ -666,12 +678,12 @@ class _ByPattern:
 
     def final_needs(self) -> tuple[bool, bool]:
         """(record the final pass, compute its f'(z))."""
-        wanted = self.recorder.wants_prefix("final.")
+        wanted = self.recorder.wants_prefix(prefix_for(None))
         return wanted, wanted
 
     def final(self, p: Pass) -> None:
-        self.engine._record_params(self.recorder, "final.")
-        self.engine._record_pass(self.recorder, "final.", p, backward=False)
+        self.engine._record_params(self.recorder, prefix_for(None))
+        self.engine._record_pass(self.recorder, prefix_for(None), p, backward=False)
 
 
 # KeyParts.kind -> the Pass attribute that holds it, for the values of units

@@ -36,7 +36,7 @@ from backprop_cli.files.fields import (
 )
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml
 from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activation
-from backprop_cli.model.keys import parse_key
+from backprop_cli.model.keyspace import key_index, parse_key
 from backprop_cli.model.losses import LOSS_NAMES, LOSSES, make_loss
 from backprop_cli.model.problem import Expected, Layer, Problem, Use
 from backprop_cli.model.questions import match_patterns
@@ -648,12 +648,13 @@ class _Reader:
                         continue
                 if parts is None:
                     # a large network's keys are not listed: a hint is not worth that
-                    index = problem.key_index
+                    index = key_index(problem)
                     hint = suggest(key, list(index) if index is not None else [])
+                    first = key + problem.sample_suffix(0)  # z.h1 -> z.h1@1
                     if (problem.has_samples and "@" not in key
-                            and parse_key(f"{key}@1", problem) is not None):
-                        hint = (f" (did you mean '{key}@1'? With samples, a sample's value ends "
-                                "in @k)")
+                            and parse_key(first, problem) is not None):
+                        hint = (f" (did you mean '{first}'? With samples, a sample's value "
+                                "ends in @k)")
                     raise ProblemError(f"expected: unknown value key '{_short(key)}'{hint}",
                                        key_mark)
                 entry = Expected(key=key, value=0.0, text="", mark=key_mark, parts=parts)

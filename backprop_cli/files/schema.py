@@ -22,8 +22,9 @@ from typing import Any
 
 from backprop_cli.files.datafiles import INIT_METHODS
 from backprop_cli.model.activations import ACTIVATION_NAMES, ACTIVATIONS, ALIASES, DEFAULT_ALPHA
+from backprop_cli.model.keys import value_key_pattern
 from backprop_cli.model.losses import LOSS_LABELS, LOSS_NAMES
-from backprop_cli.model.optimizers import ALL_UPDATE_KINDS, OPTIMIZER_NAMES, SETTINGS
+from backprop_cli.model.optimizers import OPTIMIZER_NAMES, SETTINGS
 from backprop_cli.model.problem import RESERVED_WORDS
 from backprop_cli.rounding import MAX_DECIMALS
 
@@ -35,10 +36,7 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 # range, since JavaScript's \w (used by editors) is ASCII only.
 NAME_PATTERN = r"^[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_^\u00C0-\uFFFF]*$"
 _NAME = r"[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_^\u00C0-\uFFFF]*"
-_KINDS = "|".join(["z", "a", "dadz", r"grad\.a", r"grad\.z", "grad", "new", *ALL_UPDATE_KINDS,
-                   "input", "target"])
-VALUE_KEY_PATTERN = (rf"^(step[1-9][0-9]*\.|final\.)?(loss|(({_KINDS})\.)?{_NAME})"
-                     r"(@[1-9][0-9]*)?$")
+VALUE_KEY_PATTERN = value_key_pattern(_NAME)
 DERIVATIVE_KEY_PATTERN = (rf"^(value(\.{_NAME})?|derivative(\.{_NAME}){{1,2}}|new_value|"
                           r"predicted_change|actual_change|difference)$")
 FORMULA_KEY_PATTERN = rf"^formula(\.{_NAME}){{1,2}}$"

@@ -16,6 +16,7 @@ from backprop_cli.files.loader import problem_from_tree
 from backprop_cli.files.yamlio import YNode
 from backprop_cli.formats import SolveFormat
 from backprop_cli.kinds.base import SolveRequest, SolveRequestError
+from backprop_cli.model.keys import value_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.records import replace
 from backprop_cli.render import RenderOptions, render_problem, solve_for_display
@@ -36,7 +37,7 @@ class NetworkKind:
         # record only the expected keys: the checker reads the leaves of a recomputation
         # (data and starting parameters) from the problem itself
         try:
-            solution = solve(exercise, list(exercise.expected) or ["final.loss"])
+            solution = solve(exercise, list(exercise.expected) or [value_key("loss", step=None)])
             results = check_values(exercise, solution.values, min_digits)
             for result in results:  # the recomputations, as the worked solution writes them
                 if result.formula is not None and result.recomputed is not None:

@@ -18,7 +18,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from backprop_cli.expr import Call, Const, Expr, Ref, Round, add, mul, sub
-from backprop_cli.model.keys import KeyParts, parse_key, prefix_for
+from backprop_cli.model.keys import KeyParts, compose, prefix_for, suffix_for, value_key
+from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.problem import Problem
 
 
@@ -40,7 +41,7 @@ class Formulas:
         return self.for_parts(parts)
 
     def suffix(self, parts: KeyParts) -> str:
-        return "" if parts.sample is None else f"@{parts.sample + 1}"
+        return parts.suffix
 
     def for_parts(self, parts: KeyParts) -> Expr | None:
         expr = self._formula(parts)
@@ -65,25 +66,26 @@ class Formulas:
         if kind == "a":
             li = self.unit_layer[parts.name]
             layer = problem.layers[li]
-            layer_z = [f"{prefix}z.{u}{sfx}" for u in layer.units]
-            return layer.activation.expr(f"{prefix}z.{parts.name}{sfx}", layer_z)
+            layer_z = [compose(prefix, "z", u, sfx) for u in layer.units]
+            return layer.activation.expr(compose(prefix, "z", parts.name, sfx), layer_z)
         if kind == "dadz":
             layer = problem.layers[self.unit_layer[parts.name]]
-            return layer.activation.derivative_expr(f"{prefix}z.{parts.name}{sfx}",
-                                                    f"{prefix}a.{parts.name}{sfx}")
+            return layer.activation.derivative_expr(compose(prefix, "z", parts.name, sfx),
+                                                    compose(prefix, "a", parts.name, sfx))
         if kind == "loss":
             if problem.has_samples and parts.sample is None:
-                return self.reduce([f"{prefix}loss@{k + 1}" for k in problem.batch(parts.step)])
+                return self.reduce([compose(prefix, "loss", "", suffix_for(k))
+                                    for k in problem.batch(parts.step)])
             outputs = problem.output_names
-            return problem.loss.expr([f"{prefix}a.{o}{sfx}" for o in outputs],
-                                     [f"target.{o}{sfx}" for o in outputs])
+            return problem.loss.expr([compose(prefix, "a", o, sfx) for o in outputs],
+                                     [compose("", "target", o, sfx) for o in outputs])
         if kind == "grad.a":
             return self.grad_a(prefix, parts.name, sfx)
         if kind == "grad.z":
             return self.grad_z(prefix, parts.name, sfx)
         if kind == "grad":
             if problem.has_samples and parts.sample is None:
-                return self.reduce([f"{prefix}grad.{parts.name}@{k + 1}"
+                return self.reduce([compose(prefix, "grad", parts.name, suffix_for(k))
                                     for k in problem.batch(parts.step)])
             return self.param_grad(prefix, parts.name, sfx)
         raise ValueError(f"no formula for {kind}")
@@ -106,38 +108,39 @@ class Formulas:
             return None
         if step is None:  # final.: after the last update
             if steps == 0:
-                return Ref(name)
-            return Ref(f"{prefix_for(steps)}new.{name}")
-        return Ref(f"{prefix_for(step - 1)}new.{name}")
+                return Ref(value_key("param", name))
+            return Ref(value_key("new", name, steps))
+        return Ref(value_key("new", name, step - 1))
 
     def source_key(self, prefix: str, li: int, col: int, sfx: str) -> str:
         problem = self.problem
         if li == 0:
-            return f"input.{problem.input_names[col]}{sfx}"
-        return f"{prefix}a.{problem.layers[li - 1].units[col]}{sfx}"
+            return compose("", "input", problem.input_names[col], sfx)
+        return compose(prefix, "a", problem.layers[li - 1].units[col], sfx)
 
     def weighted_sum(self, prefix: str, unit: str, sfx: str) -> Expr:
         li = self.unit_layer[unit]
         layer = self.problem.layers[li]
         row = layer.units.index(unit)
         terms: list[Expr] = [
-            mul(Ref(f"{prefix}{name}"), Ref(self.source_key(prefix, li, col, sfx)))
+            mul(Ref(compose(prefix, "param", name)), Ref(self.source_key(prefix, li, col, sfx)))
             for col, name in enumerate(layer.weight_names[row])
         ]
         if layer.bias_names is not None:
-            terms.append(Ref(f"{prefix}{layer.bias_names[row]}"))
+            terms.append(Ref(compose(prefix, "param", layer.bias_names[row])))
         return add(*terms)
 
     def grad_a(self, prefix: str, unit: str, sfx: str) -> Expr:
         problem = self.problem
         li = self.unit_layer[unit]
         if li == len(problem.layers) - 1:
-            return problem.loss.grad_a_expr(f"{prefix}a.{unit}{sfx}", f"target.{unit}{sfx}",
+            return problem.loss.grad_a_expr(compose(prefix, "a", unit, sfx),
+                                            compose("", "target", unit, sfx),
                                             len(problem.output_names))
         above = problem.layers[li + 1]
         col = problem.layers[li].units.index(unit)
-        return add(*(mul(Ref(f"{prefix}{above.weight_names[row][col]}"),
-                         Ref(f"{prefix}grad.z.{u}{sfx}"))
+        return add(*(mul(Ref(compose(prefix, "param", above.weight_names[row][col])),
+                         Ref(compose(prefix, "grad.z", u, sfx)))
                      for row, u in enumerate(above.units)))
 
     def grad_z(self, prefix: str, unit: str, sfx: str) -> Expr:
@@ -145,21 +148,23 @@ class Formulas:
         li = self.unit_layer[unit]
         layer = problem.layers[li]
         is_output = li == len(problem.layers) - 1
-        a = f"{prefix}a.{unit}{sfx}"
+        a = compose(prefix, "a", unit, sfx)
         if layer.activation.per_layer:
             if is_output and problem.loss.spec.softmax_delta:
-                return sub(Ref(a), Ref(f"target.{unit}{sfx}"))
-            inner = add(*(mul(Ref(f"{prefix}grad.a.{u}{sfx}"), Ref(f"{prefix}a.{u}{sfx}"))
+                return sub(Ref(a), Ref(compose("", "target", unit, sfx)))
+            inner = add(*(mul(Ref(compose(prefix, "grad.a", u, sfx)),
+                              Ref(compose(prefix, "a", u, sfx)))
                           for u in layer.units))
-            return mul(Ref(a), sub(Ref(f"{prefix}grad.a.{unit}{sfx}"), inner))
-        return mul(Ref(f"{prefix}grad.a.{unit}{sfx}"), Ref(f"{prefix}dadz.{unit}{sfx}"))
+            return mul(Ref(a), sub(Ref(compose(prefix, "grad.a", unit, sfx)), inner))
+        return mul(Ref(compose(prefix, "grad.a", unit, sfx)),
+                   Ref(compose(prefix, "dadz", unit, sfx)))
 
     def param_grad(self, prefix: str, name: str, sfx: str) -> Expr:
         problem = self.problem
         terms: list[Expr] = []
         for use in problem.parameters[name].uses:
             unit = problem.layers[use.layer].units[use.row]
-            delta = Ref(f"{prefix}grad.z.{unit}{sfx}")
+            delta = Ref(compose(prefix, "grad.z", unit, sfx))
             if use.is_bias:
                 terms.append(delta)
             else:

@@ -1,4 +1,4 @@
-"""Value keys: the canonical name of every number the engine produces.
+"""Value keys: the one grammar that builds and parses the name of every number.
 
 Grammar (see the README's "Value keys"):
 
@@ -22,36 +22,121 @@ the same for every step, and ``final.`` keys cover every sample.
 The optimizer's values exist for the steps that update (like ``new.``):
 ``v.<param>`` (momentum), ``m.``, ``s.``, ``mhat.``, ``shat.<param>`` (Adam).
 
-:func:`ordered_keys` lists the keys of a problem in the order one computes them
-by hand, which is the order in which the checker reports the first wrong value.
+This module is the only place that writes or reads that grammar, and a leaf: it
+knows no problem. Build a key with :func:`value_key` (or :meth:`KeyParts.text`), or in
+a loop over units and samples with :func:`compose` / :func:`keys_of` from a
+:func:`prefix_for` and a :func:`suffix_for`; split one with :func:`split_key`.
+Whether a key names a value of a given problem (its units, parameters, steps
+and samples), and the keys of a problem in hand order, are
+:mod:`backprop_cli.model.keyspace`'s.
+
+A new key kind is one entry in :data:`KeyKind` and :data:`_HEADS` here (its
+text before the name), then its rules in ``keyspace.parse_key``,
+``keyspace.ordered_keys`` and ``keyspace.key_rank`` (held together by
+tests/test_engine.py), and its value where the engine records it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Iterable
+from typing import Literal
 
-from backprop_cli.model.problem import Problem
 from backprop_cli.records import record
 
-_KEY = re.compile(
-    r"^(?:(?P<prefix>step(?P<step>[0-9]+)\.|final\.))?(?P<body>.+?)(?:@(?P<k>[0-9]+))?\Z"
-)
+KeyKind = Literal["z", "a", "dadz", "grad.a", "grad.z", "grad", "new", "v", "m", "s", "mhat",
+                  "shat", "input", "target", "loss", "param"]
 
+# the text of each kind before the name ("param" has none: its key is the name)
+_HEADS: dict[KeyKind, str] = {
+    "z": "z.", "a": "a.", "dadz": "dadz.", "grad.a": "grad.a.", "grad.z": "grad.z.",
+    "grad": "grad.", "new": "new.", "v": "v.", "m": "m.", "s": "s.", "mhat": "mhat.",
+    "shat": "shat.", "input": "input.", "target": "target.", "loss": "loss", "param": "",
+}
+KEY_KINDS: tuple[KeyKind, ...] = tuple(_HEADS)
+UNIT_KINDS: tuple[KeyKind, ...] = ("z", "a", "dadz", "grad.a", "grad.z")
+DATA_KINDS: tuple[KeyKind, ...] = ("input", "target")
+# the optimizers' values (model/optimizers.py: ALL_UPDATE_KINDS, held equal by a test)
+OPTIMIZER_KINDS: tuple[KeyKind, ...] = ("v", "m", "s", "mhat", "shat")
+# kinds whose body is "<kind>.<name>" (the word before the first '.')
+_NAMED_KINDS: dict[str, KeyKind] = {
+    head[:-1]: kind for kind, head in _HEADS.items() if head.endswith(".") and "." not in head[:-1]
+}
+# a key named in a sentence before " = " (a checker's reason: "your rounded a.o = 0.824")
+KEY_BEFORE_EQUALS = re.compile(r"(?<![\w.])((?:step[0-9]+\.|final\.)?[A-Za-z_][\w.^]*(?:@[0-9]+)?)"
+                               r"(?= = )")
+# what every data key begins with
+DATA_PREFIXES = tuple(_HEADS[kind] for kind in DATA_KINDS)
+# a step or a sample number has at most this many digits (int() has a digit limit)
+_MAX_DIGITS = 9
+
+
+def head(kind: KeyKind) -> str:
+    """The text of a kind's key between the step prefix and the name (``grad.a.``)."""
+    return _HEADS[kind]
+
+
+def stem(prefix: str, kind: KeyKind) -> str:
+    """A key without its name and suffix (``step2.grad.``), to ask a pattern about."""
+    return prefix + _HEADS[kind]
+
+
+def named_kind(word: str) -> KeyKind:
+    """The kind whose keys begin with ``word.`` (``v`` -> "v"); KeyError if none."""
+    return _NAMED_KINDS[word]
+
+
+FINAL_PREFIX = "final."  # the prefix of the final forward pass's keys
 
 
 def prefix_for(step: int | None) -> str:
     """Key prefix of step ``step`` (1-based); None means the final forward pass."""
     if step is None:
-        return "final."
+        return FINAL_PREFIX
     return "" if step == 1 else f"step{step}."
+
+
+def suffix_for(sample: int | None) -> str:
+    """Key suffix of sample ``sample`` (0-based): '@k' with k from 1; '' for None."""
+    return "" if sample is None else f"@{sample + 1}"
+
+
+def compose(prefix: str, kind: KeyKind, name: str = "", suffix: str = "") -> str:
+    """The key of ``kind`` and ``name`` from a :func:`prefix_for` and a :func:`suffix_for`."""
+    return prefix + _HEADS[kind] + name + suffix
+
+
+def keys_of(prefix: str, kind: KeyKind, names: Iterable[str], suffix: str = "") -> list[str]:
+    """:func:`compose` for each of ``names`` (a layer's units, the parameters...)."""
+    start = prefix + _HEADS[kind]
+    return [start + name + suffix for name in names]
+
+
+def keys_by_name(prefix: str, kinds: Iterable[KeyKind], names: Iterable[str],
+                 suffix: str = "") -> list[str]:
+    """:func:`compose` for each of ``names`` and, name by name, each of ``kinds``
+    (z.h1, a.h1, z.h2, a.h2: the order of a hand calculation)."""
+    starts = [prefix + _HEADS[kind] for kind in kinds]
+    return [start + name + suffix for name in names for start in starts]
+
+
+def for_sample(keys: Iterable[str], suffix: str) -> list[str]:
+    """Keys built without a suffix, with a :func:`suffix_for` (one sample's of a block
+    of keys, listed once for every sample)."""
+    return [key + suffix for key in keys] if suffix else list(keys)
+
+
+def value_key(kind: KeyKind, name: str = "", step: int | None = 1,
+              sample: int | None = None) -> str:
+    """The key of a value: ``kind`` of ``name`` at ``step`` (None: the final pass) for
+    ``sample`` (0-based; None: no '@k', for a file without samples or a batch value)."""
+    return prefix_for(step) + _HEADS[kind] + name + suffix_for(sample)
 
 
 @record(frozen=True)
 class KeyParts:
-    step: int | None  # None for final.
-    kind: str  # z, a, dadz, loss, grad.a, grad.z, grad, param, new, input, target,
-    #            or an optimizer's: v, m, s, mhat, shat
+    step: int | None  # None for final.; 1 for the data
+    kind: KeyKind
     name: str  # unit, param or input name ('' for loss)
     sample: int | None  # 0-based sample index, or None
 
@@ -59,202 +144,125 @@ class KeyParts:
     def prefix(self) -> str:
         return prefix_for(self.step)
 
+    @property
+    def suffix(self) -> str:
+        return suffix_for(self.sample)
 
-def parse_key(key: str, problem: Problem) -> KeyParts | None:
-    """Split a key into its parts, or None when it is not a key of this problem."""
-    parts = _parse_key(key, problem)
-    if (parts is not None and parts.sample is not None and problem.batch_size is not None
-            and parts.kind not in ("input", "target")
-            and parts.sample not in problem.batch(parts.step)):
-        return None  # that sample is not in this step's batch
-    return parts
+    @property
+    def text(self) -> str:
+        """The key these parts name (``split_key(parts.text) == parts``)."""
+        return value_key(self.kind, self.name, self.step, self.sample)
 
 
-def _parse_key(key: str, problem: Problem) -> KeyParts | None:
-    prefix: str | None
-    step_text: str | None
-    k_text: str | None
-    if "@" not in key and not key.startswith(("step", "final.")):  # most keys: a body only
-        prefix = step_text = k_text = None
-        body = key
-        if not body or "\n" in body:
-            return None
-    else:
-        match = _KEY.match(key)
-        if match is None:
-            return None
-        prefix, step_text, body, k_text = match.groups()
-    if (step_text is not None and len(step_text) > 9) or (k_text is not None
-                                                          and len(k_text) > 9):
-        return None  # no problem has a billion steps or samples (and int() has a digit limit)
+def _digits(text: str, limit: int = _MAX_DIGITS) -> bool:
+    return 0 < len(text) <= limit and text.isascii() and text.isdigit()
+
+
+def step_number(text: str) -> int | None:
+    """k of a text (a key, or the literal start of a pattern) that begins with
+    "step<k>.", whatever k; None when it does not begin so."""
+    if not text.startswith("step"):
+        return None
+    number, dot, _ = text[4:].partition(".")
+    return int(number) if dot and _digits(number, 4000) else None
+
+
+def may_be_later_step(literal: str) -> bool:
+    """Whether a key of step 2 or later (or a parameter named step…) can begin with
+    ``literal`` (a pattern's text before its first wildcard)."""
+    return literal.startswith("step") or "step".startswith(literal)
+
+
+def steps_reached(literal: str) -> set[int] | None:
+    """The steps whose keys can begin with ``literal`` (a pattern's text before its
+    first wildcard): {k} for "step<k>.…", None (any) when the step number is not
+    written out yet ("st", "step1"), {1} otherwise (data and final. keys included)."""
+    if (step := step_number(literal)) is not None:
+        return {step}
+    if "step".startswith(literal) or (literal.startswith("step") and (
+            literal == "step" or _digits(literal[4:], 4000))):
+        return None
+    return {1}
+
+
+def value_key_pattern(name: str) -> str:
+    """The grammar as one regex (JSON Schema's dialect), with ``name`` the regex of a name.
+
+    Stricter than :func:`split_key` on one point: no '@01'.
+    """
+    kinds = "|".join(re.escape(kind) for kind, text in _HEADS.items() if text.endswith("."))
+    return (rf"^(step[1-9][0-9]*\.|final\.)?(loss|(({kinds})\.)?{name})"
+            r"(@[1-9][0-9]*)?$")
+
+
+def prefix_of(text: str) -> str:
+    """The step prefix a key begins with ("step<k>." or "final."), or ''."""
+    if text.startswith("final."):
+        return "final."
+    number = step_number(text)
+    return "" if number is None else text[: text.index(".") + 1]
+
+
+def step_of(text: str) -> int | None:
+    """The step a key belongs to (1 for data keys), None for ``final.`` keys."""
+    if text.startswith("final."):
+        return None
+    number = step_number(text)
+    return 1 if number is None else number
+
+
+def split_key(text: str) -> KeyParts | None:
+    """The parts of a key, or None when the text does not follow the grammar.
+
+    It knows no problem: whether the names, the step and the sample exist is
+    ``keyspace.parse_key``'s question.
+    """
     step: int | None = 1
-    if prefix:
-        if prefix == "final.":
-            step = None
-        else:
-            assert step_text is not None  # the pattern has the digits with "step"
-            step = int(step_text)
-            if step < 2 or step > max(problem.steps, 1) or step_text.startswith("0"):
-                return None
     sample: int | None = None
-    if k_text is not None:
-        k = int(k_text)
-        if not problem.has_samples or k < 1 or k > problem.n_samples:
+    body = text
+    prefixed = False
+    if "@" in body:
+        body, _, number = body.rpartition("@")
+        if not _digits(number) or number == "0" * len(number):
             return None
-        sample = k - 1
-    # a per-sample value has '@k' exactly when the file uses samples
-    per_sample_ok = (sample is not None) == problem.has_samples
-    kind, _, name = body.partition(".")
+        sample = int(number) - 1  # '@01' is read as '@1' (as it always was), written '@1'
+    if body.startswith(("step", "final.")):
+        if body.startswith("final."):
+            step, body, prefixed = None, body[6:], True
+        elif (step := step_number(body)) is not None:
+            digits = len(str(step))
+            if step < 2 or digits > _MAX_DIGITS or body[4 + digits] != ".":
+                return None  # step1., step02. and step<a billion>. are no prefixes
+            body, prefixed = body[5 + digits:], True
+        else:
+            step = 1
+    kind: KeyKind
     if body == "loss":
         return KeyParts(step, "loss", "", sample)
-    if kind in ("input", "target"):
-        pool = problem.input_names if kind == "input" else problem.output_set
-        if step != 1 or prefix or name not in pool or not per_sample_ok:
-            return None
-        return KeyParts(1, kind, name, sample)
-    units = problem.unit_set
-    if kind in ("z", "a", "dadz") and name in units:
-        if kind == "dadz" and _is_softmax_unit(problem, name):
-            return None
-        return KeyParts(step, kind, name, sample) if per_sample_ok else None
-    params = problem.parameters
-    if kind == "grad":
-        sub_kind, _, sub_name = name.partition(".")
-        if sub_kind in ("a", "z") and sub_name in units:
-            if step is None or not per_sample_ok:
-                return None
-            return KeyParts(step, f"grad.{sub_kind}", sub_name, sample)
-        if name in params and step is not None:
-            if sample is not None and not problem.has_samples:
-                return None
-            return KeyParts(step, "grad", name, sample)
-        return None
-    if (kind == "new" or kind in problem.optimizer.kinds) and name in params:
-        if step is None or sample is not None or step > problem.steps:
-            return None
-        return KeyParts(step, kind, name, None)
-    if body in params and sample is None:
-        return KeyParts(step, "param", body, None)
-    return None
-
-
-def _is_softmax_unit(problem: Problem, unit: str) -> bool:
-    return unit in problem.softmax_units
-
-
-def ordered_keys(problem: Problem, only_steps: Collection[int] | None = None) -> Iterator[str]:
-    """Every key of the problem, in the order a hand calculation produces them.
-
-    ``only_steps``: list the keys of these steps only (with the data and the
-    final pass), so that ordering a few values of a long run stays cheap.
-    """
-    n = problem.n_samples
-    samples = [problem.sample_suffix(k) for k in range(n)]
-    batched = problem.batch_size is not None and problem.batch_size < n
-    for suffix in samples:
-        for name in problem.input_names:
-            yield f"input.{name}{suffix}"
-        for name in problem.output_names:
-            yield f"target.{name}{suffix}"
-    steps = range(1, max(problem.steps, 1) + 1)
-    for step in steps if only_steps is None else sorted(s for s in only_steps if s in steps):
-        prefix = prefix_for(step)
-        batch = [samples[k] for k in problem.batch(step)] if batched else samples
-        yield from (f"{prefix}{name}" for name in problem.parameters)
-        yield from _forward_keys(problem, prefix, batch)
-        yield from _backward_keys(problem, prefix, batch)
-        if problem.steps >= step:
-            yield from _update_keys(problem, prefix)
-    yield from (f"final.{name}" for name in problem.parameters)
-    yield from _forward_keys(problem, "final.", samples)
-
-
-def _update_keys(problem: Problem, prefix: str) -> Iterator[str]:
-    """Parameter by parameter, as in an update table: its optimizer values, then new."""
-    kinds = (*problem.optimizer.kinds, "new")
-    for name in problem.parameters:
-        for kind in kinds:
-            yield f"{prefix}{kind}.{name}"
-
-
-def _forward_keys(problem: Problem, prefix: str, samples: list[str]) -> Iterator[str]:
-    for suffix in samples:
-        for layer in problem.layers:
-            for unit in layer.units:
-                yield f"{prefix}z.{unit}{suffix}"
-                yield f"{prefix}a.{unit}{suffix}"
-                if not layer.activation.per_layer:
-                    yield f"{prefix}dadz.{unit}{suffix}"
-        if problem.has_samples:
-            yield f"{prefix}loss{suffix}"
-    yield f"{prefix}loss"
-
-
-def _backward_keys(problem: Problem, prefix: str, samples: list[str]) -> Iterator[str]:
-    lowest_use = {name: min(use.layer for use in p.uses)
-                  for name, p in problem.parameters.items()}
-    for suffix in samples:
-        for li in range(len(problem.layers) - 1, -1, -1):
-            layer = problem.layers[li]
-            for unit in layer.units:
-                yield f"{prefix}grad.a.{unit}{suffix}"
-            for unit in layer.units:
-                yield f"{prefix}grad.z.{unit}{suffix}"
-            for name, lowest in lowest_use.items():
-                if lowest == li:
-                    yield f"{prefix}grad.{name}{suffix}"
-    if problem.has_samples:
-        yield from (f"{prefix}grad.{name}" for name in problem.parameters)
-
-
-def key_rank(parts: KeyParts, problem: Problem) -> tuple[int, ...]:
-    """A key's place in :func:`ordered_keys`, from its parts, without listing the keys.
-
-    Sorting a few keys (a file's expected answers) by this rank gives their order
-    in the listing; tests/test_engine.py holds the two to each other.
-    """
-    kind, name, sample = parts.kind, parts.name, parts.sample
-    k = 0 if sample is None else sample
-    if kind in ("input", "target"):
-        names = problem.input_names if kind == "input" else problem.output_names
-        return (0, 0, 0, k, kind == "target", names.index(name))
-    step = parts.step
-    section, step_order = (2, 0) if step is None else (1, step)
-    if kind in ("z", "a", "dadz", "loss"):
-        if kind == "loss":
-            # a sample's loss after its last unit; the batch's after every sample
-            place: tuple[int, ...] = (problem.n_samples, 0, 0) if sample is None else (
-                k, len(problem.layers), 0)
+    head, dot, name = body.partition(".")
+    if not dot:
+        if not head or sample is not None or "\n" in head:
+            return None  # a parameter is never per sample
+        return KeyParts(step, "param", head, None)
+    if head == "grad":
+        sub, dot, unit = name.partition(".")
+        if dot and (sub == "a" or sub == "z"):
+            kind, name = ("grad.a" if sub == "a" else "grad.z"), unit
         else:
-            li, j = problem.unit_places[name]
-            place = (k, li, 3 * j + ("z", "a", "dadz").index(kind))
-        return (section, step_order, 1, *place)
-    params = problem.parameter_order
-    if kind == "param":
-        return (section, step_order, 0, params[name])
-    if kind in ("grad.a", "grad.z"):
-        li, j = problem.unit_places[name]
-        below = len(problem.layers) - li  # layers from the output down
-        return (section, step_order, 2, k, below, kind == "grad.z", j)
-    if kind == "grad":
-        if sample is None and problem.has_samples:  # the batch's, after every sample
-            return (section, step_order, 2, problem.n_samples, 0, 0, params[name])
-        lowest = min(use.layer for use in problem.parameters[name].uses)
-        return (section, step_order, 2, k, len(problem.layers) - lowest, 2, params[name])
-    kinds = (*problem.optimizer.kinds, "new")
-    return (section, step_order, 3, params[name], kinds.index(kind))
-
-
-def step_of(key: str) -> int | None:
-    """The step a key belongs to (1 for data keys), None for ``final.`` keys."""
-    if key.startswith("final."):
+            kind = "grad"
+        if step is None:
+            return None  # the final pass is forward only
+    else:
+        found = _NAMED_KINDS.get(head)
+        if found is None:
+            return None
+        kind = found
+        if kind == "input" or kind == "target":
+            if prefixed:
+                return None  # data keys are never prefixed
+        elif kind != "z" and kind != "a" and kind != "dadz" and (
+                step is None or sample is not None):
+            return None  # new and the optimizer's: a step's update, not a sample's
+    if not name or "." in name or "@" in name or "\n" in name:
         return None
-    if key.startswith("step"):
-        number, dot, _ = key[4:].partition(".")
-        if dot and number.isdigit():
-            return int(number)
-    return 1
-
-
-def all_keys(problem: Problem) -> list[str]:
-    return list(ordered_keys(problem))
+    return KeyParts(step, kind, name, sample)

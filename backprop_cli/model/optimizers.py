@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.expr import Call, Const, Expr, Power, Quotient, Ref, add, mul, sub
+from backprop_cli.model.keys import compose, named_kind
 from backprop_cli.records import field, record
 from backprop_cli.rounding import round_array
 
@@ -73,11 +74,11 @@ class FormulaParts:
         """The previous step's value of ``state`` (0 before the first update)."""
         if self.previous is None:
             return Const(0.0)
-        return Ref(f"{self.previous}{state}.{self.param}")
+        return Ref(compose(self.previous, named_kind(state), self.param))
 
     def ref(self, kind: str) -> Expr:
         """This step's value of ``kind`` (computed before the one being built)."""
-        return Ref(f"{self.prefix}{kind}.{self.param}")
+        return Ref(compose(self.prefix, named_kind(kind), self.param))
 
 
 # (optimizer, kind, parts) -> the formula of <prefix><kind>.<param>, None: no such value
@@ -209,10 +210,10 @@ class Optimizer:
         (None at step 1, where the state is 0). ``decay`` is λ for a weight, 0 for
         a bias. A frozen parameter keeps its value and its state stays 0.
         """
-        p = Ref(f"{prefix}{param}")
+        p = Ref(compose(prefix, "param", param))
         if frozen:
             return p if kind == "new" else Const(0.0)
-        g: Expr = Ref(f"{prefix}grad.{param}")
+        g: Expr = Ref(compose(prefix, "grad", param))
         if decay:
             g = add(g, mul(Const(decay, role="decay"), p))
         parts = FormulaParts(param, step, prefix, previous, p, g,

@@ -20,24 +20,19 @@ decimals, see :mod:`backprop_cli.rounding`).
 from __future__ import annotations
 
 import fnmatch
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.errors import Mark
 from backprop_cli.model.activations import Activation
+from backprop_cli.model.keys import KeyParts, suffix_for
 from backprop_cli.model.losses import Loss
 from backprop_cli.model.optimizers import ALL_UPDATE_KINDS, SGD, Optimizer
 from backprop_cli.records import cached_property, field, record
 
-if TYPE_CHECKING:
-    from backprop_cli.model.keys import KeyParts
-
 Array = NDArray[np.float64]
-
-# Parameters × steps up to which every value key of a problem is listed once and kept
-KEY_INDEX_LIMIT = 20_000
 
 RESERVED_WORDS = frozenset({"loss", "z", "a", "dadz", "grad", "new", "final", "input", "target",
                             *ALL_UPDATE_KINDS})
@@ -190,16 +185,6 @@ class Problem:
         return params
 
     @cached_property
-    def key_index(self) -> dict[str, int] | None:
-        """Every value key's place in computation order, for a problem small enough to
-        list them all (None otherwise: ask keys.parse_key about one key at a time)."""
-        if self.n_parameters * max(self.steps, 1) > KEY_INDEX_LIMIT:
-            return None
-        from backprop_cli.model.keys import ordered_keys
-
-        return {key: index for index, key in enumerate(ordered_keys(self))}
-
-    @cached_property
     def parameter_order(self) -> dict[str, int]:
         """Each parameter's place in :attr:`parameters`."""
         return {name: index for index, name in enumerate(self.parameters)}
@@ -249,4 +234,4 @@ class Problem:
 
     def sample_suffix(self, k: int) -> str:
         """'@k' (1-based) when the file uses samples, else ''."""
-        return f"@{k + 1}" if self.has_samples else ""
+        return suffix_for(k) if self.has_samples else ""

@@ -12,7 +12,8 @@ import re
 from collections.abc import Collection, Iterator, Sequence
 
 from backprop_cli.errors import suggest
-from backprop_cli.model.keys import KeyParts, ordered_keys, parse_key
+from backprop_cli.model.keys import KeyParts, steps_reached
+from backprop_cli.model.keyspace import ordered_keys, parse_key
 from backprop_cli.model.problem import Problem
 
 # More default questions than this and the quiz follows one path through the network.
@@ -26,7 +27,7 @@ def is_given(parts: KeyParts) -> bool:
 
 def question_order(problem: Problem, only_steps: Collection[int] | None = None
                    ) -> Iterator[str]:
-    """:func:`~backprop_cli.model.keys.ordered_keys` (of ``only_steps``, with the data and the
+    """:func:`~backprop_cli.model.keyspace.ordered_keys` (of ``only_steps``, with the data and the
     final pass), with a softmax layer's activations after all of its pre-activations:
     each of them reads the whole layer's z."""
     softmax_units = {u for layer in problem.layers if layer.activation.per_layer
@@ -107,7 +108,8 @@ def default_selection(problem: Problem, limit: int = DEFAULT_LIMIT
             p.name in params if p.kind in ("grad", "new") else
             p.kind == "loss" or p.name in units)][:limit]
         which = "one path: the first unit of each hidden layer, the outputs and their inputs"
-    example = (f"--keys '*@{first + 2}' (sample {first + 2})"
+    other = "'*" + problem.sample_suffix(first + 1) + "'" if first is not None else ""
+    example = (f"--keys {other} (sample {(first or 0) + 2})"
                if first is not None and problem.n_samples > first + 1 else
                "--keys 'z.*' --keys 'grad.*'")
     note = (f"{len(selection)} of the exercise's {len(keys)} values ({which}). "
@@ -135,12 +137,7 @@ def _path_parameters(problem: Problem) -> set[str]:
 def _steps_matched(pattern: str) -> set[int] | None:
     """The steps whose keys ``pattern`` can match (None: any), so that a long run's
     thousands of step keys are listed only when a pattern can reach them."""
-    literal = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
-    if (step := re.match(r"step([0-9]+)\.", literal)) is not None:
-        return {int(step.group(1))}
-    if "step".startswith(literal) or re.fullmatch(r"step[0-9]*", literal):
-        return None
-    return {1}  # unprefixed keys are step 1's; data and final. keys are always listed
+    return steps_reached(re.split(r"[*?\[]", pattern, maxsplit=1)[0])
 
 
 def match_patterns(problem: Problem, patterns: Sequence[str]) -> tuple[list[str], dict[str, str]]:

@@ -8,19 +8,17 @@ therefore stays flat in the number of steps.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from backprop_cli.engine import make_engine
 from backprop_cli.engine.passes import Recorder, Solution
-from backprop_cli.model.keys import parse_key, prefix_for
+from backprop_cli.model.keys import DATA_PREFIXES, prefix_for, prefix_of, step_number
+from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.records import record
 
 if TYPE_CHECKING:
     from backprop_cli.render.notation import MathNotation
-
-_STEP_PREFIX = re.compile(r"^(step\d+\.|final\.)")
 
 
 @record
@@ -44,16 +42,13 @@ class StepRecorder(Recorder):
         self.prefixes = prefixes
 
     def wants_prefix(self, prefix: str) -> bool:
-        return prefix in self.prefixes or prefix in ("input.", "target.")
+        return prefix in self.prefixes or prefix in DATA_PREFIXES
 
     def may_want_later_steps(self) -> bool:
-        return any(prefix.startswith("step") for prefix in self.prefixes)
+        return any(step_number(prefix) is not None for prefix in self.prefixes)
 
     def wants(self, key: str) -> bool:
-        if key.startswith(("input.", "target.")):
-            return True
-        match = _STEP_PREFIX.match(key)
-        return (match.group(1) if match else "") in self.prefixes
+        return key.startswith(DATA_PREFIXES) or prefix_of(key) in self.prefixes
 
     def add(self, key: str, value: float) -> None:
         if self.wants(key):

@@ -24,7 +24,8 @@ from backprop_cli.engine.passes import Solution
 from backprop_cli.expr import Call, Expr, Piecewise, Quotient, Ref, Sum, add, reduce_innermost
 from backprop_cli.model.activations import Activation
 from backprop_cli.model.formulas import Formulas
-from backprop_cli.model.keys import prefix_for
+from backprop_cli.model.keys import FINAL_PREFIX, KeyKind, compose, keys_of, prefix_for, value_key
+from backprop_cli.model.keyspace import optimizer_kinds, update_kinds
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import digits_to_show_step, digits_to_tell_apart
 from backprop_cli.records import record
@@ -39,7 +40,6 @@ from backprop_cli.render.model import (
     Fields,
     Inline,
     Judgement,
-    Mark,
     Math,
     Num,
     Para,
@@ -47,6 +47,7 @@ from backprop_cli.render.model import (
     Sparkline,
     Sym,
     Table,
+    VerdictMark,
     Word,
 )
 from backprop_cli.render.textplot import spaced
@@ -162,7 +163,7 @@ class Builder:
 
     def mark(self, key: str) -> list[Inline]:
         judgement = self.judge(key)
-        return [] if judgement is None else [" ", Mark(judgement)]
+        return [] if judgement is None else [" ", VerdictMark(judgement)]
 
     def equation(self, key: str, rate_symbol: bool = False) -> Equation | None:
         expr = self.formulas.for_key(key)
@@ -307,14 +308,14 @@ class Builder:
         problem = self.problem
         rows: list[tuple[str, list[Inline]]] = []
         if not problem.has_samples:
-            rows.append(("Input", self.value_list([f"input.{n}" for n in problem.input_names])))
-            target = self.value_list([f"target.{n}" for n in problem.output_names])
+            rows.append(("Input", self.value_list(keys_of("", "input", problem.input_names))))
+            target = self.value_list(keys_of("", "target", problem.output_names))
             if problem.target_labels and problem.target_labels[0]:
                 label = problem.target_labels[0]
-                target = [Word("unit", label), " (", Sym(f"target.{label}"), " = 1, the other "
-                          "targets 0)"]
+                target = [Word("unit", label), " (", Sym(value_key("target", label)),
+                          " = 1, the other targets 0)"]
             rows.append(("Target", target))
-        loss_key = "loss@1" if problem.has_samples else "loss"
+        loss_key = value_key("loss", sample=0 if problem.has_samples else None)
         loss_expr = self.formulas.for_key(loss_key)
         assert loss_expr is not None
         name = problem.loss.name.replace("_", " ")
@@ -369,8 +370,8 @@ class Builder:
         for k in range(min(problem.n_samples, MAX_SAMPLE_ROWS)):
             sfx = problem.sample_suffix(k)
             row: list[list[Inline]] = [[str(k + 1)]]
-            row += [[Num(self.values[f"input.{n}{sfx}"])] for n in inputs]
-            row += [[Num(self.values[f"target.{o}{sfx}"])] for o in outputs]
+            row += [[Num(self.values[compose("", "input", n, sfx)])] for n in inputs]
+            row += [[Num(self.values[compose("", "target", o, sfx)])] for o in outputs]
             rows.append(row)
         footer: list[Inline] | None = None
         if problem.n_samples > MAX_SAMPLE_ROWS:
@@ -422,10 +423,10 @@ class Builder:
                         sub_section, li, prefix, sfx):
                     continue
                 for unit in problem.layers[li].units:
-                    self.add_equation(sub_section, f"{prefix}z.{unit}{sfx}")
-                    self.add_equation(sub_section, f"{prefix}a.{unit}{sfx}")
+                    self.add_equation(sub_section, compose(prefix, "z", unit, sfx))
+                    self.add_equation(sub_section, compose(prefix, "a", unit, sfx))
             if problem.has_samples:
-                self.add_loss(target, f"{prefix}loss{sfx}")
+                self.add_loss(target, compose(prefix, "loss", "", sfx))
         if len(samples) > MAX_FULL_SAMPLES:
             section.add(self.other_samples_table(prefix, samples))
 
@@ -435,7 +436,7 @@ class Builder:
         False (nothing added) when an exponential overflows: the engine's shifted
         softmax is then shown as it is."""
         units = self.problem.layers[li].units
-        z_keys = [f"{prefix}z.{unit}{sfx}" for unit in units]
+        z_keys = [compose(prefix, "z", unit, sfx) for unit in units]
         if any(key not in self.values for key in z_keys) or any(
                 self.values[key] > EXP_LIMIT for key in z_keys):
             return False
@@ -453,7 +454,7 @@ class Builder:
             steps.append(reduced)
         section.add(Equation(None, steps, values, total, lhs=[Math(Ref(total_name))]))
         for unit, exp in zip(units, exps, strict=True):
-            a_key = f"{prefix}a.{unit}{sfx}"
+            a_key = compose(prefix, "a", unit, sfx)
             if a_key not in self.values:
                 continue
             quotient = Quotient(exp, Ref(total_name))
@@ -464,8 +465,8 @@ class Builder:
 
     def sample_data(self, section: Section, sfx: str) -> None:
         problem = self.problem
-        parts: list[Inline] = self.value_list([f"input.{n}{sfx}" for n in problem.input_names])
-        parts += ["; ", *self.value_list([f"target.{n}{sfx}" for n in problem.output_names])]
+        parts: list[Inline] = self.value_list(keys_of("", "input", problem.input_names, sfx))
+        parts += ["; ", *self.value_list(keys_of("", "target", problem.output_names, sfx))]
         section.add(Para(parts))
 
     def other_samples_table(self, prefix: str, samples: list[str]) -> Table:
@@ -474,13 +475,14 @@ class Builder:
         outputs = problem.output_names[:4]
         first = samples[0]
         columns = [Column(["sample"], "right")]
-        columns += [Column([self.generic(f"{prefix}a.{o}{first}")], "right") for o in outputs]
+        columns += [Column([self.generic(compose(prefix, "a", o, first))], "right")
+                    for o in outputs]
         columns += [Column(["loss"], "right")]
         rows: list[Sequence[Cell]] = []
         for sfx in samples[MAX_FULL_SAMPLES:MAX_SAMPLE_ROWS]:
             row: list[list[Inline]] = [[sfx[1:]]]
-            row += [[Num(self.values[f"{prefix}a.{o}{sfx}"])] for o in outputs]
-            row += [[Num(self.values[f"{prefix}loss{sfx}"])]]
+            row += [[Num(self.values[compose(prefix, "a", o, sfx)])] for o in outputs]
+            row += [[Num(self.values[compose(prefix, "loss", "", sfx)])]]
             rows.append(row)
         footer: list[Inline] = ["The other samples, with the same formulas."]
         if len(samples) > MAX_SAMPLE_ROWS:
@@ -524,13 +526,13 @@ class Builder:
     def forward_table(self, li: int, prefix: str, sfx: str) -> Table:
         layer = self.problem.layers[li]
         first = layer.units[0]
-        z_first = f"{prefix}z.{first}{sfx}"
+        z_first = compose(prefix, "z", first, sfx)
         # the headers name no unit: each row is its own unit's z and a
         columns = [Column(["unit"]), Column(["z"], "right"), Column(["a"], "right"),
                    Column([f"largest of the {self.term_count(z_first)} terms of z"])]
         rows: list[Sequence[Cell]] = []
         for unit in self.unit_rows(li):
-            z, a = f"{prefix}z.{unit}{sfx}", f"{prefix}a.{unit}{sfx}"
+            z, a = compose(prefix, "z", unit, sfx), compose(prefix, "a", unit, sfx)
             rows.append([[Word("unit", unit)], [Num(self.values[z]), *self.mark(z)],
                          [Num(self.values[a]), *self.mark(a)], self.top_terms(z)])
         below = len(self.problem.layer_inputs(li))
@@ -539,7 +541,7 @@ class Builder:
         if layer.activation.per_layer:
             footer.append("a: the softmax of the layer's z.")
         else:
-            a_key = f"{prefix}a.{first}{sfx}"
+            a_key = compose(prefix, "a", first, sfx)
             a_expr = self.formulas.for_key(a_key)
             assert a_expr is not None
             footer += [Sym(a_key), " = ", Math(a_expr), ", and likewise for each unit."]
@@ -562,14 +564,14 @@ class Builder:
         section = self.section(f"{number}. Loss")
         problem = self.problem
         if not problem.has_samples:
-            self.add_loss(section, f"{self.prefix}loss")
+            self.add_loss(section, compose(self.prefix, "loss"))
             return section
         if len(self.samples) <= 8:
             section.add(Para(["The batch loss, the ", problem.reduction,
                               " of the sample losses:"]))
-            self.add_equation(section, f"{self.prefix}loss")
+            self.add_equation(section, compose(self.prefix, "loss"))
         else:
-            key = f"{self.prefix}loss"
+            key = compose(self.prefix, "loss")
             section.add(Para([Sym(key), " = ", Num(self.values[key]), *self.mark(key),
                               f" (the {problem.reduction} of {len(self.samples)} sample losses)"]))
         return section
@@ -617,15 +619,15 @@ class Builder:
             self.largest_gradients(sub_section, li, sfx)
             return
         for unit in layer.units:
-            self.add_equation(sub_section, f"{prefix}grad.a.{unit}{sfx}")
+            self.add_equation(sub_section, compose(prefix, "grad.a", unit, sfx))
         if not layer.activation.per_layer:
             for unit in layer.units:
-                self.add_equation(sub_section, f"{prefix}dadz.{unit}{sfx}")
+                self.add_equation(sub_section, compose(prefix, "dadz", unit, sfx))
         for unit in layer.units:
-            self.add_equation(sub_section, f"{prefix}grad.z.{unit}{sfx}")
+            self.add_equation(sub_section, compose(prefix, "grad.z", unit, sfx))
         suffix = sfx if problem.has_samples else ""
         for name in self.layer_params(li):
-            self.add_equation(sub_section, f"{prefix}grad.{name}{suffix}")
+            self.add_equation(sub_section, compose(prefix, "grad", name, suffix))
 
     def backward_table(self, li: int, sfx: str) -> Table:
         layer = self.problem.layers[li]
@@ -638,29 +640,29 @@ class Builder:
             columns.append(Column(["∂a/∂z"], "right"))
         columns.append(Column(["δ = ∂L/∂z"], "right"))
         if not is_output:
-            count = self.term_count(f"{prefix}grad.a.{first}{sfx}")
+            count = self.term_count(compose(prefix, "grad.a", first, sfx))
             columns.append(Column([f"largest of the {count} terms of ∂L/∂a"]))
         rows: list[Sequence[Cell]] = []
         for unit in self.unit_rows(li):
-            keys = [f"{prefix}grad.a.{unit}{sfx}"]
+            keys = [compose(prefix, "grad.a", unit, sfx)]
             if not layer.activation.per_layer:
-                keys.append(f"{prefix}dadz.{unit}{sfx}")
-            keys.append(f"{prefix}grad.z.{unit}{sfx}")
+                keys.append(compose(prefix, "dadz", unit, sfx))
+            keys.append(compose(prefix, "grad.z", unit, sfx))
             row: list[list[Inline]] = [[Word("unit", unit)]]
             row += [[Num(self.values[k]), *self.mark(k)] for k in keys]
             if not is_output:
                 row.append(self.top_terms(keys[0]))
             rows.append(row)
         footer: list[Inline] = []
-        grad_a = f"{prefix}grad.a.{first}{sfx}"
+        grad_a = compose(prefix, "grad.a", first, sfx)
         if is_output:
-            keys = [grad_a, f"{prefix}grad.z.{first}{sfx}"]
+            keys = [grad_a, compose(prefix, "grad.z", first, sfx)]
         else:
             above = len(self.problem.layers[li + 1].units)
             footer.append(f"∂L/∂a: the sum over the {above} units above of weight · δ; ")
-            keys = [f"{prefix}grad.z.{first}{sfx}"]
+            keys = [compose(prefix, "grad.z", first, sfx)]
         if not layer.activation.per_layer:
-            keys.insert(len(keys) - 1, f"{prefix}dadz.{first}{sfx}")
+            keys.insert(len(keys) - 1, compose(prefix, "dadz", first, sfx))
         for index, key in enumerate(keys):
             expr = self.formulas.for_key(key)
             assert expr is not None
@@ -675,7 +677,7 @@ class Builder:
         problem = self.problem
         suffix = sfx if problem.has_samples else ""
         names = self.layer_params(li)
-        keys = [f"{self.prefix}grad.{n}{suffix}" for n in names]
+        keys = [compose(self.prefix, "grad", n, suffix) for n in names]
         grads = [self.solution.values[k] for k in keys]
         # largest magnitude first, ties in parameter order, NaN last (as a stable argsort)
         order = sorted(range(len(grads)),
@@ -695,27 +697,27 @@ class Builder:
         names = list(problem.parameters)
         if self.few_parameters and len(self.samples) <= 8:
             for name in names:
-                self.add_equation(section, f"{prefix}grad.{name}")
+                self.add_equation(section, compose(prefix, "grad", name))
             return section
         section.add(self.parameter_vector_table(
-            names, [(Word("grad"), f"{prefix}grad.")], "Batch gradients"))
+            names, prefix, [(Word("grad"), "grad")], "Batch gradients"))
         return section
 
-    def parameter_vector_table(self, names: list[str], columns: list[tuple[Inline, str]],
-                               title: str) -> Table:
+    def parameter_vector_table(self, names: list[str], prefix: str,
+                               columns: list[tuple[Inline, KeyKind]], title: str) -> Table:
         """A table of parameters (largest first when there are many) with keyed columns."""
         cols = [Column(["parameter"])] + [Column([h], "right") for h, _ in columns]
         if len(names) > MAX_PARAMETER_ROWS:
-            key_prefix = columns[0][1]
-            names = sorted(names, key=lambda n: -abs(self.values[key_prefix + n]))
+            first = columns[0][1]
+            names = sorted(names, key=lambda n: -abs(self.values[compose(prefix, first, n)]))
             names = names[:TOP_CHANGES]
             title += f" (the {TOP_CHANGES} largest)"
         rows: list[Sequence[Cell]] = []
         for name in names:
             row: list[list[Inline]] = [[Word("name", name)]]
-            for _, key_prefix in columns:
-                key = key_prefix + name
-                row.append([Num(self.values[key]), *self.mark(key)])
+            for _, kind in columns:
+                cell_key = compose(prefix, kind, name)
+                row.append([Num(self.values[cell_key]), *self.mark(cell_key)])
             rows.append(row)
         return Table(cols, rows, title=[title])
 
@@ -751,14 +753,14 @@ class Builder:
             section.add(Para(parts))
         name = self.example_parameter(movable)
         if name is not None:
-            for kind in (*problem.optimizer.kinds, "new"):
-                example = self.equation(f"{prefix}{kind}.{name}", rate_symbol=True)
+            for kind in update_kinds(problem):
+                example = self.equation(compose(prefix, kind, name), rate_symbol=True)
                 if example is None:
                     continue
                 if kind == "new":
                     example.digits = self.new_digits(prefix, name)
                 example.judgement = None  # the table below shows the author's value
-                self.shown.discard(f"{prefix}{kind}.{name}")
+                self.shown.discard(compose(prefix, kind, name))
                 section.add(example)
         erased = self.erased_updates(movable, prefix)
         if erased:
@@ -780,8 +782,9 @@ class Builder:
             return []
         raw = self.solution.values
         return [name for name in movable
-                if raw.get(f"{prefix}grad.{name}", 0.0) != 0.0
-                and raw.get(f"{prefix}new.{name}") == raw.get(f"{prefix}{name}")]
+                if raw.get(compose(prefix, "grad", name), 0.0) != 0.0
+                and raw.get(compose(prefix, "new", name)) == raw.get(compose(prefix, "param",
+                                                                             name))]
 
     def erased_warning(self, erased: list[str], movable: int) -> Para:
         decimals = self.problem.round
@@ -805,13 +808,14 @@ class Builder:
         if self.plain_sgd:
             if self.problem.parameters[name].frozen:
                 return 0.0
-            return self.problem.learning_rate * self.values[f"{prefix}grad.{name}"]
-        return self.values[f"{prefix}new.{name}"] - self.values[f"{prefix}{name}"]
+            return self.problem.learning_rate * self.values[compose(prefix, "grad", name)]
+        values = self.values
+        return values[compose(prefix, "new", name)] - values[compose(prefix, "param", name)]
 
     def new_digits(self, prefix: str, name: str) -> int:
         """Digits for a new value: enough to show the step just taken."""
-        old = self.values[f"{prefix}{name}"]
-        new = self.values[f"{prefix}new.{name}"]
+        old = self.values[compose(prefix, "param", name)]
+        new = self.values[compose(prefix, "new", name)]
         digits = digits_to_show_step(new, self.change(prefix, name), self.options.digits)
         return max(digits, digits_to_tell_apart(old, new, self.options.digits))
 
@@ -821,30 +825,30 @@ class Builder:
             return []
         if judgement.note:
             notes += [" " if notes else "", Sym(key), f": {judgement.note}."]
-        return [Mark(judgement, compact=True)]
+        return [VerdictMark(judgement, compact=True)]
 
     def update_table(self, names: list[str], prefix: str, title: str | None = None) -> Table:
         problem = self.problem
-        kinds = problem.optimizer.kinds
+        kinds = optimizer_kinds(problem)
         rows: list[Sequence[Cell]] = []
         notes: list[Inline] = []
         published = False
         for name in names:
-            old = self.values[f"{prefix}{name}"]
-            grad = self.values[f"{prefix}grad.{name}"]
-            new_key = f"{prefix}new.{name}"
+            old = self.values[compose(prefix, "param", name)]
+            grad = self.values[compose(prefix, "grad", name)]
+            new_key = compose(prefix, "new", name)
             new = self.values[new_key]
             frozen = problem.parameters[name].frozen
             row: list[Cell] = [[Word("name", name)], [Num(old)], [Num(grad)]]
             labelled: list[tuple[str, list[Inline]]] = [
-                ("old", self.compact_mark(f"{prefix}{name}", notes))]
+                ("old", self.compact_mark(compose(prefix, "param", name), notes))]
             for index, kind in enumerate(kinds):
-                key = f"{prefix}{kind}.{name}"
+                cell_key = compose(prefix, kind, name)
                 if frozen:
                     row.append(["frozen" if index == 0 else "–"])
                 else:
-                    row.append([Num(self.values[key])])
-                labelled.append((kind, self.compact_mark(key, notes)))
+                    row.append([Num(self.values[cell_key])])
+                labelled.append((kind, self.compact_mark(cell_key, notes)))
             if self.plain_sgd:
                 row.append(["frozen"] if frozen else [Num(self.change(prefix, name))])
             labelled.append(("new", self.compact_mark(new_key, notes)))
@@ -930,15 +934,16 @@ class Builder:
         start = {n: problem.parameters[n].value for n in names}
         columns = [Column(["parameter"]), Column(["start"], "right"), Column(["final"], "right")]
         if len(names) > MAX_PARAMETER_ROWS:
-            names = sorted(names, key=lambda n: -abs(self.values[f"final.{n}"] - start[n]))
+            names = sorted(names,
+                           key=lambda n: -abs(self.values[value_key("param", n, None)] - start[n]))
             names = names[:TOP_CHANGES]
             title = f"Final parameters (the {TOP_CHANGES} that moved most)"
         else:
             title = "Final parameters"
         notes: list[Inline] = []
         finals: list[Sequence[Cell]] = [
-            [[Word("name", n)], [Num(start[n])], [Num(self.values[f"final.{n}"])],
-             self.compact_mark(f"final.{n}", notes)] for n in names]
+            [[Word("name", n)], [Num(start[n])], [Num(self.values[value_key("param", n, None)])],
+             self.compact_mark(value_key("param", n, None), notes)] for n in names]
         if any(row[-1] for row in finals):
             columns.append(Column(["published"]))
         else:
@@ -957,10 +962,10 @@ class Builder:
         if len(self.all_samples) > 1:
             section.add(self.final_samples_table())
         else:
-            self.forward_passes(section, "final.", self.all_samples, only_output=True)
-        self.add_loss(section, "final.loss")
-        before = self.values["loss"]
-        after = self.values["final.loss"]
+            self.forward_passes(section, FINAL_PREFIX, self.all_samples, only_output=True)
+        self.add_loss(section, value_key("loss", step=None))
+        before = self.values[value_key("loss")]
+        after = self.values[value_key("loss", step=None)]
         when = "before the update" if steps == 1 else "at the start"
         parts: list[Inline] = [f"The loss {when} was ", Num(before), ", now it is ", Num(after),
                                ": ", Word("delta_loss"), " = ", Num(after - before)]
@@ -1002,14 +1007,16 @@ class Builder:
         first = self.all_samples[0]
         columns = [Column(["sample"], "right")]
         columns += [Column([self.target_header(o)], "right") for o in outputs]
-        columns += [Column([self.generic(f"final.a.{o}{first}")], "right") for o in outputs]
+        columns += [Column([self.generic(compose(FINAL_PREFIX, "a", o, first))], "right")
+                    for o in outputs]
         columns.append(Column(["loss"], "right"))
         rows: list[Sequence[Cell]] = []
         notes: list[Inline] = []
         for sfx in self.all_samples[:MAX_SAMPLE_ROWS]:
             row: list[Cell] = [[sfx[1:]]]
-            row += [[Num(self.values[f"target.{o}{sfx}"])] for o in outputs]
-            for key in [f"final.a.{o}{sfx}" for o in outputs] + [f"final.loss{sfx}"]:
+            row += [[Num(self.values[compose("", "target", o, sfx)])] for o in outputs]
+            for key in [compose(FINAL_PREFIX, "a", o, sfx) for o in outputs] + [
+                    compose(FINAL_PREFIX, "loss", "", sfx)]:
                 row.append([Num(self.values[key]), *self.compact_mark(key, notes)])
             rows.append(row)
         footer: list[Inline] = ["Each row is the forward pass of the formulas above with the "

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from backprop_cli.engine.passes import Solution
-from backprop_cli.model.keys import parse_key
+from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.model.questions import is_given, match_patterns
 from backprop_cli.render.document import Builder, BuildOptions

@@ -20,7 +20,6 @@ from backprop_cli.render.model import (
     Equation,
     Fields,
     Inline,
-    Mark,
     Math,
     Num,
     Para,
@@ -28,6 +27,7 @@ from backprop_cli.render.model import (
     Sparkline,
     Sym,
     Table,
+    VerdictMark,
     Word,
 )
 from backprop_cli.render.notation import MathNotation
@@ -80,7 +80,7 @@ class HtmlWriter:
         for part in parts:
             if isinstance(part, str):
                 out.append(html.escape(part))
-            elif isinstance(part, Mark):
+            elif isinstance(part, VerdictMark):
                 mark = mark_text(part.judgement, self.prose, False, part.compact)
                 text = html.escape(f"{mark.symbol} {mark.text}".strip())
                 out.append(f'<span class="{mark.verdict or "published"}">{text}</span>')

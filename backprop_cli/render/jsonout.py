@@ -13,7 +13,8 @@ import math
 from typing import Any
 
 from backprop_cli.engine.passes import Solution
-from backprop_cli.model.keys import ordered_keys, step_of
+from backprop_cli.model.keys import step_of
+from backprop_cli.model.keyspace import ordered_keys
 
 # Above this many values the keys stay in the engine's order (listing the hand
 # order of a large network costs more than it helps).

@@ -20,7 +20,8 @@ import copy
 import re
 
 from backprop_cli.model.activations import find_activation
-from backprop_cli.model.keys import KeyParts, parse_key
+from backprop_cli.model.keys import KeyParts
+from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.optimizers import ALL_UPDATE_KINDS as OPTIMIZER_KINDS
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_decimals, format_display

@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 
 from backprop_cli.expr import render
+from backprop_cli.model.keys import KEY_BEFORE_EQUALS
 from backprop_cli.records import record
 from backprop_cli.render.marks import VERDICT_ASCII as VERDICT_ASCII
 from backprop_cli.render.marks import VERDICT_SYMBOLS as VERDICT_SYMBOLS
@@ -93,8 +94,7 @@ class MarkText:
 
 _MINUS = re.compile(r"(?<![\w.)])-(?=[0-9.])")
 # a value key named in a verdict's reason or slip: "your rounded a.o = 0.824"
-_NAMED_KEY = re.compile(r"(?<![\w.])((?:step[0-9]+\.|final\.)?[A-Za-z_][\w.^]*(?:@[0-9]+)?)"
-                        r"(?= = )")
+_NAMED_KEY = KEY_BEFORE_EQUALS
 
 
 def _in_notation(text: str, notation: MathNotation, ascii_only: bool) -> str:

@@ -15,7 +15,6 @@ the branch shown must be the one the engine took.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator, Mapping
 
 from backprop_cli.expr import (
@@ -24,6 +23,7 @@ from backprop_cli.expr import (
     Sum,
 )
 from backprop_cli.model.formulas import Formulas
+from backprop_cli.model.keys import DATA_KINDS, split_key
 
 EPSILON = 2.0 ** -52
 # a sum of n terms carries up to about n roundings of its largest term
@@ -79,10 +79,12 @@ class DisplayValues(Mapping[str, float]):
 
     def _clean(self, key: str) -> float:
         raw = self.raw[key]
-        if raw == 0.0 or not math.isfinite(raw) or _is_pre_activation(key):
+        if raw == 0.0 or not math.isfinite(raw):
             return raw
-        if ("." not in key and not key.startswith("loss")) or key.startswith(("input.",
-                                                                               "target.")):
+        parts = split_key(key)
+        if parts is None or parts.kind == "z":
+            return raw
+        if parts.kind in DATA_KINDS or (parts.kind == "param" and parts.step == 1):
             return raw  # data and step 1's parameters: given, not computed
         try:
             expr = self.formulas.for_key(key)
@@ -104,9 +106,3 @@ class DisplayValues(Mapping[str, float]):
         """``expr``'s value as shown: cancellations are 0."""
         return cancellations_zeroed(expr, self).evaluate(self)
 
-
-_PRE_ACTIVATION = re.compile(r"^(?:step\d+\.|final\.)?z\.")
-
-
-def _is_pre_activation(key: str) -> bool:
-    return _PRE_ACTIVATION.match(key) is not None

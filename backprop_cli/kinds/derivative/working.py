@@ -1,0 +1,161 @@
+"""The working of a derivative exercise: every derivative through the chain, evaluated at
+the point, with the value keys it produces."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from backprop_cli import calculus as calc
+from backprop_cli.calculus import Node
+from backprop_cli.kinds.derivative.model import Derivation
+
+# ------------------------------------------------------------------- working
+
+
+@dataclass
+class Link:
+    """One link of the chain: ∂outer/∂inner, in terms of the outer definition's variables."""
+
+    outer: str
+    inner: str
+    formula: Node
+    value: float | None = None
+
+
+@dataclass
+class Partial:
+    """∂f/∂var, through the chain: as the links multiply, and in the variables alone."""
+
+    var: str
+    paths: list[list[Link]]  # each path from f down to var (empty without a chain)
+    formula: Node  # simplified, in intermediate names where the chain has them
+    substituted: Node  # the chain substituted, simplified
+    expanded: Node  # and multiplied out
+    value: float | None = None
+
+    @property
+    def final(self) -> Node:
+        """The form to give as the answer: multiplied out when that is a polynomial."""
+        return self.expanded if calc.is_polynomial(self.expanded) else self.substituted
+
+    @property
+    def single_link(self) -> bool:
+        """∂f/∂x is one link of the chain (nothing to multiply)."""
+        return len(self.paths) == 1 and len(self.paths[0]) == 1
+
+
+@dataclass
+class Worked:
+    derivation: Derivation
+    function: Node  # the top expression, simplified
+    links: list[Link]
+    partials: list[Partial]
+    values: dict[str, float] = field(default_factory=dict)  # value keys, in order
+    formulas: dict[str, str] = field(default_factory=dict)  # formula keys -> ASCII text
+    intermediate_values: dict[str, float] = field(default_factory=dict)
+    new_point: dict[str, float] | None = None
+
+
+def work(exercise: Derivation) -> Worked:
+    """Differentiate, evaluate at the point, compare prediction and change."""
+    top_name = exercise.name
+    links: list[Link] = []
+    link_of: dict[tuple[str, str], Link] = {}
+    definitions = {name: d.expr for name, d in exercise.chain.items()}
+    outers = [top_name, *reversed(exercise.order)] if exercise.chain else []
+    for outer in outers:
+        expr = exercise.top.expr if outer == top_name else definitions[outer]
+        for inner in exercise.direct(None if outer == top_name else outer):
+            link = Link(outer, inner, calc.derivative(expr, inner))
+            links.append(link)
+            link_of[(outer, inner)] = link
+    full = fully_substituted(definitions, exercise.order)
+    partials: list[Partial] = []
+    for var in exercise.variables:
+        if exercise.chain:
+            paths = _paths(exercise, top_name, None, var, link_of)
+            formula = calc.simplify(calc.Add(tuple(
+                calc.Mul(tuple(link.formula for link in path)) for path in paths)))
+        else:
+            paths = []
+            formula = calc.derivative(exercise.top.expr, var)
+        substituted = calc.simplify(calc.substitute(formula, full))
+        expanded = calc.expand(substituted)
+        partials.append(Partial(var, paths, formula, substituted, expanded))
+    worked = Worked(exercise, calc.simplify(exercise.top.expr), links, partials)
+    for link in links:
+        worked.formulas[f"formula.{link.outer}.{link.inner}"] = calc.to_ascii(link.formula)
+    for partial in partials:
+        worked.formulas[f"formula.{partial.var}"] = calc.to_ascii(partial.final)
+    if exercise.at is not None:
+        _evaluate(worked, exercise.at)
+    return worked
+
+
+def fully_substituted(definitions: Mapping[str, Node], order: list[str]) -> dict[str, Node]:
+    """Each intermediate in the independent variables alone."""
+    full: dict[str, Node] = {}
+    for name in order:
+        full[name] = calc.simplify(calc.substitute(definitions[name], full))
+    return full
+
+
+def _paths(exercise: Derivation, outer_label: str, outer: str | None, var: str,
+           link_of: Mapping[tuple[str, str], Link]) -> list[list[Link]]:
+    paths: list[list[Link]] = []
+    for inner in exercise.direct(outer):
+        link = link_of[(outer_label, inner)]
+        if inner == var:
+            paths.append([link])
+        elif inner in exercise.chain:
+            for rest in _paths(exercise, inner, inner, var, link_of):
+                paths.append([link, *rest])
+    return paths
+
+
+def _evaluate(worked: Worked, at: Mapping[str, float]) -> None:
+    exercise = worked.derivation
+    point = dict(at)
+    for name in exercise.order:
+        value = calc.evaluate(exercise.chain[name].expr, point)
+        point[name] = value
+        worked.intermediate_values[name] = value
+        worked.values[f"value.{name}"] = value
+    worked.values["value"] = calc.evaluate(exercise.top.expr, point)
+    for link in worked.links:
+        link.value = calc.evaluate(link.formula, point)
+        worked.values[f"derivative.{link.outer}.{link.inner}"] = link.value
+    for partial in worked.partials:
+        partial.value = calc.evaluate(partial.formula, point)
+        worked.values[f"derivative.{partial.var}"] = partial.value
+    if exercise.step:
+        new_point = {v: at[v] + exercise.step.get(v, 0.0) for v in exercise.variables}
+        worked.new_point = new_point
+        full = dict(new_point)
+        for name in exercise.order:
+            full[name] = calc.evaluate(exercise.chain[name].expr, full)
+        new_value = calc.evaluate(exercise.top.expr, full)
+        predicted = math.fsum((p.value or 0.0) * exercise.step.get(p.var, 0.0)
+                              for p in worked.partials if p.var in exercise.step)
+        actual = new_value - worked.values["value"]
+        worked.values["new_value"] = new_value
+        worked.values["predicted_change"] = predicted
+        worked.values["actual_change"] = actual
+        worked.values["difference"] = actual - predicted
+
+
+def all_keys(exercise: Derivation) -> list[str]:
+    """Every key of an exercise, in the order a hand calculation produces them."""
+    keys = [f"value.{name}" for name in exercise.order] + ["value"]
+    formulas: list[str] = []
+    if exercise.chain:
+        worked_links = work(Derivation(exercise.top, exercise.chain, exercise.variables)).links
+        for link in worked_links:
+            keys.append(f"derivative.{link.outer}.{link.inner}")
+            formulas.append(f"formula.{link.outer}.{link.inner}")
+    keys += [f"derivative.{v}" for v in exercise.variables]
+    formulas += [f"formula.{v}" for v in exercise.variables]
+    keys += ["new_value", "predicted_change", "actual_change", "difference"]
+    return formulas + keys
