@@ -52,6 +52,13 @@ class LazyGroup(click.Group):
             return None
         module_name, attribute, _ = COMMANDS[cmd_name]
         command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        if not any(param.name == "allow_outside" for param in command.params):
+            command.params.append(click.Option(
+                ["--allow-outside"], is_flag=True, expose_value=False, is_eager=True,
+                callback=_allow_outside,
+                help="Read data and problem files outside the problem's folder and the "
+                     "tree being checked (local use, on files you trust; see "
+                     "docs/security.md)."))
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -71,6 +78,17 @@ def cli(**_: Any) -> None:
       backprop solve problem.yaml --format json --keys 'grad.*'
       backprop check problems/
     """
+    from backprop_cli.files import trust
+
+    trust.reset()  # a fresh boundary for each run (tests run many in one process)
+
+
+def _allow_outside(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--allow-outside``, on every command: lift the trust boundary's tree rule."""
+    if value:
+        from backprop_cli.files import trust
+
+        trust.allow_outside()
 
 
 def main() -> None:

@@ -55,10 +55,8 @@ def check(paths: tuple[str, ...], fmt: str | None, output: str | None, show_erra
     elif fmt == "junit":
         text = writers.junit_report(reports)
     elif fmt == "github":
-        text = writers.github_report(reports)
+        text = writers.github_report(reports, show_errata)
         writers.append_step_summary(reports)
-        if show_errata:
-            text += writers.errata_report(reports)
     else:
         to_terminal = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         text = writers.text_report(reports, style=click.style if to_terminal else _no_style,

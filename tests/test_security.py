@@ -1,0 +1,240 @@
+"""Issue 18: a problem file is untrusted. Each attack found by the review, as a test:
+nothing leaks, no line is forged, no file is clobbered, a report always arrives."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from xml.etree import ElementTree
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from backprop_cli.cli import cli
+from tests.test_cli_check import GOOD
+from tests.test_data_files_init import NETWORK, XOR_CSV
+
+SECRET = "CI_JOB_TOKEN=glcbt-SECRET-0123456789"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), env=env)
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        result.exception)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def csv_problem(folder: Path, reference: str, name: str = "p.yaml") -> Path:
+    path = folder / name
+    path.write_text(NETWORK.format(weights="[[0.5, -0.4], [-0.3, 0.6]]", bias="")
+                    + f"samples: {{file: '{reference}'}}\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def secret(tmp_path: Path) -> Path:
+    """A secret outside the course: its first CSV field would be quoted in an error."""
+    (tmp_path / "home").mkdir()
+    target = tmp_path / "home" / "credentials"
+    target.write_text(f"{SECRET},x\n")
+    (tmp_path / "course").mkdir()
+    return target
+
+
+# --------------------------------------------------------------- trust boundary
+
+
+@pytest.mark.parametrize("how", ["absolute", "dotdot", "link"])
+def test_a_data_reference_outside_the_tree_is_refused_naming_the_reference(
+        tmp_path: Path, secret: Path, how: str) -> None:
+    course = tmp_path / "course"
+    reference = {"absolute": str(secret), "dotdot": "../home/credentials",
+                 "link": "data.csv"}[how]
+    if how == "link":
+        (course / "data.csv").symlink_to(secret)
+    path = csv_problem(course, reference)
+    for args in (["solve", str(path)], ["check", str(course), "--format", "json"]):
+        status, out, err = run(*args)
+        assert status == 1
+        assert SECRET not in out + err and "SECRET" not in out + err
+        assert "--allow-outside" in out + err
+        assert reference in out + err or "refused" in out + err
+
+
+def test_allow_outside_lifts_the_tree_rule(tmp_path: Path, secret: Path) -> None:
+    course = tmp_path / "course"
+    (tmp_path / "home" / "d.csv").write_text(XOR_CSV)
+    path = csv_problem(course, "../home/d.csv")
+    assert run("solve", str(path))[0] == 1
+    status, out, _ = run("solve", str(path), "--allow-outside", "--format", "json")
+    assert status == 0 and json.loads(out)
+    assert run("solve", str(path))[0] == 1  # the override lasts one run
+
+
+def test_a_data_file_inside_a_git_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text("x1,x2,y\n0,0,0\n")
+    csv_problem(tmp_path, ".git/config")
+    status, out, _ = run("check", str(tmp_path), "--format", "text")
+    assert status == 1 and ".git folder" in out
+
+
+def test_a_problem_file_linking_out_of_its_folder_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "token").write_text("https://alice:ghp_SECRETSECRET@github.com\n")
+    (tmp_path / "course").mkdir()
+    (tmp_path / "course" / "p.yaml").symlink_to(tmp_path / "home" / "token")
+    for args in (["solve", str(tmp_path / "course" / "p.yaml")],
+                 ["check", str(tmp_path / "course")]):
+        status, out, err = run(*args)
+        assert status == 1 and "ghp_" not in out + err and "symbolic link" in out + err
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_only_regular_files_are_read(tmp_path: Path, special: str) -> None:
+    if special == "fifo":
+        os.mkfifo(tmp_path / "pipe.csv")
+        reference = "pipe.csv"
+    else:
+        (tmp_path / "zero.csv").symlink_to(special)
+        reference = "zero.csv"
+    path = csv_problem(tmp_path, reference)
+    status, _, err = run("solve", str(path), "--allow-outside")  # not even with it
+    assert status == 1 and "not a regular file" in err
+    os.mkfifo(tmp_path / "q.yaml")
+    status, _, err = run("solve", str(tmp_path / "q.yaml"))
+    assert status == 1 and "not a regular file" in err
+
+
+def test_csv_errors_quote_only_a_short_printable_token(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("x1,x2,y\n0,0,\x1b]0;" + "A" * 500 + "\n")
+    status, _, err = run("solve", str(csv_problem(tmp_path, "d.csv")))
+    assert status == 1 and "\x1b" not in err and "A" * 30 not in err and "…" in err
+
+
+def test_npy_header_is_checked_before_anything_is_allocated(tmp_path: Path) -> None:
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 1000000), }"
+    header += " " * (118 - len(header)) + "\n"
+    (tmp_path / "w.npy").write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little")
+                                     + header.encode() + b"\0" * 64)
+    text = "not an array\n"
+    (tmp_path / "t.npy").write_text(text)
+    for name, words in (("w.npy", "header promises"), ("t.npy", "not a .npy array file")):
+        path = tmp_path / "p.yaml"
+        path.write_text(NETWORK.format(weights=f"{{file: {name}}}", bias="")
+                        + "input: [1, 0]\ntarget: 1\n")
+        status, _, err = run("solve", str(path))
+        assert status == 1 and words in err and "allow_pickle" not in err
+
+
+def test_npy_files_still_load(tmp_path: Path) -> None:
+    np.save(tmp_path / "w.npy", np.array([[0.5, -0.4], [-0.3, 0.6]], dtype=">f4"))
+    path = tmp_path / "p.yaml"
+    path.write_text(NETWORK.format(weights="{file: w.npy}", bias="")
+                    + "input: [1, 0]\ntarget: 1\n")
+    status, out, _ = run("solve", str(path), "--format", "json")
+    assert status == 0 and json.loads(out)
+
+
+# ------------------------------------------------------------- neutralised text
+
+
+@pytest.mark.parametrize("value", ['"Week 1\\e]0;pwned\\a\\e[2J"', '"a\\x85b"', '"\\uFFFE"',
+                                   '"x\\u202Ey"'])
+def test_escapes_cannot_bring_in_control_characters(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(f"title: {value}\n" + GOOD.split("\n", 1)[1])
+    status, out, err = run("solve", str(path))
+    assert status == 1 and "escape" in err and "\x1b" not in out + err
+    assert err.startswith(f"{path}:1:8: character U+")
+
+
+def test_line_separators_that_editors_hide_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("title: a\u2028b\n" + GOOD.split("\n", 1)[1])
+    status, _, err = run("solve", str(path))
+    assert status == 1 and err.startswith(f"{path}:1:9: character U+2028")
+
+
+ERRATUM = GOOD.replace(
+    "grad.w: -4", 'grad.w: {value: -3.5, erratum: -4, note: "x\\n::error::forged"}')
+
+
+def github_env(tmp_path: Path) -> dict[str, str]:
+    return {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+            "GITHUB_WORKSPACE": str(tmp_path)}
+
+
+def forged(out: str) -> list[str]:
+    """Lines a GitHub runner would read as workflow commands that the tool did not write."""
+    own = ("::error file=", "::notice title=", "::stop-commands::")
+    lines, stopped = [], None
+    for line in out.splitlines():
+        if stopped is not None:
+            if line == f"::{stopped}::":
+                stopped = None
+            continue
+        if line.startswith("::stop-commands::"):
+            stopped = line.split("::")[2]
+            continue
+        if (line.lstrip().startswith("::") and not line.startswith(own)) or "##[" in line:
+            lines.append(line)
+    assert stopped is None, "stop-commands never resumed"
+    return lines
+
+
+def test_github_mode_no_note_or_file_name_forges_a_workflow_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "e.yaml").write_text(ERRATUM)
+    (tmp_path / "x\n::warning file=README.md::forged.yaml").write_text(
+        GOOD.replace("grad.w: -4", "grad.w: -3"))
+    monkeypatch.chdir(tmp_path)
+    status, out, _ = run("check", ".", "--show-errata", env=github_env(tmp_path))
+    assert status == 1
+    assert forged(out) == [], out
+    assert "::error file=e.yaml" not in out  # e.yaml passed (erratum)
+    assert "file=x\\x0a%3A%3Awarning" in out  # one line, escaped
+
+
+def test_step_summary_cells_cannot_break_out_of_the_table(tmp_path: Path) -> None:
+    name = "a | b\n# All 120 problems passed <details>[x](https:e).yaml"
+    (tmp_path / name).write_text(GOOD.replace("grad.w: -4", "grad.w: -3"))
+    run("check", str(tmp_path), env=github_env(tmp_path))
+    summary = (tmp_path / "summary.md").read_text()
+    rows = summary.splitlines()
+    assert not any(line.startswith("#") and "All 120" in line for line in rows)
+    assert "<details>" not in summary and "[x](" not in summary
+    table = [line for line in rows if line.startswith("|")]
+    assert all(line.count("|") - line.count("\\|") == 5 for line in table), table
+
+
+def test_junit_is_well_formed_whatever_the_names(tmp_path: Path) -> None:
+    (tmp_path / "a\x01b\x1b.yaml").write_text(GOOD.replace("grad.w: -4", "grad.w: -3"))
+    (tmp_path / "c.yaml").write_text(GOOD.replace("learning_rate: 0.1", "learning_rate: x"))
+    status, out, _ = run("check", str(tmp_path), "--format", "junit")
+    assert status == 1
+    ElementTree.fromstring(out.encode())
+
+
+def test_text_report_escapes_control_characters_in_names(tmp_path: Path) -> None:
+    (tmp_path / "t\x1b]0;x\x07.yaml").write_text(GOOD.replace("grad.w: -4", "grad.w: -3"))
+    status, out, _ = run("check", str(tmp_path))
+    assert status == 1 and "\x1b" not in out and "\\x1b]0;x\\x07.yaml" in out
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_with_replacement_characters(
+        tmp_path: Path) -> None:
+    folder = os.fsencode(tmp_path)
+    with open(folder + b"/bad\xff.yaml", "w") as handle:
+        handle.write(GOOD.replace("grad.w: -4", "grad.w: -3"))
+    for fmt in ("text", "json", "github", "junit"):
+        status, out, _ = run("check", str(tmp_path), "--format", fmt,
+                             env=github_env(tmp_path))
+        assert status == 1 and "bad\ufffd.yaml" in out, fmt
+        out.encode("utf-8")
+        if fmt == "json":
+            json.loads(out)
+        if fmt == "junit":
+            ElementTree.fromstring(out.encode())
