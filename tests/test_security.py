@@ -238,3 +238,127 @@ def test_a_file_name_that_is_not_utf8_is_shown_with_replacement_characters(
             json.loads(out)
         if fmt == "junit":
             ElementTree.fromstring(out.encode())
+
+
+# ---------------------------------------------------------------- output files
+
+
+def good_file(folder: Path) -> Path:
+    path = folder / "p.yaml"
+    path.write_text(GOOD)
+    return path
+
+
+def test_output_replaces_a_link_at_the_target_never_following_it(tmp_path: Path) -> None:
+    (tmp_path / "victim").mkdir()
+    victim = tmp_path / "victim" / ".bashrc"
+    victim.write_text("export PATH=/usr/bin\n")
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "report.txt").symlink_to(victim)
+    status, _, _ = run("check", str(good_file(course)), "--output", str(course / "report.txt"))
+    assert status == 0
+    assert victim.read_text() == "export PATH=/usr/bin\n"
+    assert not (course / "report.txt").is_symlink()
+    assert "1 passed" in (course / "report.txt").read_text()
+
+
+def test_output_never_replaces_an_input_of_the_run(tmp_path: Path) -> None:
+    path = good_file(tmp_path)
+    for args in (["solve", str(path), "-o", str(path)],
+                 ["check", str(tmp_path), "-o", str(path)]):
+        status, _, err = run(*args)
+        assert status == 1 and "input of the run" in err
+        assert path.read_text() == GOOD
+
+
+def test_output_to_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    status, _, err = run("solve", str(good_file(tmp_path)), "-o", str(tmp_path / "no" / "s.txt"))
+    assert status == 1 and "no such folder" in err and "Traceback" not in err
+
+
+def test_a_failed_write_keeps_the_old_file_whole(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    target = tmp_path / "s.txt"
+    target.write_text("old report\n")
+    real = tempfile.mkstemp
+
+    def full_disk(*args, **kwargs):  # type: ignore[no-untyped-def]
+        fd, name = real(*args, **kwargs)
+        os.close(fd)
+        return os.open("/dev/full", os.O_WRONLY), name
+
+    monkeypatch.setattr(tempfile, "mkstemp", full_disk)
+    status, _, err = run("solve", str(good_file(tmp_path)), "-o", str(target))
+    assert status == 1 and "No space left on device" in err
+    assert target.read_text() == "old report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.yaml", "s.txt"]  # no temp left
+
+
+def cli_process(*args: str, stdin: int | None = None,
+                env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    import subprocess
+    import sys
+
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run([sys.executable, "-m", "backprop_cli", *args], capture_output=True,
+                          stdin=stdin, env=full_env, timeout=120)
+    return (proc.returncode, proc.stdout.decode("utf-8", "replace"),
+            proc.stderr.decode("utf-8", "replace"))
+
+
+def test_standard_output_on_a_full_disk_is_exit_1(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "backprop_cli", "check",
+                               str(good_file(tmp_path))], stdout=full, stderr=subprocess.PIPE,
+                              timeout=120)
+    assert proc.returncode == 1
+    assert b"cannot write the output: No space left on device" in proc.stderr
+    assert b"Traceback" not in proc.stderr
+
+
+def test_a_narrow_output_encoding_falls_back_to_ascii_marks(tmp_path: Path) -> None:
+    wrong = tmp_path / "w.yaml"
+    wrong.write_text(GOOD.replace("grad.w: -4", "grad.w: -3"))
+    for args in (["check", str(wrong)], ["solve", str(wrong), "--format", "plain"]):
+        status, _, err = cli_process(*args, env={"PYTHONIOENCODING": "cp1252"})
+        assert status == 1 if args[0] == "check" else status == 0, err
+        assert "Traceback" not in err
+    assert "  x grad.w = -3 in the file" in cli_process("check", str(wrong), env={
+        "PYTHONIOENCODING": "ascii"})[1]
+
+
+def test_an_unexpected_error_is_one_line_and_exit_1(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    import backprop_cli.app.batch_check as batch
+
+    def boom(paths, jobs=None, progress=None):  # type: ignore[no-untyped-def]
+        raise LookupError("surprise")
+
+    monkeypatch.setattr(batch, "check_files", boom)
+    result = CliRunner().invoke(cli, ["check", str(good_file(tmp_path))])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("backprop: internal error (LookupError: surprise). This is "
+                                    "a bug")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_ctrl_c_exits_130_in_every_command(monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    import backprop_cli.kinds.exercise as exercise
+
+    def interrupted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(exercise, "read_text", interrupted)
+    path = str(good_file(tmp_path))
+    for args in (["solve", path], ["gradcheck", path], ["probe", path, "w=0.1"],
+                 ["diagram", path], ["quiz", path], ["surface", path, "w", "w"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 130, (args, result.output)
+        assert "interrupted" in result.stderr

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -58,10 +58,67 @@ def load_exercise(path: str, steps: int | None = None) -> Exercise:
 
 
 def write_output(text: str, output: str | None) -> None:
-    """Write to --output FILE, or to standard output."""
+    """Write to --output FILE (atomically, see :func:`write_file`), or to standard output
+    (a failed write, a full disk, is a clean error with exit status 1)."""
+    if text and not text.endswith("\n"):
+        text += "\n"
     if output is None or output == "-":
-        sys.stdout.write(text)
-        if text and not text.endswith("\n"):
-            sys.stdout.write("\n")
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise  # a reader that left early: click ends quietly
+        except OSError as error:
+            raise CleanExit(f"backprop: cannot write the output: {error.strerror or error}"
+                            ) from None
         return
-    Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    write_file(output, text)
+
+
+def write_file(output: str, text: str) -> None:
+    """Write ``text`` to ``output`` whole or not at all.
+
+    The text goes to a temporary file beside the target, which is then renamed over
+    it: a failed write (full disk) leaves the old file whole, and a symbolic link at
+    the target is replaced, never followed. A target that is an input of this run
+    (``solve p.yaml -o p.yaml``) is refused.
+    """
+    import os  # lazy: these three only for a file
+    import tempfile
+
+    from backprop_cli.files import trust
+
+    if trust.is_input(output):
+        raise CleanExit(f"{output}: this file is an input of the run (a problem or data file); "
+                        "refusing to overwrite it: choose another --output") from None
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise CleanExit(f"{output}: no such folder '{os.path.dirname(output) or '.'}': "
+                        "create it first") from None
+    if os.path.isdir(output) and not os.path.islink(output):
+        raise CleanExit(f"{output}: is a folder, not a file") from None
+    try:
+        mode = os.lstat(output).st_mode & 0o777 if os.path.isfile(output) and not (
+            os.path.islink(output)) else None
+    except OSError:
+        mode = None
+    if mode is None:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    temp = None
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(output)}.", suffix=".tmp",
+                                    dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace", newline="") as handle:
+            handle.write(text)
+        os.chmod(temp, mode)
+        os.replace(temp, output)
+        temp = None
+    except OSError as error:
+        raise CleanExit(f"{output}: cannot write: {error.strerror or error} (any old file is "
+                        "kept as it was)") from None
+    finally:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)

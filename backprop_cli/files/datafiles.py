@@ -100,7 +100,7 @@ def load_array(node: YNode, problem_path: str, what: str) -> Array:
 
 def _parse_npy(raw: bytes, where: str, mark: Mark) -> Any:
     """The array in the bytes of a ``.npy`` file, its header checked against its size."""
-    from numpy.lib import format as npy
+    from numpy.lib import format as npy  # lazy: only for .npy files
 
     handle = io.BytesIO(raw)
     try:

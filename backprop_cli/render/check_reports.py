@@ -15,6 +15,7 @@ from typing import Any
 
 from backprop_cli.app.batch_check import FileReport
 from backprop_cli.checking.checker import KeyResult
+from backprop_cli.files.trust import repository_root
 from backprop_cli.numfmt import format_number
 from backprop_cli.render.sanitize import (
     github_free_text,
@@ -220,8 +221,6 @@ def github_path(path: str, root: str | None) -> str:
 def github_report(reports: list[FileReport], show_errata: bool = False) -> str:
     """Workflow commands: an annotation per error, then the summary line; with
     ``show_errata``, the errata list, wrapped so that none of its lines is a command."""
-    from backprop_cli.files.trust import repository_root
-
     root = repository_root()
     annotations: list[str] = []
     for report in reports:
