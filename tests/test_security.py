@@ -362,3 +362,110 @@ def test_ctrl_c_exits_130_in_every_command(monkeypatch: pytest.MonkeyPatch,
         result = CliRunner().invoke(cli, args)
         assert result.exit_code == 130, (args, result.output)
         assert "interrupted" in result.stderr
+
+
+# ------------------------------------------------------ discovery (issues 17, 18)
+
+
+def test_glob_with_self_links_ends_and_checks_each_file_once(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    from backprop_cli.app.batch_check import discover
+
+    gl = tmp_path / "gl"
+    gl.mkdir()
+    (gl / "p.yaml").write_text(GOOD)
+    (gl / "l1").symlink_to(".", target_is_directory=True)
+    (gl / "l2").symlink_to(".", target_is_directory=True)
+    (gl / "loop.yaml").symlink_to(gl / "loop.yaml")  # a link to itself, named *.yaml
+    monkeypatch.chdir(tmp_path)
+    assert discover(["gl/**/*.yaml"]) == ["gl/loop.yaml", "gl/p.yaml"]
+    status, out, _ = run("check", "gl/**/*.yaml")
+    assert status == 1
+    assert out.splitlines()[:3] == [
+        "gl/loop.yaml: invalid",
+        "  gl/loop.yaml: is a symbolic link that leads back to itself (a loop)",
+        "gl/p.yaml: passed (2 values: 2 correct)"]
+
+
+def test_check_dot_skips_hidden_files_and_configuration(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "check.yml").write_text("on: push\njobs: {}\n")
+    (tmp_path / ".pre-commit-config.yaml").write_text("repos: []\n")
+    (tmp_path / "mkdocs.yml").write_text("site_name: course\nnav: []\n")
+    (tmp_path / "week01").mkdir()
+    (tmp_path / "week01" / "p.yaml").write_text(GOOD)
+    monkeypatch.chdir(tmp_path)
+    status, out, _ = run("check", ".")
+    assert status == 0, out
+    assert out == ("./mkdocs.yml: skipped (not a problem file: none of its top-level keys is a "
+                   "problem file's)\n"
+                   "./week01/p.yaml: passed (2 values: 2 correct)\n"
+                   "1 passed, 0 failed, 1 skipped\n")
+    status, out, _ = run("check", ".github/workflows/check.yml", "--format", "json")
+    assert status == 0 and json.loads(out)["summary"] == {
+        "files": 1, "passed": 0, "failed": 0, "invalid": 0, "skipped": 1}
+    status, out, _ = run("check", ".", "--format", "junit")
+    assert ElementTree.fromstring(out).find("testsuite").get("skipped") == "1"  # type: ignore[union-attr]
+
+
+def test_exclude_leaves_out_files_and_folders(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("week01/p.yaml", "drafts/d.yaml", "week02/old_x.yaml", "week02/q.yaml"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(GOOD)
+    monkeypatch.chdir(tmp_path)
+    status, out, _ = run("check", ".", "--exclude", "drafts", "--exclude", "old_*")
+    assert status == 0
+    assert [line.split(":")[0] for line in out.splitlines()[:-1]] == [
+        "./week01/p.yaml", "./week02/q.yaml"]
+    status, out, _ = run("check", ".", "--exclude", "week0*/")
+    assert [line.split(":")[0] for line in out.splitlines()[:-1]] == ["./drafts/d.yaml"]
+
+
+def test_a_quoted_glob_matching_folders_checks_them(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("week01/p.yaml", "week02/sub/q.yaml", "notes/n.yaml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(GOOD)
+    monkeypatch.chdir(tmp_path)
+    for pattern in ("week*/", "week*"):
+        status, out, _ = run("check", pattern)
+        assert status == 0, out
+        assert [line.split(":")[0] for line in out.splitlines()[:-1]] == [
+            "week01/p.yaml", "week02/sub/q.yaml"]
+
+
+def test_github_annotations_name_files_from_the_repository_root(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    (repo / "week01").mkdir(parents=True)
+    (repo / "week02").mkdir()
+    (repo / "week01" / "w.yaml").write_text(GOOD.replace("grad.w: -4", "grad.w: -3"))
+    (repo / "week02" / "w.yaml").write_text(GOOD.replace("grad.w: -4", "grad.w: -3"))
+    monkeypatch.chdir(repo / "week01")
+    for env in ({"GITHUB_WORKSPACE": str(repo)}, {}):
+        if not env:
+            (repo / ".git").mkdir()
+        status, out, _ = run("check", "./w.yaml", "../week02/w.yaml", str(repo / "week01"),
+                             "--format", "github", env=env)
+        assert status == 1
+        files = [line.split("file=")[1].split(",")[0] for line in out.splitlines()
+                 if line.startswith("::error")]
+        assert files == ["week01/w.yaml", "week02/w.yaml"], out  # each real file once
+
+
+def test_an_unreadable_folder_says_so(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "p.yaml").write_text(GOOD)
+    locked.chmod(0)
+    try:
+        if os.access(locked, os.R_OK):
+            pytest.skip("running as a user who reads everything")
+        status, _, err = run("check", str(locked))
+        assert status == 2 and "cannot read this folder (permission denied)" in err
+    finally:
+        locked.chmod(0o755)

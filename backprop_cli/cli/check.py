@@ -21,15 +21,20 @@ FORMATS = ("text", "json", "github", "junit")
 @click.option("--show-errata", is_flag=True,
               help="List the published values marked as errata, with their corrections.")
 @click.option("--verbose", "-v", is_flag=True, help="List every value, not only wrong ones.")
+@click.option("--exclude", "exclude", multiple=True, metavar="GLOB",
+              help="Leave out files and folders matching GLOB (repeatable), e.g. "
+                   "--exclude 'drafts/*'. Hidden files and folders are left out unless named.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes for large folders (default: all cores).")
 def check(paths: tuple[str, ...], fmt: str | None, output: str | None, show_errata: bool,
-          verbose: bool, jobs: int | None) -> None:
+          verbose: bool, exclude: tuple[str, ...], jobs: int | None) -> None:
     """Check the `expected` answers in problem files, folders or globs.
 
     Each value is correct, consistent (wrong, but right from the author's own
     earlier numbers: error carried forward), wrong, or a marked erratum. The
-    report names the first wrong value of each file. Exit status: 0 when every
+    report names the first wrong value of each file. Folders are searched
+    recursively, hidden files and folders left out; a YAML file that is not a
+    problem file (none of its top-level keys is one) is skipped. Exit status: 0 when every
     file passed, 1 when a value is wrong or a file is invalid, 2 for usage errors.
 
     \b
@@ -42,7 +47,7 @@ def check(paths: tuple[str, ...], fmt: str | None, output: str | None, show_erra
     from backprop_cli.app.batch_check import UsageError, check_files, discover
 
     try:
-        files = discover(paths)
+        files = discover(paths, exclude)
     except UsageError as error:
         raise click.UsageError(str(error)) from None
     if fmt is None:
@@ -62,7 +67,7 @@ def check(paths: tuple[str, ...], fmt: str | None, output: str | None, show_erra
         text = writers.text_report(reports, style=click.style if to_terminal else _no_style,
                                    show_errata=show_errata, verbose=verbose)
     write_output(text, output)
-    if any(report.status != "passed" for report in reports):
+    if any(report.status in ("failed", "invalid") for report in reports):
         sys.exit(1)
 
 

@@ -16,6 +16,7 @@ from PyYAML's event stream (the C parser when available), so that:
 
 from __future__ import annotations
 
+import errno
 import gc
 import math
 import os
@@ -582,6 +583,9 @@ def read_text(path: str | Path) -> str:
     except OSError as error:
         if os.path.isdir(path):
             raise ProblemError("is a folder, not a problem file", path=name) from None
+        if error.errno == errno.ELOOP:
+            raise ProblemError("is a symbolic link that leads back to itself (a loop)",
+                               path=name) from None
         if os.path.islink(path) and not os.path.exists(path):
             raise ProblemError("is a symbolic link to a file that does not exist",
                                path=name) from None

@@ -40,8 +40,8 @@ def _plain(text: str, **_: Any) -> str:
 
 def summary_counts(reports: list[FileReport]) -> dict[str, int]:
     counts = {"files": len(reports), "passed": 0, "failed": 0, "invalid": 0}
-    for report in reports:
-        counts[report.status] += 1
+    for report in reports:  # "skipped" (not a problem file) only when there is one
+        counts[report.status] = counts.get(report.status, 0) + 1
     return counts
 
 
@@ -50,6 +50,8 @@ def summary_line(reports: list[FileReport]) -> str:
     line = f"{counts['passed']} passed, {counts['failed']} failed"
     if counts["invalid"]:
         line += f", {counts['invalid']} invalid"
+    if counts.get("skipped"):
+        line += f", {counts['skipped']} skipped"
     return line
 
 
@@ -86,8 +88,13 @@ def text_report(reports: list[FileReport], style: Style = _plain, show_errata: b
         for result in report.results:
             counts[result.verdict] = counts.get(result.verdict, 0) + 1
         detail = ", ".join(f"{n} {_verdict_noun(verdict, n)}" for verdict, n in counts.items())
-        colour = {"passed": "green", "failed": "red", "invalid": "red"}[report.status]
+        colour = {"passed": "green", "failed": "red", "invalid": "red",
+                  "skipped": "yellow"}[report.status]
         head = f"{printable(report.path)}: {style(report.status, fg=colour, bold=True)}"
+        if report.status == "skipped":
+            lines.append(f"{head} (not a problem file: none of its top-level keys is a "
+                         "problem file's)")
+            continue
         if report.status != "invalid":
             values = len(report.results)
             head += f" ({values} value{'s' * (values != 1)}{': ' + detail if detail else ''})"
@@ -225,7 +232,7 @@ def github_report(reports: list[FileReport], show_errata: bool = False) -> str:
     annotations: list[str] = []
     for report in reports:
         path = github_path(report.path, root)
-        for error in report.errors:
+        for error in report.errors if report.status == "invalid" else ():
             annotations.append(_command("error", error.message, file=path,
                                         line=error.line, col=error.column,
                                         title="backprop: invalid problem file"))
@@ -258,7 +265,8 @@ def step_summary_markdown(reports: list[FileReport]) -> str:
         first = report.first_wrong
         detail = ""
         if report.errors:
-            detail = report.errors[0].text
+            detail = report.errors[0].message if report.status == "skipped" else (
+                report.errors[0].text)
         elif first is not None:
             detail = describe_wrong(first)
         cells = [report.path, report.status, first.key if first else "", detail]
@@ -289,13 +297,16 @@ def junit_report(reports: list[FileReport]) -> str:
                                  failures=str(counts["failed"]), errors=str(counts["invalid"]))
     suite = ElementTree.SubElement(suites, "testsuite", name="backprop check",
                                    tests=str(len(reports)), failures=str(counts["failed"]),
-                                   errors=str(counts["invalid"]), skipped="0")
+                                   errors=str(counts["invalid"]),
+                                   skipped=str(counts.get("skipped", 0)))
     for report in reports:
         path = Path(report.path)
         classname = path.parent.as_posix().replace("/", ".") or "."
         case = ElementTree.SubElement(suite, "testcase", classname=_xml(classname),
                                       name=_xml(path.stem), file=_xml(report.path))
-        if report.status == "invalid":
+        if report.status == "skipped":
+            ElementTree.SubElement(case, "skipped", message=_xml(report.errors[0].message))
+        elif report.status == "invalid":
             element = ElementTree.SubElement(case, "error", message=_xml(report.errors[0].message),
                                              type="invalid")
             element.text = _xml("\n".join(e.text for e in report.errors))
