@@ -469,3 +469,104 @@ def test_an_unreadable_folder_says_so(tmp_path: Path) -> None:
         assert status == 2 and "cannot read this folder (permission denied)" in err
     finally:
         locked.chmod(0o755)
+
+
+# ----------------------------------------------------------------- bounded work
+
+BOMB = """network: {inputs: 20, layers: [{units: 20, weights: {init: he, seed: 1}},
+                                     {units: 1, weights: {init: he, seed: 2}}]}
+loss: half_squared_error
+learning_rate: 0.1
+input: [1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]
+target: 1
+steps: 1000000
+expected: {final.loss: 1}
+"""
+
+
+def test_a_small_file_cannot_ask_for_unbounded_work(tmp_path: Path) -> None:
+    import time
+
+    path = tmp_path / "bomb.yaml"
+    path.write_text(BOMB)
+    start = time.perf_counter()
+    status, out, _ = run("check", str(path))
+    assert status == 1 and "over the work budget" in out and "--allow-big" in out
+    status, _, err = run("solve", str(path))
+    assert status == 1 and "over the work budget of 100,000,000" in err
+    assert time.perf_counter() - start < 5
+
+
+def test_a_huge_initialisation_is_refused_before_allocating(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    huge = """network: {inputs: 1, layers: [{units: 1000000, weights: {init: he, seed: 1}},
+                                    {units: 1000000, weights: {init: he, seed: 2}}]}
+loss: half_squared_error
+learning_rate: 0.1
+input: [1]
+target: 1
+"""
+    path.write_text(huge)
+    status, out, _ = run("check", str(path))
+    assert status == 1 and "random weights, over the limit" in out
+
+
+def test_quiz_patterns_stay_fast_and_flat_in_steps(tmp_path: Path) -> None:
+    import time
+    import tracemalloc
+
+    from backprop_cli.app.quiz import match_patterns
+    from backprop_cli.files.loader import load_problem
+
+    path = tmp_path / "p.yaml"
+    path.write_text(GOOD.replace("learning_rate: 0.1", "learning_rate: 0.1\nsteps: 3000"))
+    problem = load_problem(path)
+    tracemalloc.start()
+    start = time.perf_counter()
+    selected, errors = match_patterns(problem, ["*nomatch"])
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert selected == [] and "matches no value key" in errors["*nomatch"]
+    assert elapsed < 10 and peak < 20_000_000, (elapsed, peak)
+
+
+def test_json_of_a_huge_run_asks_for_keys(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(GOOD.replace("learning_rate: 0.1", "learning_rate: 0.1\nsteps: 900000"))
+    status, _, err = run("solve", str(path), "--format", "json")
+    assert status == 2 and "choose the ones you need with --keys" in err
+
+
+def test_columns_are_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from backprop_cli.cli.solve import MAX_WIDTH, terminal_columns
+
+    monkeypatch.setenv("COLUMNS", "3000000")
+    assert terminal_columns() == MAX_WIDTH
+    status, out, _ = run("solve", str(good_file(tmp_path)), "--format", "plain",
+                         "--width", "3000000")
+    assert status == 0 and max(len(line) for line in out.splitlines()) <= MAX_WIDTH
+
+
+def test_memory_or_recursion_in_one_file_makes_it_invalid(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import backprop_cli.app.batch_check as batch
+
+    for name in ("a.yaml", "b.yaml", "c.yaml"):
+        (tmp_path / name).write_text(GOOD)
+    real = batch.check_values
+
+    def exhausting(problem, values):  # type: ignore[no-untyped-def]
+        if problem.title == "bad":
+            raise MemoryError
+        return real(problem, values)
+
+    (tmp_path / "b.yaml").write_text(GOOD.replace("title: good", "title: bad"))
+    monkeypatch.setattr(batch, "check_values", exhausting)
+    status, out, _ = run("check", str(tmp_path))
+    assert status == 1
+    assert out.splitlines()[1:3] == [
+        f"{tmp_path}/b.yaml: invalid",
+        f"  {tmp_path}/b.yaml: out of memory while checking this file (see the limits in "
+        "docs/security.md)"]
+    assert out.endswith("2 passed, 0 failed, 1 invalid\n")

@@ -245,6 +245,12 @@ def check_file(path: str) -> FileReport:
 
         return derivative.report(problem, path)
     try:
+        trust.check_work(problem.n_parameters, problem.n_samples, problem.steps)
+    except ProblemError as error:
+        error.with_path(path)
+        return FileReport(path, "invalid", problem.title, errors=[
+            FileError(error.message, None, None, str(error))])
+    try:
         solution = solve(problem, _patterns_for(problem))
         results = check_values(problem, solution.values)
     except NumericError as error:

@@ -209,6 +209,11 @@ def _steps_matched(pattern: str) -> set[int] | None:
     return {1}  # unprefixed keys are step 1's; data and final. keys are always listed
 
 
+# Keys kept as candidates for a "did you mean" (the first steps' keys name every kind): the
+# memory stays flat in steps, and difflib is never handed a million keys.
+SUGGESTION_POOL = 5_000
+
+
 def match_patterns(problem: Problem, patterns: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     """The computed keys matching ``patterns`` (keys or globs) in question order, and
     why each pattern that matches none does not (for an error message)."""
@@ -224,7 +229,7 @@ def match_patterns(problem: Problem, patterns: Sequence[str]) -> tuple[list[str]
     for key in question_order(problem, steps):
         parts = parse_key(key, problem)
         given = parts is None or is_given(parts)
-        if not given:
+        if not given and len(computed) < SUGGESTION_POOL:
             computed.append(key)
         hit = False
         for index, regex in enumerate(regexes):

@@ -61,6 +61,11 @@ class LazyGroup(click.Group):
                 help="Read data and problem files outside the problem's folder and the "
                      "tree being checked (local use, on files you trust; see "
                      "docs/security.md)."))
+            command.params.append(click.Option(
+                ["--allow-big"], is_flag=True, expose_value=False, is_eager=True,
+                callback=_allow_big,
+                help="Run past the work budget (parameters × samples × steps) for a "
+                     "deliberate big run (see docs/security.md)."))
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -177,6 +182,14 @@ def _allow_outside(ctx: click.Context, param: click.Parameter, value: bool) -> N
         from backprop_cli.files import trust  # lazy: `backprop --help` imports no core
 
         trust.allow_outside()
+
+
+def _allow_big(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--allow-big``, on every command: lift the work budget."""
+    if value:
+        from backprop_cli.files import trust  # lazy: `backprop --help` imports no core
+
+        trust.allow_big()
 
 
 def main() -> None:

@@ -45,15 +45,28 @@ def load(path: str, steps: int | None = None) -> Problem:
     from backprop_cli.files.loader import load_problem
 
     with user_errors(path):
-        return load_problem(path, steps=steps)
+        problem = load_problem(path, steps=steps)
+        check_work(problem)
+        return problem
 
 
 def load_exercise(path: str, steps: int | None = None) -> Exercise:
     """Any exercise file (network or derivative), with clean errors."""
-    from backprop_cli.kinds.exercise import load_exercise as load_any
+    from backprop_cli.kinds.exercise import load_exercise as load_any  # lazy: start-up
+    from backprop_cli.model.problem import Problem
 
     with user_errors(path):
-        return load_any(path, steps=steps)
+        exercise = load_any(path, steps=steps)
+        if isinstance(exercise, Problem):
+            check_work(exercise)
+        return exercise
+
+
+def check_work(problem: Problem) -> None:
+    """The work budget of :mod:`backprop_cli.files.trust` (ProblemError when over)."""
+    from backprop_cli.files import trust  # lazy: start-up time
+
+    trust.check_work(problem.n_parameters, problem.n_samples, problem.steps)
 
 
 
@@ -86,7 +99,7 @@ def write_file(output: str, text: str) -> None:
     import os  # lazy: these three only for a file
     import tempfile
 
-    from backprop_cli.files import trust
+    from backprop_cli.files import trust  # lazy: start-up time
 
     if trust.is_input(output):
         raise CleanExit(f"{output}: this file is an input of the run (a problem or data file); "

@@ -15,6 +15,9 @@ FORMATS = ("rich", "plain", "markdown", "html", "svg", "json")
 SUFFIX_FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
                   ".svg": "svg", ".json": "json", ".txt": "plain"}
 PIPE_WIDTH = 100  # columns of plain text written to a pipe or a file
+MAX_WIDTH = 1000  # --width and $COLUMNS are capped here: no line of megabytes
+# values in one JSON document without --keys: past this, --keys is asked for (issue 18)
+MAX_JSON_VALUES = 2_000_000
 
 
 def default_format(output: str | None) -> str:
@@ -44,7 +47,7 @@ def terminal_columns() -> int:
             columns = os.get_terminal_size(sys.stdout.fileno()).columns
         except (OSError, ValueError):
             columns = 0
-    return columns if columns > 0 else PIPE_WIDTH
+    return min(columns, MAX_WIDTH) if columns > 0 else PIPE_WIDTH
 
 
 @click.command()
@@ -64,7 +67,8 @@ def terminal_columns() -> int:
               metavar="N", help="Hand-calculation mode: round every value to N decimals "
                                 "when it is produced (overrides the file's round).")
 @click.option("--width", type=click.IntRange(min=40), default=None,
-              help="Columns for rich, plain, html and svg (default: the terminal's, or 100).")
+              help="Columns for rich, plain, html and svg (default: the terminal's, or 100; "
+                   "at most 1000).")
 @click.option("--keys", "patterns", multiple=True, metavar="GLOB",
               help="With --format json: keep only value keys matching GLOB (repeatable).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
@@ -96,6 +100,12 @@ def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int |
     if round_decimals is not None:
         problem.round = round_decimals
     if fmt == "json":
+        values = max(problem.steps, 1) * problem.n_samples * (
+            problem.n_parameters * 3 + sum(layer.size for layer in problem.layers) * 5)
+        if not patterns and values > MAX_JSON_VALUES:
+            raise click.UsageError(f"the JSON of every value would hold about {values:,} values: "
+                                   "choose the ones you need with --keys (e.g. --keys "
+                                   "'final.*' --keys 'step1.*')")
         from backprop_cli.engine.passes import solve as run
         from backprop_cli.render.jsonout import dumps, solution_document
 
@@ -111,7 +121,7 @@ def solve(file: str, fmt: str | None, digits: int, ascii_only: bool, step: int |
     from backprop_cli.render import RenderOptions, render_problem, solve_for_display
 
     options = RenderOptions(fmt=fmt, digits=digits, ascii_only=ascii_only, step=step or 1,
-                            width=width or default_width(fmt, output),
+                            width=min(width or default_width(fmt, output), MAX_WIDTH),
                             color=not os.environ.get("NO_COLOR"))
     with user_errors(file):
         solution = solve_for_display(problem, options.step)

@@ -42,6 +42,7 @@ from numpy.typing import NDArray
 from backprop_cli.errors import Mark, ProblemError, suggest
 from backprop_cli.files.trust import (
     MAX_DATA_BYTES,
+    check_init_size,
     read_regular,
     resolve_reference,
     short_token,
@@ -349,6 +350,7 @@ def read_weights(node: YMap, rows: int, cols: int, where: str, problem_path: str
     seed = seed_node.value if isinstance(seed_node, YScalar) else None
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ProblemError(f"{where} weights: seed must be a whole number ≥ 0", seed_node.mark)
+    check_init_size(rows, cols, f"{where} weights", node.mark)
     low = high = None
     if method == "uniform":
         for key in ("low", "high"):

@@ -33,7 +33,13 @@ from backprop_cli.errors import Mark, ProblemError
 MAX_DATA_BYTES = 256 * 1024 * 1024  # a .npy file; a CSV file has its own, smaller limit
 SHORT_TOKEN = 24  # characters of data quoted in an error, at most
 
-_state: dict[str, bool] = {"allow_outside": False}
+# The work one run may ask for (parameters × samples × steps), and the values a random
+# initialisation may draw: far above every exercise, far below what exhausts a CI machine
+# (a 185-byte file asking for a 20-20 network and a million steps). --allow-big lifts both.
+WORK_BUDGET = 100_000_000
+MAX_INIT_VALUES = 50_000_000
+
+_state: dict[str, bool] = {"allow_outside": False, "allow_big": False}
 _roots: list[str] = []  # real paths of the trees being checked
 _inputs: set[tuple[int, int]] = set()  # (device, inode) of every file read
 _repository: list[str | None] = []  # the repository root, once looked up
@@ -50,6 +56,36 @@ def outside_allowed() -> bool:
     return _state["allow_outside"]
 
 
+def allow_big(allowed: bool = True) -> None:
+    """``--allow-big``: a deliberate big run, past the work budget."""
+    _state["allow_big"] = allowed
+
+
+def big_allowed() -> bool:
+    return _state["allow_big"]
+
+
+BIG_HINT = "pass --allow-big for a deliberate big run"
+
+
+def check_work(parameters: int, samples: int, steps: int) -> None:
+    """Refuse a run over the work budget (parameters × samples × steps), unless
+    ``--allow-big``: a problem file cannot make the tool run for hours."""
+    work = parameters * samples * max(steps, 1)
+    if work > WORK_BUDGET and not big_allowed():
+        raise ProblemError(f"this run is {parameters:,} parameters × {samples:,} sample"
+                           f"{'s' * (samples != 1)} × {steps:,} step{'s' * (steps != 1)} = "
+                           f"{work:,}, over the work budget of {WORK_BUDGET:,} (a typo in steps "
+                           f"or units?); {BIG_HINT}")
+
+
+def check_init_size(rows: int, cols: int, what: str, mark: Mark) -> None:
+    """Refuse drawing a weight matrix too large to hold, before allocating it."""
+    if rows * cols > MAX_INIT_VALUES and not big_allowed():
+        raise ProblemError(f"{what}: {rows:,} × {cols:,} = {rows * cols:,} random weights, over "
+                           f"the limit of {MAX_INIT_VALUES:,}; {BIG_HINT}", mark)
+
+
 def add_root(folder: str) -> None:
     """Trust the tree under ``folder`` (a folder given to ``check``)."""
     real = os.path.realpath(folder)
@@ -63,6 +99,7 @@ def reset() -> None:
     _inputs.clear()
     _repository.clear()
     _state["allow_outside"] = False
+    _state["allow_big"] = False
 
 
 def repository_root() -> str | None:
