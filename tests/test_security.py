@@ -489,12 +489,15 @@ def test_a_small_file_cannot_ask_for_unbounded_work(tmp_path: Path) -> None:
 
     path = tmp_path / "bomb.yaml"
     path.write_text(BOMB)
-    start = time.perf_counter()
+    start = time.process_time()
     status, out, _ = run("check", str(path))
     assert status == 1 and "over the work budget" in out and "--allow-big" in out
     status, _, err = run("solve", str(path))
-    assert status == 1 and "over the work budget of 100,000,000" in err
-    assert time.perf_counter() - start < 5
+    assert status == 1 and err.endswith(
+        ": 1,000,000 steps of 441 parameters × 1 sample is over the work budget (about ten "
+        "seconds of computing; a typo in steps or units?); pass --allow-big for a deliberate "
+        "big run\n")
+    assert time.process_time() - start < 5
 
 
 def test_a_huge_initialisation_is_refused_before_allocating(tmp_path: Path) -> None:
@@ -522,9 +525,9 @@ def test_quiz_patterns_stay_fast_and_flat_in_steps(tmp_path: Path) -> None:
     path.write_text(GOOD.replace("learning_rate: 0.1", "learning_rate: 0.1\nsteps: 3000"))
     problem = load_problem(path)
     tracemalloc.start()
-    start = time.perf_counter()
+    start = time.process_time()
     selected, errors = match_patterns(problem, ["*nomatch"])
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert selected == [] and "matches no value key" in errors["*nomatch"]
@@ -534,7 +537,7 @@ def test_quiz_patterns_stay_fast_and_flat_in_steps(tmp_path: Path) -> None:
 def test_json_of_a_huge_run_asks_for_keys(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text(GOOD.replace("learning_rate: 0.1", "learning_rate: 0.1\nsteps: 900000"))
-    status, _, err = run("solve", str(path), "--format", "json")
+    status, _, err = run("solve", str(path), "--format", "json", "--allow-big")
     assert status == 2 and "choose the ones you need with --keys" in err
 
 

@@ -33,10 +33,14 @@ from backprop_cli.errors import Mark, ProblemError
 MAX_DATA_BYTES = 256 * 1024 * 1024  # a .npy file; a CSV file has its own, smaller limit
 SHORT_TOKEN = 24  # characters of data quoted in an error, at most
 
-# The work one run may ask for (parameters × samples × steps), and the values a random
-# initialisation may draw: far above every exercise, far below what exhausts a CI machine
-# (a 185-byte file asking for a 20-20 network and a million steps). --allow-big lifts both.
-WORK_BUDGET = 100_000_000
+# The work one run may ask for, in parameter-sample-steps: each step costs its parameters ×
+# samples, and at least STEP_COST (the fixed cost of a step, whatever the network's size).
+# About ten seconds of computing: far above every exercise and benchmark (784-128-10 × 64
+# samples × 500 steps is 3.3e9), far below what exhausts a CI machine (a 185-byte file asking
+# for a 20-20 network and a million steps is 4e10). The values a random initialisation may
+# draw are bounded too. --allow-big lifts both.
+WORK_BUDGET = 10_000_000_000
+STEP_COST = 40_000
 MAX_INIT_VALUES = 50_000_000
 
 _state: dict[str, bool] = {"allow_outside": False, "allow_big": False}
@@ -69,14 +73,14 @@ BIG_HINT = "pass --allow-big for a deliberate big run"
 
 
 def check_work(parameters: int, samples: int, steps: int) -> None:
-    """Refuse a run over the work budget (parameters × samples × steps), unless
-    ``--allow-big``: a problem file cannot make the tool run for hours."""
-    work = parameters * samples * max(steps, 1)
+    """Refuse a run over the work budget (steps × (parameters × samples + STEP_COST)),
+    unless ``--allow-big``: a problem file cannot make the tool run for hours."""
+    work = max(steps, 1) * (parameters * samples + STEP_COST)
     if work > WORK_BUDGET and not big_allowed():
-        raise ProblemError(f"this run is {parameters:,} parameters × {samples:,} sample"
-                           f"{'s' * (samples != 1)} × {steps:,} step{'s' * (steps != 1)} = "
-                           f"{work:,}, over the work budget of {WORK_BUDGET:,} (a typo in steps "
-                           f"or units?); {BIG_HINT}")
+        raise ProblemError(f"{steps:,} step{'s' * (steps != 1)} of {parameters:,} parameters × "
+                           f"{samples:,} sample{'s' * (samples != 1)} is over the work budget "
+                           "(about ten seconds of computing; a typo in steps or units?); "
+                           f"{BIG_HINT}")
 
 
 def check_init_size(rows: int, cols: int, what: str, mark: Mark) -> None:
