@@ -573,3 +573,14 @@ def test_memory_or_recursion_in_one_file_makes_it_invalid(
         f"  {tmp_path}/b.yaml: out of memory while checking this file (see the limits in "
         "docs/security.md)"]
     assert out.endswith("2 passed, 0 failed, 1 invalid\n")
+
+
+def test_a_file_name_with_control_characters_is_escaped_in_titles_and_svg(
+        tmp_path: Path) -> None:
+    path = tmp_path / "w\x1b]0;x\x07\x01.yaml"
+    path.write_text(GOOD.replace("title: good\n", ""))
+    status, out, _ = run("solve", str(path), "--format", "plain")
+    assert status == 0 and "\x1b" not in out and "w\\x1b]0;x\\x07\\x01" in out
+    status, out, _ = run("solve", str(path), "--format", "svg")
+    assert status == 0
+    ElementTree.fromstring(out.encode())

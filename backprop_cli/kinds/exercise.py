@@ -17,6 +17,7 @@ from backprop_cli.errors import ProblemError
 from backprop_cli.files.loader import problem_from_tree
 from backprop_cli.files.yamlio import YMap, YScalar, parse_yaml, read_text
 from backprop_cli.model.problem import Problem
+from backprop_cli.render.sanitize import display_path
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -35,7 +36,8 @@ def load_exercise(path: str | Path, steps: int | None = None) -> Exercise:
     name = str(path)  # as given: no pathlib object per file of a batch
     try:
         text = read_text(name)
-        return parse_exercise(text, name, steps=steps, title_default=_stem(name))
+        # the file name as a title: its control characters shown escaped (issue 18)
+        return parse_exercise(text, name, steps=steps, title_default=display_path(_stem(name)))
     except ProblemError as error:
         raise error.with_path(name) from None
 

@@ -20,7 +20,6 @@ messages quoting them, paths) is neutralised for its sink:
 from __future__ import annotations
 
 import re
-import secrets
 
 # C0 and C1 controls, DEL, line/paragraph separators, bidi embeddings, overrides and
 # isolates, the Arabic letter mark, and lone surrogates (bytes that were not UTF-8)
@@ -77,6 +76,8 @@ def github_free_text(text: str) -> str:
     problem file wrote) is read as a workflow command."""
     if not text:
         return text
+    import secrets  # lazy: only for GitHub mode with free text (it imports hashlib)
+
     token = secrets.token_hex(16)
     body = text if text.endswith("\n") else text + "\n"
     return f"::stop-commands::{token}\n{body}::{token}::\n"

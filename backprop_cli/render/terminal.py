@@ -35,6 +35,7 @@ from backprop_cli.render.model import (
 )
 from backprop_cli.render.notation import MathNotation
 from backprop_cli.render.plain import log_scaled, sparkline
+from backprop_cli.render.sanitize import xml_text
 from backprop_cli.render.text import (
     context_notation,
     equation_text,
@@ -236,6 +237,6 @@ def export(doc: Document, notation: MathNotation, fmt: str, width: int = 100,
     console.print(renderable)
     if fmt == "html":
         return console.export_html(inline_styles=True)
-    if fmt == "svg":
-        return console.export_svg(title=doc.title)
+    if fmt == "svg":  # valid XML whatever a file supplied (issue 18)
+        return xml_text(console.export_svg(title=doc.title))
     raise ValueError(f"unknown format {fmt!r}")
