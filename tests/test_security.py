@@ -17,6 +17,7 @@ from tests.test_cli_check import GOOD
 from tests.test_data_files_init import NETWORK, XOR_CSV
 
 SECRET = "CI_JOB_TOKEN=glcbt-SECRET-0123456789"
+PROBLEMS_DIR = Path(__file__).resolve().parent.parent / "problems"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -584,3 +585,64 @@ def test_a_file_name_with_control_characters_is_escaped_in_titles_and_svg(
     status, out, _ = run("solve", str(path), "--format", "svg")
     assert status == 0
     ElementTree.fromstring(out.encode())
+
+
+# ---------------------------------------------------------- unclear errors (item 8)
+
+
+def test_nan_options_are_refused(tmp_path: Path) -> None:
+    path = str(good_file(tmp_path))
+    for args in (["gradcheck", path, "--tolerance", "nan"], ["gradcheck", path, "--step", "nan"],
+                 ["train", path, "--until-loss", "nan"], ["gradcheck", path, "--step", "inf"]):
+        status, _, err = run(*args)
+        assert status == 2 and "is not a finite number" in err, args
+
+
+def test_a_nudge_that_overflows_the_loss_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text((PROBLEMS_DIR / "003a_chain_x_w1_w2.yaml").read_text())
+    status, out, err = run("probe", str(path), "w2=1e300")
+    assert status == 2 and "the loss is not a finite number at w2 = 1e+300" in err
+    assert "rises by" not in out
+
+
+def test_quiz_on_binary_input_ends_at_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    with open("/dev/zero", "rb") as zero:
+        proc = subprocess.run([sys.executable, "-m", "backprop_cli", "quiz",
+                               str(good_file(tmp_path))], stdin=zero, capture_output=True,
+                              timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.endswith(b"backprop quiz: standard input is not answers (a line over "
+                                b"1000 characters, or binary data)\n")
+
+
+def test_a_huge_derivative_step_is_undefined_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "d.yaml"
+    path.write_text((PROBLEMS_DIR / "003e_derivative_polynomial.yaml").read_text().replace(
+        "step: {x: 0.1}", "step: {x: 1e279}"))
+    status, out, _ = run("solve", str(path))
+    assert status == 0 and "actual     Δf = f(1e279) − f(2) = undefined − 1 = undefined" in out
+    status, out, _ = run("check", str(path))
+    assert status == 1 and "new_value = 1.231 in the file, but it is undefined" in out
+
+
+def test_errata_count_one_file_in_the_singular(tmp_path: Path) -> None:
+    from backprop_cli.app.batch_check import check_files
+    from backprop_cli.render.check_reports import errata_report
+
+    (tmp_path / "e.yaml").write_text(GOOD.replace(
+        "grad.w: -4", "grad.w: {value: -3.5, erratum: -4}"))
+    report = errata_report(check_files([str(tmp_path / "e.yaml")]))
+    assert report.endswith("\n1 erratum in 1 file\n")
+
+
+def test_a_zero_d_npy_file_is_named_as_such(tmp_path: Path) -> None:
+    np.save(tmp_path / "w.npy", np.array(0.5))
+    path = tmp_path / "p.yaml"
+    path.write_text(NETWORK.format(weights="{file: w.npy}", bias="")
+                    + "input: [1, 0]\ntarget: 1\n")
+    status, _, err = run("solve", str(path))
+    assert status == 1 and "the file has shape a single number (0-d)" in err

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
     from backprop_cli.kinds.exercise import Exercise
     from backprop_cli.model.problem import Problem
+
+
+class FiniteRange(click.FloatRange):
+    """A FloatRange that refuses NaN and infinities (which every comparison lets through)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 class CleanExit(click.ClickException):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from backprop_cli.cli.common import load, user_errors, write_output
+from backprop_cli.cli.common import FiniteRange, load, user_errors, write_output
 
 if TYPE_CHECKING:
     from backprop_cli.app.gradcheck import GradCheck
@@ -17,10 +17,10 @@ FORMATS = ("plain", "json")
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--step", "-h", "step", type=click.FloatRange(min=0, min_open=True),
+@click.option("--step", "-h", "step", type=FiniteRange(min=0, min_open=True),
               default=1e-6, show_default=True,
               help="Finite-difference step h, scaled by max(1, |p|) for each parameter p.")
-@click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=1e-5,
+@click.option("--tolerance", type=FiniteRange(min=0, min_open=True), default=1e-5,
               show_default=True, help="Largest relative error that passes.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="plain",
               show_default=True, help="Output format.")

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from backprop_cli.cli.common import CleanExit, load, user_errors, write_output
+from backprop_cli.cli.common import CleanExit, FiniteRange, load, user_errors, write_output
 
 FORMATS = ("plain", "json")
 # a bar for runs long enough to wait on, and only where a person watches stderr
@@ -41,7 +41,7 @@ def check_plot_option(plot: str | None) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--steps", type=click.IntRange(min=0), default=None,
               help="Number of updates (default: the file's steps).")
-@click.option("--until-loss", type=click.FloatRange(min=0), default=None, metavar="X",
+@click.option("--until-loss", type=FiniteRange(min=0), default=None, metavar="X",
               help="Stop early once the loss is at most X.")
 @click.option("--rows", type=click.IntRange(min=0), default=11, show_default=True,
               help="Rows of the loss table: first, last and evenly spaced steps (0: all).")

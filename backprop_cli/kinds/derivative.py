@@ -320,8 +320,8 @@ def _evaluate(worked: Worked, at: Mapping[str, float]) -> None:
         for name in exercise.order:
             full[name] = calc.evaluate(exercise.chain[name].expr, full)
         new_value = calc.evaluate(exercise.top.expr, full)
-        predicted = math.fsum((p.value or 0.0) * exercise.step.get(p.var, 0.0)
-                              for p in worked.partials if p.var in exercise.step)
+        predicted = calc.safe_fsum([(p.value or 0.0) * exercise.step.get(p.var, 0.0)
+                                for p in worked.partials if p.var in exercise.step])
         actual = new_value - worked.values["value"]
         worked.values["new_value"] = new_value
         worked.values["predicted_change"] = predicted

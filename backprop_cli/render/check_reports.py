@@ -152,7 +152,8 @@ def errata_report(reports: list[FileReport]) -> str:
         for result in errata:
             lines.append("  " + printable(errata_line(result)))
             total += 1
-    lines.append(f"{total} errat{'um' if total == 1 else 'a'} in {len(reports)} files")
+    files = len(reports)
+    lines.append(f"{total} errat{'um' if total == 1 else 'a'} in {files} file{'s' * (files != 1)}")
     return "\n".join(lines) + "\n"
 
 
