@@ -4,6 +4,7 @@ nothing leaks, no line is forged, no file is clobbered, a report always arrives.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from xml.etree import ElementTree
@@ -646,3 +647,35 @@ def test_a_zero_d_npy_file_is_named_as_such(tmp_path: Path) -> None:
                     + "input: [1, 0]\ntarget: 1\n")
     status, _, err = run("solve", str(path))
     assert status == 1 and "the file has shape a single number (0-d)" in err
+
+
+def test_the_carried_forward_recomputation_is_flat_in_steps(tmp_path: Path) -> None:
+    """A wrong final answer on a long run: the author's values are recomputed step by
+    step, keeping two steps, not every key of every step (1 GB at 20,000 steps)."""
+    from backprop_cli.checking.checker import CarriedForward, WithLeaves
+    from backprop_cli.engine.passes import solve
+    from backprop_cli.files.loader import load_problem
+    from backprop_cli.model.formulas import Formulas
+
+    chain = (PROBLEMS_DIR / "003a_chain_x_w1_w2.yaml").read_text()
+    chain = chain[:chain.index("expected:")].replace("learning_rate: 0.01",
+                                                     "learning_rate: 0.001\nsteps: 3000")
+    path = tmp_path / "long.yaml"
+    path.write_text(chain + "expected:\n  a.h: 4.1\n  step1500.a.y: 3\n  final.loss: 1\n")
+    problem = load_problem(path)
+    values = WithLeaves(problem, solve(problem, list(problem.expected)).values)
+    carried = CarriedForward(problem, values, Formulas(problem))
+    final = carried.recompute("final.loss")
+    assert len(carried.memo) < 100
+    middle = carried.recompute("step1500.loss")  # an earlier step after a later one
+    assert carried.recompute("final.loss") == final and len(carried.memo) < 100
+    # the same numbers as recomputing by hand, step by step, from the author's values
+    w1, w2, lr = 2.0, 0.5, 0.001
+    for step in range(1, 3001):
+        h = 4.1 if step == 1 else 2 * w1
+        y = 3.0 if step == 1500 else h * w2
+        if step == 1500:
+            assert middle == 0.5 * (20 - y) ** 2
+        grad_y = y - 20
+        w1, w2 = w1 - lr * grad_y * w2 * 2, w2 - lr * grad_y * h
+    assert math.isclose(final, 0.5 * (20 - 2 * w1 * w2) ** 2, rel_tol=1e-9)
