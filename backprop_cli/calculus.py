@@ -709,6 +709,25 @@ def is_polynomial(node: Node) -> bool:
     return True
 
 
+def tree_size(node: Node, limit: int) -> int:
+    """The number of nodes of ``node`` written out as a tree (shared parts counted each
+    time they appear), counted up to just past ``limit``."""
+    count = 0
+    pending = [node]
+    while pending and count <= limit:
+        current = pending.pop()
+        count += 1
+        if isinstance(current, Add):
+            pending.extend(current.terms)
+        elif isinstance(current, Mul):
+            pending.extend(current.factors)
+        elif isinstance(current, Pow):
+            pending.extend((current.base, current.exponent))
+        elif isinstance(current, Fn):
+            pending.append(current.arg)
+    return count
+
+
 class _TooBig(Exception):
     pass
 

@@ -679,3 +679,19 @@ def test_the_carried_forward_recomputation_is_flat_in_steps(tmp_path: Path) -> N
         grad_y = y - 20
         w1, w2 = w1 - lr * grad_y * w2 * 2, w2 - lr * grad_y * h
     assert math.isclose(final, 0.5 * (20 - 2 * w1 * w2) ** 2, rel_tol=1e-9)
+
+
+def test_a_derivative_too_large_to_work_by_hand_is_refused_quickly(tmp_path: Path) -> None:
+    import time
+
+    tower = "^".join(["x"] * 60)
+    path = tmp_path / "fx.yaml"
+    path.write_text(f"kind: derivative\nfunction: {tower}\nat: {{x: 1.5}}\n")
+    start = time.process_time()
+    status, out, _ = run("check", str(path))
+    assert status == 1 and "the derivative by x has more than 1,000 terms" in out
+    status, _, err = run("derive", tower, "--at", "x=1.5")
+    assert status == 1 and "--allow-big" in err
+    assert time.process_time() - start < 20
+    status, out, _ = run("derive", "^".join(["x"] * 6), "--at", "x=1.5")  # still worked
+    assert status == 0

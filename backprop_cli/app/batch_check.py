@@ -243,7 +243,12 @@ def check_file(path: str) -> FileReport:
     if not isinstance(problem, Problem):  # `kind: derivative`: a schema of its own
         from backprop_cli.kinds import derivative
 
-        return derivative.report(problem, path)
+        try:
+            return derivative.report(problem, path)
+        except ProblemError as error:  # the derivative is over the budget
+            error.with_path(path)
+            return FileReport(path, "invalid", problem.title, errors=[
+                FileError(error.message, None, None, str(error))])
     try:
         trust.check_work(problem.n_parameters, problem.n_samples, problem.steps)
     except ProblemError as error:

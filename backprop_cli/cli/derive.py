@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from backprop_cli.cli.common import write_output
+from backprop_cli.cli.common import user_errors, write_output
 
 if TYPE_CHECKING:
     from backprop_cli.kinds.derivative import DerivativeProblem, Worked
@@ -97,7 +97,8 @@ def derive(expression: str, at: tuple[str, ...], step: tuple[str, ...], chain: t
             if message.startswith(f"{key}:"):
                 message = f"--{message}"
         raise click.UsageError(message) from None
-    worked = work(exercise)
+    with user_errors():
+        worked = work(exercise)
     show(worked, fmt, digits, None, None, None)
 
 
@@ -129,7 +130,8 @@ def solve_loaded(problem: DerivativeProblem, fmt: str, digits: int,
     if fmt in ("html", "svg"):
         raise click.UsageError(f"a derivative exercise prints as plain text, markdown or json, "
                                f"not {fmt}")
-    worked = work(problem.exercise)
+    with user_errors(file):
+        worked = work(problem.exercise)
     if fmt == "markdown":
         from backprop_cli.kinds.derivative import worked_lines
 

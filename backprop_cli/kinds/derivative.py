@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from backprop_cli import calculus as calc
 from backprop_cli.calculus import Definition, ExpressionError, Node
 from backprop_cli.errors import Mark, ProblemError, suggest
+from backprop_cli.files import trust
 from backprop_cli.numfmt import format_number
 
 if TYPE_CHECKING:
@@ -241,6 +242,19 @@ class Worked:
     new_point: dict[str, float] | None = None
 
 
+# Nodes of a derivative written out, past which it is no exercise to work by hand and
+# multiplying it out would take minutes (x^x^…^x, 60 x's: 218 s); --allow-big lifts it.
+MAX_DERIVATIVE_NODES = 1_000
+
+
+def _check_size(derivative: calc.Node, var: str) -> None:
+    size = calc.tree_size(derivative, MAX_DERIVATIVE_NODES)
+    if size > MAX_DERIVATIVE_NODES and not trust.big_allowed():
+        raise ProblemError(f"the derivative by {var} has more than {MAX_DERIVATIVE_NODES:,} "
+                           "terms and factors: too large to work by hand (pass --allow-big "
+                           "for a deliberate big run)")
+
+
 def work(exercise: Exercise) -> Worked:
     """Differentiate, evaluate at the point, compare prediction and change."""
     top_name = exercise.name
@@ -265,6 +279,7 @@ def work(exercise: Exercise) -> Worked:
             paths = []
             formula = calc.derivative(exercise.top.expr, var)
         substituted = calc.simplify(calc.substitute(formula, full))
+        _check_size(substituted, var)
         expanded = calc.expand(substituted)
         partials.append(Partial(var, paths, formula, substituted, expanded))
     worked = Worked(exercise, calc.simplify(exercise.top.expr), links, partials)
