@@ -695,3 +695,24 @@ def test_a_derivative_too_large_to_work_by_hand_is_refused_quickly(tmp_path: Pat
     assert time.process_time() - start < 20
     status, out, _ = run("derive", "^".join(["x"] * 6), "--at", "x=1.5")  # still worked
     assert status == 0
+
+
+def test_plot_titles_are_never_mathtext() -> None:
+    from backprop_cli.render.plotting import literal
+
+    assert literal(r"cost $\frac{a}{b$ and $x$") == r"cost \$\frac{a}{b\$ and \$x\$"
+
+
+def test_train_plot_with_a_dollar_title(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "p.yaml"
+    path.write_text(GOOD.replace("title: good", "title: 'cost $\\\\frac{a}{b$ and $x$'"))
+    status, _, err = run("train", str(path), "--plot", str(tmp_path / "loss.png"))
+    assert status == 0, err
+
+
+def test_an_unwritable_step_summary_still_gives_the_report(tmp_path: Path) -> None:
+    env = {**github_env(tmp_path), "GITHUB_STEP_SUMMARY": str(tmp_path / "no" / "s.md")}
+    status, out, err = run("check", str(good_file(tmp_path)), env=env)
+    assert status == 0 and out.endswith("1 passed, 0 failed\n")
+    assert "cannot write the job summary: No such file or directory" in err

@@ -278,8 +278,14 @@ def step_summary_markdown(reports: list[FileReport]) -> str:
 def append_step_summary(reports: list[FileReport]) -> None:
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if target:
-        with Path(target).open("a", encoding="utf-8") as handle:
-            handle.write(step_summary_markdown(reports))
+        try:
+            with Path(target).open("a", encoding="utf-8", errors="replace") as handle:
+                handle.write(step_summary_markdown(reports))
+        except OSError as error:  # the annotations and the report still arrive
+            import sys  # lazy: only on this error path
+
+            print(f"backprop: cannot write the job summary: {error.strerror or error}",
+                  file=sys.stderr)
 
 
 # ------------------------------------------------------------------ JUnit
