@@ -716,3 +716,21 @@ def test_an_unwritable_step_summary_still_gives_the_report(tmp_path: Path) -> No
     status, out, err = run("check", str(good_file(tmp_path)), env=env)
     assert status == 0 and out.endswith("1 passed, 0 failed\n")
     assert "cannot write the job summary: No such file or directory" in err
+
+
+def test_rendering_is_linear_in_the_number_of_layers(tmp_path: Path) -> None:
+    import time
+
+    def seconds(layers: int) -> float:
+        path = tmp_path / f"deep{layers}.yaml"
+        path.write_text("network:\n  inputs: [x]\n  layers:\n"
+                        + "    - {units: 1, weights: [[1]]}\n" * layers
+                        + "loss: half_squared_error\nlearning_rate: 0.1\ninput: [1]\ntarget: 1\n")
+        start = time.process_time()
+        status, out, _ = run("solve", str(path), "--format", "plain")
+        assert status == 0 and out
+        return time.process_time() - start
+
+    seconds(50)  # warm
+    small, large = seconds(300), seconds(1200)
+    assert large < 8 * small + 0.5, (small, large)  # quadratic was 16× and more
