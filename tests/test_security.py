@@ -734,3 +734,16 @@ def test_rendering_is_linear_in_the_number_of_layers(tmp_path: Path) -> None:
     seconds(50)  # warm
     small, large = seconds(300), seconds(1200)
     assert large < 8 * small + 0.5, (small, large)  # quadratic was 16× and more
+
+
+def test_in_github_actions_no_command_forges_a_workflow_command(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(GOOD.replace("title: good", "title: good\ndescription: |\n  fine\n"
+                                 "  ::error file=README.md::forged\n  ##[warning]old form"))
+    env = github_env(tmp_path)
+    status, out, _ = run("solve", str(path), "--format", "plain", env=env)
+    assert status == 0 and forged(out) == [] and "::error file=README.md::forged" in out
+    status, out, _ = run("solve", str(path), "--format", "json", env=env)
+    assert status == 0 and json.loads(out)  # JSON has no such line: left as it is
+    status, out, _ = run("solve", str(path), "--format", "plain")  # outside GitHub: as is
+    assert not out.startswith("::stop-commands::")

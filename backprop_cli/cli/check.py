@@ -66,7 +66,7 @@ def check(paths: tuple[str, ...], fmt: str | None, output: str | None, show_erra
         to_terminal = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         text = writers.text_report(reports, style=click.style if to_terminal else _no_style,
                                    show_errata=show_errata, verbose=verbose)
-    write_output(text, output)
+    write_output(text, output, commands=fmt == "github")
     if any(report.status in ("failed", "invalid") for report in reports):
         sys.exit(1)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,12 +84,22 @@ def check_work(problem: Problem) -> None:
 
 
 
-def write_output(text: str, output: str | None) -> None:
+def write_output(text: str, output: str | None, commands: bool = False) -> None:
     """Write to --output FILE (atomically, see :func:`write_file`), or to standard output
-    (a failed write, a full disk, is a clean error with exit status 1)."""
+    (a failed write, a full disk, is a clean error with exit status 1).
+
+    In GitHub Actions the runner reads standard output for workflow commands: text
+    with a line that would be one (what a problem file wrote, a description line
+    starting with ``::``) is wrapped so that none is, unless ``commands`` (the
+    tool's own annotations, already escaped)."""
     if text and not text.endswith("\n"):
         text += "\n"
     if output is None or output == "-":
+        if not commands and os.environ.get("GITHUB_ACTIONS") == "true" and (
+                _COMMAND_LINE.search(text)):
+            from backprop_cli.render.sanitize import github_free_text  # lazy: rare
+
+            text = github_free_text(text)
         try:
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -100,6 +112,11 @@ def write_output(text: str, output: str | None) -> None:
     write_file(output, text)
 
 
+# a line GitHub's runner would read as a workflow command: '::' after blanks, or the old
+# '##[' form anywhere
+_COMMAND_LINE = re.compile(r"^[ \t]*::|##\[", re.MULTILINE)
+
+
 def write_file(output: str, text: str) -> None:
     """Write ``text`` to ``output`` whole or not at all.
 
@@ -108,8 +125,7 @@ def write_file(output: str, text: str) -> None:
     the target is replaced, never followed. A target that is an input of this run
     (``solve p.yaml -o p.yaml``) is refused.
     """
-    import os  # lazy: these three only for a file
-    import tempfile
+    import tempfile  # lazy: only for a file
 
     from backprop_cli.files import trust  # lazy: start-up time
 
