@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import PROBLEMS, ROOT
 
 MEMORY_LIMIT = 2 << 30  # bytes of address space for each command's process
-MUTANTS = 32
+MUTANTS = 64
 SEED = 18
 
 # what an attacker types into a problem file
@@ -132,7 +132,11 @@ def test_mutated_files_through_every_command(mutants: list[str]) -> None:
         capture_output=True, env=env, cwd=ROOT, timeout=900)
     assert proc.returncode == 0, f"the driver failed ({proc.returncode}): {proc.stderr[-3000:]!r}"
     problems: list[str] = []
-    for result in json.loads(proc.stdout):
+    results = json.loads(proc.stdout)
+    assert len(results) == len(COMMANDS) * MUTANTS + 4
+    statuses = [r["status"] for r in results]
+    assert statuses.count(0) >= MUTANTS // 4 and statuses.count(1) >= MUTANTS // 4  # both
+    for result in results:
         args = result["args"]
         where = f"{args[0]} {' '.join(args[2:])} {Path(result['file']).name}"
         out = result["out"]
