@@ -422,6 +422,15 @@ _FLOAT_FUNCTIONS: dict[str, Callable[[float], float]] = {
 }
 
 
+def safe_fsum(terms: list[float]) -> float:
+    """``math.fsum``, with the contract of :func:`evaluate`: ∞ − ∞ is NaN (fsum raises
+    ValueError) and an overflow ±∞ (fsum raises OverflowError)."""
+    try:
+        return math.fsum(terms)
+    except (ValueError, OverflowError):
+        return sum(terms)
+
+
 def evaluate(node: Node, values: Mapping[str, float]) -> float:
     """The value of ``node`` at ``values``: NaN where undefined, ±inf on overflow."""
     if isinstance(node, Num):
@@ -431,7 +440,7 @@ def evaluate(node: Node, values: Mapping[str, float]) -> float:
             raise ExpressionError(f"no value for '{node.name}'")
         return float(values[node.name])
     if isinstance(node, Add):
-        return math.fsum(evaluate(t, values) for t in node.terms)
+        return safe_fsum([evaluate(t, values) for t in node.terms])
     if isinstance(node, Mul):
         result = 1.0
         for factor in node.factors:
@@ -698,6 +707,25 @@ def is_polynomial(node: Node) -> bool:
             if n is None or n < 0 or not isinstance(sub.base, (Var, Add, Mul)):
                 return False
     return True
+
+
+def tree_size(node: Node, limit: int) -> int:
+    """The number of nodes of ``node`` written out as a tree (shared parts counted each
+    time they appear), counted up to just past ``limit``."""
+    count = 0
+    pending = [node]
+    while pending and count <= limit:
+        current = pending.pop()
+        count += 1
+        if isinstance(current, Add):
+            pending.extend(current.terms)
+        elif isinstance(current, Mul):
+            pending.extend(current.factors)
+        elif isinstance(current, Pow):
+            pending.extend((current.base, current.exponent))
+        elif isinstance(current, Fn):
+            pending.append(current.arg)
+    return count
 
 
 class _TooBig(Exception):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from backprop_cli.cli.common import digits_option, format_option, write_output
+from backprop_cli.cli.common import digits_option, format_option, user_errors, write_output
 
 if TYPE_CHECKING:
     from backprop_cli.kinds.derivative import Worked
@@ -94,7 +94,8 @@ def derive(expression: str, at: tuple[str, ...], step: tuple[str, ...], chain: t
             if message.startswith(f"{key}:"):
                 message = f"--{message}"
         raise click.UsageError(message) from None
-    worked = work(exercise)
+    with user_errors():
+        worked = work(exercise)
     show(worked, fmt, digits)
 
 

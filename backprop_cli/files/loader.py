@@ -55,6 +55,7 @@ EXPECTED_ENTRY_KEYS = ("value", "tolerance", "erratum", "note")
 ACTIVATION_KEYS = ("name", "alpha")
 
 MAX_MIN_DIGITS = 17  # significant digits a float holds
+QUIZ_CHECK_STEPS = 100  # steps whose keys a file's quiz patterns are checked against
 
 
 
@@ -614,7 +615,9 @@ class _Reader:
             raise ProblemError("quiz is empty: list value keys or patterns, or leave it out",
                                node.mark)
         patterns = [_string(item, "quiz entry") for item in items]
-        why = match_patterns(problem, patterns)[1]
+        # the patterns checked against the first steps and the last (every step's keys
+        # are alike): loading never lists the keys of a million steps (issue 18)
+        why = match_patterns(problem, patterns, max_steps=QUIZ_CHECK_STEPS)[1]
         wrong = [ProblemError(f"quiz: '{_short(pattern)}' {why[pattern]}", item.mark)
                  for item, pattern in zip(items, patterns, strict=True) if pattern in why]
         if errors is None:

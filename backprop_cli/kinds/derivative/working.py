@@ -3,12 +3,13 @@ the point, with the value keys it produces."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from backprop_cli import calculus as calc
 from backprop_cli.calculus import Node
+from backprop_cli.errors import ProblemError
+from backprop_cli.files import trust
 from backprop_cli.kinds.derivative.model import Derivation
 
 # ------------------------------------------------------------------- working
@@ -58,6 +59,19 @@ class Worked:
     new_point: dict[str, float] | None = None
 
 
+# Nodes of a derivative written out, past which it is no exercise to work by hand and
+# multiplying it out would take minutes (x^x^…^x, 60 x's: 218 s); --allow-big lifts it.
+MAX_DERIVATIVE_NODES = 1_000
+
+
+def _check_size(derivative: calc.Node, var: str) -> None:
+    size = calc.tree_size(derivative, MAX_DERIVATIVE_NODES)
+    if size > MAX_DERIVATIVE_NODES and not trust.big_allowed():
+        raise ProblemError(f"the derivative by {var} has more than {MAX_DERIVATIVE_NODES:,} "
+                           "terms and factors: too large to work by hand (pass --allow-big "
+                           "for a deliberate big run)")
+
+
 def work(exercise: Derivation) -> Worked:
     """Differentiate, evaluate at the point, compare prediction and change."""
     top_name = exercise.name
@@ -82,6 +96,7 @@ def work(exercise: Derivation) -> Worked:
             paths = []
             formula = calc.derivative(exercise.top.expr, var)
         substituted = calc.simplify(calc.substitute(formula, full))
+        _check_size(substituted, var)
         expanded = calc.expand(substituted)
         partials.append(Partial(var, paths, formula, substituted, expanded))
     worked = Worked(exercise, calc.simplify(exercise.top.expr), links, partials)
@@ -137,8 +152,8 @@ def _evaluate(worked: Worked, at: Mapping[str, float]) -> None:
         for name in exercise.order:
             full[name] = calc.evaluate(exercise.chain[name].expr, full)
         new_value = calc.evaluate(exercise.top.expr, full)
-        predicted = math.fsum((p.value or 0.0) * exercise.step.get(p.var, 0.0)
-                              for p in worked.partials if p.var in exercise.step)
+        predicted = calc.safe_fsum([(p.value or 0.0) * exercise.step.get(p.var, 0.0)
+                                    for p in worked.partials if p.var in exercise.step])
         actual = new_value - worked.values["value"]
         worked.values["new_value"] = new_value
         worked.values["predicted_change"] = predicted
