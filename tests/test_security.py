@@ -522,8 +522,8 @@ def test_quiz_patterns_stay_fast_and_flat_in_steps(tmp_path: Path) -> None:
     import time
     import tracemalloc
 
-    from backprop_cli.model.questions import match_patterns
     from backprop_cli.kinds.exercise import load_problem
+    from backprop_cli.model.questions import match_patterns
 
     path = tmp_path / "p.yaml"
     path.write_text(GOOD.replace("learning_rate: 0.1", "learning_rate: 0.1\nsteps: 3000"))
