@@ -496,4 +496,6 @@ expected:                       # optional: published answers, by value key (doc
 
 quiz: ["z.*", "a.*", loss, "grad.*"]   # optional: what `backprop quiz` asks (keys or globs);
                                        # default: z, a, loss, deltas, gradients, updates
+points: {"grad.*": 2}           # optional: what `backprop grade` gives a question (key or
+                                # glob -> points, the first match wins; default 1 each)
 """

@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                "Differentiate an expression, at a point, against the real change."),
     "surface": ("backprop_cli.cli.surface", "surface",
                 "The loss over two parameters, with the gradient-descent path."),
+    "grade": ("backprop_cli.cli.grade", "grade",
+              "Grade a class's answers with error carried forward: a gradebook."),
 }
 
 

@@ -13,6 +13,7 @@ import click
 from backprop_cli.formats import (
     CHECK_FORMATS,
     DIAGRAM_FORMATS,
+    GRADE_FORMATS,
     REPORT_FORMATS,
     SOLVE_FORMATS,
 )
@@ -81,7 +82,7 @@ def write_output(text: str, output: str | None) -> None:
 # ranges and help cannot drift apart.
 
 _FORMAT_CHOICES = {"solve": SOLVE_FORMATS, "check": CHECK_FORMATS, "report": REPORT_FORMATS,
-                   "diagram": DIAGRAM_FORMATS}
+                   "diagram": DIAGRAM_FORMATS, "grade": GRADE_FORMATS}
 
 
 def format_option(family: str, default: str | None, help: str) -> Callable[[F], F]:

@@ -31,7 +31,7 @@ TRAINING_KEYS = ("optimizer", "weight_decay", "batch_size", "epochs", "round")
 TOP_KEYS = (
     "title", "description", "network", "loss", "reduction", "learning_rate", "steps",
     "freeze", "input", "target", "samples", "expected", "tolerance", "min_digits", "quiz",
-    *TRAINING_KEYS,
+    "points", *TRAINING_KEYS,
 )
 NETWORK_KEYS = ("inputs", "layers")
 LAYER_KEYS = ("units", "activation", "weights", "weight_names", "bias", "bias_names")
@@ -371,6 +371,8 @@ class _Reader:
             problem.expected = self.read_expected(_map(node, "expected"), problem)
         if (node := root.get("quiz")) is not None:
             problem.quiz = self.read_quiz(node, problem)
+        if (node := root.get("points")) is not None:
+            problem.points = self.read_points(_map(node, "points"), problem)
         return problem
 
     # ---------------------------------------------------------------- network
@@ -762,6 +764,17 @@ class _Reader:
             if pattern in errors:
                 raise ProblemError(f"quiz: '{_short(pattern)}' {errors[pattern]}", item.mark)
         return patterns
+
+    def read_points(self, node: YMap, problem: Problem) -> dict[str, float]:
+        """`backprop grade`'s points: value key or glob -> points (the first match wins)."""
+        points = {}
+        for pattern, (key_mark, value_node) in node.entries.items():
+            errors = match_patterns(problem, [pattern])[1]
+            if pattern in errors:
+                raise ProblemError(f"points: '{_short(pattern)}' {errors[pattern]}", key_mark)
+            points[pattern] = _number(value_node, f"points '{_short(pattern)}'",
+                                      nonnegative=True)
+        return points
 
     # --------------------------------------------------------------- expected
 
