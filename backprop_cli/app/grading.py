@@ -215,7 +215,8 @@ def tolerance_for(exact: float, min_digits: int = DEFAULT_MIN_DIGITS) -> float:
     ``min_digits`` digits (rounded: half a unit; truncated: short by less than one)."""
     if exact == 0.0 or not math.isfinite(exact):
         return 0.0
-    return Precision(math.inf).padded(min_digits, exact).unit
+    reference = float(f"{exact:.12g}")  # 0.09999999999999981 is 0.1: its digits are 0.1's
+    return Precision(math.inf).padded(min_digits, reference).unit
 
 
 # ------------------------------------------------------------------ grading
