@@ -40,6 +40,7 @@ from typing import Literal, get_args
 
 from backprop_cli.app.quiz import (
     MIN_SIGNIFICANT,
+    Answer,
     _recorded,
     _steps_needed,
     parse_answer,
@@ -235,6 +236,17 @@ class Grader:
         self.values = solve(problem, _recorded(problem, self.keys),
                             steps=_steps_needed(problem, self.keys)).values
         self.formulas = Formulas(problem)
+        # a class writes the same texts again and again: each is read once, and a correct
+        # answer (its verdict depends on the text and the exact value alone) judged once
+        self.read: dict[str, tuple[Answer, Precision]] = {}
+        self.correct: dict[tuple[str, str], tuple[AnswerResult, OperandStatus] | None] = {}
+
+    def parse(self, raw: str) -> tuple[Answer, Precision]:
+        found = self.read.get(raw)
+        if found is None:
+            answer = parse_answer(raw)
+            found = self.read[raw] = (answer, answer.precision)
+        return found
 
     def known(self, key: str) -> bool:
         """Whether ``key`` is a computed value of the problem (an answer can name it)."""
@@ -268,9 +280,9 @@ class _Marking:
         self.slips = ProblemSlips(grader.problem, grader.formulas, self.carried)
 
     def given(self, key: str, text: str) -> None:
-        parsed = parse_answer(text)
+        parsed, precision = self.grader.parse(text.strip())
         if parsed.kind == "number":
-            self.take(key, parsed.value, parsed.precision, parsed.text)
+            self.take(key, parsed.value, precision, parsed.text)
 
     def take(self, key: str, value: float, precision: Precision, text: str) -> None:
         self.carried.author[key] = value
@@ -283,20 +295,29 @@ class _Marking:
         worth = grader.worth[key]
         exact = grader.values[key]
         raw = None if text is None or not text.strip() else text.strip()
-        parsed = parse_answer(raw) if raw is not None else None
-        if parsed is None or parsed.kind == "skip":
+        if raw is None:
+            return self.unmarked(key, raw, "unanswered", None, worth, exact)
+        parsed, precision = grader.parse(raw)
+        if parsed.kind == "skip":
             return self.unmarked(key, raw, "unanswered", None, worth, exact)
         if parsed.kind != "number":
             why = (parsed.message if "divides by zero" in parsed.message else
                    f"'{raw}' is not a number (write 0.824, 4/5 or 1,8)")
             return self.unmarked(key, raw, "invalid", why, worth, exact)
-        precision = parsed.precision
         value = parsed.value
         minimum = grader.min_digits
-        if correct_at_once(value, precision, exact, minimum):
-            self.judged[key] = "exact" if value == exact else "rounded"
+        seen = (key, raw)
+        if seen not in grader.correct:
+            grader.correct[seen] = None
+            if correct_at_once(value, precision, exact, minimum):
+                grader.correct[seen] = (
+                    AnswerResult(key, raw, "correct", worth, worth, exact, value),
+                    "exact" if value == exact else "rounded")
+        known = grader.correct[seen]
+        if known is not None:
+            self.judged[key] = known[1]
             self.take(key, value, precision, parsed.text)
-            return AnswerResult(key, raw, "correct", worth, worth, exact, value)
+            return known[0]
         expr = grader.formulas.for_key(key)
         operands = None
         if expr is not None:
