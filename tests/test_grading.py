@@ -327,3 +327,33 @@ def test_read_answers_keeps_going_after_a_bad_file(tmp_path: Path) -> None:
     assert [s.student for s in submissions] == ["2"]
     assert reports == [f"{tmp_path / '1.yaml'}:1:1: an answer file is a mapping with "
                        "`student:` and `answers:`"]
+
+
+# ------------------------------------------------------------------ the API
+
+
+def test_bp_grade(tmp_path: Path) -> None:
+    import backprop_cli as bp
+
+    graded = bp.grade(EXAMPLE, [CLASS])
+    assert isinstance(graded, bp.GradeReport)
+    assert [s.student for s in graded.students] == ["ana", "ben", "cai", "dee", "eli"]
+    assert (graded.max, graded.mean, graded.median, graded.reports) == (11, 9.8, 10, ())
+    assert graded.keys == tuple(KEYS)
+    assert graded.to_csv() == _run("grade", str(EXAMPLE), str(CLASS), "--format", "csv")[1]
+    assert graded.to_json() == _run("grade", str(EXAMPLE), str(CLASS), "--format", "json")[1]
+    assert str(graded) == graded.to_text() == _run("grade", str(EXAMPLE), str(CLASS))[1]
+    assert graded._repr_markdown_().splitlines()[2:5] == [
+        "| student | score | first wrong | diagnosis |", "|---|---:|---|---|",
+        "| ana | 11/11 | – |  |"]
+    assert repr(graded) == f"<GradeReport of {str(EXAMPLE)!r}: 5 students>"
+    assert graded.feedback("cai").startswith("# Grading example")
+    with pytest.raises(KeyError, match="did you mean 'cai'"):
+        graded.feedback("cia")
+    assert bp.grade(bp.load(EXAMPLE), CLASS, keys=["z.*"]).keys == ("z.h1", "z.h2", "z.o")
+    with pytest.raises(ValueError, match=r"'grad\.w9' matches no value key"):
+        bp.grade(EXAMPLE, CLASS, keys=["grad.w9"])
+    with pytest.raises(ValueError, match="ecf_credit"):
+        bp.grade(EXAMPLE, CLASS, ecf_credit=2)
+    with pytest.raises(ValueError, match="network"):
+        bp.grade(ROOT / "problems" / "003e_derivative_polynomial.yaml", CLASS)

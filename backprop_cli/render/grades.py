@@ -246,3 +246,26 @@ def _working(notation: LatexNotation, result: GradedAnswer) -> str | None:
 def _escape(text: str) -> str:
     """Text safe in Markdown: the characters that would start markup."""
     return "".join(f"\\{c}" if c in "\\`*_[]<>#|$" else c for c in text)
+
+
+# ------------------------------------------------------------------ markdown
+
+
+def grades_markdown(book: GradedClass) -> str:
+    """The class as a Markdown table (a notebook's view): score, first wrong key, why."""
+    lines = [f"## {_escape(book.problem)}", "",
+             "| student | score | first wrong | diagnosis |", "|---|---:|---|---|"]
+    for student in book.students:
+        wrong = student.first_wrong
+        lines.append(f"| {_cell(student.student)} | {points_text(student.score)}/"
+                     f"{points_text(student.max)} | "
+                     f"{_cell(wrong.key) if wrong is not None else '–'} | "
+                     f"{_cell(_short_note(wrong)) if wrong is not None else ''} |")
+    if book.mean is not None and book.median is not None:
+        lines += ["", f"Mean {format_number(book.mean, 3, ascii_only=True)}, median "
+                      f"{points_text(book.median)} (of {points_text(book.max)})."]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return _escape(text).replace("\n", " ")
