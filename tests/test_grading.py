@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backprop_cli.app.grading import (
     Grader,
@@ -261,8 +263,8 @@ def test_yaml_and_csv_give_the_same_scores(tmp_path: Path) -> None:
 
 
 def test_a_bad_answer_file_is_reported_and_the_class_graded(tmp_path: Path) -> None:
-    (tmp_path / "a.yaml").write_text("student: a\nanswers:\n  z.h1: 0.1\n  z.h3: 2\n",
-                                     encoding="utf-8")
+    (tmp_path / "a.yaml").write_text("student: a\nanswers:\n  z.h1: 0.1\n  z.h3: 2\n"
+                                     "  w1: 0.7\n", encoding="utf-8")
     (tmp_path / "b.yaml").write_text("student: b\nanswers: [0.1\n", encoding="utf-8")
     (tmp_path / "c.yaml").write_text("studnet: c\nanswers: {}\n", encoding="utf-8")
     (tmp_path / "d.csv").write_text("name,z.h1\nx,0.1\n", encoding="utf-8")
@@ -273,6 +275,8 @@ def test_a_bad_answer_file_is_reported_and_the_class_graded(tmp_path: Path) -> N
     lines = err.splitlines()
     assert (f"{tmp_path / 'a.yaml'}:4:3: unknown value key 'z.h3' (did you mean 'z.h2' or "
             "'z.h1'?): ignored") in err
+    assert (f"{tmp_path / 'a.yaml'}:5:3: 'w1' is given in the problem (data or a starting "
+            "parameter), not asked: ignored") in err
     assert any(line.startswith(f"{tmp_path / 'b.yaml'}:") and "YAML" in line
                for line in lines), err
     assert (f"{tmp_path / 'c.yaml'}:1:1: unknown key 'studnet' in an answer file "
@@ -357,3 +361,32 @@ def test_bp_grade(tmp_path: Path) -> None:
         bp.grade(EXAMPLE, CLASS, ecf_credit=2)
     with pytest.raises(ValueError, match="network"):
         bp.grade(ROOT / "problems" / "003e_derivative_polynomial.yaml", CLASS)
+
+
+_PROBLEM = load_problem(str(EXAMPLE))
+_GRADER = Grader(_PROBLEM)
+
+
+def _forms(key: str) -> list[str]:
+    """What students write for ``key``: right, rounded, a slip, blank, words."""
+    value = _GRADER.values[key]
+    return [f"{value:.4g}", f"{value:.3g}", f"{-value:.4g}", f"{2 * value:.4g}", "", "n/a"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 5), min_size=len(KEYS), max_size=len(KEYS)))
+def test_scores_are_bounded_and_the_credit_only_lowers_them(choices: list[int]) -> None:
+    answers = {key: _forms(key)[choice] for key, choice in zip(KEYS, choices, strict=True)}
+    full = _GRADER.grade(Submission("s", "s", answers))
+    half = Grader(_PROBLEM, ecf_credit=0.5).grade(Submission("s", "s", answers))
+    assert 0 <= half.score <= full.score <= full.max == 11
+    assert [r.verdict for r in half.results] == [r.verdict for r in full.results]
+    for result, choice in zip(full.results, choices, strict=True):
+        if choice == 0:
+            assert result.verdict == "correct"
+        if choice == 4:
+            assert result.verdict == "unanswered"
+        if choice == 5:
+            assert result.verdict == "invalid"
+        assert result.points == (result.worth if result.verdict == "correct" else
+                                 result.worth if result.verdict == "consistent" else 0)

@@ -258,6 +258,12 @@ class Grader:
         return [key for key in submission.answers
                 if key not in self.worth and not self.known(key)]
 
+    def why_unknown(self, key: str) -> str:
+        parts = parse_key(key, self.problem)
+        if parts is not None:
+            return f"'{key}' is given in the problem (data or a starting parameter), not asked"
+        return f"unknown value key '{key}'{suggest(key, self.keys)}"
+
     def grade(self, submission: Submission) -> StudentGrade:
         """The verdict on each question for one student."""
         marking = _Marking(self)
@@ -372,8 +378,8 @@ def grade_class(problem_path: str, submissions: Iterable[Submission],
         for key in grader.unknown(submission):
             if (submission.path, key) not in unknown:  # a CSV column: once, not every row
                 unknown.add((submission.path, key))
-                book.reports.append(f"{submission.where(key)}: unknown value key '{key}'"
-                                    f"{suggest(key, grader.keys)}: ignored")
+                book.reports.append(f"{submission.where(key)}: {grader.why_unknown(key)}: "
+                                    "ignored")
         book.students.append(grader.grade(submission))
     return book
 
