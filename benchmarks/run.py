@@ -304,11 +304,15 @@ def bench_grading(report: Report, runs: int, env: dict[str, str], work: Path) ->
         "grade": [BACKPROP, "grade", str(problem), str(answers), "--format", "csv"],
     }, runs, env)
     over = median(results["grade"]) - median(results["floor"])
+    cpu_over = (statistics.median(r.cpu_seconds for r in results["grade"])
+                - statistics.median(r.cpu_seconds for r in results["floor"]))
     rows = results["grade"][-1].stdout.count("\n") - 1
+    # judged on CPU time, which other processes' load moves less than wall time
     report.add(timed(f"backprop grade, {students:,} students × {GRADING_QUESTIONS} questions "
-                     "(CSV)", results["grade"], ok=over < 1.0, versus="floor",
-                     note=f"{over * 1e3:.0f} ms over the floor (must stay under 1 s); "
-                          f"{over / students * 1e3:.2f} ms per student; {rows} rows graded; "
+                     "(CSV)", results["grade"], ok=cpu_over < 1.0, versus="floor",
+                     note=f"{over * 1e3:.0f} ms over the floor, {cpu_over * 1e3:.0f} ms of CPU "
+                          f"(must stay under 1 s); {cpu_over / students * 1e3:.2f} ms per "
+                          f"student; {rows} rows graded; "
                           + cpu_ratio(results["grade"], results["floor"])))
 
 
