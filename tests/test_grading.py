@@ -159,12 +159,12 @@ def test_points_globs_first_match_wins(tmp_path: Path) -> None:
 TABLE = """\
 problems/grading/exercise.yaml: 10 questions, 11 points
 
-student  score  first wrong  diagnosis
-ana      11/11  -
-ben      10/11  grad.z.o     imprecise: −0.13 has fewer than 3 significant digits: write at least 3
-cai      10/11  z.o          0.12 = −(−0.12): the sign is flipped
-dee      10/11  z.h2         wrong from the start
-eli       8/11  a.o          invalid: 'about half' is not a number (write 0.824, 4/5 or 1,8)
+student  score  max  first wrong  diagnosis
+ana         11   11  -
+ben         10   11  grad.z.o     −0.13 has fewer than 3 significant digits: write at least 3
+cai         10   11  z.o          0.12 = −(−0.12): the sign is flipped
+dee         10   11  z.h2         wrong from the start
+eli          8   11  a.o          'about half' is not a number (write 0.824, 4/5 or 1,8)
 
 class: 5 students, mean 9.8, median 10 (of 11)
 question   points  right  carried forward

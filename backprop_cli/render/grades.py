@@ -104,13 +104,13 @@ def grades_text(book: GradedClass) -> str:
     maximum = points_text(book.max)
     lines = [f"{book.problem}: {len(book.keys)} question{'s' * (len(book.keys) != 1)}, "
              f"{maximum} point{'s' * (book.max != 1)}", ""]
-    rows = [("student", "score", "first wrong", "diagnosis")]
+    rows = [("student", "score", "max", "first wrong", "diagnosis")]
     for student in book.students:
         wrong = student.first_wrong
-        rows.append((student.student, f"{points_text(student.score)}/{points_text(student.max)}",
+        rows.append((student.student, points_text(student.score), points_text(student.max),
                      wrong.key if wrong is not None else "-",
                      _short_note(wrong) if wrong is not None else ""))
-    lines += _table(rows, right={1})
+    lines += _table(rows, right={1, 2})
     lines.append("")
     if not book.students:
         lines.append("no student graded")
@@ -132,11 +132,9 @@ def grades_text(book: GradedClass) -> str:
 
 
 def _short_note(result: GradedAnswer) -> str:
-    """The diagnosis of a wrong answer (the slip, else the reason); else its verdict."""
-    note = result.note
-    if result.verdict == "wrong" and note:
-        return note
-    return f"{result.verdict}: {note}" if note else result.verdict
+    """Why an answer earned nothing: the slip, else the reason (each says what it is), else
+    the verdict (unanswered)."""
+    return result.note or result.verdict
 
 
 def _percent(share: float | None) -> str:
