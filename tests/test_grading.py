@@ -390,3 +390,17 @@ def test_scores_are_bounded_and_the_credit_only_lowers_them(choices: list[int]) 
             assert result.verdict == "invalid"
         assert result.points == (result.worth if result.verdict == "correct" else
                                  result.worth if result.verdict == "consistent" else 0)
+
+
+def test_a_semicolon_csv_with_decimal_commas_and_output_to_a_file(tmp_path: Path) -> None:
+    answers = tmp_path / "class.csv"
+    answers.write_text("\ufeffstudent;z.h1;z.h2;z.o\nana;0,1;3,8;−0,12\nben;0,3;;-,12\n",
+                       encoding="utf-8")
+    out = tmp_path / "grades.json"
+    code, stdout, err = _run("grade", str(EXAMPLE), str(answers), "--format", "json",
+                             "-o", str(out))
+    assert (code, stdout, err) == (0, "", "")
+    students = json.loads(out.read_text(encoding="utf-8"))["students"]
+    assert [(s["student"], s["score"]) for s in students] == [("ana", 3), ("ben", 1)]
+    assert [r["verdict"] for r in students[1]["results"][:3]] == [
+        "wrong", "unanswered", "correct"]
