@@ -113,6 +113,11 @@ def test_an_answer_to_a_key_not_asked_is_the_students_own_value() -> None:
     # a.h2 is not a question, but grad.v2 = δ_o·a_h2 follows from the student's a.h2
     marks = _grade({"a.h2": "3.4", "grad.z.o": "-0.132", "grad.v2": "-0.4488"})
     assert marks["grad.v2"] == ("consistent", 1)
+    grader = Grader(load_problem(str(EXAMPLE)))
+    student = grader.grade(Submission("s", "s", {"a.h2": "3.4", "grad.z.o": "-0.132",
+                                                 "grad.v2": "-0.4488"}))
+    assert student.results[6].reason == ("follows from your rounded grad.z.o = -0.132 and "
+                                         "your wrong a.h2 = 3.4 (carried forward)")
 
 
 def test_the_tolerance_of_the_precision_rule() -> None:

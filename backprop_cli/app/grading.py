@@ -266,10 +266,15 @@ class Grader:
 
     def grade(self, submission: Submission) -> StudentGrade:
         """The verdict on each question for one student."""
+        extra = [key for key in submission.answers if key not in self.worth and self.known(key)]
+        if any(key not in self.values for key in extra):
+            # values not asked but answered: their exact values tell a rounded one from a
+            # wrong one when a later answer is judged on them (recorded once for the class)
+            self.values = solve(self.problem, None,
+                                steps=_steps_needed(self.problem, [*self.keys, *extra])).values
         marking = _Marking(self)
-        for key, text in submission.answers.items():
-            if key not in self.worth and self.known(key):
-                marking.given(key, text)  # not asked: still the student's own value
+        for key in extra:
+            marking.given(key, submission.answers[key])  # not asked: still their own value
         results = [marking.mark(key, submission.answers.get(key)) for key in self.keys]
         return StudentGrade(submission.student, submission.source, self.problem, results)
 
