@@ -40,6 +40,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                "Differentiate an expression, at a point, against the real change."),
     "surface": ("backprop_cli.cli.surface", "surface",
                 "The loss over two parameters, with the gradient-descent path."),
+    "grade": ("backprop_cli.cli.grade", "grade",
+              "Grade a class's answers with error carried forward: a gradebook."),
+    "vary": ("backprop_cli.cli.vary", "vary",
+             "Write a variant of an exercise for each student (new numbers)."),
+    "export": ("backprop_cli.cli.export", "export",
+               "Export exercises for an LMS (export moodle: Moodle XML)."),
 }
 
 

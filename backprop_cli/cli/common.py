@@ -16,6 +16,7 @@ import click
 from backprop_cli.formats import (
     CHECK_FORMATS,
     DIAGRAM_FORMATS,
+    GRADE_FORMATS,
     REPORT_FORMATS,
     SOLVE_FORMATS,
 )
@@ -166,7 +167,7 @@ def write_file(output: str, text: str) -> None:
 # ranges and help cannot drift apart.
 
 _FORMAT_CHOICES = {"solve": SOLVE_FORMATS, "check": CHECK_FORMATS, "report": REPORT_FORMATS,
-                   "diagram": DIAGRAM_FORMATS}
+                   "diagram": DIAGRAM_FORMATS, "grade": GRADE_FORMATS}
 
 
 def format_option(family: str, default: str | None, help: str) -> Callable[[F], F]:

@@ -46,7 +46,7 @@ TRAINING_KEYS = ("optimizer", "weight_decay", "batch_size", "epochs", "round")
 TOP_KEYS = (
     "title", "description", "notes", "network", "loss", "reduction", "learning_rate", "steps",
     "freeze", "input", "target", "samples", "expected", "tolerance", "min_digits", "quiz",
-    *TRAINING_KEYS,
+    "points", *TRAINING_KEYS,
 )
 NETWORK_KEYS = ("inputs", "layers")
 LAYER_KEYS = ("units", "activation", "weights", "weight_names", "bias", "bias_names")
@@ -220,6 +220,11 @@ class _Reader:
         if (node := root.get("quiz")) is not None:
             try:
                 self.read_quiz(node, problem, errors)
+            except ProblemError as error:
+                errors.extend(error.each())
+        if (node := root.get("points")) is not None:
+            try:
+                problem.points = self.read_points(_map(node, "points"), problem)
             except ProblemError as error:
                 errors.extend(error.each())
         raise_collected(errors)
@@ -626,6 +631,17 @@ class _Reader:
             errors.extend(wrong)
         problem.quiz = patterns
         return patterns
+
+    def read_points(self, node: YMap, problem: Problem) -> dict[str, float]:
+        """`backprop grade`'s points: value key or glob -> points (the first match wins)."""
+        points = {}
+        for pattern, (key_mark, value_node) in node.entries.items():
+            why = match_patterns(problem, [pattern], max_steps=QUIZ_CHECK_STEPS)[1]
+            if pattern in why:
+                raise ProblemError(f"points: '{_short(pattern)}' {why[pattern]}", key_mark)
+            points[pattern] = _number(value_node, f"points '{_short(pattern)}'",
+                                      nonnegative=True)
+        return points
 
     # --------------------------------------------------------------- expected
 

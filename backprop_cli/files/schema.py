@@ -269,6 +269,10 @@ def _network_keys() -> dict[str, Schema]:
                            "updates).",
             "anyOf": [{"type": "string"},
                       {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
+        "points": {
+            "description": "`backprop grade`: the points of a question, by value key or glob "
+                           "pattern (the first match wins; default 1 each).",
+            "type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
     }
 
 
