@@ -10,6 +10,7 @@ from pathlib import Path
 from backprop_cli import calculus as calc
 from backprop_cli.calculus import ExpressionError
 from backprop_cli.errors import Mark, ProblemError, suggest
+from backprop_cli.files.loader import expression_value, is_expression
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, parse_yaml, read_text
 from backprop_cli.kinds.derivative.model import (
     Derivation,
@@ -161,10 +162,14 @@ class DerivativeReader:
         return node
 
     def number(self, node: YNode, what: str, nonnegative: bool = False) -> float:
-        if (not isinstance(node, YScalar) or isinstance(node.value, bool)
+        if is_expression(node):  # "-1/243", "sqrt(2)/2": numbers and constants
+            assert isinstance(node, YScalar)
+            value = expression_value(node, what)
+        elif (not isinstance(node, YScalar) or isinstance(node.value, bool)
                 or not isinstance(node.value, (int, float))):
             raise ProblemError(f"{what} must be a number", node.mark)
-        value = float(node.value)
+        else:
+            value = float(node.value)
         if not math.isfinite(value):
             raise ProblemError(f"{what} must be a finite number, found {node.text}", node.mark)
         if nonnegative and value < 0:
