@@ -370,8 +370,8 @@ class Solution:
         return self.to_markdown()
 
     def _repr_html_(self) -> str | None:
-        """Jupyter: the HTML document's body (None for a kind without an HTML form,
-        a derivative exercise: the notebook shows the Markdown)."""
+        """Jupyter: the HTML document's body (None for a kind without an HTML form:
+        the notebook then shows the Markdown)."""
         if not self._has_format("html"):
             return None
         return _html_fragment(self.to_html())

@@ -210,7 +210,7 @@ def dot(diagram: Diagram, digits: int = 4) -> str:
 # ---------------------------------------------------------------------- JSON
 
 
-def document(diagram: Diagram, path: str | None = None) -> dict[str, Any]:
+def json_document(diagram: Diagram, path: str | None = None) -> dict[str, Any]:
     """The graph as JSON, with the value key of every number (null where not finite)."""
     nodes = []
     for node in diagram.nodes:

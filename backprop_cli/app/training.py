@@ -224,7 +224,8 @@ def _is_log(result: TrainingResult) -> bool:
     return Scale.fit(list(map(float, result.losses))).log
 
 
-def document(result: TrainingResult, rows: int = 11, path: str | None = None) -> dict[str, Any]:
+def json_document(result: TrainingResult, rows: int = 11,
+                  path: str | None = None) -> dict[str, Any]:
     """JSON: the run, the loss table by value key, and the final values (null for what is
     not finite: JSON has no NaN or Infinity)."""
     final = result.final

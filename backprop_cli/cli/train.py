@@ -73,7 +73,7 @@ def train(file: str, steps: int | None, until_loss: float | None, rows: int, plo
       backprop train problem.yaml --steps 1000 --until-loss 1e-6
       backprop train problem.yaml --plot loss.png --format json
     """
-    from backprop_cli.app.training import StopOnInterrupt, document, report_lines
+    from backprop_cli.app.training import StopOnInterrupt, json_document, report_lines
     from backprop_cli.app.training import train as run
 
     check_plot_option(plot)
@@ -100,7 +100,7 @@ def train(file: str, steps: int | None, until_loss: float | None, rows: int, plo
     if fmt == "json":
         from backprop_cli.render.jsonout import dumps
 
-        write_output(dumps(document(result, rows, file)), None)
+        write_output(dumps(json_document(result, rows, file)), None)
     else:
         write_output("\n".join(report_lines(result, rows, digits)), None)
     if plot is not None:

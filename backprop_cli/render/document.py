@@ -40,7 +40,6 @@ from backprop_cli.render.model import (
     Fields,
     Inline,
     Judgement,
-    Mark,
     Math,
     Num,
     Para,
@@ -48,6 +47,7 @@ from backprop_cli.render.model import (
     Sparkline,
     Sym,
     Table,
+    VerdictMark,
     Word,
 )
 from backprop_cli.render.textplot import spaced
@@ -160,7 +160,7 @@ class Builder:
 
     def mark(self, key: str) -> list[Inline]:
         judgement = self.judge(key)
-        return [] if judgement is None else [" ", Mark(judgement)]
+        return [] if judgement is None else [" ", VerdictMark(judgement)]
 
     def equation(self, key: str, rate_symbol: bool = False) -> Equation | None:
         expr = self.formulas.for_key(key)
@@ -763,7 +763,7 @@ class Builder:
             return []
         if judgement.note:
             notes += [" " if notes else "", Sym(key), f": {judgement.note}."]
-        return [Mark(judgement, compact=True)]
+        return [VerdictMark(judgement, compact=True)]
 
     def update_table(self, names: list[str], prefix: str, title: str | None = None) -> Table:
         problem = self.problem
