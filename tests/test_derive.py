@@ -61,7 +61,7 @@ def test_partials_6_and_8_predict_2_2_and_change_2_25() -> None:
 
 def test_chain_rule_4y_is_8x_plus_12() -> None:
     worked = work(make_derivation("z = y^2", chain={"y": "2*x + 3"}, at={"x": 2}))
-    assert worked.formulas == {"formula.z.y": "2*y", "formula.y.x": "2",
+    assert worked.formulas == {"formula.z.y": "2*y", "formula.y.x": "2", "formula.y": "2*y",
                                "formula.x": "8*x + 12"}
     text = "\n".join(worked_lines(worked))
     assert "dz/dx = dz/dy · dy/dx = (2y)·(2) = 4y" in text

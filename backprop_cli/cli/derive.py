@@ -69,13 +69,13 @@ def derive(expression: str, at: tuple[str, ...], step: tuple[str, ...], chain: t
       backprop derive 'z = y^2' --chain 'y = 2*x + 3' --at x=2
       backprop derive 'sigmoid(u)' --at u=0.5 --format json
     """
-    from backprop_cli.calculus import ExpressionError, parse_definition
+    from backprop_cli.calculus import CONSTANTS, ExpressionError, parse_definition
     from backprop_cli.kinds.derivative import DerivationError, make_derivation, work
 
     chains: dict[str, str] = {}
     for text in chain:
-        try:
-            definition = parse_definition(text)
+        try:  # the name only (--chain 'e = ...' declares a variable e): read again below
+            definition = parse_definition(text, frozenset(CONSTANTS))
         except ExpressionError as error:
             raise click.BadParameter(error.pointed(text), param_hint="--chain") from None
         if definition.name is None:
