@@ -51,8 +51,8 @@ def check_plot_option(plot: str | None) -> None:
               help="Rows of the loss table: first, last and evenly spaced steps (0: all).")
 @click.option("--plot", type=click.Path(dir_okay=False, writable=True), default=None,
               metavar="FILE.png|FILE.svg",
-              help="Also draw the loss curve with matplotlib (pip install "
-                   "'backprop-cli[plot]').")
+              help="Also draw the loss curve with matplotlib (.venv/bin/pip install -e "
+                   "'.[plot]').")
 @format_option("report", "plain",
                "Output format.")
 @digits_option()

@@ -64,8 +64,6 @@ td.right, th.right { text-align: right; }
 dl.fields { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; }
 dl.fields dt { font-weight: 600; } dl.fields dd { margin: 0; }
 svg.spark { vertical-align: middle; }
-pre.worked { background: #f8fafc; padding: .75rem 1rem; overflow-x: auto;
-  font: 15px/1.5 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
 @media print { h2 { break-after: avoid; } main { max-width: none; } }
 """
 
@@ -226,6 +224,12 @@ def write_html(doc: Document, latex: MathNotation, prose: MathNotation) -> str:
     return HtmlWriter(latex, prose).write(doc)
 
 
+TEXT_PAGE_STYLE = """\
+pre.worked { background: #f8fafc; padding: .75rem 1rem; overflow-x: auto;
+  font: 15px/1.5 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
+"""
+
+
 def write_text_page(title: str, lines: Sequence[str]) -> str:
     """A page of worked lines already laid out as text (a derivative exercise's working:
     its alignment is the meaning, so it stays preformatted), in the same light theme."""
@@ -234,6 +238,7 @@ def write_text_page(title: str, lines: Sequence[str]) -> str:
         "<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<meta name="generator" content="backprop solve">',
-        f"<title>{html.escape(title)}</title>", f"<style>\n{STYLE}</style>", "</head>",
+        f"<title>{html.escape(title)}</title>", f"<style>\n{STYLE}{TEXT_PAGE_STYLE}</style>",
+        "</head>",
         "<body>", "<main>", f"<h1>{html.escape(title)}</h1>",
         f'<pre class="worked">{body}</pre>', "</main>", "</body>", "</html>"]) + "\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 from backprop_cli import calculus as calc
 from backprop_cli.calculus import ExpressionError
 from backprop_cli.errors import Mark, ProblemError, suggest
-from backprop_cli.files.loader import expression_value, is_expression
+from backprop_cli.files.fields import expression_value, is_expression
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, parse_yaml, read_text
 from backprop_cli.kinds.derivative.model import (
     Derivation,
