@@ -1058,8 +1058,8 @@ class _Writer:
             negative = coefficient < 0
             shown = _product([Num(-coefficient), rest]) if negative else term
             text = self.write(shown)
-            if index > 0 and not negative and text[:1] in "−-":
-                text = f"({text})"  # a negative number substituted: 3 + (−2)
+            if index > 0 and text[:1] in "−-":
+                text = f"({text})"  # a negative number substituted: 3 + (−2), 2 − (−1)
             if index == 0:
                 parts.append(self.minus + text if negative else text)
             else:

@@ -273,7 +273,7 @@ def test_readme_example_file_is_right(tmp_path: Path) -> None:
     example = tmp_path / "example.yaml"
     example.write_text(blocks[0], encoding="utf-8")
     report = check_file(str(example))
-    assert report.status == "passed" and len(report.results) == 5
+    assert report.status == "passed" and len(report.results) == 7
 
 
 def test_solve_writes_a_derivative_exercise_as_an_html_page(tmp_path: Path) -> None:

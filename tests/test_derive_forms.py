@@ -262,3 +262,24 @@ def test_errors_name_the_place(text: str, message: str) -> None:
     with pytest.raises(ProblemError) as caught:
         parse(text, "<t>")
     assert str(caught.value).startswith(message)
+
+
+def test_a_negative_value_subtracted_is_written_in_parentheses() -> None:
+    lines = worked_lines(work(make_derivation("f(z, w) = max(z, w) - w", at={"z": 2, "w": -1})))
+    assert "  f(2, −1) = max(2, −1) − (−1) = 3" in lines
+    assert "  ∂f/∂z = step(2 − (−1)) = 1" in lines
+
+
+PUBLISHED = ["cs231n_chain_q_x_plus_y", "cs231n_max_gate", "colah_computational_graph_e"]
+
+
+@pytest.mark.parametrize("stem", PUBLISHED)
+def test_the_published_exercises_check(stem: str) -> None:
+    from backprop_cli.kinds.derivative import load
+    from tests.conftest import PROBLEMS
+
+    problem = load(PROBLEMS / f"{stem}.yaml")
+    assert problem.derivation.description is not None  # names its source
+    results = check(problem)
+    assert results and all(r.verdict == "correct" for r in results), [
+        (r.key, r.verdict) for r in results]

@@ -59,8 +59,9 @@ def derive(expression: str, at: tuple[str, ...], step: tuple[str, ...], chain: t
     variables), at a point, with the change it predicts beside the actual change.
 
     EXPR uses numbers, variables, + - * / ^ (or **), parentheses, and exp, log,
-    sin, cos, tanh, sigmoid, sqrt, relu; `e` is Euler's number. Name it with
-    `f(x) = ...` or `z = ...`. The text is parsed, never run as code.
+    sin, cos, tanh, sigmoid, sqrt, relu, step, abs, sign, max(a, b), min(a, b);
+    `e` is Euler's number (unless --chain or --at names a variable e), `pi` is π.
+    Name it with `f(x) = ...` or `z = ...`. The text is parsed, never run as code.
 
     \b
     Examples:

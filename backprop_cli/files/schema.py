@@ -209,8 +209,12 @@ def _defs() -> dict[str, Schema]:
                            "η·g, w += v; adam: bias-corrected moments.",
             "default": "sgd",
             "anyOf": [{"enum": list(OPTIMIZER_NAMES)}, *optimizer_objects]},
+        "variable": {
+            "description": "A variable of a derivative exercise: letters, digits and '_', "
+                           "starting with a letter (any word: z, a and e are variables here).",
+            "type": "string", "pattern": r"^[A-Za-z\u00C0-\uFFFF][A-Za-z0-9_\u00C0-\uFFFF]*$"},
         "point": {
-            "type": "object", "propertyNames": _ref("name"),
+            "type": "object", "propertyNames": _ref("variable"),
             "additionalProperties": NUMBER},
     }
 
@@ -299,7 +303,7 @@ def _derivative_keys() -> dict[str, Schema]:
         "function": {"type": "string",
                      "description": "The function to differentiate: \"f(x) = x^3 - 3*x^2\" "
                                     "or \"z = y^2\"."},
-        "chain": {"type": "object", "propertyNames": _ref("name"),
+        "chain": {"type": "object", "propertyNames": _ref("variable"),
                   "additionalProperties": {"type": "string"},
                   "description": "Intermediate variables by name (y: \"2*x + 3\")."},
         "at": {**_ref("point"), "description": "The point, by variable (x: 2)."},
