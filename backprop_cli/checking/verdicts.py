@@ -74,9 +74,9 @@ class Precision:
     def of(cls, text: str, override: float | None = None) -> Precision:
         """The precision ``text`` claims; a number written as an expression ("-1/243",
         "sqrt(2)/2") claims to be exact."""
-        if _PLAIN_NUMBER(text) is None:
-            return cls(0.0, override, MANY_DIGITS)
         body = text.strip().lstrip("+-")
+        if body.strip("0123456789.") and _PLAIN_NUMBER(text) is None:  # (most have digits only)
+            return cls(0.0, override, MANY_DIGITS)
         lowered = body.lower()
         mantissa, _, exponent = lowered.partition("e")
         digits = len(mantissa.replace(".", "").lstrip("0"))
