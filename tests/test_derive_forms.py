@@ -283,3 +283,42 @@ def test_the_published_exercises_check(stem: str) -> None:
     results = check(problem)
     assert results and all(r.verdict == "correct" for r in results), [
         (r.key, r.verdict) for r in results]
+
+
+def test_the_derive_command_reads_a_point_written_as_an_expression() -> None:
+    result = CliRunner().invoke(cli, ["derive", "sin(x)", "--at", "x=pi/4", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["values"]["derivative.x"] == math.cos(math.pi / 4)
+    result = CliRunner().invoke(cli, ["derive", "sin(x)", "--at", "x=pi/q"])
+    assert result.exit_code == 2
+    assert "'x=pi/q' is not NAME=NUMBER" in result.output
+
+
+def test_init_uniform_bounds_may_be_expressions() -> None:
+    from backprop_cli.files.loader import parse_problem
+
+    text = """
+network:
+  inputs: [x1, x2]
+  layers:
+    - units: [o]
+      activation: sigmoid
+      weights: {init: uniform, seed: 1, low: "-1/sqrt(2)", high: "1/sqrt(2)"}
+loss: half_squared_error
+learning_rate: 0.1
+input: [1, 2]
+target: 1
+"""
+    weights = parse_problem(text).layers[0].weights
+    assert weights.shape == (1, 2) and abs(weights).max() <= 1 / math.sqrt(2)
+
+
+def test_the_derive_command_gives_second_derivatives_on_request() -> None:
+    result = CliRunner().invoke(cli, ["derive", "f(x, y) = x^2*y^3", "--at", "x=2,y=1",
+                                      "--second"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "∂/∂y(∂f/∂x) = 6xy²" in lines
+    assert "  ∂²f/∂x² = 2(1)³ = 2" in lines
+    plain = CliRunner().invoke(cli, ["derive", "f(x, y) = x^2*y^3", "--at", "x=2,y=1"])
+    assert "∂²" not in plain.output

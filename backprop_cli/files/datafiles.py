@@ -39,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.errors import Mark, ProblemError, suggest
+from backprop_cli.files.fields import expression_value, is_expression
 from backprop_cli.files.yamlio import YMap, YNode, YScalar
 from backprop_cli.model.losses import LOSSES
 
@@ -330,6 +331,9 @@ def read_weights(node: YMap, rows: int, cols: int, where: str, problem_path: str
 
 
 def _finite(node: YNode, what: str) -> float:
+    if is_expression(node):  # "-1/sqrt(6)": a number written as an expression
+        assert isinstance(node, YScalar)
+        return expression_value(node, what)
     value = node.value if isinstance(node, YScalar) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
             value):
