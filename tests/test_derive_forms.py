@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -322,3 +323,16 @@ def test_the_derive_command_gives_second_derivatives_on_request() -> None:
     assert "  ∂²f/∂x² = 2(1)³ = 2" in lines
     plain = CliRunner().invoke(cli, ["derive", "f(x, y) = x^2*y^3", "--at", "x=2,y=1"])
     assert "∂²" not in plain.output
+
+
+def test_the_quiz_asks_for_second_derivatives_when_the_file_does(tmp_path: Path) -> None:
+    path = tmp_path / "q.yaml"
+    path.write_text("kind: derivative\nfunction: \"f(x, y) = x^2*y^3\"\nat: {x: 2, y: 1}\n"
+                    "expected:\n  derivative2.x.y: 12\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["quiz", str(path), "--keys", "derivative2.x.*"],
+                                input="?\n3\n12\n")
+    lines = result.output.splitlines()
+    assert "[1/2] derivative2.x.x (∂/∂x (∂f/∂x) at the point) = ?" in lines
+    assert "  ∂/∂x (∂f/∂x) = 2*y^3" in lines
+    assert "  ✗ wrong: derivative2.x.x = 2" in lines
+    assert "  ✓ right (derivative2.x.y = 12)" in lines
