@@ -274,3 +274,12 @@ def test_a_matrix_without_its_outer_brackets_says_so() -> None:
     text = SAMPLES_FILE.replace("weights: [[0.5]]", "weights: [0.5], [0.7]")
     assert _errors(text) == ["f.yaml:5:16: weights: a matrix needs its outer brackets: "
                              "weights: [[0.5], [0.7]]"]
+
+
+def test_a_quoted_name_as_a_target_keeps_its_message() -> None:
+    with pytest.raises(ProblemError) as caught:
+        parse_problem(BASE.replace("target: [1.0]", 'target: "o"'), path="p.yaml")
+    assert str(caught.value) == ("p.yaml:16:9: target 'o' is not a number (naming the true "
+                                 "unit is for cross_entropy only)")
+    assert parse_problem(BASE.replace("target: [1.0]", 'target: "1/2"')).targets.tolist() == [
+        [0.5]]

@@ -17,6 +17,7 @@ from backprop_cli.errors import Mark, ProblemError, raise_collected, suggest
 from backprop_cli.files.fields import (
     MAX_COUNT,
     MAX_STEPS,
+    NAME,
     _actual_shape,
     _check_keys,
     _count_word,
@@ -572,7 +573,8 @@ class _Reader:
                     what: str) -> tuple[Any, str | None]:
         targets = LOSSES[loss].targets
         if isinstance(node, YScalar) and isinstance(node.value, str) and not (
-                targets != "distribution" and is_expression(node)):
+                targets != "distribution" and is_expression(node)
+                and not NAME.match(node.value)):  # "1/2" is a number, "o2" a unit's name
             if targets != "distribution":
                 naming = " or ".join(s.name for s in LOSSES.values() if s.targets == "distribution")
                 raise ProblemError(f"{what} '{_short(node.value)}' is not a number (naming the "
