@@ -32,6 +32,7 @@ An explicit ``tolerance`` (absolute) replaces both precision rules.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Literal, get_args
 
@@ -57,6 +58,10 @@ _UNIT_NOISE = 1e-9  # in units of the last digit
 _FLOAT_NOISE = 2.0 ** -50  # relative to the values compared
 
 
+# a number as written, which claims a precision (else an expression, which is exact)
+_PLAIN_NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*\Z").match
+
+
 @record(frozen=True)
 class Precision:
     """What a written number claims: its last digit's unit and significant digits."""
@@ -67,7 +72,11 @@ class Precision:
 
     @classmethod
     def of(cls, text: str, override: float | None = None) -> Precision:
+        """The precision ``text`` claims; a number written as an expression ("-1/243",
+        "sqrt(2)/2") claims to be exact."""
         body = text.strip().lstrip("+-")
+        if body.strip("0123456789.") and _PLAIN_NUMBER(text) is None:  # (most have digits only)
+            return cls(0.0, override, MANY_DIGITS)
         lowered = body.lower()
         mantissa, _, exponent = lowered.partition("e")
         digits = len(mantissa.replace(".", "").lstrip("0"))

@@ -40,6 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.errors import Mark, ProblemError, suggest
+from backprop_cli.files.fields import expression_value, is_expression
 from backprop_cli.files.trust import (
     MAX_DATA_BYTES,
     check_init_size,
@@ -372,6 +373,9 @@ def read_weights(node: YMap, rows: int, cols: int, where: str, problem_path: str
 
 
 def _finite(node: YNode, what: str) -> float:
+    if is_expression(node):  # "-1/sqrt(6)": a number written as an expression
+        assert isinstance(node, YScalar)
+        return expression_value(node, what)
     value = node.value if isinstance(node, YScalar) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
             value):

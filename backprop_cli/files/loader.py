@@ -17,6 +17,7 @@ from backprop_cli.errors import Mark, ProblemError, raise_collected, suggest
 from backprop_cli.files.fields import (
     MAX_COUNT,
     MAX_STEPS,
+    NAME,
     _actual_shape,
     _check_keys,
     _count_word,
@@ -33,6 +34,7 @@ from backprop_cli.files.fields import (
     _shape_text,
     _short,
     _string,
+    is_expression,
 )
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml
 from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activation
@@ -576,7 +578,9 @@ class _Reader:
     def read_target(self, node: YNode, outputs: list[str], loss: str,
                     what: str) -> tuple[Any, str | None]:
         targets = LOSSES[loss].targets
-        if isinstance(node, YScalar) and isinstance(node.value, str):
+        if isinstance(node, YScalar) and isinstance(node.value, str) and not (
+                targets != "distribution" and is_expression(node)
+                and not NAME.match(node.value)):  # "1/2" is a number, "o2" a unit's name
             if targets != "distribution":
                 naming = " or ".join(s.name for s in LOSSES.values() if s.targets == "distribution")
                 raise ProblemError(f"{what} '{_short(node.value)}' is not a number (naming the "
