@@ -283,3 +283,11 @@ def test_a_quoted_name_as_a_target_keeps_its_message() -> None:
                                  "unit is for cross_entropy only)")
     assert parse_problem(BASE.replace("target: [1.0]", 'target: "1/2"')).targets.tolist() == [
         [0.5]]
+
+
+def test_network_keys_at_the_top_level_beside_network_say_indent_them() -> None:
+    """Found by the fuzz job: network: with nothing below it, inputs: and layers: at its
+    level. One error, at inputs:, that says what to do."""
+    with pytest.raises(ProblemError) as error:
+        parse_problem("  network:\n  inputs: 1\n  layers:", "p.yaml")
+    assert str(error.value) == "p.yaml:2:3: 'inputs' belongs to the network: indent it below network:"

@@ -123,9 +123,10 @@ class _Reader:
     def read(self, steps_override: int | None) -> Problem:
         root = self.root
         for key in NETWORK_KEYS:  # inputs: or layers: at the top level
-            if key in root.entries and "network" not in root.entries:
-                raise ProblemError(f"'{key}' belongs to the network: nest it under network: "
-                                   f"(network:, then {key}: indented below it)",
+            if key in root.entries:
+                how = ("indent it below network:" if "network" in root.entries
+                       else f"nest it under network: (network:, then {key}: indented below it)")
+                raise ProblemError(f"'{key}' belongs to the network: {how}",
                                    root.entries[key][0])
         _check_keys(root, TOP_KEYS, "the problem")
         title = self.title_default
