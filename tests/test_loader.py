@@ -290,4 +290,5 @@ def test_network_keys_at_the_top_level_beside_network_say_indent_them() -> None:
     level. One error, at inputs:, that says what to do."""
     with pytest.raises(ProblemError) as error:
         parse_problem("  network:\n  inputs: 1\n  layers:", "p.yaml")
-    assert str(error.value) == "p.yaml:2:3: 'inputs' belongs to the network: indent it below network:"
+    assert str(error.value) == ("p.yaml:2:3: 'inputs' belongs to the network: indent it "
+                                "below network:")
