@@ -356,7 +356,8 @@ def _judge(problem: Problem, entry: Expected, values: Mapping[str, float],
         result.formula = expr
         result.operands = {ref: operand.value for ref, operand in operands.items()}
     judged = judge(entry.key, entry.value, precision, actual, expr, operands,
-                   min_digits=min_digits, slips=ProblemSlips(problem, formulas, carried))
+                   min_digits=min_digits, slips=ProblemSlips(problem, formulas, carried),
+                   one_rounding=problem.round is not None)
     settle(result, judged, tolerance)
     recomputation.judged[entry.key] = "wrong" if result.verdict == "erratum" else judged.basis
     return result

@@ -200,18 +200,29 @@ def _short(precision: Precision, min_digits: int | None) -> bool:
 
 def judge(key: str, published: float, precision: Precision, exact: float,
           formula: Expr | None = None, operands: Mapping[str, Operand] | None = None, *,
-          min_digits: int | None = None, slips: SlipContext | None = None) -> Judged:
+          min_digits: int | None = None, slips: SlipContext | None = None,
+          one_rounding: bool = False) -> Judged:
     """The verdict on ``published`` for ``key`` (its exact value ``exact``).
 
     ``formula`` is the step and ``operands`` the author's values of what it reads
     (every ref of the formula); without them only ``correct`` or ``wrong`` is
     possible. ``slips`` is a :class:`backprop_cli.checking.slips.SlipContext` for the
     diagnosis of a wrong value (None: only the slips the formula alone shows).
+
+    ``one_rounding``: hand-calculation mode (``round: N``), where every step is rounded
+    once, by the rule, and its formula says so: the recomputation from the author's
+    values is the value to write, and neither rounding twice nor the operands' rounding
+    excuses another (0.7·(−0.025) = −0.0175 is kept as −0.018, never −0.017).
     """
     short = min_digits if _short(precision, min_digits) else None
 
     def padded(reference: float) -> Precision:  # the precision min_digits asks for
         return precision if short is None else precision.padded(short, reference)
+
+    def slack(reference: float) -> float:  # how far from the recomputation is consistent
+        if one_rounding and precision.override is None:
+            return _UNIT_NOISE * precision.unit + _FLOAT_NOISE * abs(reference)
+        return padded(reference).consistent_slack(reference)
 
     if math.isfinite(exact) and padded(exact).agrees(published, exact):
         return Judged("correct", basis="exact" if published == exact else "rounded")
@@ -219,11 +230,11 @@ def judge(key: str, published: float, precision: Precision, exact: float,
     spread = 0.0
     if formula is not None and operands is not None:
         recomputed = _evaluate(formula, {ref: o.value for ref, o in operands.items()})
-        if recomputed is not None and precision.override is None:
+        if recomputed is not None and precision.override is None and not one_rounding:
             spread = propagated(formula, operands, recomputed)
     if recomputed is not None and operands is not None:
         off = abs(published - recomputed)
-        if off <= padded(recomputed).consistent_slack(recomputed) + spread:
+        if off <= slack(recomputed) + spread:
             carried = any(o.status == "wrong" for o in _differing(operands))
             return Judged("consistent", _follows(operands, recomputed, exact), None,
                           recomputed, "wrong" if carried else "rounded")
