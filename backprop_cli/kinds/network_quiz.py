@@ -17,13 +17,12 @@ from backprop_cli.checking.checker import CarriedForward, KeyResult, Precision, 
 from backprop_cli.checking.verdicts import OperandStatus, correct_at_once, judge
 from backprop_cli.engine import solve
 from backprop_cli.expr import render
-from backprop_cli.kinds.base import QuizError
+from backprop_cli.kinds.base import QuizError, verdict_lines
 from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.model.questions import default_selection, match_patterns, select_keys
 from backprop_cli.numfmt import format_number
-from backprop_cli.render.marks import VERDICT_SYMBOLS
 from backprop_cli.render.notation import UnicodeNotation
 
 KIND_WORDS = {"z": "pre-activation", "a": "activation", "dadz": "derivative", "loss": "loss",
@@ -177,17 +176,8 @@ class NetworkQuiz:
         return f"{self.notation.symbol(key)} = {render(expr, self.notation)}"
 
     def explain(self, result: KeyResult) -> list[str]:
-        mark = VERDICT_SYMBOLS[result.verdict]
-        exact = self._num(result.actual)
-        if result.verdict == "correct":
-            return [f"{mark} right ({result.key} = {exact})"]
-        if result.verdict == "consistent":
-            return [f"{mark} right from your earlier answers: {result.reason}; "
-                    f"the exact value is {exact}"]
-        lines = [f"{mark} wrong: {result.key} = {exact}"]
-        if result.diagnosis is not None:
-            lines.append(f"  {result.diagnosis.message}")
-        step = self._step(result)
+        lines = verdict_lines(result, self._num(result.actual))
+        step = self._step(result) if result.verdict == "wrong" else None
         if step is not None:
             assert result.recomputed is not None
             own = not math.isclose(result.recomputed, result.actual, rel_tol=1e-9,
