@@ -61,10 +61,7 @@ def discover(paths: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
     root = trust.repository_root()
     if root is not None:
         trust.add_root(root)
-    unique = _each_real_file_once(list(found))
-    for name in unique:
-        trust.note_input_path(name)
-    return unique
+    return _each_real_file_once(list(found))
 
 
 def display(path: str) -> str:
@@ -194,6 +191,7 @@ def _each_real_file_once(paths: list[str]) -> list[str]:
             info = os.stat(path)
         except OSError:
             continue  # missing, a dangling link: kept, reported as invalid
+        trust.note_input(info)  # an input of the run: --output never replaces it
         key = (info.st_dev, info.st_ino)
         if key not in keys or (os.path.islink(keys[key]) and not os.path.islink(path)):
             keys[key] = path

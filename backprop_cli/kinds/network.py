@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from backprop_cli.checking.checker import check_values
 from backprop_cli.checking.report import FileError, FileReport, judged
@@ -18,14 +19,13 @@ from backprop_cli.files.loader import problem_from_tree
 from backprop_cli.files.yamlio import YNode
 from backprop_cli.formats import SolveFormat
 from backprop_cli.kinds.base import SolveRequest, SolveRequestError
-from backprop_cli.kinds.network_quiz import NetworkQuiz
 from backprop_cli.model.keys import value_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.model.questions import match_patterns
 from backprop_cli.records import replace
-from backprop_cli.render import RenderOptions, render_problem, solve_for_display
-from backprop_cli.render.formula_text import math_substituted
-from backprop_cli.render.jsonout import dumps, solution_document
+
+if TYPE_CHECKING:
+    from backprop_cli.kinds.network_quiz import NetworkQuiz
 
 # values in one JSON document without --keys: past this, --keys is asked for (issue 18)
 MAX_JSON_VALUES = 2_000_000
@@ -51,7 +51,12 @@ class NetworkKind:
         try:
             solution = solve(exercise, list(exercise.expected) or [value_key("loss", step=None)])
             results = check_values(exercise, solution.values, min_digits)
-            for result in results:  # the recomputations, as the worked solution writes them
+            shown = [r for r in results if r.formula is not None and r.recomputed is not None]
+            if shown:
+                # lazy: the notation loads only for a file with a value not correct (a
+                # batch of right files never pays for it)
+                from backprop_cli.render.formula_text import math_substituted
+            for result in shown:  # the recomputations, as the worked solution writes them
                 if result.formula is not None and result.recomputed is not None:
                     result.shown = math_substituted(exercise, result.key, result.formula,
                                                     result.operands, result.recomputed)
@@ -61,6 +66,10 @@ class NetworkKind:
         return judged(path, exercise.title, results)
 
     def solve(self, exercise: Problem, request: SolveRequest) -> str:
+        # lazy: the renderers load only when a solution is written, never for `check`
+        from backprop_cli.render import RenderOptions, render_problem, solve_for_display
+        from backprop_cli.render.jsonout import dumps, solution_document
+
         problem = exercise
         if request.round_decimals is not None:
             problem = replace(problem, round=request.round_decimals)
@@ -106,6 +115,9 @@ class NetworkKind:
 
     def quiz(self, exercise: Problem, patterns: Sequence[str] | None, limit: int, digits: int,
              min_digits: int) -> NetworkQuiz:
+        # lazy: the quiz's notation and carried-forward machinery, for quiz and grading only
+        from backprop_cli.kinds.network_quiz import NetworkQuiz
+
         return NetworkQuiz(exercise, patterns, limit, digits, min_digits)
 
 
