@@ -78,6 +78,12 @@ class RoundingEngine(Engine):
             p.loss = round_value(scaled, self.decimals)
         return p
 
+    def input_gradient(self, p: Pass) -> Array:
+        return self._round(p.grad_z[0] @ self.weights[0])
+
+    def parameter_change(self) -> Array:
+        return self._round(super().parameter_change())
+
     def backward(self, p: Pass, record: bool = True) -> None:
         out = len(self.weights) - 1
         a_out = p.a[out]

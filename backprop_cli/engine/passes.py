@@ -38,6 +38,7 @@ from numpy.typing import NDArray
 
 from backprop_cli.engine.diagnosis import numeric_error
 from backprop_cli.model.keys import (
+    CONVENTION_KINDS,
     UNIT_KINDS,
     KeyKind,
     KeyParts,
@@ -284,6 +285,8 @@ class Engine:
                              (problem.batch(b + 1) for b in range(problem.batches_per_epoch))]
         self._updater: Updater | None = None
         self.state: dict[str, Array] = {}  # the optimizer's v, m, s… (flat, like params)
+        # the parameters before the step's update, kept when a change.<param> is recorded
+        self.previous: Array | None = None
         if problem.optimizer.name != "sgd" or problem.weight_decay or problem.round is not None:
             self._make_updater()
 
@@ -517,6 +520,8 @@ class Engine:
             if step > steps:  # steps == 0: one forward/backward, no update
                 step = 0
                 break
+            if self.previous is not None and wanted:
+                np.copyto(self.previous, self.params)
             self.update(p)
             if wanted:
                 take.after_update(step, p)
@@ -532,6 +537,21 @@ class Engine:
         if want_final:
             take.final(final)
         return Solution(problem, recorder.values, losses[: steps_run + 1], steps_run, stopped)
+
+    def input_gradient(self, p: Pass) -> Array:
+        """∂L_k/∂x of every input for every sample of the pass (after :meth:`backward`):
+        the lowest layer's δ times its weights, as ∂L/∂a of a hidden layer."""
+        return np.matmul(p.grad_z[0], self.weights[0])
+
+    def parameter_change(self) -> Array:
+        """new − old of every parameter in the last update (flat, like ``params``)."""
+        assert self.previous is not None
+        return self.params - self.previous
+
+    def keep_previous(self) -> None:
+        """Keep the parameters before each update (for ``change.<param>``)."""
+        if self.previous is None:
+            self.previous = np.empty(self.params.size)
 
     def _check_finite(self, loss: float, step: int, what: str, p: Pass | None = None) -> None:
         if math.isfinite(loss):
@@ -551,10 +571,21 @@ class Engine:
                 recorder.add(key, self.y[k, j])
 
     def _record_update(self, recorder: Recorder, prefix: str) -> None:
-        """The optimizer's values of this step (``v.``, ``m.``…), then ``new.``."""
+        """The optimizer's values of this step (``v.``, ``m.``…), then ``new.`` (and
+        ``change.``, new − old, when asked for)."""
         for kind, flat in self.state.items():
             self._record_params(recorder, prefix, flat, named_kind(kind))
         self._record_params(recorder, prefix, kind="new")
+        if self.previous is not None and "change" in self.conventions(recorder):
+            self._record_params(recorder, prefix, self.parameter_change(), "change")
+
+    def conventions(self, recorder: Recorder) -> frozenset[str]:
+        """The convention kinds (error, change, grad.input) to record: those the file
+        uses, and those a recorder's pattern names (``error.*``); a pattern such as
+        ``grad.*`` alone does not bring them in."""
+        named = {kind for kind in CONVENTION_KINDS
+                 if any(head(kind) in pattern for pattern in recorder.patterns)}
+        return self.problem.shown_kinds | named
 
     def _record_params(self, recorder: Recorder, prefix: str, flat: Array | None = None,
                        kind: KeyKind = "param") -> None:
@@ -607,6 +638,19 @@ class Engine:
                 values = [value for unit in zip(*(row[k] for row in rows), strict=True)
                           for value in unit]
                 items += zip(for_sample(block, suffix), values, strict=True)
+        if backward:
+            conventions = self.conventions(recorder)
+            if "error" in conventions:
+                for li, layer in enumerate(problem.layers):
+                    rows = (-p.grad_z[li]).tolist()
+                    block = keys_of(prefix, "error", layer.units)
+                    for k, suffix in enumerate(samples):
+                        items += zip(for_sample(block, suffix), rows[k], strict=True)
+            if "grad.input" in conventions:
+                rows = self.input_gradient(p).tolist()
+                block = keys_of(prefix, "grad.input", problem.input_names)
+                for k, suffix in enumerate(samples):
+                    items += zip(for_sample(block, suffix), rows[k], strict=True)
         if problem.has_samples and recorder.may_match(prefix, compose("", "loss", "", "@")):
             for suffix, value in zip(samples, p.sample_losses.tolist(), strict=True):
                 add((compose(prefix, "loss", "", suffix), value))
@@ -657,6 +701,8 @@ class _ByPattern:
         self.engine = engine
         self.recorder = recorder
         self.later_steps = recorder.may_want_later_steps()
+        if "change" in engine.conventions(recorder):
+            engine.keep_previous()
 
     def data(self) -> None:
         if self.recorder.wants_prefix(head("input")) or self.recorder.wants_prefix(head("target")):
@@ -710,13 +756,15 @@ class _DirectKeys:
         self.data_keys: list[tuple[str, KeyParts]] = []
         self.before: dict[int | None, list[tuple[str, KeyParts]]] = {}
         self.after: dict[int | None, list[tuple[str, KeyParts]]] = {}
-        updated = {"new", *problem.optimizer.kinds}
+        updated = {"new", "change", *problem.optimizer.kinds}
         expected = problem.expected
         for key in recorder.exact:
             entry = expected.get(key)  # a check's keys: parsed by the loader already
             parts = entry.parts if entry is not None and entry.parts else parse_key(key, problem)
             if parts is None:
                 continue  # no key of this problem: never recorded
+            if parts.kind == "change":
+                engine.keep_previous()
             if parts.kind in ("input", "target"):
                 self.data_keys.append((key, parts))
             else:
@@ -780,6 +828,11 @@ class _DirectKeys:
             return float(getattr(p, _UNIT_ARRAYS[kind])[li][row, j])
         if kind == "loss":
             return p.loss if sample is None else float(p.sample_losses[row])
+        if kind == "error":
+            li, j = self.units[name]
+            return float(-p.grad_z[li][row, j])
+        if kind == "grad.input":
+            return float(engine.input_gradient(p)[row, problem.input_names.index(name)])
         param = problem.parameters[name]
         if kind == "grad" and sample is not None:
             return engine._sample_gradient(p, param, row)
@@ -789,4 +842,6 @@ class _DirectKeys:
             return float(p.grad[flat])
         if kind == "param" or kind == "new":  # before the update, or after it
             return float(engine.params[flat])
+        if kind == "change":
+            return float(engine.parameter_change()[flat])
         return float(engine.state[kind][flat])  # the optimizer's v, m, s…

@@ -18,6 +18,7 @@ import numpy as np
 from backprop_cli.errors import Mark, ProblemError, suggest
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml, resolve_plain
 from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activation
+from backprop_cli.model.keys import CONVENTION_KINDS, head
 from backprop_cli.model.keyspace import key_index, parse_key
 from backprop_cli.model.losses import LOSS_NAMES, LOSSES, make_loss
 from backprop_cli.model.problem import RESERVED_WORDS, Expected, Layer, Problem, Use
@@ -367,11 +368,27 @@ class _Reader:
             problem.tolerance = _number(node, "tolerance", nonnegative=True)
         if (node := root.get("min_digits")) is not None:
             problem.min_digits = _int(node, "min_digits", 1, MAX_MIN_DIGITS)
+        problem.shown_kinds = self.shown_kinds(root)
         if (node := root.get("expected")) is not None:
             problem.expected = self.read_expected(_map(node, "expected"), problem)
         if (node := root.get("quiz")) is not None:
             problem.quiz = self.read_quiz(node, problem)
         return problem
+
+    @staticmethod
+    def shown_kinds(root: YMap) -> frozenset[str]:
+        """The convention kinds (error., change., grad.input.) the file's expected keys or
+        quiz patterns name: solve shows them beside the others."""
+        texts: list[str] = []
+        if isinstance(node := root.get("expected"), YMap):
+            texts += node.entries
+        if isinstance(node := root.get("quiz"), YSeq):
+            texts += [item.value for item in node.items
+                      if isinstance(item, YScalar) and isinstance(item.value, str)]
+        elif isinstance(node, YScalar) and isinstance(node.value, str):
+            texts.append(node.value)
+        return frozenset(kind for kind in CONVENTION_KINDS
+                         if any(head(kind) in text for text in texts))
 
     # ---------------------------------------------------------------- network
 

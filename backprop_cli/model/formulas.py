@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from backprop_cli.expr import Call, Const, Expr, Ref, Round, add, mul, sub
+from backprop_cli.expr import Call, Const, Expr, Neg, Ref, Round, add, mul, sub
 from backprop_cli.model.keys import KeyParts, compose, prefix_for, suffix_for, value_key
 from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.problem import Problem
@@ -59,6 +59,13 @@ class Formulas:
             return None
         if kind == "param":
             return self.param_start(parts.name, parts.step)
+        if kind == "change":  # Δw = new − old
+            return sub(Ref(compose(prefix, "new", parts.name)),
+                       Ref(compose(prefix, "param", parts.name)))
+        if kind == "error":  # the error term of the delta rule: −∂L/∂z
+            return Neg(Ref(compose(prefix, "grad.z", parts.name, sfx)))
+        if kind == "grad.input":
+            return self.grad_input(prefix, parts.name, sfx)
         if kind == "new" or kind in problem.optimizer.kinds:
             return self.update(kind, parts.name, parts.step)
         if kind == "z":
@@ -142,6 +149,14 @@ class Formulas:
         return add(*(mul(Ref(compose(prefix, "param", above.weight_names[row][col])),
                          Ref(compose(prefix, "grad.z", u, sfx)))
                      for row, u in enumerate(above.units)))
+
+    def grad_input(self, prefix: str, name: str, sfx: str) -> Expr:
+        """∂L/∂x: the sum over the first layer's units of weight · δ."""
+        first = self.problem.layers[0]
+        col = self.problem.input_names.index(name)
+        return add(*(mul(Ref(compose(prefix, "param", first.weight_names[row][col])),
+                         Ref(compose(prefix, "grad.z", u, sfx)))
+                     for row, u in enumerate(first.units)))
 
     def grad_z(self, prefix: str, unit: str, sfx: str) -> Expr:
         problem = self.problem

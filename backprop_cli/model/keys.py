@@ -6,7 +6,8 @@ Grammar (see the README's "Value keys"):
     prefix   := "step" k "." (k >= 2) | "final."
     body     := "z." unit | "a." unit | "dadz." unit | "loss"
               | "grad.a." unit | "grad.z." unit | "grad." param
-              | param | "new." param
+              | param | "new." param | "change." param
+              | "error." unit | "grad.input." input
               | ("v" | "m" | "s" | "mhat" | "shat") "." param   (the optimizer's)
               | "input." input | "target." unit        (data, never prefixed)
 
@@ -45,16 +46,20 @@ from typing import Literal
 from backprop_cli.records import record
 
 KeyKind = Literal["z", "a", "dadz", "grad.a", "grad.z", "grad", "new", "v", "m", "s", "mhat",
-                  "shat", "input", "target", "loss", "param"]
+                  "shat", "input", "target", "loss", "param", "change", "error", "grad.input"]
 
 # the text of each kind before the name ("param" has none: its key is the name)
 _HEADS: dict[KeyKind, str] = {
     "z": "z.", "a": "a.", "dadz": "dadz.", "grad.a": "grad.a.", "grad.z": "grad.z.",
     "grad": "grad.", "new": "new.", "v": "v.", "m": "m.", "s": "s.", "mhat": "mhat.",
     "shat": "shat.", "input": "input.", "target": "target.", "loss": "loss", "param": "",
+    "change": "change.", "error": "error.", "grad.input": "grad.input.",
 }
 KEY_KINDS: tuple[KeyKind, ...] = tuple(_HEADS)
 UNIT_KINDS: tuple[KeyKind, ...] = ("z", "a", "dadz", "grad.a", "grad.z")
+# the conventions of issue 16: the error term −∂L/∂z of a unit (Mitchell's δ), the
+# change new − old of a parameter, ∂L/∂x of an input
+CONVENTION_KINDS: tuple[KeyKind, ...] = ("error", "change", "grad.input")
 DATA_KINDS: tuple[KeyKind, ...] = ("input", "target")
 # the optimizers' values (model/optimizers.py: ALL_UPDATE_KINDS, held equal by a test)
 OPTIMIZER_KINDS: tuple[KeyKind, ...] = ("v", "m", "s", "mhat", "shat")
@@ -248,6 +253,8 @@ def split_key(text: str) -> KeyParts | None:
         sub, dot, unit = name.partition(".")
         if dot and (sub == "a" or sub == "z"):
             kind, name = ("grad.a" if sub == "a" else "grad.z"), unit
+        elif dot and sub == "input":
+            kind, name = "grad.input", unit
         else:
             kind = "grad"
         if step is None:
@@ -260,9 +267,12 @@ def split_key(text: str) -> KeyParts | None:
         if kind == "input" or kind == "target":
             if prefixed:
                 return None  # data keys are never prefixed
+        elif kind == "error":
+            if step is None:
+                return None  # the final pass is forward only
         elif kind != "z" and kind != "a" and kind != "dadz" and (
                 step is None or sample is not None):
-            return None  # new and the optimizer's: a step's update, not a sample's
+            return None  # new, change and the optimizer's: a step's update, not a sample's
     if not name or "." in name or "@" in name or "\n" in name:
         return None
     return KeyParts(step, kind, name, sample)

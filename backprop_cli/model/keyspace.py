@@ -56,12 +56,16 @@ def parse_key(key: str, problem: Problem) -> KeyParts | None:
         ok = name in problem.parameters
     elif kind == "loss":
         ok = True
+    elif kind == "error":
+        ok = name in problem.unit_set and (sample is not None) == problem.has_samples
+    elif kind == "grad.input":
+        ok = name in problem.input_names and (sample is not None) == problem.has_samples
     elif kind == "input" or kind == "target":
         pool = problem.input_names if kind == "input" else problem.output_set
         ok = name in pool and (sample is not None) == problem.has_samples
-    else:  # new and the optimizer's values: for the steps that update (never final.)
-        ok = ((kind == "new" or kind in problem.optimizer.kinds) and name in problem.parameters
-              and step is not None and step <= problem.steps)
+    else:  # new, change and the optimizer's values: for the steps that update (never final.)
+        ok = ((kind == "new" or kind == "change" or kind in problem.optimizer.kinds)
+              and name in problem.parameters and step is not None and step <= problem.steps)
     return parts if ok else None
 
 
@@ -101,7 +105,10 @@ def optimizer_kinds(problem: Problem) -> tuple[KeyKind, ...]:
 
 
 def update_kinds(problem: Problem) -> tuple[KeyKind, ...]:
-    """The kinds of a step's update, in order: the optimizer's values, then ``new``."""
+    """The kinds of a step's update, in order: the optimizer's values, then ``new`` (and
+    ``change`` when the file uses it)."""
+    if "change" in problem.shown_kinds:
+        return (*optimizer_kinds(problem), "new", "change")
     return (*optimizer_kinds(problem), "new")
 
 
@@ -126,12 +133,17 @@ def _backward_keys(problem: Problem, prefix: str, samples: list[str]) -> list[st
     lowest_use: list[list[str]] = [[] for _ in problem.layers]
     for name, p in problem.parameters.items():
         lowest_use[min(use.layer for use in p.uses)].append(name)
+    error = "error" in problem.shown_kinds
     block: list[str] = []
     for li in range(len(problem.layers) - 1, -1, -1):
         units = problem.layers[li].units
         block += keys_of(prefix, "grad.a", units)
         block += keys_of(prefix, "grad.z", units)
+        if error:
+            block += keys_of(prefix, "error", units)
         block += keys_of(prefix, "grad", lowest_use[li])
+    if "grad.input" in problem.shown_kinds:
+        block += keys_of(prefix, "grad.input", problem.input_names)
     keys: list[str] = []
     for suffix in samples:
         keys += for_sample(block, suffix)
@@ -165,16 +177,20 @@ def key_rank(parts: KeyParts, problem: Problem) -> tuple[int, ...]:
     params = problem.parameter_order
     if kind == "param":
         return (section, step_order, 0, params[name])
-    if kind in ("grad.a", "grad.z"):
+    if kind in ("grad.a", "grad.z", "error"):
         li, j = problem.unit_places[name]
         below = len(problem.layers) - li  # layers from the output down
-        return (section, step_order, 2, k, below, kind == "grad.z", j)
+        return (section, step_order, 2, k, below, ("grad.a", "grad.z", "error").index(kind), j)
+    if kind == "grad.input":  # after the lowest layer's parameter gradients
+        return (section, step_order, 2, k, len(problem.layers) + 1, 0,
+                problem.input_names.index(name))
     if kind == "grad":
         if sample is None and problem.has_samples:  # the batch's, after every sample
             return (section, step_order, 2, problem.n_samples, 0, 0, params[name])
         lowest = min(use.layer for use in problem.parameters[name].uses)
-        return (section, step_order, 2, k, len(problem.layers) - lowest, 2, params[name])
-    return (section, step_order, 3, params[name], update_kinds(problem).index(kind))
+        return (section, step_order, 2, k, len(problem.layers) - lowest, 3, params[name])
+    return (section, step_order, 3, params[name], (*optimizer_kinds(problem), "new",
+                                                   "change").index(kind))
 
 
 def all_keys(problem: Problem) -> list[str]:

@@ -138,6 +138,9 @@ class Problem:
     batch_size: int | None = None  # None: every step uses every sample
     epochs: int | None = None  # as written; then steps = epochs × batches_per_epoch
     round: int | None = None  # hand-calculation mode: decimals of every value produced
+    # the convention kinds (keys.CONVENTION_KINDS: error, change, grad.input) the file's
+    # expected or quiz uses: listed, recorded and shown by solve like the others
+    shown_kinds: frozenset[str] = frozenset()
 
     @property
     def n_samples(self) -> int:

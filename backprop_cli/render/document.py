@@ -587,9 +587,14 @@ class Builder:
                 self.add_equation(sub_section, compose(prefix, "dadz", unit, sfx))
         for unit in layer.units:
             self.add_equation(sub_section, compose(prefix, "grad.z", unit, sfx))
+            if "error" in problem.shown_kinds:  # the delta rule's error term, beside δ
+                self.add_equation(sub_section, compose(prefix, "error", unit, sfx))
         suffix = sfx if problem.has_samples else ""
         for name in self.layer_params(li):
             self.add_equation(sub_section, compose(prefix, "grad", name, suffix))
+        if li == 0 and "grad.input" in problem.shown_kinds:
+            for name in problem.input_names:
+                self.add_equation(sub_section, compose(prefix, "grad.input", name, sfx))
 
     def backward_table(self, li: int, sfx: str) -> Table:
         layer = self.problem.layers[li]
@@ -768,6 +773,7 @@ class Builder:
     def update_table(self, names: list[str], prefix: str, title: str | None = None) -> Table:
         problem = self.problem
         kinds = optimizer_kinds(problem)
+        with_change = "change" in problem.shown_kinds
         rows: list[Sequence[Cell]] = []
         notes: list[Inline] = []
         published = False
@@ -790,6 +796,10 @@ class Builder:
             if self.plain_sgd:
                 row.append(["frozen"] if frozen else [Num(self.change(prefix, name))])
             labelled.append(("new", self.compact_mark(new_key, notes)))
+            if with_change:  # Δp = new − old, as the delta-rule books print it
+                change_key = compose(prefix, "change", name)
+                row.append([Num(self.values[change_key])])
+                labelled.append(("change", self.compact_mark(change_key, notes)))
             # several published values in one cell: say which column each belongs to
             present = [(label, inlines) for label, inlines in labelled if inlines]
             marks: list[Inline] = []
@@ -800,13 +810,20 @@ class Builder:
                     marks += [Word("state_letter", label) if label in kinds else label, " "]
                 marks += inlines
             published = published or bool(marks)
-            row += [[Num(new, self.new_digits(prefix, name))], marks]
+            new_cell: list[Cell] = [[Num(new, self.new_digits(prefix, name))]]
+            if with_change:  # the new value before the change column
+                row[-1:-1] = new_cell
+            else:
+                row += new_cell
+            row.append(marks)
             rows.append(row)
         columns = [Column(["parameter"]), Column(["old"], "right"), Column([Word("grad")], "right")]
         columns += [Column([Word("state_letter", kind)], "right") for kind in kinds]
         if self.plain_sgd:
             columns.append(Column([Word("step")], "right"))
         columns.append(Column(["new"], "right"))
+        if with_change:
+            columns.append(Column(["change"], "right"))
         if published:
             columns.append(Column(["published"]))
         else:

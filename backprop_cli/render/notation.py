@@ -189,6 +189,13 @@ class MathNotation:
             return self.partial(self.mark("L", marks), self.name(name)) + suffix
         if kind in OPTIMIZER_KINDS:
             return self.mark(self.state(kind, name), marks) + suffix
+        if kind == "error":  # the delta rule's error term, −∂L/∂z
+            return self.minus + self.partial(self.mark("L", marks),
+                                             self.unit_sub("z", name)) + suffix
+        if kind == "change":
+            return self.change(self.name(name)) + suffix
+        if kind == "grad.input":
+            return self.partial(self.mark("L", marks), self.name(name)) + suffix
         return key
 
     def activation_symbol(self, unit: str) -> str:
@@ -360,6 +367,10 @@ class MathNotation:
     def delta_loss(self) -> str:
         return "ΔL"
 
+    def change(self, name: str) -> str:
+        """Δw: a parameter's change in one update."""
+        return "Δ" + name
+
     def text(self, text: str) -> str:
         """Prose as this notation writes it (ASCII transliterates)."""
         return text
@@ -456,6 +467,9 @@ class AsciiNotation(MathNotation):
 
     def delta_loss(self) -> str:
         return "Delta_L"
+
+    def change(self, name: str) -> str:
+        return "Delta_" + name
 
     times = "*"
     minus = "-"
@@ -628,6 +642,9 @@ class LatexNotation(MathNotation):
 
     def delta_loss(self) -> str:
         return r"\Delta L"
+
+    def change(self, name: str) -> str:
+        return r"\Delta " + name
 
 
 def latex_number(text: str) -> str:

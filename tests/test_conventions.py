@@ -1,0 +1,105 @@
+"""Issue 16's network conventions: error terms, changes, input gradients, layouts,
+names, the step activation and the perceptron rule, ``loss: none``, epochs' losses,
+predictions and accuracy."""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+
+from backprop_cli.engine import solve
+from backprop_cli.engine.passes import Engine
+from backprop_cli.files.loader import parse_problem
+from backprop_cli.model.formulas import Formulas
+from backprop_cli.model.keyspace import all_keys
+from backprop_cli.model.problem import Problem
+from tests.netgen import dump, problem_documents
+
+ONE_NEURON: dict[str, Any] = {
+    "network": {"inputs": ["x"], "layers": [{"units": ["o"], "weights": [[0.5]],
+                                             "bias": [0.1]}]},
+    "loss": "half_squared_error", "learning_rate": 0.1, "input": [2.0], "target": [1.0],
+}
+
+
+def load(document: dict[str, Any]) -> Problem:
+    return parse_problem(dump(document))
+
+
+def test_error_change_and_input_gradient_by_hand() -> None:
+    """z = 0.5·2 + 0.1 = 1.1, ∂L/∂a = a − y = 0.1 = δ; error = −δ = −0.1;
+    ∂L/∂w = δ·x = 0.2, Δw = −η·0.2 = −0.02; ∂L/∂x = w·δ = 0.05."""
+    document = copy.deepcopy(ONE_NEURON)
+    document["expected"] = {"error.o": -0.1, "change.w_o_x": -0.02, "change.b_o": -0.01,
+                            "grad.input.x": 0.05}
+    problem = load(document)
+    values = solve(problem).values
+    assert values["error.o"] == pytest.approx(-0.1)
+    assert values["change.w_o_x"] == pytest.approx(-0.02)
+    assert values["change.b_o"] == pytest.approx(-0.01)
+    assert values["grad.input.x"] == pytest.approx(0.05)
+    # only asked for: a file that names none of them gets none of them
+    assert not any(key.startswith(("error.", "change.", "grad.input."))
+                   for key in solve(load(ONE_NEURON)).values)
+
+
+def _input_loss(problem: Problem, k: int, j: int, h: float) -> float:
+    shifted = copy.deepcopy(problem)
+    shifted.inputs[k, j] += h
+    engine = Engine(shifted)
+    return float(engine.forward().sample_losses[k])
+
+
+@settings(max_examples=60, deadline=None)
+@given(problem_documents(share=False, freeze=False))
+def test_input_gradient_against_finite_differences(document: dict[str, Any]) -> None:
+    """grad.input.<x>(@k) is ∂L_k/∂x: sample k's own loss, whatever the reduction."""
+    document["expected"] = {}
+    document["quiz"] = ["grad.input.*"]
+    problem = load(document)
+    values = solve(problem).values
+    for k in range(problem.n_samples):
+        suffix = problem.sample_suffix(k)
+        for name in problem.input_names:
+            z = [values[f"z.{u}{suffix}"] for layer in problem.layers for u in layer.units]
+            assume(all(abs(v) > 1e-3 for v in z))  # away from the kinks of ReLU and step
+            j = problem.input_names.index(name)
+            h = 1e-6
+            numeric = (_input_loss(problem, k, j, h) - _input_loss(problem, k, j, -h)) / (2 * h)
+            assert values[f"grad.input.{name}{suffix}"] == pytest.approx(
+                numeric, rel=1e-4, abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(problem_documents(training=True))
+def test_convention_keys_follow_their_formulas(document: dict[str, Any]) -> None:
+    document["quiz"] = ["error.*", "change.*", "grad.input.*"]
+    problem = load(document)
+    values = solve(problem).values
+    formulas = Formulas(problem)
+    keys = all_keys(problem)
+    assert set(keys) == set(values)
+    for key in keys:
+        if key.split(".")[0].removeprefix("final") not in ("error", "change", "grad"):
+            continue
+        expr = formulas.for_key(key)
+        if expr is None or math.isinf(values[key]):
+            continue
+        assert expr.evaluate(values) == pytest.approx(values[key], rel=1e-9, abs=1e-12), key
+
+
+def test_change_and_error_with_rounding_match_their_formulas() -> None:
+    document = copy.deepcopy(ONE_NEURON)
+    document["round"] = 3
+    document["learning_rate"] = 0.35
+    document["quiz"] = ["change.*", "error.*"]
+    problem = load(document)
+    values = solve(problem).values
+    assert values["change.w_o_x"] == -0.07  # rounded, not 0.43 − 0.5 in binary
+    assert values["error.o"] == -0.1
+    assert np.isfinite(values["change.b_o"])
