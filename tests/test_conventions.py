@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from backprop_cli.engine import solve
 from backprop_cli.engine.passes import Engine
@@ -78,7 +79,8 @@ def test_input_gradient_against_finite_differences(document: dict[str, Any]) -> 
 @settings(max_examples=40, deadline=None)
 @given(problem_documents(training=True))
 def test_convention_keys_follow_their_formulas(document: dict[str, Any]) -> None:
-    document["quiz"] = ["error.*", "change.*", "grad.input.*"]
+    updates = load(document).steps > 0  # steps: 0 has no change. keys
+    document["quiz"] = ["error.*", "grad.input.*", *(["change.*"] if updates else [])]
     problem = load(document)
     values = solve(problem).values
     formulas = Formulas(problem)
@@ -103,3 +105,62 @@ def test_change_and_error_with_rounding_match_their_formulas() -> None:
     assert values["change.w_o_x"] == -0.07  # rounded, not 0.43 − 0.5 in binary
     assert values["error.o"] == -0.1
     assert np.isfinite(values["change.b_o"])
+
+
+# ------------------------------------------------------------------ layouts
+
+
+def relaid(document: dict[str, Any], data: st.DataObject) -> dict[str, Any]:
+    """The same network with each layer written in a drawn layout: ``weights_by: input``
+    (transposed) and/or ``bias: {in_weights: first|last}`` (the bias inside each row)."""
+    document = copy.deepcopy(document)
+    for layer in document["network"]["layers"]:
+        weights = [list(row) for row in layer["weights"]]
+        names = [list(row) for row in layer["weight_names"]]
+        bias = layer.get("bias")
+        if isinstance(bias, list) and data.draw(st.booleans()):
+            at = data.draw(st.sampled_from(["first", "last"]))
+            for row, name_row, value, name in zip(weights, names, bias, layer["bias_names"],
+                                                  strict=True):
+                row.insert(0 if at == "first" else len(row), value)
+                name_row.insert(0 if at == "first" else len(name_row), name)
+            layer["bias"] = {"in_weights": at}
+            del layer["bias_names"]
+        if data.draw(st.booleans()):
+            weights = [list(col) for col in zip(*weights, strict=True)]
+            names = [list(col) for col in zip(*names, strict=True)]
+            layer["weights_by"] = "input"
+        layer["weights"] = weights
+        layer["weight_names"] = names
+    return document
+
+
+@settings(max_examples=80, deadline=None)
+@given(problem_documents(training=True), st.data())
+def test_every_layout_gives_the_default_layouts_values(document: dict[str, Any],
+                                                       data: st.DataObject) -> None:
+    default = load(document)
+    other = load(relaid(document, data))
+    for layer, same in zip(default.layers, other.layers, strict=True):
+        assert np.array_equal(layer.weights, same.weights)
+        assert layer.weight_names == same.weight_names
+        assert layer.bias_names == same.bias_names
+    assert solve(other).values == solve(default).values  # bit for bit
+
+
+def test_a_keras_kernel_with_its_bias_last_row() -> None:
+    """X·W with W (2 inputs × 3 units) and the bias as the last row; by hand:
+    z_h1 = 0.1·1 + 0.2·2 + 0.01 = 0.51, z_h3 = 0.5 + 1.2 + 0.03 = 1.73."""
+    document = {
+        "network": {"inputs": ["x1", "x2"], "layers": [{
+            "units": ["h1", "h2", "h3"], "weights_by": "input",
+            "weights": [[0.1, 0.3, 0.5], [0.2, 0.4, 0.6], [0.01, 0.02, 0.03]],
+            "bias": {"in_weights": "last"}}]},
+        "loss": "half_squared_error", "learning_rate": 0.1, "steps": 0,
+        "input": [1, 2], "target": [0, 0, 0],
+    }
+    values = solve(load(document)).values
+    assert values["z.h1"] == pytest.approx(0.51)
+    assert values["z.h3"] == pytest.approx(1.73)
+    assert values["b_h2"] == 0.02
+    assert values["w_h2_x2"] == 0.4

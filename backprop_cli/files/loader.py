@@ -35,7 +35,10 @@ TOP_KEYS = (
     *TRAINING_KEYS,
 )
 NETWORK_KEYS = ("inputs", "layers")
-LAYER_KEYS = ("units", "activation", "weights", "weight_names", "bias", "bias_names")
+LAYER_KEYS = ("units", "activation", "weights", "weight_names", "bias", "bias_names",
+              "weights_by")
+WEIGHTS_BY = ("unit", "input")  # a row per unit (W·a), or a row per input unit (X·W)
+BIAS_IN_WEIGHTS = ("first", "last")  # bias: {in_weights: ...}: the bias inside each weight row
 SAMPLE_KEYS = ("input", "target")
 EXPECTED_ENTRY_KEYS = ("value", "tolerance", "erratum", "note")
 ACTIVATION_KEYS = ("name", "alpha")
@@ -482,19 +485,23 @@ class _Reader:
             activation = self.read_activation(act_node)
 
         weights_node = self.require(node, "weights", where)
-        layout = _Layout(index, units, below)
+        bias_node = node.get("bias")
+        layout = _Layout(index, units, below, self.read_weights_by(node, where),
+                         self.read_bias_in_weights(bias_node, units, where))
         if isinstance(weights_node, YMap):  # {file: w.npy} or {init: he, seed: 1}
-            weights = _datafiles().read_weights(weights_node, len(units), len(below), where,
+            weights = _datafiles().read_weights(weights_node, layout.rows, layout.cols, where,
                                                 self.path)
         else:
             weights = self.read_matrix(weights_node, layout)
         weight_names = None
         if (names_node := node.get("weight_names")) is not None and not _null(names_node):
             weight_names = self.read_name_matrix(names_node, layout)
+        if layout.by_input or layout.bias_at is not None:
+            return self.laid_out_layer(node, index, units, activation, below, layout, weights,
+                                       weight_names)
         bias = None
         bias_names = None
         names_node = node.get("bias_names")
-        bias_node = node.get("bias")
         if bias_node is None and isinstance(weights_node, YMap) and _datafiles().is_initialised(
                 weights_node):
             bias_node = YScalar(weights_node.mark, 0, "0")  # initialised: biases start at 0
@@ -522,6 +529,88 @@ class _Reader:
             raise ProblemError(f"{where} has bias_names but no bias", names_node.mark)
         return Layer(index=index, units=units, activation=activation, weights=weights,
                      bias=bias, input_names=below, explicit_weight_names=weight_names,
+                     explicit_bias_names=bias_names, mark=node.mark)
+
+    @staticmethod
+    def read_weights_by(node: YMap, where: str) -> bool:
+        """``weights_by: input`` (a row per input unit, X·W): True; ``unit`` (default): False."""
+        by_node = node.get("weights_by")
+        if by_node is None:
+            return False
+        word = _string(by_node, f"{where} weights_by")
+        if word not in WEIGHTS_BY:
+            hint = suggest(word, WEIGHTS_BY) or " (unit: a row per unit; input: a row per input)"
+            raise ProblemError(f"{where} weights_by must be 'unit' or 'input', found "
+                               f"'{_short(word)}'{hint}", by_node.mark)
+        return word == "input"
+
+    @staticmethod
+    def read_bias_in_weights(bias_node: YNode | None, units: list[str],
+                             where: str) -> str | None:
+        """``bias: {in_weights: first|last}``: where each weight row carries its bias."""
+        if not isinstance(bias_node, YMap) or "in_weights" not in bias_node.entries or (
+                "in_weights" in units):
+            return None
+        _check_keys(bias_node, ("in_weights",), f"{where} bias")
+        at_node = bias_node.entries["in_weights"][1]
+        at = _string(at_node, f"{where} bias in_weights")
+        if at not in BIAS_IN_WEIGHTS:
+            hint = suggest(at, BIAS_IN_WEIGHTS) or " (first: w0 with x0 = 1; last)"
+            raise ProblemError(f"{where} bias in_weights must be 'first' or 'last', found "
+                               f"'{_short(at)}'{hint}", at_node.mark)
+        return at
+
+    def laid_out_layer(self, node: YMap, index: int, units: list[str], activation: Any,
+                       below: list[str], layout: _Layout, written: Any,
+                       written_names: list[list[str]] | None) -> Layer:
+        """A layer written with ``weights_by: input`` or ``bias: {in_weights: ...}``, in the
+        model's layout: a row per unit, the bias apart (the worked solution is the same
+        whatever the layout)."""
+        where = f"layer {index}"
+        if (names_node := node.get("bias_names")) is not None and not _null(names_node) and (
+                layout.bias_at is not None):
+            raise ProblemError(f"{where} has bias: {{in_weights: {layout.bias_at}}}: the bias "
+                               "names go in weight_names, at the same place as the biases",
+                               names_node.mark)
+        layer = index - 1
+        matrix = np.ascontiguousarray(written.T if layout.by_input else written,
+                                      dtype=np.float64)
+        names = ([list(row) for row in zip(*written_names, strict=True)] if layout.by_input
+                 and written_names is not None else written_names)
+        marks = {(r, c): mark for (li, r, c), mark in self.param_marks.items() if li == layer}
+        if layout.by_input:
+            marks = {(c, r): mark for (r, c), mark in marks.items()}
+        bias = None
+        bias_names = None
+        if layout.bias_at is not None:
+            col = 0 if layout.bias_at == "first" else matrix.shape[1] - 1
+            bias = np.ascontiguousarray(matrix[:, col])
+            matrix = np.ascontiguousarray(np.delete(matrix, col, axis=1))
+            if names is not None:
+                bias_names = [row.pop(col) for row in names]
+            shift = 1 if col == 0 else 0
+            moved = {}
+            for (r, c), mark in marks.items():
+                moved[(r, -1) if c == col else (r, c - shift)] = mark
+            marks = moved
+        elif (bias_node := node.get("bias")) is not None and not _null(bias_node):
+            bias = self.read_vector(bias_node, len(units), f"{where} bias", units, "unit")
+            if (names_node := node.get("bias_names")) is not None and not _null(names_node):
+                items = ([names_node] * len(units) if isinstance(names_node, YScalar)
+                         else _seq(names_node, f"{where} bias_names").items)
+                if len(items) != len(units):
+                    raise ProblemError(f"{where} bias_names has {_plural(len(items), 'name')} "
+                                       f"but the layer has {_plural(len(units), 'unit')}",
+                                       names_node.mark)
+                bias_names = [_name(item, "bias name") for item in items]
+                for row, item in enumerate(items):
+                    marks[(row, -1)] = item.mark
+        for key in [key for key in self.param_marks if key[0] == layer]:
+            del self.param_marks[key]
+        for (r, c), mark in marks.items():
+            self.param_marks[(layer, r, c)] = mark
+        return Layer(index=index, units=units, activation=activation, weights=matrix,
+                     bias=bias, input_names=below, explicit_weight_names=names,
                      explicit_bias_names=bias_names, mark=node.mark)
 
     def read_activation(self, node: YNode) -> Any:
@@ -816,15 +905,23 @@ class _Reader:
 
 
 class _Layout:
-    """A layer's weight matrix shape, and how to say it in a message."""
+    """A layer's weight matrix shape as written, and how to say it in a message.
 
-    def __init__(self, index: int, units: list[str], below: list[str]) -> None:
+    ``by_input``: a row per input unit and a column per unit (``weights_by: input``);
+    ``bias_at``: 'first' or 'last' when each unit's weights carry its bias there
+    (``bias: {in_weights: ...}``: one more column, or one more row by input).
+    """
+
+    def __init__(self, index: int, units: list[str], below: list[str], by_input: bool = False,
+                 bias_at: str | None = None) -> None:
         self.index = index
         self.where = f"layer {index}"
         self.units = units
         self.below = below
-        self.rows = len(units)
-        self.cols = len(below)
+        self.by_input = by_input
+        self.bias_at = bias_at
+        sources = len(below) + (bias_at is not None)
+        self.rows, self.cols = (sources, len(units)) if by_input else (len(units), sources)
 
     @property
     def want(self) -> str:
@@ -833,8 +930,15 @@ class _Layout:
     @property
     def because(self) -> str:
         source = "input" if self.index == 1 else f"unit of layer {self.index - 1}"
+        sources = _listed(self.below)
+        if self.bias_at is not None:
+            sources = (f"the bias, {sources}" if self.bias_at == "first"
+                       else f"{sources}, the bias")
+        if self.by_input:
+            return (f" (weights_by: input: a row per {source}: {sources}; a column per unit: "
+                    f"{_listed(self.units)})")
         return (f" (a row per unit: {_listed(self.units)}; a column per {source}: "
-                f"{_listed(self.below)})")
+                f"{sources})")
 
 
 def _entry_mark(node: YNode, index: int, names: list[str]) -> Mark:

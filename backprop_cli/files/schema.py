@@ -126,11 +126,14 @@ def _defs() -> dict[str, Schema]:
                  "items": {"type": "array", "items": _ref("name"), "minItems": 1}}]},
         "bias": {
             "description": "A list (one per unit), one number for every unit, a mapping by "
-                           "unit name, {file: b.npy}, or null/absent: no bias.",
+                           "unit name, {file: b.npy}, {in_weights: first|last} (each unit's "
+                           "weights carry its bias at that end), or null/absent: no bias.",
             "anyOf": [
                 {"type": "null"}, {"type": "number"}, number_list,
                 {"type": "object", "properties": {"file": _ref("npy_file")},
                  "required": ["file"], "additionalProperties": False},
+                {"type": "object", "properties": {"in_weights": {"enum": ["first", "last"]}},
+                 "required": ["in_weights"], "additionalProperties": False},
                 name_vector]},
         "bias_names": {
             "description": "Names of the biases (default b_<unit>); one name: one bias "
@@ -146,7 +149,11 @@ def _defs() -> dict[str, Schema]:
                 "weights": _ref("weights"),
                 "weight_names": _ref("weight_names"),
                 "bias": _ref("bias"),
-                "bias_names": _ref("bias_names")},
+                "bias_names": _ref("bias_names"),
+                "weights_by": {"enum": ["unit", "input"], "default": "unit",
+                               "description": "unit: a row of weights per unit (W·a); input: "
+                                              "a row per input unit (X·W, NumPy and Keras); "
+                                              "weight_names follow the same layout."}},
             "required": ["units", "weights"], "additionalProperties": False},
         "vector": {
             "description": "A list of numbers, a mapping by name, or one number for all.",
