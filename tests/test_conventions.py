@@ -164,3 +164,46 @@ def test_a_keras_kernel_with_its_bias_last_row() -> None:
     assert values["z.h3"] == pytest.approx(1.73)
     assert values["b_h2"] == 0.02
     assert values["w_h2_x2"] == 0.4
+
+
+# -------------------------------------------------------------------- names
+
+
+def test_numbered_units_and_inputs_have_keys_by_number() -> None:
+    document = {
+        "network": {"inputs": [1, 2], "layers": [
+            {"units": [3, 4], "weights": [[1, 0], [0, 2]]},
+            {"units": ["loss"], "weights": [[1, 1]]}]},  # a unit may be named loss
+        "loss": "half_squared_error", "learning_rate": 0.1, "steps": 0,
+        "input": {1: 1.0, 2: 3.0}, "target": [0.0],
+        "expected": {"a.4": 6.0, "z.loss": 7.0, "input.2": 3.0, "w_4_2": 2.0},
+    }
+    problem = load(document)
+    assert problem.input_names == ["1", "2"]
+    assert problem.layers[0].units == ["3", "4"]
+    values = solve(problem).values
+    assert values["a.4"] == 6.0 and values["a.loss"] == 7.0 and values["loss"] == 24.5
+
+
+@pytest.mark.parametrize("name", ["a", "m", "v", "s", "z", "e", "new", "grad", "final",
+                                  "input", "target", "dadz", "change", "error"])
+def test_any_name_but_loss_for_a_parameter(name: str) -> None:
+    """A parameter, an input or a unit named like a key's kind (issue 16)."""
+    as_parameter = copy.deepcopy(ONE_NEURON)
+    as_parameter["network"]["layers"][0]["weight_names"] = [[name]]
+    as_input = copy.deepcopy(ONE_NEURON)
+    as_input["network"]["inputs"] = [name]
+    as_unit = copy.deepcopy(ONE_NEURON)
+    as_unit["network"]["layers"][0]["units"] = [name]
+    for document in (as_parameter, as_input, as_unit):
+        values = solve(load(document)).values
+        assert values["loss"] == pytest.approx(0.005)  # ½·(1.1 − 1)²
+    assert solve(load(as_parameter)).values[f"grad.{name}"] == pytest.approx(0.2)
+    assert solve(load(as_unit)).values[f"grad.z.{name}"] == pytest.approx(0.1)
+
+
+def test_a_parameter_named_loss_is_refused() -> None:
+    document = copy.deepcopy(ONE_NEURON)
+    document["network"]["layers"][0]["weight_names"] = [["loss"]]
+    with pytest.raises(Exception, match="weight name 'loss' would have the loss's key"):
+        load(document)

@@ -247,8 +247,8 @@ def mutated(change: str) -> Any:
         del document["network"]
     elif change == "samples and input":
         document["samples"] = [{"input": [1, 2], "target": 1}]
-    elif change == "reserved unit name":
-        layer["units"] = ["loss", "h2"]
+    elif change == "parameter named loss":
+        layer["weight_names"][0][0] = "loss"
     elif change == "name starting with a digit":
         layer["weight_names"][0][0] = "1w"
     elif change == "expected entry key misspelt":
@@ -271,7 +271,7 @@ def mutated(change: str) -> Any:
 
 @pytest.mark.parametrize("change", [
     "unknown top key", "unknown activation", "unknown layer key", "loss misspelt",
-    "learning rate a string", "no network", "samples and input", "reserved unit name",
+    "learning rate a string", "no network", "samples and input", "parameter named loss",
     "name starting with a digit", "expected entry key misspelt", "expected key with a space",
     "steps and epochs", "derivative key in a network problem", "quiz empty",
     "optimizer setting of another",

@@ -36,7 +36,9 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 # range, since JavaScript's \w (used by editors) is ASCII only.
 NAME_PATTERN = r"^[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_^\u00C0-\uFFFF]*$"
 _NAME = r"[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_^\u00C0-\uFFFF]*"
-VALUE_KEY_PATTERN = value_key_pattern(_NAME)
+# units and inputs may also be whole numbers (units: [4, 5], keys a.4)
+UNIT_NAME_PATTERN = r"^([A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_^\u00C0-\uFFFF]*|[0-9]+)$"
+VALUE_KEY_PATTERN = value_key_pattern(f"(?:{_NAME}|[0-9]+)")
 DERIVATIVE_KEY_PATTERN = (rf"^(value(\.{_NAME})?|derivative(\.{_NAME}){{1,2}}|new_value|"
                           r"predicted_change|actual_change|difference)$")
 FORMULA_KEY_PATTERN = rf"^formula(\.{_NAME}){{1,2}}$"
@@ -57,7 +59,7 @@ def _defs() -> dict[str, Schema]:
     alpha_is = " or ".join(f"{ACTIVATIONS[name].alpha_doc} ({name})" for name in DEFAULT_ALPHA)
     number_list = {"type": "array", "items": {"type": "number"}, "minItems": 1}
     name_vector: Schema = {
-        "type": "object", "propertyNames": _ref("name"),
+        "type": "object", "propertyNames": _ref("unit_name"),
         "additionalProperties": {"type": "number"}}
     optimizer_objects = []
     for name in OPTIMIZER_NAMES:
@@ -70,7 +72,7 @@ def _defs() -> dict[str, Schema]:
     return {
         "name": {
             "description": "A name: letters, digits, '_' and '^' (w_1^4), not starting with "
-                           "a digit, not a reserved word.",
+                           "a digit; a parameter is never named loss (the loss's key).",
             "type": "string", "pattern": NAME_PATTERN,
             "not": {"enum": sorted(RESERVED_WORDS)}},
         "names_or_count": {
@@ -79,8 +81,13 @@ def _defs() -> dict[str, Schema]:
                  "description": "A count: inputs x1, x2, ...; hidden units h1, h2, ... "
                                 "(h<layer>_<i> with several hidden layers); outputs o "
                                 "(o1, o2, ... for several)."},
-                {"type": "array", "items": _ref("name"), "minItems": 1,
+                {"type": "array", "items": _ref("unit_name"), "minItems": 1,
                  "description": "The names, in order."}]},
+        "unit_name": {
+            "description": "A unit's or an input's name: a name (any, 'loss' too) or a whole "
+                           "number (units: [4, 5]: keys a.4, a.5).",
+            "anyOf": [{"type": "string", "pattern": UNIT_NAME_PATTERN},
+                      {"type": "integer", "minimum": 0}]},
         "activation": {
             "description": "The layer's activation function (default identity). "
                            f"{with_alpha} take alpha (defaults: {alpha_defaults}). "
@@ -161,7 +168,8 @@ def _defs() -> dict[str, Schema]:
         "target": {
             "description": "A number (one output), a list, a mapping by output name, or "
                            "(cross_entropy) the name of the true output unit.",
-            "anyOf": [{"type": "number"}, number_list, name_vector, _ref("name")]},
+            "anyOf": [{"type": "number"}, number_list, name_vector,
+                      {"type": "string", "pattern": UNIT_NAME_PATTERN}]},
         "sample": {
             "type": "object",
             "properties": {"input": _ref("vector"), "target": _ref("target")},

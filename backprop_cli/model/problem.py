@@ -29,13 +29,14 @@ from backprop_cli.errors import Mark
 from backprop_cli.model.activations import Activation
 from backprop_cli.model.keys import KeyParts, suffix_for
 from backprop_cli.model.losses import Loss
-from backprop_cli.model.optimizers import ALL_UPDATE_KINDS, SGD, Optimizer
+from backprop_cli.model.optimizers import SGD, Optimizer
 from backprop_cli.records import cached_property, field, record
 
 Array = NDArray[np.float64]
 
-RESERVED_WORDS = frozenset({"loss", "z", "a", "dadz", "grad", "new", "final", "input", "target",
-                            *ALL_UPDATE_KINDS})
+# The one name a parameter cannot have: its key would be the loss's (issue 16). Units and
+# inputs may have any name (their keys always have a kind before the name: a.loss, a.4).
+RESERVED_WORDS = frozenset({"loss"})
 
 
 @record

@@ -166,6 +166,8 @@ class MathNotation:
             else:
                 suffix = self.step_suffix(parts.step)
         if kind == "input":
+            if name.isdigit():  # inputs named 1, 2, 3 are x_1, x_2, x_3 in a formula
+                return self.mark(self.unit_sub("x", name), marks)
             return self.mark(self.name(name), marks)
         if kind == "target":
             base = "y" if self.target_plain else self.unit_sub("y", name)
