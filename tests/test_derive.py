@@ -274,3 +274,20 @@ def test_readme_example_file_is_right(tmp_path: Path) -> None:
     example.write_text(blocks[0], encoding="utf-8")
     report = check_file(str(example))
     assert report.status == "passed" and len(report.results) == 5
+
+
+def test_solve_writes_a_derivative_exercise_as_an_html_page(tmp_path: Path) -> None:
+    out = tmp_path / "worked.html"
+    result = CliRunner().invoke(cli, ["solve", str(POLYNOMIAL), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "<title>Seed 003" in page
+    assert '<pre class="worked">' in page and "<script" not in page and "http" not in page
+    assert "f'(x) = 3x² − 6x + 2" in page
+
+
+def test_solve_says_why_a_derivative_exercise_has_no_svg_or_latex() -> None:
+    for fmt in ("svg", "latex"):
+        result = CliRunner().invoke(cli, ["solve", str(POLYNOMIAL), "--format", fmt])
+        assert result.exit_code == 2
+        assert "worked as lines of text" in result.output and f"not {fmt}" in result.output

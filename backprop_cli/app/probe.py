@@ -9,8 +9,9 @@ of 7.12. In general, for changes Δp of some parameters,
 and their difference is the part of the change the first derivative does not
 see (½·Δpᵀ·H·Δp and smaller terms), which shrinks like Δp².
 
-A nudge is written ``w2=+0.1`` (a change: the number has a sign), ``w2=0.6``
-(the new value) or ``w2:=-0.3`` (a new value that is negative).
+A nudge is a change, ``w2+=0.1``, ``w1-=0.05`` or ``w2=+0.1`` (a plus sign), or a new
+value, ``w2=0.6`` or ``w1:=-0.3``. ``w1=-0.3`` could be read either way (set to −0.3, or
+lower by 0.3), so it is refused with both spellings that say which.
 
 Value keys: ``loss``, ``<p>``, ``grad.<p>``, ``nudged.<p>``, ``nudged.loss``,
 ``predicted_change``, ``actual_change``, ``difference`` (actual − predicted).
@@ -27,7 +28,7 @@ from backprop_cli.model.keys import value_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
 
-_NUDGE = re.compile(r"^\s*(?P<name>[^\W\d][\w^]*)\s*(?P<op>:=|=)\s*(?P<number>\S+)\s*$")
+_NUDGE = re.compile(r"^\s*(?P<name>[^\W\d][\w^]*)\s*(?P<op>:=|\+=|-=|−=|=)\s*(?P<number>\S+)\s*$")
 
 
 class NudgeError(ValueError):
@@ -52,8 +53,8 @@ class Nudge:
 def parse_nudge(text: str) -> Nudge:
     match = _NUDGE.match(text)
     if match is None:
-        raise NudgeError(f"'{text}' is not NAME=+CHANGE, NAME=VALUE or NAME:=VALUE "
-                         "(e.g. w2=+0.1)")
+        raise NudgeError(f"'{text}' is not NAME+=CHANGE, NAME-=CHANGE, NAME=+CHANGE, "
+                         "NAME=VALUE or NAME:=VALUE (e.g. w2+=0.1)")
     number = match.group("number").replace("−", "-")
     try:
         amount = float(number)
@@ -61,11 +62,19 @@ def parse_nudge(text: str) -> Nudge:
         raise NudgeError(f"'{text}': '{number}' is not a number") from None
     if not math.isfinite(amount):
         raise NudgeError(f"'{text}': the number must be finite")
-    name = match.group("name")
-    if match.group("op") == ":=":
+    name, op = match.group("name"), match.group("op")
+    if op == ":=":
         return Nudge(name, value=amount)
-    if number[0] in "+-":  # a sign makes it a change: w2=+0.1, w1=-0.05
+    if op == "+=":
         return Nudge(name, change=amount)
+    if op in ("-=", "−="):
+        return Nudge(name, change=-amount)
+    if number[0] == "+":  # w2=+0.1: a plus sign makes it a change
+        return Nudge(name, change=amount)
+    if number[0] == "-":  # w1=-0.3: set, or lower? Refused, with both unambiguous spellings
+        size = number[1:]
+        raise NudgeError(f"'{text}' is ambiguous: write {name}-={size} to lower {name} by "
+                         f"{size}, or {name}:={number} to set it to {number}")
     return Nudge(name, value=amount)
 
 

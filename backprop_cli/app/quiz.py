@@ -46,7 +46,7 @@ from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.model.questions import (
     DEFAULT_LIMIT,
-    default_keys,
+    default_selection,
     match_patterns,
     select_keys,
 )
@@ -248,6 +248,7 @@ class QuizSession:
                  limit: int = DEFAULT_LIMIT, digits: int = FEEDBACK_DIGITS) -> None:
         self.problem = problem
         self.digits = digits
+        self.note: str | None = None  # what the default questions leave out, and how to ask
         if patterns:
             keys, errors = match_patterns(problem, patterns)
             if errors:
@@ -256,7 +257,7 @@ class QuizSession:
         elif problem.quiz:
             keys = select_keys(problem, problem.quiz)
         else:
-            keys = default_keys(problem, limit)
+            keys, self.note = default_selection(problem, limit)
         # the worked solution's notation (∂L/∂v1 = δ_o·a_h1), so feedback reads like it
         self.notation = UnicodeNotation(problem, digits)
         self.questions = [Question(i, key, describe_key(key, self.notation))

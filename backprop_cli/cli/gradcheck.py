@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--step", "-h", "step", type=click.FloatRange(min=0, min_open=True),
+@click.option("--step", "-s", "step", type=click.FloatRange(min=0, min_open=True),
               default=1e-6, show_default=True,
               help="Finite-difference step h, scaled by max(1, |p|) for each parameter p.")
 @click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=1e-5,

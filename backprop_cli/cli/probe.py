@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.argument("nudges", nargs=-1, required=True, metavar="NAME=+CHANGE|NAME=VALUE...")
+@click.argument("nudges", nargs=-1, required=True,
+                metavar="NAME+=CHANGE|NAME-=CHANGE|NAME=VALUE...")
 @format_option("report", "plain",
                "Output format.")
 @digits_option()
@@ -23,15 +24,16 @@ def probe(file: str, nudges: tuple[str, ...], fmt: str, digits: int) -> None:
     """Nudge parameters of FILE and compare the predicted change of the loss,
     ΔL ≈ Σ ∂L/∂p·Δp, with the actual change from a forward pass.
 
-    A nudge with a sign is a change (w2=+0.1, w1=-0.05); without one it is the
-    new value (w2=0.6); w1:=-0.3 sets a negative value. The loss is over every
-    sample, at the file's starting parameters, in full precision.
+    A nudge is a change (w2+=0.1, w1-=0.05, or w2=+0.1) or a new value (w2=0.6,
+    w1:=-0.3); w1=-0.3, which reads both ways, is refused. Each nudge is printed
+    as old → new. The loss is over every sample, at the file's starting
+    parameters, in full precision.
 
     \b
     Examples:
       backprop probe problems/003a_chain_x_w1_w2.yaml w2=+0.1
       backprop probe problems/003c_sigmoid_two_inputs.yaml w3=+0.1
-      backprop probe problem.yaml w1=-0.05 w2=+0.1 --format json
+      backprop probe problem.yaml w1-=0.05 w2+=0.1 --format json
     """
     from backprop_cli.app.probe import NudgeError, parse_nudge
     from backprop_cli.app.probe import probe as run

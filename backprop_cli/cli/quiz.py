@@ -72,6 +72,8 @@ def quiz(file: str, patterns: tuple[str, ...], no_given: bool) -> None:
     click.echo(problem.title)
     if not no_given:
         click.echo("\n".join(given_lines(problem)))
+    if session.note:
+        click.echo(session.note)
     click.echo(f"{total} question{'s' * (total != 1)} in computation order. Type a number "
                "(0.824, -.5, 1e-3, 1/2); Enter to skip, '?' for the formula, 'q' to stop.")
     while (question := session.current) is not None:

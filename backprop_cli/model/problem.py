@@ -142,6 +142,9 @@ class Problem:
     # the convention kinds (keys.CONVENTION_KINDS: error, change, grad.input) the file's
     # expected or quiz uses: listed, recorded and shown by solve like the others
     shown_kinds: frozenset[str] = frozenset()
+    notes: str | None = None  # the instructor's notes: never rendered
+    # expected keys of the file's own steps that a --steps override leaves without a value
+    skipped_expected: list[str] = field(default_factory=list)
 
     @property
     def n_samples(self) -> int:
