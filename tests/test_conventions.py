@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -207,3 +208,94 @@ def test_a_parameter_named_loss_is_refused() -> None:
     document["network"]["layers"][0]["weight_names"] = [["loss"]]
     with pytest.raises(Exception, match="weight name 'loss' would have the loss's key"):
         load(document)
+
+
+# ------------------------------------------------------ step and the perceptron
+
+AND: dict[str, Any] = {
+    "learning_rule": "perceptron",
+    "network": {"inputs": ["x1", "x2"], "layers": [
+        {"units": ["o"], "activation": "step", "weights": [[0, 0]], "bias": [0]}]},
+    "learning_rate": 1, "epochs": 3,
+    "samples": [{"input": [0, 0], "target": 0}, {"input": [0, 1], "target": 0},
+                {"input": [1, 0], "target": 0}, {"input": [1, 1], "target": 1}],
+}
+
+# The AND table worked by hand: (w1, w2, b) after each sample, y = step(z) with step(0) = 1.
+# Epoch 1: (0,0) z=0 y=1 wrong → b −1; (0,1) z=−1 ok; (1,0) z=−1 ok; (1,1) z=−1 wrong → +x.
+# Epoch 2: (0,0) z=0 wrong; (0,1) z=0 wrong; (1,0) z=−1 ok; (1,1) z=−1 wrong.
+# Epoch 3: (0,0) z=−1 ok; (0,1) z=0 wrong; (1,0) z=0 wrong; (1,1) z=−2 wrong.
+AND_TABLE = [(0, 0, -1), (0, 0, -1), (0, 0, -1), (1, 1, 0),
+             (1, 1, -1), (1, 0, -2), (1, 0, -2), (2, 1, -1),
+             (2, 1, -1), (2, 0, -2), (1, 0, -3), (2, 1, -2)]
+
+
+def test_the_perceptron_rule_against_a_hand_worked_table() -> None:
+    problem = load(AND)
+    assert problem.steps == 12 and problem.batch_size == 1
+    values = solve(problem).values
+    for step, (w1, w2, b) in enumerate(AND_TABLE, start=1):
+        prefix = "" if step == 1 else f"step{step}."
+        assert (values[f"{prefix}new.w_o_x1"], values[f"{prefix}new.w_o_x2"],
+                values[f"{prefix}new.b_o"]) == (w1, w2, b), step
+    assert [values[f"epoch{k}.errors"] for k in (1, 2, 3)] == [2, 3, 3]
+    # ½ per misclassified sample: epoch 1 sums 1.0 over its 4 steps, a mean of 0.25
+    assert values["epoch1.loss_sum"] == 1.0 and values["epoch1.loss"] == 0.25
+    assert values["epoch2.loss_sum"] == 1.5
+
+
+def test_step_at_zero_and_a_forward_only_step_network() -> None:
+    document = copy.deepcopy(AND)
+    del document["learning_rule"]
+    document["loss"] = "half_squared_error"
+    document["steps"] = 0
+    del document["epochs"]
+    values = solve(load(document)).values
+    assert [values[f"a.o@{k}"] for k in (1, 2, 3, 4)] == [1.0, 1.0, 1.0, 1.0]  # z = 0: 1
+    document["network"]["layers"][0]["activation"] = {"name": "step", "at_zero": 0}
+    values = solve(load(document)).values
+    assert [values[f"a.o@{k}"] for k in (1, 2, 3, 4)] == [0.0, 0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"learning_rule": "perceptrn"}, "unknown learning_rule 'perceptrn' (did you mean "
+                                     "'perceptron'?)"),
+    ({"batch_size": 2}, "online: one sample per update"),
+    ({"optimizer": "adam"}, "it takes no optimizer"),
+])
+def test_the_perceptron_says_what_it_needs(change: dict[str, Any], message: str) -> None:
+    document = {**copy.deepcopy(AND), **change}
+    with pytest.raises(Exception, match=re.escape(message)):
+        load(document)
+
+
+def test_the_perceptron_needs_one_layer_of_step_units() -> None:
+    document = copy.deepcopy(AND)
+    document["network"]["layers"][0]["activation"] = "sigmoid"
+    with pytest.raises(Exception, match="needs the step activation"):
+        load(document)
+    document = copy.deepcopy(AND)
+    document["network"]["layers"].insert(0, {"units": 2, "activation": "step",
+                                             "weights": [[0, 0], [0, 0]]})
+    document["network"]["layers"][1]["weights"] = [[0, 0]]
+    with pytest.raises(Exception, match="single layer of step units"):
+        load(document)
+
+
+def test_epoch_losses_are_the_mean_and_sum_of_the_step_losses() -> None:
+    document = copy.deepcopy(ONE_NEURON)
+    del document["input"], document["target"]
+    document["samples"] = [{"input": [1.0], "target": 1.0}, {"input": [2.0], "target": 0.0},
+                           {"input": [-1.0], "target": 0.5}]
+    document["batch_size"] = 2
+    document["epochs"] = 2
+    problem = load(document)
+    solution = solve(problem)
+    values = solution.values
+    losses = solution.losses.tolist()
+    assert values["epoch1.loss"] == pytest.approx((losses[0] + losses[1]) / 2)
+    assert values["epoch2.loss_sum"] == pytest.approx(losses[2] + losses[3])
+    assert "epoch1.errors" not in values  # only the perceptron counts errors
+    checked = copy.deepcopy(document)
+    checked["expected"] = {"epoch2.loss": round(values["epoch2.loss"], 6)}
+    assert solve(load(checked), ["epoch2.loss"]).values["epoch2.loss"] == values["epoch2.loss"]

@@ -40,6 +40,8 @@ NAME = st.from_regex(r"[A-Za-z_][A-Za-z0-9_^]{0,6}", fullmatch=True).filter(
 def key_parts(draw: st.DrawFn) -> KeyParts:
     """Parts of any grammatical key: every kind, step and sample the grammar allows."""
     kind: KeyKind = draw(st.sampled_from(KEY_KINDS))
+    if kind in keys.EPOCH_KINDS:  # epoch<k>.loss: k is the name, never a step or a sample
+        return KeyParts(1, kind, str(draw(st.integers(1, 10**9 - 1))), None)
     name = "" if kind == "loss" else draw(NAME)
     steps = st.integers(1, 10**9 - 1)
     if kind in ("input", "target"):
@@ -90,6 +92,9 @@ def test_the_optimizers_kinds_are_the_grammars() -> None:
     ("step3.change.w1", KeyParts(3, "change", "w1", None)),
     ("grad.input.x1@1", KeyParts(1, "grad.input", "x1", 0)),
     ("grad.input", KeyParts(1, "grad", "input", None)),  # a parameter named input
+    ("epoch3.loss", KeyParts(1, "epoch.loss", "3", None)),
+    ("epoch12.errors", KeyParts(1, "epoch.errors", "12", None)),
+    ("epoch1", KeyParts(1, "param", "epoch1", None)),
 ])
 def test_split_key(text: str, parts: KeyParts) -> None:
     assert split_key(text) == parts
@@ -101,6 +106,7 @@ def test_split_key(text: str, parts: KeyParts) -> None:
     "final.new.w1", "step2.input.x1", "final.target.y", "q.w1", "z.h1.x", "z.h1\n",
     "step10000000000.z.h1", "z.h1@10000000000", "step.z.h1",
     "final.error.h1", "final.change.w1", "change.w1@1", "final.grad.input.x1",
+    "epoch0.loss", "epoch01.loss", "epoch1.loss@1", "step2.epoch1.loss", "epoch1.los",
 ])
 def test_split_key_refuses(text: str) -> None:
     assert split_key(text) is None

@@ -452,7 +452,7 @@ def test_every_activation_has_its_docs_row_and_schema_entry() -> None:
         for alias in spec.aliases:
             assert f"`{alias}`" in row
         if spec.default_alpha is not None:
-            assert f"`alpha`, default {spec.default_alpha:g}" in row
+            assert f"`{spec.param_key}`, default {spec.default_alpha:g}" in row
 
 
 def test_every_loss_has_its_docs_row_and_schema_entry() -> None:

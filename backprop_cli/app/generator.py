@@ -482,6 +482,8 @@ steps: 1                        # optional: updates to run (default 1; 0 = no up
 # batch_size: 2                # optional: samples per step, in file order (default: all)
 # epochs: 100                  # optional, instead of steps: steps = epochs × batches
 # round: 4                     # optional: hand-calculation mode, every value to 4 decimals
+# learning_rule: perceptron    # optional: w ← w + η·(t − y)·x per sample, one layer of step
+                                # units, no loss needed (default: gradient_descent)
 
 input: [1, 2]                   # one sample: a list, or a mapping by input name
 target: 1.0                     # a number (one output), a list, a mapping by output name,

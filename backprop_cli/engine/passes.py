@@ -39,10 +39,12 @@ from numpy.typing import NDArray
 from backprop_cli.engine.diagnosis import numeric_error
 from backprop_cli.model.keys import (
     CONVENTION_KINDS,
+    EPOCH_KINDS,
     UNIT_KINDS,
     KeyKind,
     KeyParts,
     compose,
+    epoch_key,
     for_sample,
     head,
     keys_by_name,
@@ -57,6 +59,7 @@ from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.optimizers import Updater
 from backprop_cli.model.problem import RESERVED_WORDS, Parameter, Problem
 from backprop_cli.records import field, record
+from backprop_cli.rounding import round_value
 
 Array = NDArray[np.float64]
 
@@ -440,7 +443,11 @@ class Engine:
         if record or delta is None:
             ga = grad_a[out] = self.loss.grad_a(z_out, a_out, self.y, self.output_activation)
         for li in range(out, -1, -1):
-            if li != out or delta is None:
+            if li == out and self.problem.perceptron:
+                # the perceptron rule: δ = y − t (= ∂L/∂a), the step's f' = 0 left out
+                np.copyto(grad_z[li], ga)
+                delta = grad_z[li]
+            elif li != out or delta is None:
                 d = p.dadz[li]
                 if d is None:  # softmax: δ = a ⊙ (g − Σ g⊙a)
                     a = p.a[li]
@@ -489,6 +496,7 @@ class Engine:
         problem = self.problem
         steps = problem.steps if steps is None else steps
         losses = np.empty(steps + 1)
+        misclassified = np.zeros(steps) if problem.perceptron and problem.epochs else None
         take: _ByPattern | _DirectKeys = (
             _ByPattern(self, recorder) if recorder.exact is None else _DirectKeys(self, recorder))
         take.data()
@@ -506,6 +514,9 @@ class Engine:
                 self._check_finite(loss, step, "loss", p)
             if step <= steps:
                 losses[step - 1] = loss
+                if misclassified is not None:  # judged before this step's update
+                    misclassified[step - 1] = np.count_nonzero(
+                        np.any(p.a[-1] != self.y, axis=1))
             if until_loss is not None and loss <= until_loss:
                 # reached before this update: the state stays the one that reached it
                 stopped = f"loss {loss:.6g} reached {until_loss:g} after {step - 1} updates"
@@ -536,7 +547,27 @@ class Engine:
         losses[steps_run] = final.loss
         if want_final:
             take.final(final)
+        if problem.epochs and steps_run == steps:
+            self._record_epochs(recorder, losses, misclassified)
         return Solution(problem, recorder.values, losses[: steps_run + 1], steps_run, stopped)
+
+    def _record_epochs(self, recorder: Recorder, losses: Array,
+                       misclassified: Array | None) -> None:
+        """epoch<k>.loss (the mean of the epoch's step losses, before each update, as Keras
+        prints it), epoch<k>.loss_sum (their sum) and the perceptron's epoch<k>.errors."""
+        size = self.problem.batches_per_epoch
+        for k in range(1, self.problem.epochs_run + 1):
+            during = losses[(k - 1) * size:k * size].tolist()
+            total = math.fsum(during)
+            mean = total / len(during)
+            if self.problem.round is not None:  # as its formula, Round(mean(...))
+                mean, total = (round_value(mean, self.problem.round),
+                               round_value(total, self.problem.round))
+            recorder.add(epoch_key("epoch.loss", k), mean)
+            recorder.add(epoch_key("epoch.loss_sum", k), total)
+            if misclassified is not None:
+                recorder.add(epoch_key("epoch.errors", k),
+                             float(misclassified[(k - 1) * size:k * size].sum()))
 
     def input_gradient(self, p: Pass) -> Array:
         """∂L_k/∂x of every input for every sample of the pass (after :meth:`backward`):
@@ -761,8 +792,8 @@ class _DirectKeys:
         for key in recorder.exact:
             entry = expected.get(key)  # a check's keys: parsed by the loader already
             parts = entry.parts if entry is not None and entry.parts else parse_key(key, problem)
-            if parts is None:
-                continue  # no key of this problem: never recorded
+            if parts is None or parts.kind in EPOCH_KINDS:
+                continue  # no key of this problem; an epoch's: recorded at the end of run
             if parts.kind == "change":
                 engine.keep_previous()
             if parts.kind in ("input", "target"):

@@ -35,7 +35,12 @@ from backprop_cli.files.fields import (
     _string,
 )
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml
-from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activation
+from backprop_cli.model.activations import (
+    ACTIVATION_NAMES,
+    ALIASES,
+    find_activation,
+    make_activation,
+)
 from backprop_cli.model.keys import CONVENTION_KINDS, head
 from backprop_cli.model.keyspace import key_index, parse_key
 from backprop_cli.model.losses import LOSS_NAMES, LOSSES, make_loss
@@ -47,8 +52,9 @@ TRAINING_KEYS = ("optimizer", "weight_decay", "batch_size", "epochs", "round")
 TOP_KEYS = (
     "title", "description", "notes", "network", "loss", "reduction", "learning_rate", "steps",
     "freeze", "input", "target", "samples", "expected", "tolerance", "min_digits", "quiz",
-    *TRAINING_KEYS,
+    "learning_rule", *TRAINING_KEYS,
 )
+LEARNING_RULES = ("gradient_descent", "perceptron")
 NETWORK_KEYS = ("inputs", "layers")
 LAYER_KEYS = ("units", "activation", "weights", "weight_names", "bias", "bias_names",
               "weights_by")
@@ -56,7 +62,7 @@ WEIGHTS_BY = ("unit", "input")  # a row per unit (W·a), or a row per input unit
 BIAS_IN_WEIGHTS = ("first", "last")  # bias: {in_weights: ...}: the bias inside each weight row
 SAMPLE_KEYS = ("input", "target")
 EXPECTED_ENTRY_KEYS = ("value", "tolerance", "erratum", "note")
-ACTIVATION_KEYS = ("name", "alpha")
+ACTIVATION_KEYS = ("name", "alpha", "at_zero")  # at_zero: step's value at z = 0
 
 MAX_MIN_DIGITS = 17  # significant digits a float holds
 
@@ -149,7 +155,12 @@ class _Reader:
         input_names = self.read_inputs(self.require(network, "inputs", "network"))
         layers = self.read_layers(self.require(network, "layers", "network"), input_names)
 
-        loss_node = self.require(root, "loss", "the problem")
+        learning_rule = self.read_learning_rule(root, layers)
+        loss_node = root.get("loss")
+        if loss_node is None and learning_rule == "perceptron":
+            # the perceptron needs no loss: ½·(t − y)², ½ for each misclassified sample
+            loss_node = YScalar(root.mark, "half_squared_error", "half_squared_error")
+        loss_node = loss_node or self.require(root, "loss", "the problem")
         loss_name = _string(loss_node, "loss")
         try:
             loss = make_loss(loss_name)
@@ -198,8 +209,10 @@ class _Reader:
             path=self.path, title=title, description=description, input_names=input_names,
             layers=layers, loss=loss, reduction=reduction, learning_rate=learning_rate,
             steps=steps, freeze=freeze, inputs=inputs, targets=targets,
-            has_samples=has_samples, target_labels=labels,
+            has_samples=has_samples, target_labels=labels, learning_rule=learning_rule,
         )
+        if learning_rule == "perceptron":
+            self.perceptron_settings(root, problem)
         if any(key in root.entries for key in TRAINING_KEYS):
             # lazy: most files have no training settings (start-up time in a batch)
             from backprop_cli.files.training_settings import read_training
@@ -228,6 +241,41 @@ class _Reader:
                 errors.extend(error.each())
         raise_collected(errors)
         return problem
+
+    def read_learning_rule(self, root: YMap, layers: list[Layer]) -> str:
+        """``learning_rule: perceptron`` needs one layer of step units."""
+        node = root.get("learning_rule")
+        if node is None:
+            return "gradient_descent"
+        rule = _string(node, "learning_rule")
+        if rule not in LEARNING_RULES:
+            hint = suggest(rule, LEARNING_RULES) or f" (known: {', '.join(LEARNING_RULES)})"
+            raise ProblemError(f"unknown learning_rule '{_short(rule)}'{hint}", node.mark)
+        if rule == "perceptron":
+            if len(layers) != 1:
+                raise ProblemError(f"learning_rule perceptron trains a single layer of step "
+                                   f"units; this network has {len(layers)} layers (use "
+                                   "gradient_descent with differentiable activations)",
+                                   node.mark)
+            if layers[0].activation.name != "step":
+                raise ProblemError("learning_rule perceptron needs the step activation "
+                                   f"(activation: step), found {layers[0].activation.name}",
+                                   node.mark)
+        return rule
+
+    @staticmethod
+    def perceptron_settings(root: YMap, problem: Problem) -> None:
+        """The perceptron rule is online: one sample per update, with plain steps."""
+        for key in ("optimizer", "weight_decay", "round"):
+            if key in root.entries:
+                raise ProblemError(f"learning_rule perceptron updates w ← w + η·(t − y)·x: "
+                                   f"it takes no {key}", root.key_mark(key))
+        node = root.get("batch_size")
+        if node is not None and not (isinstance(node, YScalar) and node.value == 1):
+            raise ProblemError("learning_rule perceptron is online: one sample per update "
+                               "(batch_size 1, or leave it out)", node.mark)
+        if problem.n_samples > 1:
+            problem.batch_size = 1
 
     @staticmethod
     def shown_kinds(root: YMap) -> frozenset[str]:
@@ -475,8 +523,19 @@ class _Reader:
             _check_keys(node, ACTIVATION_KEYS, "activation")
             name_node = self.require(node, "name", "activation")
             name = _string(name_node, "activation name")
-            if (alpha_node := node.get("alpha")) is not None:
-                alpha = _number(alpha_node, "activation alpha")
+            for key in ("alpha", "at_zero"):
+                if (alpha_node := node.get(key)) is None:
+                    continue
+                spec = find_activation(ALIASES.get(name, name))
+                if spec is not None and spec.param_key != key:
+                    takes = (f"takes {spec.param_key}" if spec.default_alpha is not None
+                             else "takes no parameter")
+                    raise ProblemError(f"activation '{spec.name}' {takes}, not {key}",
+                                       node.key_mark(key))
+                alpha = _number(alpha_node, f"activation {key}")
+                if key == "at_zero" and alpha not in (0.0, 1.0):
+                    raise ProblemError(f"activation at_zero is step's value at z = 0: 0 or 1, "
+                                       f"found {alpha:g}", alpha_node.mark)
         else:
             name_node = node
             name = _string(node, "activation")

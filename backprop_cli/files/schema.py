@@ -54,9 +54,11 @@ def _number(description: str, **extra: Any) -> Schema:
 
 def _defs() -> dict[str, Schema]:
     activation_names = [*ACTIVATION_NAMES, *ALIASES]
-    alpha_defaults = ", ".join(f"{name} {value:g}" for name, value in DEFAULT_ALPHA.items())
-    with_alpha = " and ".join(DEFAULT_ALPHA)
-    alpha_is = " or ".join(f"{ACTIVATIONS[name].alpha_doc} ({name})" for name in DEFAULT_ALPHA)
+    alphas = {name: value for name, value in DEFAULT_ALPHA.items()
+              if ACTIVATIONS[name].param_key == "alpha"}  # step's is at_zero
+    alpha_defaults = ", ".join(f"{name} {value:g}" for name, value in alphas.items())
+    with_alpha = " and ".join(alphas)
+    alpha_is = " or ".join(f"{ACTIVATIONS[name].alpha_doc} ({name})" for name in alphas)
     number_list = {"type": "array", "items": {"type": "number"}, "minItems": 1}
     name_vector: Schema = {
         "type": "object", "propertyNames": _ref("unit_name"),
@@ -98,7 +100,10 @@ def _defs() -> dict[str, Schema]:
                 {"type": "object",
                  "properties": {
                      "name": {"enum": activation_names},
-                     "alpha": _number(f"The {alpha_is} for z < 0.")},
+                     "alpha": _number(f"The {alpha_is} for z < 0."),
+                     "at_zero": {"enum": [0, 1], "default": 1,
+                                 "description": "step: its value at z = 0 (1: step is 1 "
+                                                "when z ≥ 0; 0: only when z > 0)."}},
                  "required": ["name"], "additionalProperties": False}]},
         "weights": {
             "description": "One row per unit of the layer, one column per unit (or input) "
@@ -275,6 +280,11 @@ def _network_keys() -> dict[str, Schema]:
                                       "every step)."},
         "epochs": {"type": "integer", "minimum": 0,
                    "description": "Instead of steps: epochs × ⌈samples / batch_size⌉ steps."},
+        "learning_rule": {
+            "enum": ["gradient_descent", "perceptron"], "default": "gradient_descent",
+            "description": "perceptron: online, w ← w + η·(t − y)·x per sample, for one layer "
+                           "of step units (no loss needed; epoch<k>.errors counts the "
+                           "misclassified samples)."},
         "round": {"type": "integer", "minimum": 0, "maximum": MAX_DECIMALS,
                   "description": "Hand-calculation mode: every value produced is rounded to "
                                  "this many decimals, as on paper."},
@@ -336,7 +346,10 @@ def problem_schema() -> Schema:
                         DERIVATIVE_KEY_PATTERN: _ref("expected_number")},
                     "additionalProperties": False}}},
         "else": {
-            "required": ["network", "loss", "learning_rate"],
+            "required": ["network", "learning_rate"],
+            "if": {"not": {"properties": {"learning_rule": {"const": "perceptron"}},
+                           "required": ["learning_rule"]}},
+            "then": {"required": ["loss"]},
             "properties": {
                 **{key: False for key in derivative_only},
                 "expected": {

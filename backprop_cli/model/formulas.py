@@ -55,8 +55,14 @@ class Formulas:
         kind = parts.kind
         prefix = parts.prefix
         sfx = self.suffix(parts)
-        if kind in ("input", "target"):
-            return None
+        if kind in ("input", "target") or kind == "epoch.errors":
+            return None  # data; a count of misclassified samples
+        if kind == "epoch.loss" or kind == "epoch.loss_sum":
+            size = problem.batches_per_epoch
+            epoch = int(parts.name)
+            losses = tuple(Ref(compose(prefix_for(step), "loss"))
+                           for step in range((epoch - 1) * size + 1, epoch * size + 1))
+            return Call("mean", losses) if kind == "epoch.loss" else add(*losses)
         if kind == "param":
             return self.param_start(parts.name, parts.step)
         if kind == "change":  # Δw = new − old
@@ -164,6 +170,8 @@ class Formulas:
         layer = problem.layers[li]
         is_output = li == len(problem.layers) - 1
         a = compose(prefix, "a", unit, sfx)
+        if is_output and problem.perceptron:  # δ = y − t: the rule leaves the step's f' out
+            return Ref(compose(prefix, "grad.a", unit, sfx))
         if layer.activation.per_layer:
             if is_output and problem.loss.spec.softmax_delta:
                 return sub(Ref(a), Ref(compose("", "target", unit, sfx)))

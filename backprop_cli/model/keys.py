@@ -46,7 +46,8 @@ from typing import Literal
 from backprop_cli.records import record
 
 KeyKind = Literal["z", "a", "dadz", "grad.a", "grad.z", "grad", "new", "v", "m", "s", "mhat",
-                  "shat", "input", "target", "loss", "param", "change", "error", "grad.input"]
+                  "shat", "input", "target", "loss", "param", "change", "error", "grad.input",
+                  "epoch.loss", "epoch.loss_sum", "epoch.errors"]
 
 # the text of each kind before the name ("param" has none: its key is the name)
 _HEADS: dict[KeyKind, str] = {
@@ -54,12 +55,19 @@ _HEADS: dict[KeyKind, str] = {
     "grad": "grad.", "new": "new.", "v": "v.", "m": "m.", "s": "s.", "mhat": "mhat.",
     "shat": "shat.", "input": "input.", "target": "target.", "loss": "loss", "param": "",
     "change": "change.", "error": "error.", "grad.input": "grad.input.",
+    # an epoch's values, epoch<k>.loss (k is the parts' name): built by epoch_key alone
+    "epoch.loss": "epoch", "epoch.loss_sum": "epoch", "epoch.errors": "epoch",
 }
 KEY_KINDS: tuple[KeyKind, ...] = tuple(_HEADS)
 UNIT_KINDS: tuple[KeyKind, ...] = ("z", "a", "dadz", "grad.a", "grad.z")
 # the conventions of issue 16: the error term −∂L/∂z of a unit (Mitchell's δ), the
 # change new − old of a parameter, ∂L/∂x of an input
 CONVENTION_KINDS: tuple[KeyKind, ...] = ("error", "change", "grad.input")
+# epoch<k>.loss (the mean of the step losses of epoch k), epoch<k>.loss_sum (their sum),
+# epoch<k>.errors (the perceptron's misclassified samples of epoch k); k from 1
+EPOCH_KINDS: tuple[KeyKind, ...] = ("epoch.loss", "epoch.loss_sum", "epoch.errors")
+_EPOCH_WORDS = {kind: kind.partition(".")[2] for kind in EPOCH_KINDS}
+_EPOCH_BY_WORD = {word: kind for kind, word in _EPOCH_WORDS.items()}
 DATA_KINDS: tuple[KeyKind, ...] = ("input", "target")
 # the optimizers' values (model/optimizers.py: ALL_UPDATE_KINDS, held equal by a test)
 OPTIMIZER_KINDS: tuple[KeyKind, ...] = ("v", "m", "s", "mhat", "shat")
@@ -108,11 +116,20 @@ def suffix_for(sample: int | None) -> str:
 
 def compose(prefix: str, kind: KeyKind, name: str = "", suffix: str = "") -> str:
     """The key of ``kind`` and ``name`` from a :func:`prefix_for` and a :func:`suffix_for`."""
+    if kind in _EPOCH_WORDS:
+        return epoch_key(kind, int(name))
     return prefix + _HEADS[kind] + name + suffix
+
+
+def epoch_key(kind: KeyKind, epoch: int) -> str:
+    """``epoch<k>.loss``, ``epoch<k>.loss_sum`` or ``epoch<k>.errors`` (k from 1)."""
+    return f"epoch{epoch}.{_EPOCH_WORDS[kind]}"
 
 
 def keys_of(prefix: str, kind: KeyKind, names: Iterable[str], suffix: str = "") -> list[str]:
     """:func:`compose` for each of ``names`` (a layer's units, the parameters...)."""
+    if kind in _EPOCH_WORDS:
+        return [epoch_key(kind, int(name)) for name in names]
     start = prefix + _HEADS[kind]
     return [start + name + suffix for name in names]
 
@@ -135,6 +152,8 @@ def value_key(kind: KeyKind, name: str = "", step: int | None = 1,
               sample: int | None = None) -> str:
     """The key of a value: ``kind`` of ``name`` at ``step`` (None: the final pass) for
     ``sample`` (0-based; None: no '@k', for a file without samples or a batch value)."""
+    if kind in _EPOCH_WORDS:
+        return epoch_key(kind, int(name))
     return prefix_for(step) + _HEADS[kind] + name + suffix_for(sample)
 
 
@@ -196,8 +215,9 @@ def value_key_pattern(name: str) -> str:
     Stricter than :func:`split_key` on one point: no '@01'.
     """
     kinds = "|".join(re.escape(kind) for kind, text in _HEADS.items() if text.endswith("."))
-    return (rf"^(step[1-9][0-9]*\.|final\.)?(loss|(({kinds})\.)?{name})"
-            r"(@[1-9][0-9]*)?$")
+    epochs = "|".join(_EPOCH_WORDS.values())
+    return (rf"^((step[1-9][0-9]*\.|final\.)?(loss|(({kinds})\.)?{name})"
+            rf"(@[1-9][0-9]*)?|epoch[1-9][0-9]*\.({epochs}))$")
 
 
 def prefix_of(text: str) -> str:
@@ -244,6 +264,12 @@ def split_key(text: str) -> KeyParts | None:
     kind: KeyKind
     if body == "loss":
         return KeyParts(step, "loss", "", sample)
+    if body.startswith("epoch") and not prefixed:
+        number, dot, word = body[5:].partition(".")
+        if dot and word in _EPOCH_BY_WORD:
+            if not _digits(number) or number[0] == "0" or sample is not None:
+                return None
+            return KeyParts(1, _EPOCH_BY_WORD[word], number, None)
     head, dot, name = body.partition(".")
     if not dot:
         if not head or sample is not None or "\n" in head:

@@ -15,10 +15,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 
 from backprop_cli.model.keys import (
+    EPOCH_KINDS,
     FINAL_PREFIX,
     KeyKind,
     KeyParts,
     compose,
+    epoch_key,
     for_sample,
     keys_by_name,
     keys_of,
@@ -39,6 +41,9 @@ def parse_key(key: str, problem: Problem) -> KeyParts | None:
         return None
     # (one function, not two: the batch check parses every published key)
     step, kind, name, sample = parts.step, parts.kind, parts.name, parts.sample
+    if kind in EPOCH_KINDS:
+        return parts if int(name) <= problem.epochs_run and (
+            kind != "epoch.errors" or problem.perceptron) else None
     if step is not None and step > 1 and step > problem.steps:
         return None
     if sample is not None:
@@ -92,6 +97,13 @@ def ordered_keys(problem: Problem, only_steps: Collection[int] | None = None) ->
             yield from _update_keys(problem, prefix)
     yield from keys_of(FINAL_PREFIX, "param", problem.parameters)
     yield from _forward_keys(problem, FINAL_PREFIX, samples)
+    yield from epoch_keys(problem)
+
+
+def epoch_keys(problem: Problem) -> list[str]:
+    """epoch<k>.loss, epoch<k>.loss_sum (and the perceptron's epoch<k>.errors), k from 1."""
+    kinds = EPOCH_KINDS if problem.perceptron else EPOCH_KINDS[:2]
+    return [epoch_key(kind, k) for k in range(1, problem.epochs_run + 1) for kind in kinds]
 
 
 def _update_keys(problem: Problem, prefix: str) -> list[str]:
@@ -160,6 +172,8 @@ def key_rank(parts: KeyParts, problem: Problem) -> tuple[int, ...]:
     """
     kind, name, sample = parts.kind, parts.name, parts.sample
     k = 0 if sample is None else sample
+    if kind in EPOCH_KINDS:  # after the final pass
+        return (3, int(name), EPOCH_KINDS.index(kind))
     if kind in ("input", "target"):
         names = problem.input_names if kind == "input" else problem.output_names
         return (0, 0, 0, k, kind == "target", names.index(name))

@@ -142,6 +142,8 @@ class Problem:
     # the convention kinds (keys.CONVENTION_KINDS: error, change, grad.input) the file's
     # expected or quiz uses: listed, recorded and shown by solve like the others
     shown_kinds: frozenset[str] = frozenset()
+    # "gradient_descent", or "perceptron": online, w ← w + η·(t − y)·x (δ = y − t, f' not used)
+    learning_rule: str = "gradient_descent"
     notes: str | None = None  # the instructor's notes: never rendered
     # expected keys of the file's own steps that a --steps override leaves without a value
     skipped_expected: list[str] = field(default_factory=list)
@@ -235,6 +237,17 @@ class Problem:
             return range(n)
         start = (step - 1) % self.batches_per_epoch * size
         return range(start, min(start + size, n))
+
+    @property
+    def perceptron(self) -> bool:
+        return self.learning_rule == "perceptron"
+
+    @property
+    def epochs_run(self) -> int:
+        """The epochs whose every step is run (epoch<k>. keys exist for these)."""
+        if self.epochs is None:
+            return 0
+        return min(self.epochs, self.steps // self.batches_per_epoch)
 
     def sample_suffix(self, k: int) -> str:
         """'@k' (1-based) when the file uses samples, else ''."""

@@ -609,6 +609,10 @@ class Builder:
                 layer.activation.per_layer):
             sub_section.add(Para(["Softmax and cross-entropy together: the softmax Jacobian "
                                   "times ∂L/∂a simplifies to δ = a − y for each output."], "note"))
+        if li == len(problem.layers) - 1 and problem.perceptron:
+            sub_section.add(Para(["The perceptron rule: δ = ŷ − y, the step's derivative (0) "
+                                  "left out, so each update is w ← w + η·(y − ŷ)·x and "
+                                  "b ← b + η·(y − ŷ)."], "note"))
         if li in self.large:
             sub_section.add(self.backward_table(li, sfx))
             self.largest_gradients(sub_section, li, sfx)
@@ -737,7 +741,11 @@ class Builder:
         section = self.section(title)
         names = list(problem.parameters)
         movable = [n for n in names if not problem.parameters[n].frozen]
-        if self.plain_sgd:
+        if problem.perceptron:
+            section.add(Para(["The perceptron rule, one sample at a time: ",
+                              Word("update_rule"), " with δ = ŷ − y, ", Word("rate"), " = ",
+                              Num(problem.learning_rate), "."]))
+        elif self.plain_sgd:
             section.add(Para(["Gradient descent: each parameter moves against its gradient, ",
                               Word("update_rule"), ", with ", Word("rate"), " = ",
                               Num(problem.learning_rate), "."]))
