@@ -11,18 +11,13 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from backprop_cli.app.generator import answer_text
-from backprop_cli.app.quiz import (
-    MIN_SIGNIFICANT,
-    QuizError,
-    QuizSession,
-    parse_answer,
-    student_precision,
-)
+from backprop_cli.app.quiz import MIN_SIGNIFICANT, QuizSession, parse_answer, student_precision
 from backprop_cli.checking.checker import check_values
 from backprop_cli.cli import cli
 from backprop_cli.engine import solve
 from backprop_cli.errors import ProblemError
 from backprop_cli.files.loader import parse_problem
+from backprop_cli.kinds.base import QuizError
 from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keyspace import ordered_keys, parse_key
@@ -404,7 +399,7 @@ def test_command_errors(tmp_path: Any) -> None:
 
 
 def test_the_givens_name_the_training_settings() -> None:
-    from backprop_cli.app.quiz import given_lines
+    from backprop_cli.kinds.network_quiz import given_lines
 
     lines = given_lines(load_problem(PROBLEMS / "010_xor_csv_momentum.yaml"))
     assert lines[1] == "  sample 1: input x1 = 0, x2 = 0; target y = 0"

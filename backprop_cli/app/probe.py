@@ -27,6 +27,7 @@ from backprop_cli.engine.paramspace import Point, exact, unknown_parameter
 from backprop_cli.model.keys import value_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
+from backprop_cli.render.jsonout import finite_only
 
 _NUDGE = re.compile(r"^\s*(?P<name>[^\W\d][\w^]*)\s*(?P<op>:=|\+=|-=|−=|=)\s*(?P<number>\S+)\s*$")
 
@@ -166,3 +167,53 @@ def probe(problem: Problem, nudges: list[Nudge]) -> ProbeResult:
         moved.append(Moved(nudge.name, start, new, gradients[nudge.name], nudge.change))
         point.set(nudge.name, new)
     return ProbeResult(problem, loss, point.loss(), moved)
+
+def json_document(result: ProbeResult, path: str) -> dict[str, object]:
+    """JSON: each nudge, the values and the sentence (null for what is not finite: JSON
+    has no NaN or Infinity)."""
+    return finite_only({
+        "file": path,
+        "title": result.problem.title,
+        "nudges": [{"name": m.name, "from": m.start, "to": m.new, "change": m.change,
+                    "gradient": m.gradient} for m in result.moved],
+        "values": dict(result.values()),
+        "sentence": result.sentence(),
+    })
+
+
+def report_lines(result: ProbeResult, digits: int) -> list[str]:
+    """The text report: each nudge, the predicted and the actual change of the loss."""
+    def num(value: float) -> str:
+        return format_number(value, digits)
+
+    def wide(value: float) -> str:  # two losses close together: their difference shows
+        return format_number(value, digits + 2)
+
+    def factor(value: float) -> str:
+        text = num(value)
+        return f"({text})" if text.startswith("−") else text
+
+    def signed(value: float) -> str:
+        text = num(value)
+        return text if text.startswith("−") else f"+{text}"
+
+    lines = [result.problem.title, ""]
+    for m in result.moved:
+        lines.append(f"{m.name}: {num(m.start)} → {num(m.new)} (Δ{m.name} = {signed(m.change)}),"
+                     f" ∂L/∂{m.name} = {num(m.gradient)}")
+    symbols = " + ".join(f"∂L/∂{m.name}·Δ{m.name}" for m in result.moved)
+    products = " + ".join(f"{factor(m.gradient)}·{factor(m.change)}" for m in result.moved)
+    predicted = f"predicted  ΔL ≈ {symbols} = {products}"
+    if len(result.moved) > 1:
+        predicted += " = " + " + ".join(factor(m.contribution) for m in result.moved)
+    changes = ", ".join(f"{m.name} = {num(m.new)}" for m in result.moved)
+    lines += [
+        "",
+        f"{predicted} = {num(result.predicted)}",
+        f"actual     ΔL = L({changes}) − L = {wide(result.new_loss)} − {wide(result.loss)} = "
+        f"{num(result.actual)}",
+        f"difference actual − predicted = {num(result.difference)}",
+        "",
+        result.sentence(digits),
+    ]
+    return lines

@@ -7,6 +7,7 @@ Read by :mod:`backprop_cli.files.loader`, run by the engine, judged by
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Sequence
 
 from backprop_cli.checking.checker import check_values
 from backprop_cli.checking.report import FileError, FileReport, judged
@@ -16,6 +17,7 @@ from backprop_cli.files.loader import problem_from_tree
 from backprop_cli.files.yamlio import YNode
 from backprop_cli.formats import SolveFormat
 from backprop_cli.kinds.base import SolveRequest, SolveRequestError
+from backprop_cli.kinds.network_quiz import NetworkQuiz
 from backprop_cli.model.keys import value_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.records import replace
@@ -82,6 +84,11 @@ class NetworkKind:
                                 color=request.color, decimals=request.decimals,
                                 handout=request.handout, statement=request.statement)
         return render_problem(problem, solve_for_display(problem, step), options)
+
+
+    def quiz(self, exercise: Problem, patterns: Sequence[str] | None, limit: int, digits: int,
+             min_digits: int) -> NetworkQuiz:
+        return NetworkQuiz(exercise, patterns, limit, digits, min_digits)
 
 
 KIND = NetworkKind()

@@ -27,6 +27,7 @@ a formula is right when it is the same function as the derivative.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Sequence
 from typing import Any
 
 from backprop_cli.checking.report import FileReport, judged
@@ -42,6 +43,7 @@ from backprop_cli.kinds.derivative.model import (
     PublishedAnswer,
     make_derivation,
 )
+from backprop_cli.kinds.derivative.quiz import DerivativeQuiz
 from backprop_cli.kinds.derivative.reader import TOP_KEYS, from_tree, load, parse
 from backprop_cli.kinds.derivative.text import worked_lines
 from backprop_cli.kinds.derivative.working import Worked, all_keys, work
@@ -109,6 +111,12 @@ class DerivativeKind:
         if request.fmt == "html":
             return write_text_page(exercise.title, body)
         return "\n".join(lines)  # rich and plain print the same text
+
+
+    def quiz(self, exercise: DerivativeProblem, patterns: Sequence[str] | None, limit: int,
+             digits: int, min_digits: int) -> DerivativeQuiz:
+        return DerivativeQuiz(exercise.derivation, exercise.title, patterns, limit, digits,
+                              min_digits)
 
 
 def selected(doc: dict[str, Any], patterns: tuple[str, ...]) -> dict[str, Any]:
