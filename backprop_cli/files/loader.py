@@ -266,7 +266,7 @@ class _Reader:
     @staticmethod
     def perceptron_settings(root: YMap, problem: Problem) -> None:
         """The perceptron rule is online: one sample per update, with plain steps."""
-        for key in ("optimizer", "weight_decay", "round"):
+        for key in ("optimizer", "weight_decay"):
             if key in root.entries:
                 raise ProblemError(f"learning_rule perceptron updates w ← w + η·(t − y)·x: "
                                    f"it takes no {key}", root.key_mark(key))
