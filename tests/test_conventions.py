@@ -299,3 +299,72 @@ def test_epoch_losses_are_the_mean_and_sum_of_the_step_losses() -> None:
     checked = copy.deepcopy(document)
     checked["expected"] = {"epoch2.loss": round(values["epoch2.loss"], 6)}
     assert solve(load(checked), ["epoch2.loss"]).values["epoch2.loss"] == values["epoch2.loss"]
+
+
+# ------------------------------------------------------------------ loss: none
+
+
+@settings(max_examples=60, deadline=None)
+@given(problem_documents(freeze=False), st.data())
+def test_upstream_is_the_loss_whose_gradient_it_is(document: dict[str, Any],
+                                                   data: st.DataObject) -> None:
+    """loss: none with upstream g gives the gradients of half_squared_error with target
+    t when g = a − t (its ∂L/∂a), for the same forward pass: one step, every sample."""
+    document["loss"] = "half_squared_error"
+    document["steps"] = 0
+    last = document["network"]["layers"][-1]
+    last["activation"] = data.draw(st.sampled_from(["identity", "sigmoid", "tanh", "relu"]))
+    problem = load(document)
+    values = solve(problem).values
+    outputs = problem.output_names
+    upstream = [[values[f"a.{o}{problem.sample_suffix(k)}"]
+                 - values[f"target.{o}{problem.sample_suffix(k)}"] for o in outputs]
+                for k in range(problem.n_samples)]
+    given = copy.deepcopy(document)
+    given["loss"] = "none"
+    if "samples" in given:
+        given["upstream"] = upstream
+        given["samples"] = [{"input": s["input"]} for s in given["samples"]]
+    else:
+        given["upstream"] = upstream[0]
+        del given["target"]
+    other = load(given)
+    got = solve(other).values
+    for name in problem.parameters:
+        assert got[f"grad.{name}"] == pytest.approx(values[f"grad.{name}"], rel=1e-12,
+                                                    abs=1e-15), name
+    assert not any(key.endswith("loss") or ".loss@" in key or key.startswith("loss")
+                   for key in got)
+
+
+def test_cs231n_sigmoid_neuron_by_hand() -> None:
+    """w = (2, −3, −3), x = (−1, −2): z = 1, σ(1) = 0.7311, δ = σ(1)(1 − σ(1)) = 0.1966;
+    dw = δ·(x0, x1, 1), dx = δ·(w0, w1); one update with η = 0.1 moves w0 by +0.01966."""
+    document = {
+        "network": {"inputs": ["x0", "x1"], "layers": [{
+            "units": ["f"], "activation": "sigmoid", "weights": [[2, -3]],
+            "weight_names": [["w0", "w1"]], "bias": [-3], "bias_names": ["w2"]}]},
+        "loss": "none", "upstream": 1, "learning_rate": 0.1, "input": [-1, -2],
+        "quiz": ["grad.input.*"],
+    }
+    values = solve(load(document)).values
+    delta = math.exp(-1) / (1 + math.exp(-1)) ** 2
+    assert values["grad.w0"] == pytest.approx(-delta)
+    assert values["grad.w2"] == pytest.approx(delta)
+    assert values["grad.input.x1"] == pytest.approx(-3 * delta)
+    assert values["new.w0"] == pytest.approx(2 + 0.1 * delta)
+    assert "loss" not in values and "final.loss" not in values
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"target": 1}, "loss: none has no target: give upstream"),
+    ({}, "missing required key 'upstream'"),
+    ({"upstream": [1, 2]}, "upstream has 2 values but needs 1"),
+])
+def test_loss_none_says_what_it_needs(change: dict[str, Any], message: str) -> None:
+    document = copy.deepcopy(ONE_NEURON)
+    del document["target"]
+    document["loss"] = "none"
+    document.update(change)
+    with pytest.raises(Exception, match=re.escape(message)):
+        load(document)

@@ -198,7 +198,7 @@ def test_schema_covers_every_key_the_loaders_read() -> None:
     activation = defs["activation"]["anyOf"]
     assert activation[0]["enum"] == [*ACTIVATION_NAMES, *ALIASES]
     assert set(activation[1]["properties"]) == set(ACTIVATION_KEYS)
-    assert schema["properties"]["loss"]["enum"] == list(LOSS_NAMES)
+    assert schema["properties"]["loss"]["enum"] == [*LOSS_NAMES, "none"]
     optimizers = defs["optimizer"]["anyOf"]
     assert optimizers[0]["enum"] == list(OPTIMIZER_NAMES)
     for form, name in zip(optimizers[1:], OPTIMIZER_NAMES, strict=True):

@@ -471,7 +471,8 @@ network:
 
 loss: half_squared_error        # half_squared_error ½Σ(y−a)², squared_error Σ(y−a)²,
                                 # mean_squared_error (1/n)Σ(y−a)², binary_cross_entropy,
-                                # cross_entropy
+                                # cross_entropy; or none, with upstream instead of target:
+# upstream: 1                  # loss: none only: ∂L/∂a of each output (a list for several)
 reduction: mean                 # optional, over samples: mean (default) or sum
 learning_rate: 0.01             # the gradient-descent step size
 steps: 1                        # optional: updates to run (default 1; 0 = no update)

@@ -556,6 +556,8 @@ class Engine:
         """epoch<k>.loss (the mean of the epoch's step losses, before each update, as Keras
         prints it), epoch<k>.loss_sum (their sum) and the perceptron's epoch<k>.errors."""
         size = self.problem.batches_per_epoch
+        if self.problem.loss.given:
+            return  # loss: none: no epoch losses
         for k in range(1, self.problem.epochs_run + 1):
             during = losses[(k - 1) * size:k * size].tolist()
             total = math.fsum(during)
@@ -682,10 +684,13 @@ class Engine:
                 block = keys_of(prefix, "grad.input", problem.input_names)
                 for k, suffix in enumerate(samples):
                     items += zip(for_sample(block, suffix), rows[k], strict=True)
-        if problem.has_samples and recorder.may_match(prefix, compose("", "loss", "", "@")):
+        if problem.loss.given:
+            pass  # loss: none has no loss keys
+        elif problem.has_samples and recorder.may_match(prefix, compose("", "loss", "", "@")):
             for suffix, value in zip(samples, p.sample_losses.tolist(), strict=True):
                 add((compose(prefix, "loss", "", suffix), value))
-        add((compose(prefix, "loss"), p.loss))
+        if not problem.loss.given:
+            add((compose(prefix, "loss"), p.loss))
         grads = stem(prefix, "grad")
         if backward and recorder.may_match_name(grads):
             items += self._param_items(prefix, "grad", p.grad_w, p.grad_b)

@@ -52,7 +52,7 @@ TRAINING_KEYS = ("optimizer", "weight_decay", "batch_size", "epochs", "round")
 TOP_KEYS = (
     "title", "description", "notes", "network", "loss", "reduction", "learning_rate", "steps",
     "freeze", "input", "target", "samples", "expected", "tolerance", "min_digits", "quiz",
-    "learning_rule", *TRAINING_KEYS,
+    "learning_rule", "upstream", *TRAINING_KEYS,
 )
 LEARNING_RULES = ("gradient_descent", "perceptron")
 NETWORK_KEYS = ("inputs", "layers")
@@ -165,7 +165,7 @@ class _Reader:
         try:
             loss = make_loss(loss_name)
         except KeyError:
-            hint = suggest(loss_name, LOSS_NAMES)
+            hint = suggest(loss_name, [*LOSS_NAMES, "none"])
             if loss_name.lower() in ("mse", "mean_squared", "l2"):
                 hint = (" ('mse' is ambiguous: half_squared_error is ½·Σ(y−a)², "
                         "mean_squared_error is (1/n)·Σ(y−a)²)")
@@ -177,7 +177,8 @@ class _Reader:
             raise ProblemError(f"{loss.name} needs at least {_count_word(loss.spec.min_outputs)}"
                                " output units; for a single output use "
                                f"{loss.spec.single_output_loss}", loss_node.mark)
-        self.check_output_activation(loss.name, loss_node, output)
+        if not loss.given:
+            self.check_output_activation(loss.name, loss_node, output)
         reduction = "mean"
         if (node := root.get("reduction")) is not None:
             reduction = _string(node, "reduction")
@@ -687,6 +688,11 @@ class _Reader:
     def read_data(self, root: YMap, input_names: list[str], layers: list[Layer],
                   loss: str) -> tuple[Any, Any, bool, list[str | None] | None]:
         outputs = layers[-1].units
+        if loss == "none":
+            return self.read_upstream_data(root, input_names, outputs)
+        if "upstream" in root.entries:
+            raise ProblemError("upstream is the gradient given with loss: none; with a loss, "
+                               "give the target", root.key_mark("upstream"))
         input_node = root.get("input")
         target_node = root.get("target")
         samples_node = root.get("samples")
@@ -731,6 +737,56 @@ class _Reader:
             labels.append(label)
         return (np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64),
                 samples_node is not None, labels if any(labels) else None)
+
+    def read_upstream_data(self, root: YMap, input_names: list[str],
+                           outputs: list[str]) -> tuple[Any, Any, bool, None]:
+        """``loss: none``: the inputs (``input`` or ``samples`` of inputs) and ``upstream``,
+        ∂L/∂a of each output: one list (or number, or mapping) for every sample, or with
+        ``samples`` one list per sample. It takes the place of the targets."""
+        for key in ("target",):
+            if key in root.entries:
+                raise ProblemError("loss: none has no target: give upstream, ∂L/∂a of each "
+                                   "output (the gradient the backward pass starts from)",
+                                   root.key_mark(key))
+        upstream = self.require(root, "upstream", "the problem (loss: none)")
+        samples_node = root.get("samples")
+        inputs: list[YNode] = []
+        if samples_node is not None:
+            if "input" in root.entries:
+                raise ProblemError("give either 'samples' or 'input', not both",
+                                   root.key_mark("samples"))
+            for k, item in enumerate(_seq(samples_node, "samples").items, start=1):
+                sample = _map(item, f"sample {k}")
+                _check_keys(sample, ("input",), f"sample {k} (loss: none: the upstream is "
+                                                "given apart)")
+                inputs.append(self.require(sample, "input", f"sample {k}"))
+            if not inputs:
+                raise ProblemError("samples is empty: give at least one {input}",
+                                   samples_node.mark)
+        else:
+            inputs.append(self.require(root, "input", "the problem"))
+        xs = [self.read_vector(node, len(input_names), "input", input_names, "input")
+              for node in inputs]
+        per_sample = (isinstance(upstream, YSeq) and samples_node is not None and bool(
+            upstream.items) and all(isinstance(item, (YSeq, YMap)) for item in upstream.items))
+        if per_sample:
+            assert isinstance(upstream, YSeq)
+            if len(upstream.items) != len(xs):
+                raise ProblemError(f"upstream has {_plural(len(upstream.items), 'list')} but "
+                                   f"there are {_plural(len(xs), 'sample')}: one list per "
+                                   "sample, or one list for all", upstream.mark)
+            ys = [self.read_vector(node, len(outputs), f"upstream of sample {k}", outputs,
+                                   "output unit")
+                  for k, node in enumerate(upstream.items, start=1)]
+        else:
+            if isinstance(upstream, YScalar) and len(outputs) > 1:
+                raise ProblemError(f"upstream is one number but the network has "
+                                   f"{len(outputs)} outputs ({_listed(outputs)})",
+                                   upstream.mark)
+            ys = [self.read_vector(upstream, len(outputs), "upstream", outputs,
+                                   "output unit")] * len(xs)
+        return (np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64),
+                samples_node is not None, None)
 
     def read_target(self, node: YNode, outputs: list[str], loss: str,
                     what: str) -> tuple[Any, str | None]:

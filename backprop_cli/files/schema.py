@@ -236,6 +236,9 @@ def _common() -> dict[str, Schema]:
 
 def _network_keys() -> dict[str, Schema]:
     losses = "; ".join(f"{name}: {LOSS_LABELS[name]}" for name in LOSS_NAMES)
+    number_list = {"type": "array", "items": {"type": "number"}, "minItems": 1}
+    name_vector: Schema = {"type": "object", "propertyNames": _ref("unit_name"),
+                           "additionalProperties": {"type": "number"}}
     return {
         "network": {
             "description": "The network: its inputs and its layers (the last is the output "
@@ -247,7 +250,16 @@ def _network_keys() -> dict[str, Schema]:
                 "layers": {"type": "array", "items": _ref("layer"), "minItems": 1,
                            "description": "At least one; the last is the output layer."}},
             "required": ["inputs", "layers"], "additionalProperties": False},
-        "loss": {"enum": list(LOSS_NAMES), "description": f"The loss of one sample. {losses}."},
+        "loss": {"enum": [*LOSS_NAMES, "none"],
+                 "description": f"The loss of one sample. {losses}. none: no loss, the "
+                                "backward pass starts from `upstream`."},
+        "upstream": {
+            "description": "With loss: none, ∂L/∂a of each output unit: a number (one "
+                           "output), a list, a mapping by output name, or with samples one "
+                           "list per sample.",
+            "anyOf": [{"type": "number"}, number_list, name_vector,
+                      {"type": "array", "items": {"anyOf": [number_list, name_vector]},
+                       "minItems": 1}]},
         "reduction": {"enum": ["mean", "sum"], "default": "mean",
                       "description": "How sample losses (and gradients) combine: mean or sum."},
         "learning_rate": _number("The gradient-descent step size η.", exclusiveMinimum=0),
@@ -355,7 +367,8 @@ def problem_schema() -> Schema:
                 "expected": {
                     "propertyNames": {"pattern": VALUE_KEY_PATTERN},
                     "additionalProperties": _ref("expected_number")}},
-            "anyOf": [{"required": ["input", "target"]}, {"required": ["samples"]}],
+            "anyOf": [{"required": ["input", "target"]}, {"required": ["samples"]},
+                      {"required": ["input", "upstream"]}],
             "not": {"anyOf": [{"required": ["samples", "input"]},
                               {"required": ["samples", "target"]},
                               {"required": ["steps", "epochs"]}]}},

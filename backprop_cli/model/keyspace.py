@@ -43,7 +43,7 @@ def parse_key(key: str, problem: Problem) -> KeyParts | None:
     step, kind, name, sample = parts.step, parts.kind, parts.name, parts.sample
     if kind in EPOCH_KINDS:
         return parts if int(name) <= problem.epochs_run and (
-            kind != "epoch.errors" or problem.perceptron) else None
+            kind != "epoch.errors" or problem.perceptron) and not problem.loss.given else None
     if step is not None and step > 1 and step > problem.steps:
         return None
     if sample is not None:
@@ -60,7 +60,7 @@ def parse_key(key: str, problem: Problem) -> KeyParts | None:
     elif kind == "param" or kind == "grad":
         ok = name in problem.parameters
     elif kind == "loss":
-        ok = True
+        ok = not problem.loss.given  # loss: none has no loss key
     elif kind == "error":
         ok = name in problem.unit_set and (sample is not None) == problem.has_samples
     elif kind == "grad.input":
@@ -83,6 +83,7 @@ def ordered_keys(problem: Problem, only_steps: Collection[int] | None = None) ->
     n = problem.n_samples
     samples = [problem.sample_suffix(k) for k in range(n)]
     batched = problem.batch_size is not None and problem.batch_size < n
+    # with loss: none, target.<unit> holds the given upstream ∂L/∂a
     data = keys_of("", "input", problem.input_names) + keys_of("", "target", problem.output_names)
     for suffix in samples:
         yield from for_sample(data, suffix)
@@ -103,6 +104,8 @@ def ordered_keys(problem: Problem, only_steps: Collection[int] | None = None) ->
 def epoch_keys(problem: Problem) -> list[str]:
     """epoch<k>.loss, epoch<k>.loss_sum (and the perceptron's epoch<k>.errors), k from 1."""
     kinds = EPOCH_KINDS if problem.perceptron else EPOCH_KINDS[:2]
+    if problem.loss.given:
+        kinds = ()  # loss: none: no loss, no epoch losses
     return [epoch_key(kind, k) for k in range(1, problem.epochs_run + 1) for kind in kinds]
 
 
@@ -131,12 +134,13 @@ def _forward_keys(problem: Problem, prefix: str, samples: list[str]) -> list[str
         kinds: tuple[KeyKind, ...] = ("z", "a") if layer.activation.per_layer else (
             "z", "a", "dadz")
         block += keys_by_name(prefix, kinds, layer.units)
-    if problem.has_samples:
+    if problem.has_samples and not problem.loss.given:
         block.append(compose(prefix, "loss"))
     keys: list[str] = []
     for suffix in samples:
         keys += for_sample(block, suffix)
-    keys.append(compose(prefix, "loss"))
+    if not problem.loss.given:
+        keys.append(compose(prefix, "loss"))
     return keys
 
 

@@ -175,7 +175,8 @@ class MathNotation:
                 return self.mark(self.unit_sub("x", name), marks)
             return self.mark(self.name(name), marks)
         if kind == "target":
-            base = "y" if self.target_plain else self.unit_sub("y", name)
+            letter = "g" if self.problem.loss.given else "y"  # loss: none: the upstream g
+            base = letter if self.target_plain else self.unit_sub(letter, name)
             return self.mark(base, marks)
         if kind in ("param", "new"):
             return self.mark(self.name(name), marks) + suffix
