@@ -368,3 +368,53 @@ def test_loss_none_says_what_it_needs(change: dict[str, Any], message: str) -> N
     document.update(change)
     with pytest.raises(Exception, match=re.escape(message)):
         load(document)
+
+
+# ---------------------------------------------------- predictions and accuracy
+
+PREDICT: dict[str, Any] = {
+    "network": {"inputs": ["x1", "x2"], "layers": [
+        {"units": ["o"], "activation": "sigmoid", "weights": [[1, -1]], "bias": [0]}]},
+    "loss": "binary_cross_entropy", "learning_rate": 0.1, "steps": 0,
+    "samples": [{"input": [1, 0], "target": 1}, {"input": [0, 1], "target": 1},
+                {"input": [2, 1], "target": 1}],
+    "predict": [{"input": [3, 1], "target": 1}, {"input": [0, 2], "target": 0},
+                {"input": [1, 1], "target": 1}],
+}
+
+
+def test_predictions_and_accuracy_by_hand() -> None:
+    """z = x1 − x2. Samples: z = 1, −1, 1: classes 1, 0, 1 against 1, 1, 1: 2/3.
+    Rows: z = 2, −2, 0: σ = 0.8808, 0.1192, 0.5 (≥ 0.5: class 1): all right."""
+    values = solve(load(PREDICT)).values
+    assert values["final.accuracy"] == pytest.approx(2 / 3)
+    assert values["predict.z.o@1"] == 2.0
+    assert values["predict.a.o@2"] == pytest.approx(1 / (1 + math.exp(2)))
+    assert values["predict.accuracy"] == 1.0
+    document = copy.deepcopy(PREDICT)
+    document["threshold"] = 0.6  # row 3 (a = 0.5) becomes class 0
+    assert solve(load(document)).values["predict.accuracy"] == pytest.approx(2 / 3)
+
+
+def test_predictions_use_the_final_parameters() -> None:
+    document = copy.deepcopy(PREDICT)
+    document["steps"] = 3
+    document["predict"] = [[3, 1], {"x1": 0, "x2": 2}]  # rows without targets
+    problem = load(document)
+    values = solve(problem).values
+    w1, w2, b = values["final.w_o_x1"], values["final.w_o_x2"], values["final.b_o"]
+    assert values["predict.z.o@1"] == pytest.approx(3 * w1 + w2 + b)
+    assert values["predict.z.o@2"] == pytest.approx(2 * w2 + b)
+    assert "predict.accuracy" not in values
+
+
+def test_argmax_accuracy_over_several_outputs() -> None:
+    document = {
+        "network": {"inputs": ["x"], "layers": [
+            {"units": ["a", "b", "c"], "activation": "softmax", "weights": [[1], [0], [-1]]}]},
+        "loss": "cross_entropy", "learning_rate": 0.1, "steps": 0,
+        "samples": [{"input": [1], "target": "a"}, {"input": [-1], "target": "c"},
+                    {"input": [1], "target": "b"}, {"input": [-2], "target": "a"}],
+        "expected": {"final.accuracy": 0.5},
+    }
+    assert solve(load(document)).values["final.accuracy"] == 0.5

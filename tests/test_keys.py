@@ -42,6 +42,10 @@ def key_parts(draw: st.DrawFn) -> KeyParts:
     kind: KeyKind = draw(st.sampled_from(KEY_KINDS))
     if kind in keys.EPOCH_KINDS:  # epoch<k>.loss: k is the name, never a step or a sample
         return KeyParts(1, kind, str(draw(st.integers(1, 10**9 - 1))), None)
+    if kind in ("predict.z", "predict.a"):  # always a row's: @k
+        return KeyParts(1, kind, draw(NAME), draw(st.integers(0, 10**9 - 2)))
+    if kind in ("accuracy", "predict.accuracy"):  # final.accuracy, predict.accuracy
+        return KeyParts(None if kind == "accuracy" else 1, kind, "", None)
     name = "" if kind == "loss" else draw(NAME)
     steps = st.integers(1, 10**9 - 1)
     if kind in ("input", "target"):
@@ -95,6 +99,10 @@ def test_the_optimizers_kinds_are_the_grammars() -> None:
     ("epoch3.loss", KeyParts(1, "epoch.loss", "3", None)),
     ("epoch12.errors", KeyParts(1, "epoch.errors", "12", None)),
     ("epoch1", KeyParts(1, "param", "epoch1", None)),
+    ("predict.a.o@2", KeyParts(1, "predict.a", "o", 1)),
+    ("final.accuracy", KeyParts(None, "accuracy", "", None)),
+    ("accuracy", KeyParts(1, "param", "accuracy", None)),
+    ("predict.accuracy", KeyParts(1, "predict.accuracy", "", None)),
 ])
 def test_split_key(text: str, parts: KeyParts) -> None:
     assert split_key(text) == parts
@@ -107,6 +115,8 @@ def test_split_key(text: str, parts: KeyParts) -> None:
     "step10000000000.z.h1", "z.h1@10000000000", "step.z.h1",
     "final.error.h1", "final.change.w1", "change.w1@1", "final.grad.input.x1",
     "epoch0.loss", "epoch01.loss", "epoch1.loss@1", "step2.epoch1.loss", "epoch1.los",
+    "predict.a.o", "predict.a.o.x@1", "final.predict.a.o@1", "predict.accuracy@1",
+    "final.accuracy@1", "predict.w.o@1",
 ])
 def test_split_key_refuses(text: str) -> None:
     assert split_key(text) is None

@@ -494,6 +494,9 @@ target: 1.0                     # a number (one output), a list, a mapping by ou
 #   - {input: [0, 1], target: 0.0}
 # samples: {file: data.csv}    # or from a CSV file (a header row names inputs and outputs),
                                 # or {inputs: x.npy, targets: y.npy}; paths are relative
+# predict: [[3, 1]]             # optional: rows evaluated with the final parameters
+                                # (predict.a.o@1); {input, target} rows: predict.accuracy
+# threshold: 0.5               # optional: one output's class is 1 when a ≥ threshold
 
 # tolerance: 0.0005            # optional: absolute tolerance for every expected value;
                                 # default: the precision each value is written with

@@ -54,6 +54,8 @@ from backprop_cli.model.keys import (
     prefix_for,
     prefix_of,
     stem,
+    suffix_for,
+    value_key,
 )
 from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.optimizers import Updater
@@ -549,7 +551,43 @@ class Engine:
             take.final(final)
         if problem.epochs and steps_run == steps:
             self._record_epochs(recorder, losses, misclassified)
+        self._record_predictions(recorder, final)
         return Solution(problem, recorder.values, losses[: steps_run + 1], steps_run, stopped)
+
+    def _record_predictions(self, recorder: Recorder, final: Pass) -> None:
+        """final.accuracy on the samples, and with `predict:` rows their z and a with the
+        final parameters (predict.z.<unit>@k, predict.a.<unit>@k) and predict.accuracy."""
+        problem = self.problem
+        named = any("accuracy" in pattern or "predict" in pattern
+                    for pattern in recorder.patterns)
+        if not (problem.lists_accuracy or named):
+            return
+        if not problem.loss.given:  # loss: none has no targets to classify against
+            right = problem.classes(final.a[-1]) == problem.classes(problem.targets)
+            recorder.add(value_key("accuracy", step=None), float(np.mean(right)))
+        inputs = problem.predict_inputs
+        if inputs is None:
+            return
+        n = inputs.shape[0]
+        targets = problem.predict_targets
+        saved = self.x, self.y
+        self.x = inputs
+        self.y = targets if targets is not None else np.zeros((n, problem.output_layer.size))
+        try:
+            p = self.forward(self.new_pass(n), derivatives=False)
+        finally:
+            self.x, self.y = saved
+        units = [u for layer in problem.layers for u in layer.units]
+        zs = np.concatenate(p.z, axis=1).tolist()
+        activations = np.concatenate(p.a, axis=1).tolist()
+        for k in range(n):
+            suffix = suffix_for(k)
+            for unit, z, a in zip(units, zs[k], activations[k], strict=True):
+                recorder.add(compose("", "predict.z", unit, suffix), z)
+                recorder.add(compose("", "predict.a", unit, suffix), a)
+        if targets is not None:
+            right = problem.classes(p.a[-1]) == problem.classes(targets)
+            recorder.add(value_key("predict.accuracy"), float(np.mean(right)))
 
     def _record_epochs(self, recorder: Recorder, losses: Array,
                        misclassified: Array | None) -> None:
@@ -768,6 +806,9 @@ class _ByPattern:
         self.engine._record_pass(self.recorder, prefix_for(None), p, backward=False)
 
 
+# kinds recorded at the end of a run (Engine._record_predictions), not by _DirectKeys
+_AT_THE_END = ("predict.z", "predict.a", "accuracy", "predict.accuracy")
+
 # KeyParts.kind -> the Pass attribute that holds it, for the values of units
 _UNIT_ARRAYS = {"z": "z", "a": "a", "dadz": "dadz", "grad.a": "grad_a", "grad.z": "grad_z"}
 
@@ -797,8 +838,8 @@ class _DirectKeys:
         for key in recorder.exact:
             entry = expected.get(key)  # a check's keys: parsed by the loader already
             parts = entry.parts if entry is not None and entry.parts else parse_key(key, problem)
-            if parts is None or parts.kind in EPOCH_KINDS:
-                continue  # no key of this problem; an epoch's: recorded at the end of run
+            if parts is None or parts.kind in EPOCH_KINDS or parts.kind in _AT_THE_END:
+                continue  # no key of this problem; epochs, predictions: at the end of run
             if parts.kind == "change":
                 engine.keep_previous()
             if parts.kind in ("input", "target"):

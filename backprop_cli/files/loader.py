@@ -52,7 +52,7 @@ TRAINING_KEYS = ("optimizer", "weight_decay", "batch_size", "epochs", "round")
 TOP_KEYS = (
     "title", "description", "notes", "network", "loss", "reduction", "learning_rate", "steps",
     "freeze", "input", "target", "samples", "expected", "tolerance", "min_digits", "quiz",
-    "learning_rule", "upstream", *TRAINING_KEYS,
+    "learning_rule", "upstream", "predict", "threshold", *TRAINING_KEYS,
 )
 LEARNING_RULES = ("gradient_descent", "perceptron")
 NETWORK_KEYS = ("inputs", "layers")
@@ -225,6 +225,10 @@ class _Reader:
             problem.tolerance = _number(node, "tolerance", nonnegative=True)
         if (node := root.get("min_digits")) is not None:
             problem.min_digits = _int(node, "min_digits", 1, MAX_MIN_DIGITS)
+        if (node := root.get("threshold")) is not None:
+            problem.threshold = _number(node, "threshold")
+        if (node := root.get("predict")) is not None:
+            self.read_predict(node, problem)
         problem.shown_kinds = self.shown_kinds(root)
         problem.notes = notes
         # expected and quiz: every entry is independent, so every wrong one is reported
@@ -278,6 +282,38 @@ class _Reader:
         if problem.n_samples > 1:
             problem.batch_size = 1
 
+    def read_predict(self, node: YNode, problem: Problem) -> None:
+        """``predict:`` rows: input lists (or mappings by input name), or ``{input, target}``
+        (for predict.accuracy); or ``{file: rows.csv}`` with inputs and targets."""
+        inputs, outputs = problem.input_names, problem.output_names
+        if isinstance(node, YMap):
+            xs, ys = _datafiles().read_samples(node, inputs, outputs, problem.loss.name,
+                                               self.path)
+            problem.predict_inputs = np.asarray(xs, dtype=np.float64)
+            problem.predict_targets = np.asarray(ys, dtype=np.float64)
+            return
+        items = _seq(node, "predict").items
+        if not items:
+            raise ProblemError("predict is empty: list input rows, or leave it out", node.mark)
+        rows: list[Any] = []
+        targets: list[Any] = []
+        for k, item in enumerate(items, start=1):
+            what = f"predict row {k}"
+            if isinstance(item, YMap) and "input" in item.entries and "input" not in inputs:
+                _check_keys(item, ("input", "target"), what)
+                rows.append(self.read_vector(item.entries["input"][1], len(inputs),
+                                             f"{what} input", inputs, "input"))
+                if (target := item.get("target")) is not None:
+                    targets.append(self.read_target(target, outputs, problem.loss.name,
+                                                    f"{what} target")[0])
+            else:
+                rows.append(self.read_vector(item, len(inputs), what, inputs, "input"))
+        if targets and len(targets) != len(rows):
+            raise ProblemError("predict: give a target in every row or in none (the "
+                               "accuracy is over every row)", node.mark)
+        problem.predict_inputs = np.array(rows, dtype=np.float64)
+        problem.predict_targets = np.array(targets, dtype=np.float64) if targets else None
+
     @staticmethod
     def shown_kinds(root: YMap) -> frozenset[str]:
         """The convention kinds (error., change., grad.input.) the file's expected keys or
@@ -290,8 +326,10 @@ class _Reader:
                       if isinstance(item, YScalar) and isinstance(item.value, str)]
         elif isinstance(node, YScalar) and isinstance(node.value, str):
             texts.append(node.value)
-        return frozenset(kind for kind in CONVENTION_KINDS
-                         if any(head(kind) in text for text in texts))
+        kinds = {kind for kind in CONVENTION_KINDS if any(head(kind) in text for text in texts)}
+        if any("accuracy" in text for text in texts):
+            kinds.add("accuracy")
+        return frozenset(kinds)
 
     # ---------------------------------------------------------------- network
 

@@ -253,6 +253,22 @@ def _network_keys() -> dict[str, Schema]:
         "loss": {"enum": [*LOSS_NAMES, "none"],
                  "description": f"The loss of one sample. {losses}. none: no loss, the "
                                 "backward pass starts from `upstream`."},
+        "predict": {
+            "description": "Rows to predict with the final parameters (predict.z.<unit>@k, "
+                           "predict.a.<unit>@k): input lists or mappings by input name, or "
+                           "{input, target} (predict.accuracy); or {file: rows.csv}.",
+            "anyOf": [
+                {"type": "array", "minItems": 1, "items": {"anyOf": [
+                    number_list, name_vector,
+                    {"type": "object", "required": ["input"],
+                     "properties": {"input": {"anyOf": [number_list, name_vector]},
+                                    "target": {}},
+                     "additionalProperties": False}]}},
+                {"type": "object", "properties": {"file": {"type": "string"}},
+                 "required": ["file"], "additionalProperties": False}]},
+        "threshold": _number("The class threshold of one output unit for final.accuracy "
+                             "and predict.accuracy: class 1 when a ≥ threshold.",
+                             default=0.5),
         "upstream": {
             "description": "With loss: none, ∂L/∂a of each output unit: a number (one "
                            "output), a list, a mapping by output name, or with samples one "

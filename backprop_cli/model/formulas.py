@@ -55,8 +55,9 @@ class Formulas:
         kind = parts.kind
         prefix = parts.prefix
         sfx = self.suffix(parts)
-        if kind in ("input", "target") or kind == "epoch.errors":
-            return None  # data; a count of misclassified samples
+        if kind in ("input", "target", "epoch.errors", "accuracy", "predict.accuracy",
+                    "predict.z", "predict.a"):
+            return None  # data; counts and shares; predictions (from rows with no keys)
         if kind == "epoch.loss" or kind == "epoch.loss_sum":
             size = problem.batches_per_epoch
             epoch = int(parts.name)

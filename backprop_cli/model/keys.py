@@ -47,7 +47,8 @@ from backprop_cli.records import record
 
 KeyKind = Literal["z", "a", "dadz", "grad.a", "grad.z", "grad", "new", "v", "m", "s", "mhat",
                   "shat", "input", "target", "loss", "param", "change", "error", "grad.input",
-                  "epoch.loss", "epoch.loss_sum", "epoch.errors"]
+                  "epoch.loss", "epoch.loss_sum", "epoch.errors", "predict.z", "predict.a",
+                  "accuracy", "predict.accuracy"]
 
 # the text of each kind before the name ("param" has none: its key is the name)
 _HEADS: dict[KeyKind, str] = {
@@ -57,6 +58,11 @@ _HEADS: dict[KeyKind, str] = {
     "change": "change.", "error": "error.", "grad.input": "grad.input.",
     # an epoch's values, epoch<k>.loss (k is the parts' name): built by epoch_key alone
     "epoch.loss": "epoch", "epoch.loss_sum": "epoch", "epoch.errors": "epoch",
+    # predictions with the final parameters on the rows of `predict:` (always @k), and the
+    # share of samples classified right: final.accuracy (the kind's step is None, as every
+    # final. key's), predict.accuracy
+    "predict.z": "predict.z.", "predict.a": "predict.a.", "accuracy": "accuracy",
+    "predict.accuracy": "predict.accuracy",
 }
 KEY_KINDS: tuple[KeyKind, ...] = tuple(_HEADS)
 UNIT_KINDS: tuple[KeyKind, ...] = ("z", "a", "dadz", "grad.a", "grad.z")
@@ -217,7 +223,7 @@ def value_key_pattern(name: str) -> str:
     kinds = "|".join(re.escape(kind) for kind, text in _HEADS.items() if text.endswith("."))
     epochs = "|".join(_EPOCH_WORDS.values())
     return (rf"^((step[1-9][0-9]*\.|final\.)?(loss|(({kinds})\.)?{name})"
-            rf"(@[1-9][0-9]*)?|epoch[1-9][0-9]*\.({epochs}))$")
+            rf"(@[1-9][0-9]*)?|epoch[1-9][0-9]*\.({epochs})|predict\.accuracy)$")
 
 
 def prefix_of(text: str) -> str:
@@ -264,6 +270,17 @@ def split_key(text: str) -> KeyParts | None:
     kind: KeyKind
     if body == "loss":
         return KeyParts(step, "loss", "", sample)
+    if body.startswith("predict.") and not prefixed:
+        rest = body[8:]
+        if rest == "accuracy":
+            return KeyParts(1, "predict.accuracy", "", None) if sample is None else None
+        sub, dot, unit = rest.partition(".")
+        if not dot or sub not in ("z", "a") or sample is None or not unit or "." in unit or (
+                "\n" in unit):
+            return None
+        return KeyParts(1, "predict.z" if sub == "z" else "predict.a", unit, sample)
+    if body == "accuracy" and step is None:
+        return KeyParts(None, "accuracy", "", None) if sample is None else None
     if body.startswith("epoch") and not prefixed:
         number, dot, word = body[5:].partition(".")
         if dot and word in _EPOCH_BY_WORD:

@@ -27,6 +27,8 @@ from backprop_cli.model.keys import (
     named_kind,
     prefix_for,
     split_key,
+    suffix_for,
+    value_key,
 )
 from backprop_cli.model.problem import Problem
 
@@ -41,6 +43,15 @@ def parse_key(key: str, problem: Problem) -> KeyParts | None:
         return None
     # (one function, not two: the batch check parses every published key)
     step, kind, name, sample = parts.step, parts.kind, parts.name, parts.sample
+    if kind == "predict.z" or kind == "predict.a":
+        return parts if name in problem.unit_set and sample is not None and (
+            sample < problem.n_predict) else None
+    if kind == "predict.accuracy":
+        return parts if problem.predict_targets is not None else None
+    if kind == "accuracy":  # final.accuracy, unless a parameter has that name
+        if "accuracy" in problem.parameters:
+            return KeyParts(None, "param", "accuracy", None)
+        return parts
     if kind in EPOCH_KINDS:
         return parts if int(name) <= problem.epochs_run and (
             kind != "epoch.errors" or problem.perceptron) and not problem.loss.given else None
@@ -99,6 +110,22 @@ def ordered_keys(problem: Problem, only_steps: Collection[int] | None = None) ->
     yield from keys_of(FINAL_PREFIX, "param", problem.parameters)
     yield from _forward_keys(problem, FINAL_PREFIX, samples)
     yield from epoch_keys(problem)
+    if problem.lists_accuracy:
+        yield from accuracy_keys(problem)
+
+
+def accuracy_keys(problem: Problem) -> list[str]:
+    """predict.z. and predict.a. of every unit for each predict row, then the accuracies
+    (listed when asked for: the file's expected or quiz names them)."""
+    keys: list[str] = []
+    for k in range(problem.n_predict):
+        keys += keys_by_name("", ("predict.z", "predict.a"),
+                             [u for layer in problem.layers for u in layer.units],
+                             suffix_for(k))
+    keys.append(value_key("accuracy", step=None))
+    if problem.predict_targets is not None:
+        keys.append(value_key("predict.accuracy"))
+    return keys
 
 
 def epoch_keys(problem: Problem) -> list[str]:
@@ -178,6 +205,11 @@ def key_rank(parts: KeyParts, problem: Problem) -> tuple[int, ...]:
     k = 0 if sample is None else sample
     if kind in EPOCH_KINDS:  # after the final pass
         return (3, int(name), EPOCH_KINDS.index(kind))
+    if kind in ("predict.z", "predict.a"):
+        li, j = problem.unit_places[name]
+        return (4, k, li, j, kind == "predict.a")
+    if kind == "accuracy" or kind == "predict.accuracy":
+        return (5, kind == "predict.accuracy")
     if kind in ("input", "target"):
         names = problem.input_names if kind == "input" else problem.output_names
         return (0, 0, 0, k, kind == "target", names.index(name))

@@ -144,6 +144,11 @@ class Problem:
     shown_kinds: frozenset[str] = frozenset()
     # "gradient_descent", or "perceptron": online, w ← w + η·(t − y)·x (δ = y − t, f' not used)
     learning_rule: str = "gradient_descent"
+    # `predict:` rows, evaluated with the final parameters (predict.z.<unit>@k, predict.a.),
+    # their targets when given (predict.accuracy), and the class threshold of one output
+    predict_inputs: Array | None = None
+    predict_targets: Array | None = None
+    threshold: float = 0.5
     notes: str | None = None  # the instructor's notes: never rendered
     # expected keys of the file's own steps that a --steps override leaves without a value
     skipped_expected: list[str] = field(default_factory=list)
@@ -237,6 +242,23 @@ class Problem:
             return range(n)
         start = (step - 1) % self.batches_per_epoch * size
         return range(start, min(start + size, n))
+
+    @property
+    def lists_accuracy(self) -> bool:
+        """Whether the predictions and accuracies are among the problem's listed (and by
+        default recorded) keys: with `predict:` rows, or when expected or quiz names one."""
+        return self.predict_inputs is not None or "accuracy" in self.shown_kinds
+
+    @property
+    def n_predict(self) -> int:
+        return 0 if self.predict_inputs is None else int(self.predict_inputs.shape[0])
+
+    def classes(self, outputs: Array) -> Array:
+        """The class of each row of outputs (or targets): argmax over several output units,
+        a ≥ threshold for one."""
+        if outputs.shape[1] == 1:
+            return (outputs[:, 0] >= self.threshold).astype(np.int64)
+        return np.argmax(outputs, axis=1)
 
     @property
     def perceptron(self) -> bool:
