@@ -16,13 +16,18 @@ from hypothesis import strategies as st
 import backprop_cli
 from backprop_cli.model import keys
 from backprop_cli.model.keys import (
+    EXERCISE_STEP_KEYS,
     KEY_KINDS,
+    ExerciseHead,
     KeyKind,
     KeyParts,
     compose,
+    exercise_key,
+    is_formula_key,
     keys_of,
     prefix_for,
     prefix_of,
+    split_exercise_key,
     split_key,
     step_number,
     step_of,
@@ -219,3 +224,31 @@ def test_the_grammar_is_a_leaf_and_the_problem_needs_no_lazy_import() -> None:
         imports = _imports(relative)
         assert all(top for _, top in imports), relative
     assert "backprop_cli.model.keyspace" not in dict(_imports("model/problem.py"))
+
+
+# --------------------------------------------------- derivative exercises' keys
+
+
+@pytest.mark.parametrize("head,names,text", [
+    ("value", (), "value"), ("value", ("q",), "value.q"), ("derivative", ("x",), "derivative.x"),
+    ("derivative", ("z", "y"), "derivative.z.y"), ("derivative2", ("x", "y"), "derivative2.x.y"),
+    ("formula", ("q",), "formula.q"), ("formula2", ("y", "y"), "formula2.y.y"),
+])
+def test_exercise_keys_are_built_and_split_by_one_grammar(head: ExerciseHead,
+                                                          names: tuple[str, ...],
+                                                          text: str) -> None:
+    assert exercise_key(head, *names) == text
+    assert split_exercise_key(text) == (head, names)
+    assert is_formula_key(text) == head.startswith("formula")
+
+
+@pytest.mark.parametrize("text", ["derivative", "derivative2.x", "derivative2.x.y.z",
+                                  "formula.a.b.c", "value.a.b", "derivative..x", "grad.x",
+                                  "z.h1"])
+def test_what_is_no_exercise_key(text: str) -> None:
+    assert split_exercise_key(text) is None
+
+
+def test_the_change_keys_stand_alone() -> None:
+    assert [split_exercise_key(k) for k in EXERCISE_STEP_KEYS] == [
+        (k, ()) for k in EXERCISE_STEP_KEYS]
