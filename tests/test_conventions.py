@@ -418,3 +418,19 @@ def test_argmax_accuracy_over_several_outputs() -> None:
         "expected": {"final.accuracy": 0.5},
     }
     assert solve(load(document)).values["final.accuracy"] == 0.5
+
+
+def test_a_quoted_number_names_a_numbered_output_unit() -> None:
+    """With units 1 and 2, target "2" (quoted) is unit 2 for cross_entropy; a bare
+    number is a value (one number for two outputs: refused)."""
+    document: dict[str, Any] = {
+        "network": {"inputs": ["x"], "layers": [
+            {"units": [1, 2], "activation": "softmax", "weights": [[1], [-1]]}]},
+        "loss": "cross_entropy", "learning_rate": 0.1, "input": [1], "target": "2",
+    }
+    problem = load(document)
+    assert problem.targets.tolist() == [[0.0, 1.0]]
+    assert problem.target_labels == ["2"]
+    document["target"] = 2
+    with pytest.raises(Exception, match="target is one number but the network has 2 outputs"):
+        load(document)

@@ -8,6 +8,9 @@ Grammar (see the README's "Value keys"):
               | "grad.a." unit | "grad.z." unit | "grad." param
               | param | "new." param | "change." param
               | "error." unit | "grad.input." input
+              | "epoch" k "." ("loss" | "loss_sum" | "errors")   (never prefixed)
+              | "predict." ("z" | "a") "." unit "@" k | "predict.accuracy"
+              | "accuracy"                              (final.accuracy only)
               | ("v" | "m" | "s" | "mhat" | "shat") "." param   (the optimizer's)
               | "input." input | "target." unit        (data, never prefixed)
 
