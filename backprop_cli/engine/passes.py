@@ -292,6 +292,7 @@ class Engine:
         self.state: dict[str, Array] = {}  # the optimizer's v, m, s… (flat, like params)
         # the parameters before the step's update, kept when a change.<param> is recorded
         self.previous: Array | None = None
+        self._perceptron = problem.perceptron  # read once: the backward pass is hot
         if problem.optimizer.name != "sgd" or problem.weight_decay or problem.round is not None:
             self._make_updater()
 
@@ -445,7 +446,7 @@ class Engine:
         if record or delta is None:
             ga = grad_a[out] = self.loss.grad_a(z_out, a_out, self.y, self.output_activation)
         for li in range(out, -1, -1):
-            if li == out and self.problem.perceptron:
+            if self._perceptron and li == out:
                 # the perceptron rule: δ = y − t (= ∂L/∂a), the step's f' = 0 left out
                 np.copyto(grad_z[li], ga)
                 delta = grad_z[li]
