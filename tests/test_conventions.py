@@ -434,3 +434,23 @@ def test_a_quoted_number_names_a_numbered_output_unit() -> None:
     document["target"] = 2
     with pytest.raises(Exception, match="target is one number but the network has 2 outputs"):
         load(document)
+
+
+def test_predict_rows_from_a_csv_file(tmp_path: Any) -> None:
+    (tmp_path / "rows.csv").write_text("x1,x2,o\n3,1,1\n0,2,1\n", encoding="utf-8")
+    document = copy.deepcopy(PREDICT)
+    document["predict"] = {"file": "rows.csv"}
+    path = tmp_path / "p.yaml"
+    path.write_text(dump(document), encoding="utf-8")
+    problem = parse_problem(path.read_text(encoding="utf-8"), str(path))
+    values = solve(problem).values
+    assert values["predict.z.o@2"] == -2.0
+    assert values["predict.accuracy"] == 0.5  # row 2: a = 0.12, class 0, target 1
+
+
+def test_the_perceptron_rule_does_not_depend_on_the_loss() -> None:
+    document = copy.deepcopy(AND)
+    document["loss"] = "squared_error"  # ∂L/∂a = 2(y − t): the rule still steps by y − t
+    values = solve(load(document)).values
+    assert (values["final.w_o_x1"], values["final.w_o_x2"], values["final.b_o"]) == (2, 1, -2)
+    assert values["epoch1.loss_sum"] == 2.0  # (t − y)² summed: the misclassified samples

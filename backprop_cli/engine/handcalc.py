@@ -95,7 +95,7 @@ class RoundingEngine(Engine):
         for li in range(out, -1, -1):
             d = p.dadz[li]
             if li == out and self.problem.perceptron:
-                delta = ga  # the perceptron rule: δ = y − t, the step's f' left out
+                delta = a_out - self.y  # the perceptron rule: δ = y − t, the step's f' left out
             elif li == out and self._softmax_cross_entropy:
                 delta = a_out - self.y  # δ = a − y
             elif d is None:  # softmax: δ = a ⊙ (g − Σ g⊙a)

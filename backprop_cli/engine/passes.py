@@ -447,9 +447,8 @@ class Engine:
             ga = grad_a[out] = self.loss.grad_a(z_out, a_out, self.y, self.output_activation)
         for li in range(out, -1, -1):
             if self._perceptron and li == out:
-                # the perceptron rule: δ = y − t (= ∂L/∂a), the step's f' = 0 left out
-                np.copyto(grad_z[li], ga)
-                delta = grad_z[li]
+                # the perceptron rule: δ = y − t whatever the loss, the step's f' = 0 left out
+                delta = np.subtract(p.a[li], self.y, out=grad_z[li])
             elif li != out or delta is None:
                 d = p.dadz[li]
                 if d is None:  # softmax: δ = a ⊙ (g − Σ g⊙a)

@@ -172,7 +172,7 @@ class Formulas:
         is_output = li == len(problem.layers) - 1
         a = compose(prefix, "a", unit, sfx)
         if is_output and problem.perceptron:  # δ = y − t: the rule leaves the step's f' out
-            return Ref(compose(prefix, "grad.a", unit, sfx))
+            return sub(Ref(a), Ref(compose("", "target", unit, sfx)))
         if layer.activation.per_layer:
             if is_output and problem.loss.spec.softmax_delta:
                 return sub(Ref(a), Ref(compose("", "target", unit, sfx)))
