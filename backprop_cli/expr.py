@@ -357,7 +357,10 @@ class _Renderer:
             return n.fraction(self.write(expr.numerator, leading=True),
                               self.write(expr.denominator, leading=True))
         if isinstance(expr, Neg):
-            return f"{n.minus}{self.write(expr.operand, Neg.precedence + 1)}"
+            operand = self.write(expr.operand, Neg.precedence + 1)
+            if self.leaf_is_negative(expr.operand) and not operand.startswith("("):
+                operand = n.group(operand)  # −(−0.5), never −−0.5
+            return f"{n.minus}{operand}"
         if isinstance(expr, Power):
             base = self.write(expr.base, Power.precedence + 1)
             if self.leaf_is_negative(expr.base) and not base.startswith("("):

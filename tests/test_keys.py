@@ -45,15 +45,22 @@ NAME = st.from_regex(r"[A-Za-z_][A-Za-z0-9_^]{0,6}", fullmatch=True).filter(
 def key_parts(draw: st.DrawFn) -> KeyParts:
     """Parts of any grammatical key: every kind, step and sample the grammar allows."""
     kind: KeyKind = draw(st.sampled_from(KEY_KINDS))
+    if kind in keys.EPOCH_KINDS:  # epoch<k>.loss: k is the name, never a step or a sample
+        return KeyParts(1, kind, str(draw(st.integers(1, 10**9 - 1))), None)
+    if kind in ("predict.z", "predict.a"):  # always a row's: @k
+        return KeyParts(1, kind, draw(NAME), draw(st.integers(0, 10**9 - 2)))
+    if kind in ("accuracy", "predict.accuracy"):  # final.accuracy, predict.accuracy
+        return KeyParts(None if kind == "accuracy" else 1, kind, "", None)
     name = "" if kind == "loss" else draw(NAME)
     steps = st.integers(1, 10**9 - 1)
     if kind in ("input", "target"):
         step: int | None = 1
-    elif kind in ("grad", "grad.a", "grad.z", "new", *keys.OPTIMIZER_KINDS):
+    elif kind in ("grad", "grad.a", "grad.z", "new", "change", "error", "grad.input",
+                  *keys.OPTIMIZER_KINDS):
         step = draw(steps)  # no final. update or gradient: the final pass is forward only
     else:
         step = draw(st.none() | steps)
-    per_sample = kind not in ("param", "new", *keys.OPTIMIZER_KINDS)
+    per_sample = kind not in ("param", "new", "change", *keys.OPTIMIZER_KINDS)
     sample = draw(st.none() | st.integers(0, 10**9 - 2)) if per_sample else None
     return KeyParts(step, kind, name, sample)
 
@@ -90,6 +97,17 @@ def test_the_optimizers_kinds_are_the_grammars() -> None:
     ("final.w1", KeyParts(None, "param", "w1", None)),
     ("input.x1@4", KeyParts(1, "input", "x1", 3)),
     ("a.y@01", KeyParts(1, "a", "y", 0)),  # read as it always was; written a.y@1
+    ("error.h1@2", KeyParts(1, "error", "h1", 1)),
+    ("step3.change.w1", KeyParts(3, "change", "w1", None)),
+    ("grad.input.x1@1", KeyParts(1, "grad.input", "x1", 0)),
+    ("grad.input", KeyParts(1, "grad", "input", None)),  # a parameter named input
+    ("epoch3.loss", KeyParts(1, "epoch.loss", "3", None)),
+    ("epoch12.errors", KeyParts(1, "epoch.errors", "12", None)),
+    ("epoch1", KeyParts(1, "param", "epoch1", None)),
+    ("predict.a.o@2", KeyParts(1, "predict.a", "o", 1)),
+    ("final.accuracy", KeyParts(None, "accuracy", "", None)),
+    ("accuracy", KeyParts(1, "param", "accuracy", None)),
+    ("predict.accuracy", KeyParts(1, "predict.accuracy", "", None)),
 ])
 def test_split_key(text: str, parts: KeyParts) -> None:
     assert split_key(text) == parts
@@ -100,6 +118,10 @@ def test_split_key(text: str, parts: KeyParts) -> None:
     "step1.z.h1", "step02.z.h1", "step2.", "final.grad.w1", "final.grad.a.h1",
     "final.new.w1", "step2.input.x1", "final.target.y", "q.w1", "z.h1.x", "z.h1\n",
     "step10000000000.z.h1", "z.h1@10000000000", "step.z.h1",
+    "final.error.h1", "final.change.w1", "change.w1@1", "final.grad.input.x1",
+    "epoch0.loss", "epoch01.loss", "epoch1.loss@1", "step2.epoch1.loss", "epoch1.los",
+    "predict.a.o", "predict.a.o.x@1", "final.predict.a.o@1", "predict.accuracy@1",
+    "final.accuracy@1", "predict.w.o@1",
 ])
 def test_split_key_refuses(text: str) -> None:
     assert split_key(text) is None

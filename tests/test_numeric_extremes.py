@@ -45,6 +45,7 @@ def exact(name: str, z: float) -> tuple[float, float]:
         "softplus": (max(z, 0.0) + math.log1p(e), sigma),
         "elu": (z if z > 0 else math.expm1(z), 1.0 if z > 0 else math.exp(z)),
         "silu": (z * sigma, sigma * (1 + z * (1 - sigma))),
+        "step": (1.0 if z >= 0 else 0.0, 0.0),
     }[name]
 
 

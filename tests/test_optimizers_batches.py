@@ -331,10 +331,13 @@ def test_training_keys_are_validated(extra: str, message: str) -> None:
     assert caught.value.mark is not None
 
 
-def test_optimizer_keys_are_reserved_words() -> None:
+def test_optimizer_words_are_names_too() -> None:
+    """Issue 16: a unit v, a parameter m (keys a.v, m, m.m): only 'loss' is refused."""
     text = BASE.replace("units: [h1, h2]", "units: [v, h2]").replace("[w5, w6]", "[m, w6]")
-    with pytest.raises(ProblemError, match="'v' is a reserved word"):
-        parse_problem(text)
+    problem = parse_problem(text)
+    assert "v" in problem.unit_set and "m" in problem.parameters
+    with pytest.raises(ProblemError, match="'loss' would have the loss's key"):
+        parse_problem(BASE.replace("[w5, w6]", "[loss, w6]"))
 
 
 def test_weight_decay_refuses_a_parameter_that_is_a_weight_and_a_bias() -> None:

@@ -198,7 +198,7 @@ def test_schema_covers_every_key_the_loaders_read() -> None:
     activation = defs["activation"]["anyOf"]
     assert activation[0]["enum"] == [*ACTIVATION_NAMES, *ALIASES]
     assert set(activation[1]["properties"]) == set(ACTIVATION_KEYS)
-    assert schema["properties"]["loss"]["enum"] == list(LOSS_NAMES)
+    assert schema["properties"]["loss"]["enum"] == [*LOSS_NAMES, "none"]
     optimizers = defs["optimizer"]["anyOf"]
     assert optimizers[0]["enum"] == list(OPTIMIZER_NAMES)
     for form, name in zip(optimizers[1:], OPTIMIZER_NAMES, strict=True):
@@ -247,8 +247,8 @@ def mutated(change: str) -> Any:
         del document["network"]
     elif change == "samples and input":
         document["samples"] = [{"input": [1, 2], "target": 1}]
-    elif change == "reserved unit name":
-        layer["units"] = ["loss", "h2"]
+    elif change == "parameter named loss":
+        layer["weight_names"][0][0] = "loss"
     elif change == "name starting with a digit":
         layer["weight_names"][0][0] = "1w"
     elif change == "expected entry key misspelt":
@@ -271,7 +271,7 @@ def mutated(change: str) -> Any:
 
 @pytest.mark.parametrize("change", [
     "unknown top key", "unknown activation", "unknown layer key", "loss misspelt",
-    "learning rate a string", "no network", "samples and input", "reserved unit name",
+    "learning rate a string", "no network", "samples and input", "parameter named loss",
     "name starting with a digit", "expected entry key misspelt", "expected key with a space",
     "steps and epochs", "derivative key in a network problem", "quiz empty",
     "optimizer setting of another",

@@ -452,14 +452,14 @@ def test_every_activation_has_its_docs_row_and_schema_entry() -> None:
         for alias in spec.aliases:
             assert f"`{alias}`" in row
         if spec.default_alpha is not None:
-            assert f"`alpha`, default {spec.default_alpha:g}" in row
+            assert f"`{spec.param_key}`, default {spec.default_alpha:g}" in row
 
 
 def test_every_loss_has_its_docs_row_and_schema_entry() -> None:
     rows = _format_rows("## Loss and reduction")
     body = rows.split("| --- |", 1)[1]  # the rows under the table's header
     assert re.findall(r"^\| `(\w+)` \|", body, re.MULTILINE) == list(LOSSES)
-    assert problem_schema()["properties"]["loss"]["enum"] == list(LOSSES)
+    assert problem_schema()["properties"]["loss"]["enum"] == [*LOSSES, "none"]
     for name, spec in LOSSES.items():
         assert f"{name}: {spec.label}" in problem_schema()["properties"]["loss"]["description"]
 

@@ -478,7 +478,8 @@ network:
 
 loss: half_squared_error        # half_squared_error ½Σ(y−a)², squared_error Σ(y−a)²,
                                 # mean_squared_error (1/n)Σ(y−a)², binary_cross_entropy,
-                                # cross_entropy
+                                # cross_entropy; or none, with upstream instead of target:
+# upstream: 1                  # loss: none only: ∂L/∂a of each output (a list for several)
 reduction: mean                 # optional, over samples: mean (default) or sum
 learning_rate: 0.01             # the gradient-descent step size
 steps: 1                        # optional: updates to run (default 1; 0 = no update)
@@ -489,6 +490,8 @@ steps: 1                        # optional: updates to run (default 1; 0 = no up
 # batch_size: 2                # optional: samples per step, in file order (default: all)
 # epochs: 100                  # optional, instead of steps: steps = epochs × batches
 # round: 4                     # optional: hand-calculation mode, every value to 4 decimals
+# learning_rule: perceptron    # optional: w ← w + η·(t − y)·x per sample, one layer of step
+                                # units, no loss needed (default: gradient_descent)
 
 input: [1, 2]                   # one sample: a list, or a mapping by input name
 target: 1.0                     # a number (one output), a list, a mapping by output name,
@@ -498,6 +501,9 @@ target: 1.0                     # a number (one output), a list, a mapping by ou
 #   - {input: [0, 1], target: 0.0}
 # samples: {file: data.csv}    # or from a CSV file (a header row names inputs and outputs),
                                 # or {inputs: x.npy, targets: y.npy}; paths are relative
+# predict: [[3, 1]]             # optional: rows evaluated with the final parameters
+                                # (predict.a.o@1); {input, target} rows: predict.accuracy
+# threshold: 0.5               # optional: one output's class is 1 when a ≥ threshold
 
 # tolerance: 0.0005            # optional: absolute tolerance for every expected value;
                                 # default: the precision each value is written with

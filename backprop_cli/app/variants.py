@@ -125,8 +125,9 @@ def variant(problem: Problem, student: str, seed: int) -> str:
     except GradingError:  # no quiz and no expected: the answers `new` gives
         keys = exercise_keys(problem)
     sizes = (len(problem.input_names), *(len(layer.units) for layer in problem.layers))
-    options = Options(layers=sizes, loss=problem.loss.name, nice=True,
-                      samples=problem.n_samples)
+    # loss: none draws its upstream as half_squared_error draws targets (any numbers)
+    loss = "half_squared_error" if problem.loss.given else problem.loss.name
+    options = Options(layers=sizes, loss=loss, nice=True, samples=problem.n_samples)
     activations = [layer.activation.name for layer in problem.layers]
     rng = np.random.default_rng(student_seed(seed, student))
     for _ in range(TRIES):
@@ -150,20 +151,37 @@ def _render(problem: Problem, document: dict[str, Any], student: str, seed: int,
     for layer, spec, w, b in zip(problem.layers, doc["network"]["layers"], weights, biases,
                                  strict=True):
         spec["weights"] = [[_number(v) for v in row] for row in w]
+        if spec.pop("weights_by", None) is not None or (
+                isinstance(spec.get("bias"), dict) and "in_weights" in spec["bias"]):
+            # written by input or with the bias in the weights (issue 16): the variant is
+            # written in the model's layout, a row per unit and the bias apart
+            if layer.explicit_weight_names is not None:
+                spec["weight_names"] = layer.explicit_weight_names
+            if layer.explicit_bias_names is not None:
+                spec["bias_names"] = layer.explicit_bias_names
+            spec["bias"] = [0] * len(layer.units)
         if layer.bias is None:
             continue
         shared = layer.bias_names is not None and len(set(layer.bias_names)) == 1
         one = shared or not isinstance(spec.get("bias"), list)  # one number for every unit
         spec["bias"] = _number(b[0]) if one else [_number(v) for v in b]
-    for key in ("input", "target", "samples", "expected"):
+    for key in ("input", "target", "samples", "expected", "upstream"):
         doc.pop(key, None)
-    if problem.has_samples:
+    if problem.loss.given:  # loss: none: the drawn targets are the upstream gradients
+        doc["upstream"] = [[_number(v) for v in y] for y in targets]
+        if problem.has_samples:
+            doc["samples"] = [{"input": [_number(v) for v in x]} for x in inputs]
+        else:
+            doc["input"] = [_number(v) for v in inputs[0]]
+            doc["upstream"] = doc["upstream"][0]
+    elif problem.has_samples:
         doc["samples"] = [{"input": [_number(v) for v in x], "target": [_number(v) for v in y]}
                           for x, y in zip(inputs, targets, strict=True)]
     else:
         doc["input"] = [_number(v) for v in inputs[0]]
         doc["target"] = [_number(v) for v in targets[0]]
     drawn = parse_problem(_dump(doc), problem.path)
+    drawn.shown_kinds = problem.shown_kinds  # the same questions (error., change.…)
     if not _nice(drawn):
         return None
     values = solve(drawn).values

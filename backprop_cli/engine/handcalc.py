@@ -78,6 +78,12 @@ class RoundingEngine(Engine):
             p.loss = round_value(scaled, self.decimals)
         return p
 
+    def input_gradient(self, p: Pass) -> Array:
+        return self._round(p.grad_z[0] @ self.weights[0])
+
+    def parameter_change(self) -> Array:
+        return self._round(super().parameter_change())
+
     def backward(self, p: Pass, record: bool = True) -> None:
         out = len(self.weights) - 1
         a_out = p.a[out]
@@ -88,7 +94,9 @@ class RoundingEngine(Engine):
         sample_grad = np.empty((n, self.params.size))
         for li in range(out, -1, -1):
             d = p.dadz[li]
-            if li == out and self._softmax_cross_entropy:
+            if li == out and self.problem.perceptron:
+                delta = a_out - self.y  # the perceptron rule: δ = y − t, the step's f' left out
+            elif li == out and self._softmax_cross_entropy:
                 delta = a_out - self.y  # δ = a − y
             elif d is None:  # softmax: δ = a ⊙ (g − Σ g⊙a)
                 a = p.a[li]

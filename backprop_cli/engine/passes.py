@@ -38,10 +38,13 @@ from numpy.typing import NDArray
 
 from backprop_cli.engine.diagnosis import numeric_error
 from backprop_cli.model.keys import (
+    CONVENTION_KINDS,
+    EPOCH_KINDS,
     UNIT_KINDS,
     KeyKind,
     KeyParts,
     compose,
+    epoch_key,
     for_sample,
     head,
     keys_by_name,
@@ -51,11 +54,14 @@ from backprop_cli.model.keys import (
     prefix_for,
     prefix_of,
     stem,
+    suffix_for,
+    value_key,
 )
 from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.optimizers import Updater
 from backprop_cli.model.problem import RESERVED_WORDS, Parameter, Problem
 from backprop_cli.records import field, record
+from backprop_cli.rounding import round_value
 
 Array = NDArray[np.float64]
 
@@ -284,6 +290,9 @@ class Engine:
                              (problem.batch(b + 1) for b in range(problem.batches_per_epoch))]
         self._updater: Updater | None = None
         self.state: dict[str, Array] = {}  # the optimizer's v, m, s… (flat, like params)
+        # the parameters before the step's update, kept when a change.<param> is recorded
+        self.previous: Array | None = None
+        self._perceptron = problem.perceptron  # read once: the backward pass is hot
         if problem.optimizer.name != "sgd" or problem.weight_decay or problem.round is not None:
             self._make_updater()
 
@@ -437,7 +446,10 @@ class Engine:
         if record or delta is None:
             ga = grad_a[out] = self.loss.grad_a(z_out, a_out, self.y, self.output_activation)
         for li in range(out, -1, -1):
-            if li != out or delta is None:
+            if self._perceptron and li == out:
+                # the perceptron rule: δ = y − t whatever the loss, the step's f' = 0 left out
+                delta = np.subtract(p.a[li], self.y, out=grad_z[li])
+            elif li != out or delta is None:
                 d = p.dadz[li]
                 if d is None:  # softmax: δ = a ⊙ (g − Σ g⊙a)
                     a = p.a[li]
@@ -486,6 +498,7 @@ class Engine:
         problem = self.problem
         steps = problem.steps if steps is None else steps
         losses = np.empty(steps + 1)
+        misclassified = np.zeros(steps) if problem.perceptron and problem.epochs else None
         take: _ByPattern | _DirectKeys = (
             _ByPattern(self, recorder) if recorder.exact is None else _DirectKeys(self, recorder))
         take.data()
@@ -503,6 +516,9 @@ class Engine:
                 self._check_finite(loss, step, "loss", p)
             if step <= steps:
                 losses[step - 1] = loss
+                if misclassified is not None:  # judged before this step's update
+                    misclassified[step - 1] = np.count_nonzero(
+                        np.any(p.a[-1] != self.y, axis=1))
             if until_loss is not None and loss <= until_loss:
                 # reached before this update: the state stays the one that reached it
                 stopped = f"loss {loss:.6g} reached {until_loss:g} after {step - 1} updates"
@@ -517,6 +533,8 @@ class Engine:
             if step > steps:  # steps == 0: one forward/backward, no update
                 step = 0
                 break
+            if self.previous is not None and wanted:
+                np.copyto(self.previous, self.params)
             self.update(p)
             if wanted:
                 take.after_update(step, p)
@@ -531,7 +549,80 @@ class Engine:
         losses[steps_run] = final.loss
         if want_final:
             take.final(final)
+        if problem.epochs and steps_run == steps:
+            self._record_epochs(recorder, losses, misclassified)
+        self._record_predictions(recorder, final)
         return Solution(problem, recorder.values, losses[: steps_run + 1], steps_run, stopped)
+
+    def _record_predictions(self, recorder: Recorder, final: Pass) -> None:
+        """final.accuracy on the samples, and with `predict:` rows their z and a with the
+        final parameters (predict.z.<unit>@k, predict.a.<unit>@k) and predict.accuracy."""
+        problem = self.problem
+        named = any("accuracy" in pattern or "predict" in pattern
+                    for pattern in recorder.patterns)
+        if not (problem.lists_accuracy or named):
+            return
+        if not problem.loss.given:  # loss: none has no targets to classify against
+            right = problem.classes(final.a[-1]) == problem.classes(problem.targets)
+            recorder.add(value_key("accuracy", step=None), float(np.mean(right)))
+        inputs = problem.predict_inputs
+        if inputs is None:
+            return
+        n = inputs.shape[0]
+        targets = problem.predict_targets
+        saved = self.x, self.y
+        self.x = inputs
+        self.y = targets if targets is not None else np.zeros((n, problem.output_layer.size))
+        try:
+            p = self.forward(self.new_pass(n), derivatives=False)
+        finally:
+            self.x, self.y = saved
+        units = [u for layer in problem.layers for u in layer.units]
+        zs = np.concatenate(p.z, axis=1).tolist()
+        activations = np.concatenate(p.a, axis=1).tolist()
+        for k in range(n):
+            suffix = suffix_for(k)
+            for unit, z, a in zip(units, zs[k], activations[k], strict=True):
+                recorder.add(compose("", "predict.z", unit, suffix), z)
+                recorder.add(compose("", "predict.a", unit, suffix), a)
+        if targets is not None:
+            right = problem.classes(p.a[-1]) == problem.classes(targets)
+            recorder.add(value_key("predict.accuracy"), float(np.mean(right)))
+
+    def _record_epochs(self, recorder: Recorder, losses: Array,
+                       misclassified: Array | None) -> None:
+        """epoch<k>.loss (the mean of the epoch's step losses, before each update, as Keras
+        prints it), epoch<k>.loss_sum (their sum) and the perceptron's epoch<k>.errors."""
+        size = self.problem.batches_per_epoch
+        if self.problem.loss.given:
+            return  # loss: none: no epoch losses
+        for k in range(1, self.problem.epochs_run + 1):
+            during = losses[(k - 1) * size:k * size].tolist()
+            total = math.fsum(during)
+            mean = total / len(during)
+            if self.problem.round is not None:  # as its formula, Round(mean(...))
+                mean, total = (round_value(mean, self.problem.round),
+                               round_value(total, self.problem.round))
+            recorder.add(epoch_key("epoch.loss", k), mean)
+            recorder.add(epoch_key("epoch.loss_sum", k), total)
+            if misclassified is not None:
+                recorder.add(epoch_key("epoch.errors", k),
+                             float(misclassified[(k - 1) * size:k * size].sum()))
+
+    def input_gradient(self, p: Pass) -> Array:
+        """∂L_k/∂x of every input for every sample of the pass (after :meth:`backward`):
+        the lowest layer's δ times its weights, as ∂L/∂a of a hidden layer."""
+        return np.matmul(p.grad_z[0], self.weights[0])
+
+    def parameter_change(self) -> Array:
+        """new − old of every parameter in the last update (flat, like ``params``)."""
+        assert self.previous is not None
+        return self.params - self.previous
+
+    def keep_previous(self) -> None:
+        """Keep the parameters before each update (for ``change.<param>``)."""
+        if self.previous is None:
+            self.previous = np.empty(self.params.size)
 
     def _check_finite(self, loss: float, step: int, what: str, p: Pass | None = None) -> None:
         if math.isfinite(loss):
@@ -551,10 +642,21 @@ class Engine:
                 recorder.add(key, self.y[k, j])
 
     def _record_update(self, recorder: Recorder, prefix: str) -> None:
-        """The optimizer's values of this step (``v.``, ``m.``…), then ``new.``."""
+        """The optimizer's values of this step (``v.``, ``m.``…), then ``new.`` (and
+        ``change.``, new − old, when asked for)."""
         for kind, flat in self.state.items():
             self._record_params(recorder, prefix, flat, named_kind(kind))
         self._record_params(recorder, prefix, kind="new")
+        if self.previous is not None and "change" in self.conventions(recorder):
+            self._record_params(recorder, prefix, self.parameter_change(), "change")
+
+    def conventions(self, recorder: Recorder) -> frozenset[str]:
+        """The convention kinds (error, change, grad.input) to record: those the file
+        uses, and those a recorder's pattern names (``error.*``); a pattern such as
+        ``grad.*`` alone does not bring them in."""
+        named = {kind for kind in CONVENTION_KINDS
+                 if any(head(kind) in pattern for pattern in recorder.patterns)}
+        return self.problem.shown_kinds | named
 
     def _record_params(self, recorder: Recorder, prefix: str, flat: Array | None = None,
                        kind: KeyKind = "param") -> None:
@@ -607,10 +709,26 @@ class Engine:
                 values = [value for unit in zip(*(row[k] for row in rows), strict=True)
                           for value in unit]
                 items += zip(for_sample(block, suffix), values, strict=True)
-        if problem.has_samples and recorder.may_match(prefix, compose("", "loss", "", "@")):
+        if backward:
+            conventions = self.conventions(recorder)
+            if "error" in conventions:
+                for li, layer in enumerate(problem.layers):
+                    rows = (-p.grad_z[li]).tolist()
+                    block = keys_of(prefix, "error", layer.units)
+                    for k, suffix in enumerate(samples):
+                        items += zip(for_sample(block, suffix), rows[k], strict=True)
+            if "grad.input" in conventions:
+                rows = self.input_gradient(p).tolist()
+                block = keys_of(prefix, "grad.input", problem.input_names)
+                for k, suffix in enumerate(samples):
+                    items += zip(for_sample(block, suffix), rows[k], strict=True)
+        if problem.loss.given:
+            pass  # loss: none has no loss keys
+        elif problem.has_samples and recorder.may_match(prefix, compose("", "loss", "", "@")):
             for suffix, value in zip(samples, p.sample_losses.tolist(), strict=True):
                 add((compose(prefix, "loss", "", suffix), value))
-        add((compose(prefix, "loss"), p.loss))
+        if not problem.loss.given:
+            add((compose(prefix, "loss"), p.loss))
         grads = stem(prefix, "grad")
         if backward and recorder.may_match_name(grads):
             items += self._param_items(prefix, "grad", p.grad_w, p.grad_b)
@@ -657,6 +775,8 @@ class _ByPattern:
         self.engine = engine
         self.recorder = recorder
         self.later_steps = recorder.may_want_later_steps()
+        if "change" in engine.conventions(recorder):
+            engine.keep_previous()
 
     def data(self) -> None:
         if self.recorder.wants_prefix(head("input")) or self.recorder.wants_prefix(head("target")):
@@ -686,6 +806,9 @@ class _ByPattern:
         self.engine._record_pass(self.recorder, prefix_for(None), p, backward=False)
 
 
+# kinds recorded at the end of a run (Engine._record_predictions), not by _DirectKeys
+_AT_THE_END = ("predict.z", "predict.a", "accuracy", "predict.accuracy")
+
 # KeyParts.kind -> the Pass attribute that holds it, for the values of units
 _UNIT_ARRAYS = {"z": "z", "a": "a", "dadz": "dadz", "grad.a": "grad_a", "grad.z": "grad_z"}
 
@@ -710,13 +833,15 @@ class _DirectKeys:
         self.data_keys: list[tuple[str, KeyParts]] = []
         self.before: dict[int | None, list[tuple[str, KeyParts]]] = {}
         self.after: dict[int | None, list[tuple[str, KeyParts]]] = {}
-        updated = {"new", *problem.optimizer.kinds}
+        updated = {"new", "change", *problem.optimizer.kinds}
         expected = problem.expected
         for key in recorder.exact:
             entry = expected.get(key)  # a check's keys: parsed by the loader already
             parts = entry.parts if entry is not None and entry.parts else parse_key(key, problem)
-            if parts is None:
-                continue  # no key of this problem: never recorded
+            if parts is None or parts.kind in EPOCH_KINDS or parts.kind in _AT_THE_END:
+                continue  # no key of this problem; epochs, predictions: at the end of run
+            if parts.kind == "change":
+                engine.keep_previous()
             if parts.kind in ("input", "target"):
                 self.data_keys.append((key, parts))
             else:
@@ -780,6 +905,11 @@ class _DirectKeys:
             return float(getattr(p, _UNIT_ARRAYS[kind])[li][row, j])
         if kind == "loss":
             return p.loss if sample is None else float(p.sample_losses[row])
+        if kind == "error":
+            li, j = self.units[name]
+            return float(-p.grad_z[li][row, j])
+        if kind == "grad.input":
+            return float(engine.input_gradient(p)[row, problem.input_names.index(name)])
         param = problem.parameters[name]
         if kind == "grad" and sample is not None:
             return engine._sample_gradient(p, param, row)
@@ -789,4 +919,6 @@ class _DirectKeys:
             return float(p.grad[flat])
         if kind == "param" or kind == "new":  # before the update, or after it
             return float(engine.params[flat])
+        if kind == "change":
+            return float(engine.parameter_change()[flat])
         return float(engine.state[kind][flat])  # the optimizer's v, m, s…

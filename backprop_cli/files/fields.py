@@ -14,6 +14,8 @@ from backprop_cli.model.problem import RESERVED_WORDS
 
 NAME = re.compile(r"^[^\W\d][\w^]*\Z")
 _NAME_MATCH = NAME.match
+# units and inputs may also be named by whole numbers (Han & Kamber's units 4, 5, 6: a.4)
+NUMBER_NAME = re.compile(r"^[0-9]+\Z")
 
 # Bounds that keep a typo (steps: 1e9, units: 100000000) from becoming a hang or an
 # out-of-memory crash; no exercise comes near them.
@@ -182,24 +184,29 @@ def _null(node: YNode | None) -> bool:
     return isinstance(node, YScalar) and node.value is None and not node.quoted
 
 
-def _name(node: YNode, what: str) -> str:
+def _name(node: YNode, what: str, unit: bool = False) -> str:
+    """A parameter's name; ``unit``: a unit's or an input's (a whole number too, no word
+    reserved)."""
     if node.__class__ is YScalar:  # most names: a plain valid one, checked at once
         text = node.value
-        if text.__class__ is str and _NAME_MATCH(text) and text not in RESERVED_WORDS:
+        if text.__class__ is str and _NAME_MATCH(text) and (unit or text not in RESERVED_WORDS):
             return text
+    if unit and isinstance(node, YScalar) and NUMBER_NAME.match(node.text.strip()) and (
+            node.value.__class__ in (int, str)):
+        return node.text.strip()  # units: [4, 5] names them "4" and "5"
     if isinstance(node, YScalar) and isinstance(node.value, (int, float)) and not isinstance(
         node.value, bool
     ):
-        raise ProblemError(f"{what} '{node.text}' is not a name: names start with a letter",
-                           node.mark)
+        also = " or are whole numbers" if unit else ""
+        raise ProblemError(f"{what} '{node.text}' is not a name: names start with a "
+                           f"letter{also}", node.mark)
     text = _string(node, what)
     if not NAME.match(text):
         raise ProblemError(
             f"{what} '{_short(text)}' is not a valid name: use letters, digits, '_' and '^', "
             "starting with a letter", node.mark)
-    if text in RESERVED_WORDS:
-        # (the words are not listed: each new feature adds some)
-        raise ProblemError(f"{what} '{text}' is a reserved word of the value keys: choose "
+    if text in RESERVED_WORDS and not unit:
+        raise ProblemError(f"{what} '{text}' would have the loss's key 'loss': choose "
                            "another name", node.mark)
     return text
 

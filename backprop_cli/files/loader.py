@@ -37,7 +37,13 @@ from backprop_cli.files.fields import (
     is_expression,
 )
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml
-from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activation
+from backprop_cli.model.activations import (
+    ACTIVATION_NAMES,
+    ALIASES,
+    find_activation,
+    make_activation,
+)
+from backprop_cli.model.keys import CONVENTION_KINDS, head
 from backprop_cli.model.keyspace import key_index, parse_key
 from backprop_cli.model.losses import LOSS_NAMES, LOSSES, make_loss
 from backprop_cli.model.problem import Expected, Layer, Problem, Use
@@ -48,13 +54,17 @@ TRAINING_KEYS = ("optimizer", "weight_decay", "batch_size", "epochs", "round")
 TOP_KEYS = (
     "title", "description", "notes", "network", "loss", "reduction", "learning_rate", "steps",
     "freeze", "input", "target", "samples", "expected", "tolerance", "min_digits", "quiz",
-    "points", *TRAINING_KEYS,
+    "points", "learning_rule", "upstream", "predict", "threshold", *TRAINING_KEYS,
 )
+LEARNING_RULES = ("gradient_descent", "perceptron")
 NETWORK_KEYS = ("inputs", "layers")
-LAYER_KEYS = ("units", "activation", "weights", "weight_names", "bias", "bias_names")
+LAYER_KEYS = ("units", "activation", "weights", "weight_names", "bias", "bias_names",
+              "weights_by")
+WEIGHTS_BY = ("unit", "input")  # a row per unit (W·a), or a row per input unit (X·W)
+BIAS_IN_WEIGHTS = ("first", "last")  # bias: {in_weights: ...}: the bias inside each weight row
 SAMPLE_KEYS = ("input", "target")
 EXPECTED_ENTRY_KEYS = ("value", "tolerance", "erratum", "note")
-ACTIVATION_KEYS = ("name", "alpha")
+ACTIVATION_KEYS = ("name", "alpha", "at_zero")  # at_zero: step's value at z = 0
 
 MAX_MIN_DIGITS = 17  # significant digits a float holds
 QUIZ_CHECK_STEPS = 100  # steps whose keys a file's quiz patterns are checked against
@@ -149,12 +159,17 @@ class _Reader:
         input_names = self.read_inputs(self.require(network, "inputs", "network"))
         layers = self.read_layers(self.require(network, "layers", "network"), input_names)
 
-        loss_node = self.require(root, "loss", "the problem")
+        learning_rule = self.read_learning_rule(root, layers)
+        loss_node = root.get("loss")
+        if loss_node is None and learning_rule == "perceptron":
+            # the perceptron needs no loss: ½·(t − y)², ½ for each misclassified sample
+            loss_node = YScalar(root.mark, "half_squared_error", "half_squared_error")
+        loss_node = loss_node or self.require(root, "loss", "the problem")
         loss_name = _string(loss_node, "loss")
         try:
             loss = make_loss(loss_name)
         except KeyError:
-            hint = suggest(loss_name, LOSS_NAMES)
+            hint = suggest(loss_name, [*LOSS_NAMES, "none"])
             if loss_name.lower() in ("mse", "mean_squared", "l2"):
                 hint = (" ('mse' is ambiguous: half_squared_error is ½·Σ(y−a)², "
                         "mean_squared_error is (1/n)·Σ(y−a)²)")
@@ -166,7 +181,8 @@ class _Reader:
             raise ProblemError(f"{loss.name} needs at least {_count_word(loss.spec.min_outputs)}"
                                " output units; for a single output use "
                                f"{loss.spec.single_output_loss}", loss_node.mark)
-        self.check_output_activation(loss.name, loss_node, output)
+        if not loss.given:
+            self.check_output_activation(loss.name, loss_node, output)
         reduction = "mean"
         if (node := root.get("reduction")) is not None:
             reduction = _string(node, "reduction")
@@ -198,8 +214,10 @@ class _Reader:
             path=self.path, title=title, description=description, input_names=input_names,
             layers=layers, loss=loss, reduction=reduction, learning_rate=learning_rate,
             steps=steps, freeze=freeze, inputs=inputs, targets=targets,
-            has_samples=has_samples, target_labels=labels,
+            has_samples=has_samples, target_labels=labels, learning_rule=learning_rule,
         )
+        if learning_rule == "perceptron":
+            self.perceptron_settings(root, problem)
         if any(key in root.entries for key in TRAINING_KEYS):
             # lazy: most files have no training settings (start-up time in a batch)
             from backprop_cli.files.training_settings import read_training
@@ -211,6 +229,11 @@ class _Reader:
             problem.tolerance = _number(node, "tolerance", nonnegative=True)
         if (node := root.get("min_digits")) is not None:
             problem.min_digits = _int(node, "min_digits", 1, MAX_MIN_DIGITS)
+        if (node := root.get("threshold")) is not None:
+            problem.threshold = _number(node, "threshold")
+        if (node := root.get("predict")) is not None:
+            self.read_predict(node, problem)
+        problem.shown_kinds = self.shown_kinds(root)
         problem.notes = notes
         # expected and quiz: every entry is independent, so every wrong one is reported
         errors: list[ProblemError] = []
@@ -232,6 +255,90 @@ class _Reader:
                 errors.extend(error.each())
         raise_collected(errors)
         return problem
+
+    def read_learning_rule(self, root: YMap, layers: list[Layer]) -> str:
+        """``learning_rule: perceptron`` needs one layer of step units."""
+        node = root.get("learning_rule")
+        if node is None:
+            return "gradient_descent"
+        rule = _string(node, "learning_rule")
+        if rule not in LEARNING_RULES:
+            hint = suggest(rule, LEARNING_RULES) or f" (known: {', '.join(LEARNING_RULES)})"
+            raise ProblemError(f"unknown learning_rule '{_short(rule)}'{hint}", node.mark)
+        if rule == "perceptron":
+            if len(layers) != 1:
+                raise ProblemError(f"learning_rule perceptron trains a single layer of step "
+                                   f"units; this network has {len(layers)} layers (use "
+                                   "gradient_descent with differentiable activations)",
+                                   node.mark)
+            if layers[0].activation.name != "step":
+                raise ProblemError("learning_rule perceptron needs the step activation "
+                                   f"(activation: step), found {layers[0].activation.name}",
+                                   node.mark)
+        return rule
+
+    @staticmethod
+    def perceptron_settings(root: YMap, problem: Problem) -> None:
+        """The perceptron rule is online: one sample per update, with plain steps."""
+        for key in ("optimizer", "weight_decay"):
+            if key in root.entries:
+                raise ProblemError(f"learning_rule perceptron updates w ← w + η·(t − y)·x: "
+                                   f"it takes no {key}", root.key_mark(key))
+        node = root.get("batch_size")
+        if node is not None and not (isinstance(node, YScalar) and node.value == 1):
+            raise ProblemError("learning_rule perceptron is online: one sample per update "
+                               "(batch_size 1, or leave it out)", node.mark)
+        if problem.n_samples > 1:
+            problem.batch_size = 1
+
+    def read_predict(self, node: YNode, problem: Problem) -> None:
+        """``predict:`` rows: input lists (or mappings by input name), or ``{input, target}``
+        (for predict.accuracy); or ``{file: rows.csv}`` with inputs and targets."""
+        inputs, outputs = problem.input_names, problem.output_names
+        if isinstance(node, YMap):
+            xs, ys = _datafiles().read_samples(node, inputs, outputs, problem.loss.name,
+                                               self.path)
+            problem.predict_inputs = np.asarray(xs, dtype=np.float64)
+            problem.predict_targets = np.asarray(ys, dtype=np.float64)
+            return
+        items = _seq(node, "predict").items
+        if not items:
+            raise ProblemError("predict is empty: list input rows, or leave it out", node.mark)
+        rows: list[Any] = []
+        targets: list[Any] = []
+        for k, item in enumerate(items, start=1):
+            what = f"predict row {k}"
+            if isinstance(item, YMap) and "input" in item.entries and "input" not in inputs:
+                _check_keys(item, ("input", "target"), what)
+                rows.append(self.read_vector(item.entries["input"][1], len(inputs),
+                                             f"{what} input", inputs, "input"))
+                if (target := item.get("target")) is not None:
+                    targets.append(self.read_target(target, outputs, problem.loss.name,
+                                                    f"{what} target")[0])
+            else:
+                rows.append(self.read_vector(item, len(inputs), what, inputs, "input"))
+        if targets and len(targets) != len(rows):
+            raise ProblemError("predict: give a target in every row or in none (the "
+                               "accuracy is over every row)", node.mark)
+        problem.predict_inputs = np.array(rows, dtype=np.float64)
+        problem.predict_targets = np.array(targets, dtype=np.float64) if targets else None
+
+    @staticmethod
+    def shown_kinds(root: YMap) -> frozenset[str]:
+        """The convention kinds (error., change., grad.input.) the file's expected keys or
+        quiz patterns name: solve shows them beside the others."""
+        texts: list[str] = []
+        if isinstance(node := root.get("expected"), YMap):
+            texts += node.entries
+        if isinstance(node := root.get("quiz"), YSeq):
+            texts += [item.value for item in node.items
+                      if isinstance(item, YScalar) and isinstance(item.value, str)]
+        elif isinstance(node, YScalar) and isinstance(node.value, str):
+            texts.append(node.value)
+        kinds = {kind for kind in CONVENTION_KINDS if any(head(kind) in text for text in texts)}
+        if any("accuracy" in text for text in texts):
+            kinds.add("accuracy")
+        return frozenset(kinds)
 
     # ---------------------------------------------------------------- network
 
@@ -268,7 +375,7 @@ class _Reader:
 
     def unit_name(self, node: YNode, what: str) -> str:
         """A unit or input name, unique across the network."""
-        name = _name(node, what)
+        name = _name(node, what, unit=True)
         if name in self.name_marks:
             first = self.name_marks[name]
             raise ProblemError(f"{what} '{name}' is used twice (first at line {first.line}, "
@@ -330,19 +437,23 @@ class _Reader:
                     "or use sigmoid for a single unit", act_node.mark)
 
         weights_node = self.require(node, "weights", where)
-        layout = _Layout(index, units, below)
+        bias_node = node.get("bias")
+        layout = _Layout(index, units, below, self.read_weights_by(node, where),
+                         self.read_bias_in_weights(bias_node, units, where))
         if isinstance(weights_node, YMap):  # {file: w.npy} or {init: he, seed: 1}
-            weights = _datafiles().read_weights(weights_node, len(units), len(below), where,
+            weights = _datafiles().read_weights(weights_node, layout.rows, layout.cols, where,
                                                 self.path)
         else:
             weights = self.read_matrix(weights_node, layout)
         weight_names = None
         if (names_node := node.get("weight_names")) is not None and not _null(names_node):
             weight_names = self.read_name_matrix(names_node, layout)
+        if layout.by_input or layout.bias_at is not None:
+            return self.laid_out_layer(node, index, units, activation, below, layout, weights,
+                                       weight_names)
         bias = None
         bias_names = None
         names_node = node.get("bias_names")
-        bias_node = node.get("bias")
         if bias_node is None and isinstance(weights_node, YMap) and _datafiles().is_initialised(
                 weights_node):
             bias_node = YScalar(weights_node.mark, 0, "0")  # initialised: biases start at 0
@@ -372,14 +483,107 @@ class _Reader:
                      bias=bias, input_names=below, explicit_weight_names=weight_names,
                      explicit_bias_names=bias_names, mark=node.mark)
 
+    @staticmethod
+    def read_weights_by(node: YMap, where: str) -> bool:
+        """``weights_by: input`` (a row per input unit, X·W): True; ``unit`` (default): False."""
+        by_node = node.get("weights_by")
+        if by_node is None:
+            return False
+        word = _string(by_node, f"{where} weights_by")
+        if word not in WEIGHTS_BY:
+            hint = suggest(word, WEIGHTS_BY) or " (unit: a row per unit; input: a row per input)"
+            raise ProblemError(f"{where} weights_by must be 'unit' or 'input', found "
+                               f"'{_short(word)}'{hint}", by_node.mark)
+        return word == "input"
+
+    @staticmethod
+    def read_bias_in_weights(bias_node: YNode | None, units: list[str],
+                             where: str) -> str | None:
+        """``bias: {in_weights: first|last}``: where each weight row carries its bias."""
+        if not isinstance(bias_node, YMap) or "in_weights" not in bias_node.entries or (
+                "in_weights" in units):
+            return None
+        _check_keys(bias_node, ("in_weights",), f"{where} bias")
+        at_node = bias_node.entries["in_weights"][1]
+        at = _string(at_node, f"{where} bias in_weights")
+        if at not in BIAS_IN_WEIGHTS:
+            hint = suggest(at, BIAS_IN_WEIGHTS) or " (first: w0 with x0 = 1; last)"
+            raise ProblemError(f"{where} bias in_weights must be 'first' or 'last', found "
+                               f"'{_short(at)}'{hint}", at_node.mark)
+        return at
+
+    def laid_out_layer(self, node: YMap, index: int, units: list[str], activation: Any,
+                       below: list[str], layout: _Layout, written: Any,
+                       written_names: list[list[str]] | None) -> Layer:
+        """A layer written with ``weights_by: input`` or ``bias: {in_weights: ...}``, in the
+        model's layout: a row per unit, the bias apart (the worked solution is the same
+        whatever the layout)."""
+        where = f"layer {index}"
+        if (names_node := node.get("bias_names")) is not None and not _null(names_node) and (
+                layout.bias_at is not None):
+            raise ProblemError(f"{where} has bias: {{in_weights: {layout.bias_at}}}: the bias "
+                               "names go in weight_names, at the same place as the biases",
+                               names_node.mark)
+        layer = index - 1
+        matrix = np.ascontiguousarray(written.T if layout.by_input else written,
+                                      dtype=np.float64)
+        names = ([list(row) for row in zip(*written_names, strict=True)] if layout.by_input
+                 and written_names is not None else written_names)
+        marks = {(r, c): mark for (li, r, c), mark in self.param_marks.items() if li == layer}
+        if layout.by_input:
+            marks = {(c, r): mark for (r, c), mark in marks.items()}
+        bias = None
+        bias_names = None
+        if layout.bias_at is not None:
+            col = 0 if layout.bias_at == "first" else matrix.shape[1] - 1
+            bias = np.ascontiguousarray(matrix[:, col])
+            matrix = np.ascontiguousarray(np.delete(matrix, col, axis=1))
+            if names is not None:
+                bias_names = [row.pop(col) for row in names]
+            shift = 1 if col == 0 else 0
+            moved = {}
+            for (r, c), mark in marks.items():
+                moved[(r, -1) if c == col else (r, c - shift)] = mark
+            marks = moved
+        elif (bias_node := node.get("bias")) is not None and not _null(bias_node):
+            bias = self.read_vector(bias_node, len(units), f"{where} bias", units, "unit")
+            if (names_node := node.get("bias_names")) is not None and not _null(names_node):
+                items = ([names_node] * len(units) if isinstance(names_node, YScalar)
+                         else _seq(names_node, f"{where} bias_names").items)
+                if len(items) != len(units):
+                    raise ProblemError(f"{where} bias_names has {_plural(len(items), 'name')} "
+                                       f"but the layer has {_plural(len(units), 'unit')}",
+                                       names_node.mark)
+                bias_names = [_name(item, "bias name") for item in items]
+                for row, item in enumerate(items):
+                    marks[(row, -1)] = item.mark
+        for key in [key for key in self.param_marks if key[0] == layer]:
+            del self.param_marks[key]
+        for (r, c), mark in marks.items():
+            self.param_marks[(layer, r, c)] = mark
+        return Layer(index=index, units=units, activation=activation, weights=matrix,
+                     bias=bias, input_names=below, explicit_weight_names=names,
+                     explicit_bias_names=bias_names, mark=node.mark)
+
     def read_activation(self, node: YNode) -> Any:
         alpha = None
         if isinstance(node, YMap):
             _check_keys(node, ACTIVATION_KEYS, "activation")
             name_node = self.require(node, "name", "activation")
             name = _string(name_node, "activation name")
-            if (alpha_node := node.get("alpha")) is not None:
-                alpha = _number(alpha_node, "activation alpha")
+            for key in ("alpha", "at_zero"):
+                if (alpha_node := node.get(key)) is None:
+                    continue
+                spec = find_activation(ALIASES.get(name, name))
+                if spec is not None and spec.param_key != key:
+                    takes = (f"takes {spec.param_key}" if spec.default_alpha is not None
+                             else "takes no parameter")
+                    raise ProblemError(f"activation '{spec.name}' {takes}, not {key}",
+                                       node.key_mark(key))
+                alpha = _number(alpha_node, f"activation {key}")
+                if key == "at_zero" and alpha not in (0.0, 1.0):
+                    raise ProblemError(f"activation at_zero is step's value at z = 0: 0 or 1, "
+                                       f"found {alpha:g}", alpha_node.mark)
         else:
             name_node = node
             name = _string(node, "activation")
@@ -531,6 +735,11 @@ class _Reader:
     def read_data(self, root: YMap, input_names: list[str], layers: list[Layer],
                   loss: str) -> tuple[Any, Any, bool, list[str | None] | None]:
         outputs = layers[-1].units
+        if loss == "none":
+            return self.read_upstream_data(root, input_names, outputs)
+        if "upstream" in root.entries:
+            raise ProblemError("upstream is the gradient given with loss: none; with a loss, "
+                               "give the target", root.key_mark("upstream"))
         input_node = root.get("input")
         target_node = root.get("target")
         samples_node = root.get("samples")
@@ -575,6 +784,56 @@ class _Reader:
             labels.append(label)
         return (np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64),
                 samples_node is not None, labels if any(labels) else None)
+
+    def read_upstream_data(self, root: YMap, input_names: list[str],
+                           outputs: list[str]) -> tuple[Any, Any, bool, None]:
+        """``loss: none``: the inputs (``input`` or ``samples`` of inputs) and ``upstream``,
+        ∂L/∂a of each output: one list (or number, or mapping) for every sample, or with
+        ``samples`` one list per sample. It takes the place of the targets."""
+        for key in ("target",):
+            if key in root.entries:
+                raise ProblemError("loss: none has no target: give upstream, ∂L/∂a of each "
+                                   "output (the gradient the backward pass starts from)",
+                                   root.key_mark(key))
+        upstream = self.require(root, "upstream", "the problem (loss: none)")
+        samples_node = root.get("samples")
+        inputs: list[YNode] = []
+        if samples_node is not None:
+            if "input" in root.entries:
+                raise ProblemError("give either 'samples' or 'input', not both",
+                                   root.key_mark("samples"))
+            for k, item in enumerate(_seq(samples_node, "samples").items, start=1):
+                sample = _map(item, f"sample {k}")
+                _check_keys(sample, ("input",), f"sample {k} (loss: none: the upstream is "
+                                                "given apart)")
+                inputs.append(self.require(sample, "input", f"sample {k}"))
+            if not inputs:
+                raise ProblemError("samples is empty: give at least one {input}",
+                                   samples_node.mark)
+        else:
+            inputs.append(self.require(root, "input", "the problem"))
+        xs = [self.read_vector(node, len(input_names), "input", input_names, "input")
+              for node in inputs]
+        per_sample = (isinstance(upstream, YSeq) and samples_node is not None and bool(
+            upstream.items) and all(isinstance(item, (YSeq, YMap)) for item in upstream.items))
+        if per_sample:
+            assert isinstance(upstream, YSeq)
+            if len(upstream.items) != len(xs):
+                raise ProblemError(f"upstream has {_plural(len(upstream.items), 'list')} but "
+                                   f"there are {_plural(len(xs), 'sample')}: one list per "
+                                   "sample, or one list for all", upstream.mark)
+            ys = [self.read_vector(node, len(outputs), f"upstream of sample {k}", outputs,
+                                   "output unit")
+                  for k, node in enumerate(upstream.items, start=1)]
+        else:
+            if isinstance(upstream, YScalar) and len(outputs) > 1:
+                raise ProblemError(f"upstream is one number but the network has "
+                                   f"{len(outputs)} outputs ({_listed(outputs)})",
+                                   upstream.mark)
+            ys = [self.read_vector(upstream, len(outputs), "upstream", outputs,
+                                   "output unit")] * len(xs)
+        return (np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64),
+                samples_node is not None, None)
 
     def read_target(self, node: YNode, outputs: list[str], loss: str,
                     what: str) -> tuple[Any, str | None]:
@@ -711,15 +970,23 @@ class _Reader:
 
 
 class _Layout:
-    """A layer's weight matrix shape, and how to say it in a message."""
+    """A layer's weight matrix shape as written, and how to say it in a message.
 
-    def __init__(self, index: int, units: list[str], below: list[str]) -> None:
+    ``by_input``: a row per input unit and a column per unit (``weights_by: input``);
+    ``bias_at``: 'first' or 'last' when each unit's weights carry its bias there
+    (``bias: {in_weights: ...}``: one more column, or one more row by input).
+    """
+
+    def __init__(self, index: int, units: list[str], below: list[str], by_input: bool = False,
+                 bias_at: str | None = None) -> None:
         self.index = index
         self.where = f"layer {index}"
         self.units = units
         self.below = below
-        self.rows = len(units)
-        self.cols = len(below)
+        self.by_input = by_input
+        self.bias_at = bias_at
+        sources = len(below) + (bias_at is not None)
+        self.rows, self.cols = (sources, len(units)) if by_input else (len(units), sources)
 
     @property
     def want(self) -> str:
@@ -728,8 +995,15 @@ class _Layout:
     @property
     def because(self) -> str:
         source = "input" if self.index == 1 else f"unit of layer {self.index - 1}"
+        sources = _listed(self.below)
+        if self.bias_at is not None:
+            sources = (f"the bias, {sources}" if self.bias_at == "first"
+                       else f"{sources}, the bias")
+        if self.by_input:
+            return (f" (weights_by: input: a row per {source}: {sources}; a column per unit: "
+                    f"{_listed(self.units)})")
         return (f" (a row per unit: {_listed(self.units)}; a column per {source}: "
-                f"{_listed(self.below)})")
+                f"{sources})")
 
 
 def _entry_mark(node: YNode, index: int, names: list[str]) -> Mark:

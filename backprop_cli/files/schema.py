@@ -36,7 +36,9 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 # range, since JavaScript's \w (used by editors) is ASCII only.
 NAME_PATTERN = r"^[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_^\u00C0-\uFFFF]*$"
 _NAME = r"[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_^\u00C0-\uFFFF]*"
-VALUE_KEY_PATTERN = value_key_pattern(_NAME)
+# units and inputs may also be whole numbers (units: [4, 5], keys a.4)
+UNIT_NAME_PATTERN = r"^([A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_^\u00C0-\uFFFF]*|[0-9]+)$"
+VALUE_KEY_PATTERN = value_key_pattern(f"(?:{_NAME}|[0-9]+)")
 DERIVATIVE_KEY_PATTERN = (rf"^(value(\.{_NAME})?|derivative(\.{_NAME}){{1,2}}|"
                           rf"derivative2(\.{_NAME}){{2}}|new_value|"
                           r"predicted_change|actual_change|difference)$")
@@ -63,12 +65,14 @@ def _number(description: str, **extra: Any) -> Schema:
 
 def _defs() -> dict[str, Schema]:
     activation_names = [*ACTIVATION_NAMES, *ALIASES]
-    alpha_defaults = ", ".join(f"{name} {value:g}" for name, value in DEFAULT_ALPHA.items())
-    with_alpha = " and ".join(DEFAULT_ALPHA)
-    alpha_is = " or ".join(f"{ACTIVATIONS[name].alpha_doc} ({name})" for name in DEFAULT_ALPHA)
+    alphas = {name: value for name, value in DEFAULT_ALPHA.items()
+              if ACTIVATIONS[name].param_key == "alpha"}  # step's is at_zero
+    alpha_defaults = ", ".join(f"{name} {value:g}" for name, value in alphas.items())
+    with_alpha = " and ".join(alphas)
+    alpha_is = " or ".join(f"{ACTIVATIONS[name].alpha_doc} ({name})" for name in alphas)
     number_list = {"type": "array", "items": NUMBER, "minItems": 1}
     name_vector: Schema = {
-        "type": "object", "propertyNames": _ref("name"),
+        "type": "object", "propertyNames": _ref("unit_name"),
         "additionalProperties": NUMBER}
     optimizer_objects = []
     for name in OPTIMIZER_NAMES:
@@ -81,7 +85,7 @@ def _defs() -> dict[str, Schema]:
     return {
         "name": {
             "description": "A name: letters, digits, '_' and '^' (w_1^4), not starting with "
-                           "a digit, not a reserved word.",
+                           "a digit; a parameter is never named loss (the loss's key).",
             "type": "string", "pattern": NAME_PATTERN,
             "not": {"enum": sorted(RESERVED_WORDS)}},
         "names_or_count": {
@@ -90,8 +94,13 @@ def _defs() -> dict[str, Schema]:
                  "description": "A count: inputs x1, x2, ...; hidden units h1, h2, ... "
                                 "(h<layer>_<i> with several hidden layers); outputs o "
                                 "(o1, o2, ... for several)."},
-                {"type": "array", "items": _ref("name"), "minItems": 1,
+                {"type": "array", "items": _ref("unit_name"), "minItems": 1,
                  "description": "The names, in order."}]},
+        "unit_name": {
+            "description": "A unit's or an input's name: a name (any, 'loss' too) or a whole "
+                           "number (units: [4, 5]: keys a.4, a.5).",
+            "anyOf": [{"type": "string", "pattern": UNIT_NAME_PATTERN},
+                      {"type": "integer", "minimum": 0}]},
         "activation": {
             "description": "The layer's activation function (default identity). "
                            f"{with_alpha} take alpha (defaults: {alpha_defaults}). "
@@ -102,7 +111,10 @@ def _defs() -> dict[str, Schema]:
                 {"type": "object",
                  "properties": {
                      "name": {"enum": activation_names},
-                     "alpha": _number(f"The {alpha_is} for z < 0.")},
+                     "alpha": _number(f"The {alpha_is} for z < 0."),
+                     "at_zero": {"enum": [0, 1], "default": 1,
+                                 "description": "step: its value at z = 0 (1: step is 1 "
+                                                "when z ≥ 0; 0: only when z > 0)."}},
                  "required": ["name"], "additionalProperties": False}]},
         "weights": {
             "description": "One row per unit of the layer, one column per unit (or input) "
@@ -137,11 +149,14 @@ def _defs() -> dict[str, Schema]:
                  "items": {"type": "array", "items": _ref("name"), "minItems": 1}}]},
         "bias": {
             "description": "A list (one per unit), one number for every unit, a mapping by "
-                           "unit name, {file: b.npy}, or null/absent: no bias.",
+                           "unit name, {file: b.npy}, {in_weights: first|last} (each unit's "
+                           "weights carry its bias at that end), or null/absent: no bias.",
             "anyOf": [
                 {"type": "null"}, {"type": "number"}, _ref("number_expression"), number_list,
                 {"type": "object", "properties": {"file": _ref("npy_file")},
                  "required": ["file"], "additionalProperties": False},
+                {"type": "object", "properties": {"in_weights": {"enum": ["first", "last"]}},
+                 "required": ["in_weights"], "additionalProperties": False},
                 name_vector]},
         "bias_names": {
             "description": "Names of the biases (default b_<unit>); one name: one bias "
@@ -157,7 +172,11 @@ def _defs() -> dict[str, Schema]:
                 "weights": _ref("weights"),
                 "weight_names": _ref("weight_names"),
                 "bias": _ref("bias"),
-                "bias_names": _ref("bias_names")},
+                "bias_names": _ref("bias_names"),
+                "weights_by": {"enum": ["unit", "input"], "default": "unit",
+                               "description": "unit: a row of weights per unit (W·a); input: "
+                                              "a row per input unit (X·W, NumPy and Keras); "
+                                              "weight_names follow the same layout."}},
             "required": ["units", "weights"], "additionalProperties": False},
         "vector": {
             "description": "A list of numbers, a mapping by name, or one number for all.",
@@ -166,7 +185,7 @@ def _defs() -> dict[str, Schema]:
             "description": "A number (one output), a list, a mapping by output name, or "
                            "(cross_entropy) the name of the true output unit.",
             "anyOf": [{"type": "number"}, _ref("number_expression"), number_list, name_vector,
-                      _ref("name")]},
+                      {"type": "string", "pattern": UNIT_NAME_PATTERN}]},
         "sample": {
             "type": "object",
             "properties": {"input": _ref("vector"), "target": _ref("target")},
@@ -239,6 +258,9 @@ def _common() -> dict[str, Schema]:
 
 def _network_keys() -> dict[str, Schema]:
     losses = "; ".join(f"{name}: {LOSS_LABELS[name]}" for name in LOSS_NAMES)
+    number_list = {"type": "array", "items": {"type": "number"}, "minItems": 1}
+    name_vector: Schema = {"type": "object", "propertyNames": _ref("unit_name"),
+                           "additionalProperties": {"type": "number"}}
     return {
         "network": {
             "description": "The network: its inputs and its layers (the last is the output "
@@ -250,7 +272,32 @@ def _network_keys() -> dict[str, Schema]:
                 "layers": {"type": "array", "items": _ref("layer"), "minItems": 1,
                            "description": "At least one; the last is the output layer."}},
             "required": ["inputs", "layers"], "additionalProperties": False},
-        "loss": {"enum": list(LOSS_NAMES), "description": f"The loss of one sample. {losses}."},
+        "loss": {"enum": [*LOSS_NAMES, "none"],
+                 "description": f"The loss of one sample. {losses}. none: no loss, the "
+                                "backward pass starts from `upstream`."},
+        "predict": {
+            "description": "Rows to predict with the final parameters (predict.z.<unit>@k, "
+                           "predict.a.<unit>@k): input lists or mappings by input name, or "
+                           "{input, target} (predict.accuracy); or {file: rows.csv}.",
+            "anyOf": [
+                {"type": "array", "minItems": 1, "items": {"anyOf": [
+                    number_list, name_vector,
+                    {"type": "object", "required": ["input"],
+                     "properties": {"input": {"anyOf": [number_list, name_vector]},
+                                    "target": {}},
+                     "additionalProperties": False}]}},
+                {"type": "object", "properties": {"file": {"type": "string"}},
+                 "required": ["file"], "additionalProperties": False}]},
+        "threshold": _number("The class threshold of one output unit for final.accuracy "
+                             "and predict.accuracy: class 1 when a ≥ threshold.",
+                             default=0.5),
+        "upstream": {
+            "description": "With loss: none, ∂L/∂a of each output unit: a number (one "
+                           "output), a list, a mapping by output name, or with samples one "
+                           "list per sample.",
+            "anyOf": [{"type": "number"}, number_list, name_vector,
+                      {"type": "array", "items": {"anyOf": [number_list, name_vector]},
+                       "minItems": 1}]},
         "reduction": {"enum": ["mean", "sum"], "default": "mean",
                       "description": "How sample losses (and gradients) combine: mean or sum."},
         "learning_rate": _number("The gradient-descent step size η.", exclusiveMinimum=0),
@@ -283,6 +330,11 @@ def _network_keys() -> dict[str, Schema]:
                                       "every step)."},
         "epochs": {"type": "integer", "minimum": 0,
                    "description": "Instead of steps: epochs × ⌈samples / batch_size⌉ steps."},
+        "learning_rule": {
+            "enum": ["gradient_descent", "perceptron"], "default": "gradient_descent",
+            "description": "perceptron: online, w ← w + η·(t − y)·x per sample, for one layer "
+                           "of step units (no loss needed; epoch<k>.errors counts the "
+                           "misclassified samples)."},
         "round": {"type": "integer", "minimum": 0, "maximum": MAX_DECIMALS,
                   "description": "Hand-calculation mode: every value produced is rounded to "
                                  "this many decimals, as on paper."},
@@ -348,13 +400,17 @@ def problem_schema() -> Schema:
                         DERIVATIVE_KEY_PATTERN: _ref("expected_number")},
                     "additionalProperties": False}}},
         "else": {
-            "required": ["network", "loss", "learning_rate"],
+            "required": ["network", "learning_rate"],
+            "if": {"not": {"properties": {"learning_rule": {"const": "perceptron"}},
+                           "required": ["learning_rule"]}},
+            "then": {"required": ["loss"]},
             "properties": {
                 **{key: False for key in derivative_only},
                 "expected": {
                     "propertyNames": {"pattern": VALUE_KEY_PATTERN},
                     "additionalProperties": _ref("expected_number")}},
-            "anyOf": [{"required": ["input", "target"]}, {"required": ["samples"]}],
+            "anyOf": [{"required": ["input", "target"]}, {"required": ["samples"]},
+                      {"required": ["input", "upstream"]}],
             "not": {"anyOf": [{"required": ["samples", "input"]},
                               {"required": ["samples", "target"]},
                               {"required": ["steps", "epochs"]}]}},

@@ -114,6 +114,9 @@ class ActivationSpec:
     aliases: tuple[str, ...] = ()
     default_alpha: float | None = None
     alpha_doc: str = ""  # what alpha is: "slope", "scale"
+    # the file's key of the parameter ("alpha"; step's is "at_zero") and its symbol in a label
+    param_key: str = "alpha"
+    param_symbol: str = "α"
     kinked: Callable[[float | None], bool] = field(default=_never)
     saturating: bool = False
     dies: bool = False  # f' = 0 for every z ≤ 0: a unit with no z > 0 learns nothing
@@ -194,7 +197,7 @@ class Activation:
         spec = self.spec
         text = spec.label
         if self.alpha is not None and spec.default_alpha is not None:
-            text += f" (α = {self.alpha:g})"
+            text += f" ({spec.param_symbol} = {self.alpha:g})"
         return text
 
     @property
@@ -216,7 +219,7 @@ class Activation:
         return 0.0 if self.alpha is None else self.alpha
 
     def _params(self) -> tuple[tuple[str, float], ...]:
-        return (("alpha", self.alpha),) if self.alpha is not None else ()
+        return ((self.spec.param_key, self.alpha),) if self.alpha is not None else ()
 
     def expr(self, z: str, layer_z: list[str] | None = None) -> Expr:
         """a = f(z) as a formula; softmax needs the keys of the whole layer's z."""
@@ -243,7 +246,7 @@ def make_activation(name: str, alpha: float | None = None) -> Activation:
     if spec.default_alpha is not None:
         alpha = spec.default_alpha if alpha is None else float(alpha)
     elif alpha is not None:
-        raise ValueError(f"activation '{canonical}' takes no alpha")
+        raise ValueError(f"activation '{canonical}' takes no {spec.param_key}")
     return Activation(canonical, alpha)
 
 
@@ -325,3 +328,25 @@ register_activation(ActivationSpec(
     derivative=_silu_derivative,
     derivative_expr=_silu_derivative_expr,
     symbol="SiLU", saturating=True))
+
+
+def _step(z: Array, at_zero: float) -> Array:
+    """1 for z > 0, 0 for z < 0, ``at_zero`` at 0 (1 by default: 1 when z ≥ 0)."""
+    return np.where(z > 0, 1.0, np.where(z < 0, 0.0, at_zero))
+
+
+def _scalar_step(args: list[float], params: dict[str, float]) -> float:
+    z = args[0]
+    return 1.0 if z > 0 else 0.0 if z < 0 else params.get("at_zero", 1.0)
+
+
+# The perceptron's threshold unit (issue 16): f' is 0 wherever it exists, so gradient
+# descent does not move a step unit; `learning_rule: perceptron` trains it instead.
+register_activation(ActivationSpec(
+    "step", "step",
+    forward=_step,
+    scalar=_scalar_step,
+    derivative=lambda z, a, alpha: np.zeros_like(z),
+    derivative_expr=lambda z, a, alpha: Const(0.0),
+    symbol="step", default_alpha=1.0, alpha_doc="the value at z = 0", param_key="at_zero",
+    param_symbol="step(0)", kinked=_always, outputs="unit_interval"))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from backprop_cli.expr import Call, Const, Expr, Ref, Round, add, mul, sub
+from backprop_cli.expr import Call, Const, Expr, Neg, Ref, Round, add, mul, sub
 from backprop_cli.model.keys import KeyParts, compose, prefix_for, suffix_for, value_key
 from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.problem import Problem
@@ -55,10 +55,24 @@ class Formulas:
         kind = parts.kind
         prefix = parts.prefix
         sfx = self.suffix(parts)
-        if kind in ("input", "target"):
-            return None
+        if kind in ("input", "target", "epoch.errors", "accuracy", "predict.accuracy",
+                    "predict.z", "predict.a"):
+            return None  # data; counts and shares; predictions (from rows with no keys)
+        if kind == "epoch.loss" or kind == "epoch.loss_sum":
+            size = problem.batches_per_epoch
+            epoch = int(parts.name)
+            losses = tuple(Ref(compose(prefix_for(step), "loss"))
+                           for step in range((epoch - 1) * size + 1, epoch * size + 1))
+            return Call("mean", losses) if kind == "epoch.loss" else add(*losses)
         if kind == "param":
             return self.param_start(parts.name, parts.step)
+        if kind == "change":  # Δw = new − old
+            return sub(Ref(compose(prefix, "new", parts.name)),
+                       Ref(compose(prefix, "param", parts.name)))
+        if kind == "error":  # the error term of the delta rule: −∂L/∂z
+            return Neg(Ref(compose(prefix, "grad.z", parts.name, sfx)))
+        if kind == "grad.input":
+            return self.grad_input(prefix, parts.name, sfx)
         if kind == "new" or kind in problem.optimizer.kinds:
             return self.update(kind, parts.name, parts.step)
         if kind == "z":
@@ -143,12 +157,22 @@ class Formulas:
                          Ref(compose(prefix, "grad.z", u, sfx)))
                      for row, u in enumerate(above.units)))
 
+    def grad_input(self, prefix: str, name: str, sfx: str) -> Expr:
+        """∂L/∂x: the sum over the first layer's units of weight · δ."""
+        first = self.problem.layers[0]
+        col = self.problem.input_names.index(name)
+        return add(*(mul(Ref(compose(prefix, "param", first.weight_names[row][col])),
+                         Ref(compose(prefix, "grad.z", u, sfx)))
+                     for row, u in enumerate(first.units)))
+
     def grad_z(self, prefix: str, unit: str, sfx: str) -> Expr:
         problem = self.problem
         li = self.unit_layer[unit]
         layer = problem.layers[li]
         is_output = li == len(problem.layers) - 1
         a = compose(prefix, "a", unit, sfx)
+        if is_output and problem.perceptron:  # δ = y − t: the rule leaves the step's f' out
+            return sub(Ref(a), Ref(compose("", "target", unit, sfx)))
         if layer.activation.per_layer:
             if is_output and problem.loss.spec.softmax_delta:
                 return sub(Ref(a), Ref(compose("", "target", unit, sfx)))

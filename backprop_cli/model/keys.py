@@ -6,7 +6,11 @@ Grammar (see the README's "Value keys"):
     prefix   := "step" k "." (k >= 2) | "final."
     body     := "z." unit | "a." unit | "dadz." unit | "loss"
               | "grad.a." unit | "grad.z." unit | "grad." param
-              | param | "new." param
+              | param | "new." param | "change." param
+              | "error." unit | "grad.input." input
+              | "epoch" k "." ("loss" | "loss_sum" | "errors")   (never prefixed)
+              | "predict." ("z" | "a") "." unit "@" k | "predict.accuracy"
+              | "accuracy"                              (final.accuracy only)
               | ("v" | "m" | "s" | "mhat" | "shat") "." param   (the optimizer's)
               | "input." input | "target." unit        (data, never prefixed)
 
@@ -45,16 +49,34 @@ from typing import Literal
 from backprop_cli.records import record
 
 KeyKind = Literal["z", "a", "dadz", "grad.a", "grad.z", "grad", "new", "v", "m", "s", "mhat",
-                  "shat", "input", "target", "loss", "param"]
+                  "shat", "input", "target", "loss", "param", "change", "error", "grad.input",
+                  "epoch.loss", "epoch.loss_sum", "epoch.errors", "predict.z", "predict.a",
+                  "accuracy", "predict.accuracy"]
 
 # the text of each kind before the name ("param" has none: its key is the name)
 _HEADS: dict[KeyKind, str] = {
     "z": "z.", "a": "a.", "dadz": "dadz.", "grad.a": "grad.a.", "grad.z": "grad.z.",
     "grad": "grad.", "new": "new.", "v": "v.", "m": "m.", "s": "s.", "mhat": "mhat.",
     "shat": "shat.", "input": "input.", "target": "target.", "loss": "loss", "param": "",
+    "change": "change.", "error": "error.", "grad.input": "grad.input.",
+    # an epoch's values, epoch<k>.loss (k is the parts' name): built by epoch_key alone
+    "epoch.loss": "epoch", "epoch.loss_sum": "epoch", "epoch.errors": "epoch",
+    # predictions with the final parameters on the rows of `predict:` (always @k), and the
+    # share of samples classified right: final.accuracy (the kind's step is None, as every
+    # final. key's), predict.accuracy
+    "predict.z": "predict.z.", "predict.a": "predict.a.", "accuracy": "accuracy",
+    "predict.accuracy": "predict.accuracy",
 }
 KEY_KINDS: tuple[KeyKind, ...] = tuple(_HEADS)
 UNIT_KINDS: tuple[KeyKind, ...] = ("z", "a", "dadz", "grad.a", "grad.z")
+# the conventions of issue 16: the error term −∂L/∂z of a unit (Mitchell's δ), the
+# change new − old of a parameter, ∂L/∂x of an input
+CONVENTION_KINDS: tuple[KeyKind, ...] = ("error", "change", "grad.input")
+# epoch<k>.loss (the mean of the step losses of epoch k), epoch<k>.loss_sum (their sum),
+# epoch<k>.errors (the perceptron's misclassified samples of epoch k); k from 1
+EPOCH_KINDS: tuple[KeyKind, ...] = ("epoch.loss", "epoch.loss_sum", "epoch.errors")
+_EPOCH_WORDS = {kind: kind.partition(".")[2] for kind in EPOCH_KINDS}
+_EPOCH_BY_WORD = {word: kind for kind, word in _EPOCH_WORDS.items()}
 DATA_KINDS: tuple[KeyKind, ...] = ("input", "target")
 # the optimizers' values (model/optimizers.py: ALL_UPDATE_KINDS, held equal by a test)
 OPTIMIZER_KINDS: tuple[KeyKind, ...] = ("v", "m", "s", "mhat", "shat")
@@ -103,11 +125,20 @@ def suffix_for(sample: int | None) -> str:
 
 def compose(prefix: str, kind: KeyKind, name: str = "", suffix: str = "") -> str:
     """The key of ``kind`` and ``name`` from a :func:`prefix_for` and a :func:`suffix_for`."""
+    if kind in _EPOCH_WORDS:
+        return epoch_key(kind, int(name))
     return prefix + _HEADS[kind] + name + suffix
+
+
+def epoch_key(kind: KeyKind, epoch: int) -> str:
+    """``epoch<k>.loss``, ``epoch<k>.loss_sum`` or ``epoch<k>.errors`` (k from 1)."""
+    return f"epoch{epoch}.{_EPOCH_WORDS[kind]}"
 
 
 def keys_of(prefix: str, kind: KeyKind, names: Iterable[str], suffix: str = "") -> list[str]:
     """:func:`compose` for each of ``names`` (a layer's units, the parameters...)."""
+    if kind in _EPOCH_WORDS:
+        return [epoch_key(kind, int(name)) for name in names]
     start = prefix + _HEADS[kind]
     return [start + name + suffix for name in names]
 
@@ -130,6 +161,8 @@ def value_key(kind: KeyKind, name: str = "", step: int | None = 1,
               sample: int | None = None) -> str:
     """The key of a value: ``kind`` of ``name`` at ``step`` (None: the final pass) for
     ``sample`` (0-based; None: no '@k', for a file without samples or a batch value)."""
+    if kind in _EPOCH_WORDS:
+        return epoch_key(kind, int(name))
     return prefix_for(step) + _HEADS[kind] + name + suffix_for(sample)
 
 
@@ -191,8 +224,9 @@ def value_key_pattern(name: str) -> str:
     Stricter than :func:`split_key` on one point: no '@01'.
     """
     kinds = "|".join(re.escape(kind) for kind, text in _HEADS.items() if text.endswith("."))
-    return (rf"^(step[1-9][0-9]*\.|final\.)?(loss|(({kinds})\.)?{name})"
-            r"(@[1-9][0-9]*)?$")
+    epochs = "|".join(_EPOCH_WORDS.values())
+    return (rf"^((step[1-9][0-9]*\.|final\.)?(loss|(({kinds})\.)?{name})"
+            rf"(@[1-9][0-9]*)?|epoch[1-9][0-9]*\.({epochs})|predict\.accuracy)$")
 
 
 def prefix_of(text: str) -> str:
@@ -239,6 +273,23 @@ def split_key(text: str) -> KeyParts | None:
     kind: KeyKind
     if body == "loss":
         return KeyParts(step, "loss", "", sample)
+    if body.startswith("predict.") and not prefixed:
+        rest = body[8:]
+        if rest == "accuracy":
+            return KeyParts(1, "predict.accuracy", "", None) if sample is None else None
+        sub, dot, unit = rest.partition(".")
+        if not dot or sub not in ("z", "a") or sample is None or not unit or "." in unit or (
+                "\n" in unit):
+            return None
+        return KeyParts(1, "predict.z" if sub == "z" else "predict.a", unit, sample)
+    if body == "accuracy" and step is None:
+        return KeyParts(None, "accuracy", "", None) if sample is None else None
+    if body.startswith("epoch") and not prefixed:
+        number, dot, word = body[5:].partition(".")
+        if dot and word in _EPOCH_BY_WORD:
+            if not _digits(number) or number[0] == "0" or sample is not None:
+                return None
+            return KeyParts(1, _EPOCH_BY_WORD[word], number, None)
     head, dot, name = body.partition(".")
     if not dot:
         if not head or sample is not None or "\n" in head:
@@ -248,6 +299,8 @@ def split_key(text: str) -> KeyParts | None:
         sub, dot, unit = name.partition(".")
         if dot and (sub == "a" or sub == "z"):
             kind, name = ("grad.a" if sub == "a" else "grad.z"), unit
+        elif dot and sub == "input":
+            kind, name = "grad.input", unit
         else:
             kind = "grad"
         if step is None:
@@ -260,9 +313,12 @@ def split_key(text: str) -> KeyParts | None:
         if kind == "input" or kind == "target":
             if prefixed:
                 return None  # data keys are never prefixed
+        elif kind == "error":
+            if step is None:
+                return None  # the final pass is forward only
         elif kind != "z" and kind != "a" and kind != "dadz" and (
                 step is None or sample is not None):
-            return None  # new and the optimizer's: a step's update, not a sample's
+            return None  # new, change and the optimizer's: a step's update, not a sample's
     if not name or "." in name or "@" in name or "\n" in name:
         return None
     return KeyParts(step, kind, name, sample)

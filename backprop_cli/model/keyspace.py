@@ -15,16 +15,20 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 
 from backprop_cli.model.keys import (
+    EPOCH_KINDS,
     FINAL_PREFIX,
     KeyKind,
     KeyParts,
     compose,
+    epoch_key,
     for_sample,
     keys_by_name,
     keys_of,
     named_kind,
     prefix_for,
     split_key,
+    suffix_for,
+    value_key,
 )
 from backprop_cli.model.problem import Problem
 
@@ -39,6 +43,18 @@ def parse_key(key: str, problem: Problem) -> KeyParts | None:
         return None
     # (one function, not two: the batch check parses every published key)
     step, kind, name, sample = parts.step, parts.kind, parts.name, parts.sample
+    if kind == "predict.z" or kind == "predict.a":
+        return parts if name in problem.unit_set and sample is not None and (
+            sample < problem.n_predict) else None
+    if kind == "predict.accuracy":
+        return parts if problem.predict_targets is not None else None
+    if kind == "accuracy":  # final.accuracy, unless a parameter has that name
+        if "accuracy" in problem.parameters:
+            return KeyParts(None, "param", "accuracy", None)
+        return parts
+    if kind in EPOCH_KINDS:
+        return parts if int(name) <= problem.epochs_run and (
+            kind != "epoch.errors" or problem.perceptron) and not problem.loss.given else None
     if step is not None and step > 1 and step > problem.steps:
         return None
     if sample is not None:
@@ -55,13 +71,17 @@ def parse_key(key: str, problem: Problem) -> KeyParts | None:
     elif kind == "param" or kind == "grad":
         ok = name in problem.parameters
     elif kind == "loss":
-        ok = True
+        ok = not problem.loss.given  # loss: none has no loss key
+    elif kind == "error":
+        ok = name in problem.unit_set and (sample is not None) == problem.has_samples
+    elif kind == "grad.input":
+        ok = name in problem.input_names and (sample is not None) == problem.has_samples
     elif kind == "input" or kind == "target":
         pool = problem.input_names if kind == "input" else problem.output_set
         ok = name in pool and (sample is not None) == problem.has_samples
-    else:  # new and the optimizer's values: for the steps that update (never final.)
-        ok = ((kind == "new" or kind in problem.optimizer.kinds) and name in problem.parameters
-              and step is not None and step <= problem.steps)
+    else:  # new, change and the optimizer's values: for the steps that update (never final.)
+        ok = ((kind == "new" or kind == "change" or kind in problem.optimizer.kinds)
+              and name in problem.parameters and step is not None and step <= problem.steps)
     return parts if ok else None
 
 
@@ -74,6 +94,7 @@ def ordered_keys(problem: Problem, only_steps: Collection[int] | None = None) ->
     n = problem.n_samples
     samples = [problem.sample_suffix(k) for k in range(n)]
     batched = problem.batch_size is not None and problem.batch_size < n
+    # with loss: none, target.<unit> holds the given upstream ∂L/∂a
     data = keys_of("", "input", problem.input_names) + keys_of("", "target", problem.output_names)
     for suffix in samples:
         yield from for_sample(data, suffix)
@@ -88,6 +109,31 @@ def ordered_keys(problem: Problem, only_steps: Collection[int] | None = None) ->
             yield from _update_keys(problem, prefix)
     yield from keys_of(FINAL_PREFIX, "param", problem.parameters)
     yield from _forward_keys(problem, FINAL_PREFIX, samples)
+    yield from epoch_keys(problem)
+    if problem.lists_accuracy:
+        yield from accuracy_keys(problem)
+
+
+def accuracy_keys(problem: Problem) -> list[str]:
+    """predict.z. and predict.a. of every unit for each predict row, then the accuracies
+    (listed when asked for: the file's expected or quiz names them)."""
+    keys: list[str] = []
+    for k in range(problem.n_predict):
+        keys += keys_by_name("", ("predict.z", "predict.a"),
+                             [u for layer in problem.layers for u in layer.units],
+                             suffix_for(k))
+    keys.append(value_key("accuracy", step=None))
+    if problem.predict_targets is not None:
+        keys.append(value_key("predict.accuracy"))
+    return keys
+
+
+def epoch_keys(problem: Problem) -> list[str]:
+    """epoch<k>.loss, epoch<k>.loss_sum (and the perceptron's epoch<k>.errors), k from 1."""
+    kinds = EPOCH_KINDS if problem.perceptron else EPOCH_KINDS[:2]
+    if problem.loss.given:
+        kinds = ()  # loss: none: no loss, no epoch losses
+    return [epoch_key(kind, k) for k in range(1, problem.epochs_run + 1) for kind in kinds]
 
 
 def _update_keys(problem: Problem, prefix: str) -> list[str]:
@@ -101,7 +147,10 @@ def optimizer_kinds(problem: Problem) -> tuple[KeyKind, ...]:
 
 
 def update_kinds(problem: Problem) -> tuple[KeyKind, ...]:
-    """The kinds of a step's update, in order: the optimizer's values, then ``new``."""
+    """The kinds of a step's update, in order: the optimizer's values, then ``new`` (and
+    ``change`` when the file uses it)."""
+    if "change" in problem.shown_kinds:
+        return (*optimizer_kinds(problem), "new", "change")
     return (*optimizer_kinds(problem), "new")
 
 
@@ -112,12 +161,13 @@ def _forward_keys(problem: Problem, prefix: str, samples: list[str]) -> list[str
         kinds: tuple[KeyKind, ...] = ("z", "a") if layer.activation.per_layer else (
             "z", "a", "dadz")
         block += keys_by_name(prefix, kinds, layer.units)
-    if problem.has_samples:
+    if problem.has_samples and not problem.loss.given:
         block.append(compose(prefix, "loss"))
     keys: list[str] = []
     for suffix in samples:
         keys += for_sample(block, suffix)
-    keys.append(compose(prefix, "loss"))
+    if not problem.loss.given:
+        keys.append(compose(prefix, "loss"))
     return keys
 
 
@@ -126,12 +176,17 @@ def _backward_keys(problem: Problem, prefix: str, samples: list[str]) -> list[st
     lowest_use: list[list[str]] = [[] for _ in problem.layers]
     for name, p in problem.parameters.items():
         lowest_use[min(use.layer for use in p.uses)].append(name)
+    error = "error" in problem.shown_kinds
     block: list[str] = []
     for li in range(len(problem.layers) - 1, -1, -1):
         units = problem.layers[li].units
         block += keys_of(prefix, "grad.a", units)
         block += keys_of(prefix, "grad.z", units)
+        if error:
+            block += keys_of(prefix, "error", units)
         block += keys_of(prefix, "grad", lowest_use[li])
+    if "grad.input" in problem.shown_kinds:
+        block += keys_of(prefix, "grad.input", problem.input_names)
     keys: list[str] = []
     for suffix in samples:
         keys += for_sample(block, suffix)
@@ -148,6 +203,13 @@ def key_rank(parts: KeyParts, problem: Problem) -> tuple[int, ...]:
     """
     kind, name, sample = parts.kind, parts.name, parts.sample
     k = 0 if sample is None else sample
+    if kind in EPOCH_KINDS:  # after the final pass
+        return (3, int(name), EPOCH_KINDS.index(kind))
+    if kind in ("predict.z", "predict.a"):
+        li, j = problem.unit_places[name]
+        return (4, k, li, j, kind == "predict.a")
+    if kind == "accuracy" or kind == "predict.accuracy":
+        return (5, kind == "predict.accuracy")
     if kind in ("input", "target"):
         names = problem.input_names if kind == "input" else problem.output_names
         return (0, 0, 0, k, kind == "target", names.index(name))
@@ -165,16 +227,20 @@ def key_rank(parts: KeyParts, problem: Problem) -> tuple[int, ...]:
     params = problem.parameter_order
     if kind == "param":
         return (section, step_order, 0, params[name])
-    if kind in ("grad.a", "grad.z"):
+    if kind in ("grad.a", "grad.z", "error"):
         li, j = problem.unit_places[name]
         below = len(problem.layers) - li  # layers from the output down
-        return (section, step_order, 2, k, below, kind == "grad.z", j)
+        return (section, step_order, 2, k, below, ("grad.a", "grad.z", "error").index(kind), j)
+    if kind == "grad.input":  # after the lowest layer's parameter gradients
+        return (section, step_order, 2, k, len(problem.layers) + 1, 0,
+                problem.input_names.index(name))
     if kind == "grad":
         if sample is None and problem.has_samples:  # the batch's, after every sample
             return (section, step_order, 2, problem.n_samples, 0, 0, params[name])
         lowest = min(use.layer for use in problem.parameters[name].uses)
-        return (section, step_order, 2, k, len(problem.layers) - lowest, 2, params[name])
-    return (section, step_order, 3, params[name], update_kinds(problem).index(kind))
+        return (section, step_order, 2, k, len(problem.layers) - lowest, 3, params[name])
+    return (section, step_order, 3, params[name], (*optimizer_kinds(problem), "new",
+                                                   "change").index(kind))
 
 
 def all_keys(problem: Problem) -> list[str]:

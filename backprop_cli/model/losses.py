@@ -101,7 +101,12 @@ class Loss:
 
     @property
     def spec(self) -> LossSpec:
-        return LOSSES[self.name]
+        return LOSSES[self.name] if self.name != NO_LOSS_NAME else NO_LOSS
+
+    @property
+    def given(self) -> bool:
+        """``loss: none``: ∂L/∂a of the outputs is given (``upstream``), there is no loss."""
+        return self.name == NO_LOSS_NAME
 
     @property
     def label(self) -> str:
@@ -163,9 +168,21 @@ def _xlogy(x: Array, y: Array) -> Array:
 
 
 def make_loss(name: str) -> Loss:
-    if name not in LOSSES:
+    if name not in LOSSES and name != NO_LOSS_NAME:
         raise KeyError(name)
     return Loss(name)
+
+
+# ``loss: none`` (issue 16): no loss, the gradient of the outputs is given (``upstream:``,
+# held where targets are). Not a registered loss (no `backprop new`, no loss key): the
+# engine runs it as the loss Σ g·a, whose ∂L/∂a is exactly the upstream g.
+NO_LOSS_NAME = "none"
+NO_LOSS = LossSpec(
+    NO_LOSS_NAME, "none: the upstream gradient ∂L/∂a is given",
+    per_sample=lambda z, a, y, act: _row_sum(y * a, axis=1),
+    grad_a=lambda z, a, y, act: np.array(y, dtype=np.float64),
+    expr=lambda a, y: add(*(mul(Ref(yk), Ref(ak)) for ak, yk in zip(a, y, strict=True))),
+    grad_a_expr=lambda a, y, n: Ref(y))
 
 
 # ------------------------------------------------------------------ the built-in ones

@@ -29,13 +29,14 @@ from backprop_cli.errors import Mark
 from backprop_cli.model.activations import Activation
 from backprop_cli.model.keys import KeyParts, suffix_for
 from backprop_cli.model.losses import Loss
-from backprop_cli.model.optimizers import ALL_UPDATE_KINDS, SGD, Optimizer
+from backprop_cli.model.optimizers import SGD, Optimizer
 from backprop_cli.records import cached_property, field, record
 
 Array = NDArray[np.float64]
 
-RESERVED_WORDS = frozenset({"loss", "z", "a", "dadz", "grad", "new", "final", "input", "target",
-                            *ALL_UPDATE_KINDS})
+# The one name a parameter cannot have: its key would be the loss's (issue 16). Units and
+# inputs may have any name (their keys always have a kind before the name: a.loss, a.4).
+RESERVED_WORDS = frozenset({"loss"})
 
 
 @record
@@ -140,6 +141,16 @@ class Problem:
     batch_size: int | None = None  # None: every step uses every sample
     epochs: int | None = None  # as written; then steps = epochs × batches_per_epoch
     round: int | None = None  # hand-calculation mode: decimals of every value produced
+    # the convention kinds (keys.CONVENTION_KINDS: error, change, grad.input) the file's
+    # expected or quiz uses: listed, recorded and shown by solve like the others
+    shown_kinds: frozenset[str] = frozenset()
+    # "gradient_descent", or "perceptron": online, w ← w + η·(t − y)·x (δ = y − t, f' not used)
+    learning_rule: str = "gradient_descent"
+    # `predict:` rows, evaluated with the final parameters (predict.z.<unit>@k, predict.a.),
+    # their targets when given (predict.accuracy), and the class threshold of one output
+    predict_inputs: Array | None = None
+    predict_targets: Array | None = None
+    threshold: float = 0.5
     notes: str | None = None  # the instructor's notes: never rendered
     # expected keys of the file's own steps that a --steps override leaves without a value
     skipped_expected: list[str] = field(default_factory=list)
@@ -233,6 +244,34 @@ class Problem:
             return range(n)
         start = (step - 1) % self.batches_per_epoch * size
         return range(start, min(start + size, n))
+
+    @property
+    def lists_accuracy(self) -> bool:
+        """Whether the predictions and accuracies are among the problem's listed (and by
+        default recorded) keys: with `predict:` rows, or when expected or quiz names one."""
+        return self.predict_inputs is not None or "accuracy" in self.shown_kinds
+
+    @property
+    def n_predict(self) -> int:
+        return 0 if self.predict_inputs is None else int(self.predict_inputs.shape[0])
+
+    def classes(self, outputs: Array) -> Array:
+        """The class of each row of outputs (or targets): argmax over several output units,
+        a ≥ threshold for one."""
+        if outputs.shape[1] == 1:
+            return (outputs[:, 0] >= self.threshold).astype(np.int64)
+        return np.argmax(outputs, axis=1)
+
+    @property
+    def perceptron(self) -> bool:
+        return self.learning_rule == "perceptron"
+
+    @property
+    def epochs_run(self) -> int:
+        """The epochs whose every step is run (epoch<k>. keys exist for these)."""
+        if self.epochs is None:
+            return 0
+        return min(self.epochs, self.steps // self.batches_per_epoch)
 
     def sample_suffix(self, k: int) -> str:
         """'@k' (1-based) when the file uses samples, else ''."""

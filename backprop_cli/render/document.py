@@ -126,11 +126,12 @@ class Builder:
         number = iter(range(1, 100))
         doc.sections.append(self.problem_section(next(number)))
         doc.sections.append(self.forward_section(next(number)))
-        doc.sections.append(self.loss_section(next(number)))
+        if not problem.loss.given:  # loss: none: the backward pass starts from upstream
+            doc.sections.append(self.loss_section(next(number)))
         doc.sections.append(self.backward_section(next(number)))
         if self.updates:
             doc.sections.append(self.update_section(next(number)))
-            if problem.steps > 1:
+            if problem.steps > 1 and not problem.loss.given:  # loss: none: no loss chart
                 doc.sections.append(self.training_section(next(number)))
             doc.sections.append(self.after_section(next(number)))
         at = next(number)
@@ -315,21 +316,24 @@ class Builder:
                 label = problem.target_labels[0]
                 target = [Word("unit", label), " (", Sym(value_key("target", label)),
                           " = 1, the other targets 0)"]
-            rows.append(("Target", target))
-        loss_key = value_key("loss", sample=0 if problem.has_samples else None)
-        loss_expr = self.formulas.for_key(loss_key)
-        assert loss_expr is not None
-        name = problem.loss.name.replace("_", " ")
-        rows.append(("Loss", [name, ": ", Word("loss"), " = ", Math(loss_expr, generic=True)]))
+            rows.append(("Upstream" if problem.loss.given else "Target", target))
+        if problem.loss.given:
+            rows.append(("Loss", ["none: the backward pass starts from the given ∂L/∂a "
+                                  "(upstream), and the update still applies with η"]))
+        else:
+            rows.append(self.loss_field())
         if problem.has_samples:
             n = problem.n_samples
             how = "mean" if problem.reduction == "mean" else "sum"
             batch: list[Inline] = [f"{n} sample{'s' * (n > 1)}"]
             if problem.batch_size is not None and problem.batch_size < n:
                 batch.append(f" in mini-batches of {problem.batch_size}, in file order")
-            batch += ["; ", Word("loss"), f" is the {how} of the sample losses ",
-                      Word("sample_def"),
-                      " of the batch" if problem.batch_size is not None else ""]
+            if problem.loss.given:
+                batch += [f"; each gradient is the {how} of the samples' gradients"]
+            else:
+                batch += ["; ", Word("loss"), f" is the {how} of the sample losses ",
+                          Word("sample_def"),
+                          " of the batch" if problem.batch_size is not None else ""]
             rows.append(("Batch", batch))
         if problem.optimizer.name != "sgd":
             rows.append(("Optimizer", [Word("text", problem.optimizer.label)]))
@@ -360,6 +364,14 @@ class Builder:
         rows.append(("Notation", notation))
         return rows
 
+    def loss_field(self) -> tuple[str, list[Inline]]:
+        problem = self.problem
+        loss_key = value_key("loss", sample=0 if problem.has_samples else None)
+        loss_expr = self.formulas.for_key(loss_key)
+        assert loss_expr is not None
+        name = problem.loss.name.replace("_", " ")
+        return ("Loss", [name, ": ", Word("loss"), " = ", Math(loss_expr, generic=True)])
+
     def samples_table(self) -> Table:
         problem = self.problem
         inputs = problem.input_names if len(problem.input_names) <= 6 else []
@@ -380,7 +392,8 @@ class Builder:
         return Table(columns, rows, title=["Samples (inputs and targets)"], footer=footer)
 
     def target_header(self, unit: str) -> Inline:
-        return Word("text", "target " + unit) if len(self.problem.output_names) > 1 else "target"
+        word = "upstream" if self.problem.loss.given else "target"
+        return Word("text", f"{word} {unit}") if len(self.problem.output_names) > 1 else word
 
     # ---------------------------------------------------------- forward pass
 
@@ -426,7 +439,7 @@ class Builder:
                 for unit in problem.layers[li].units:
                     self.add_equation(sub_section, compose(prefix, "z", unit, sfx))
                     self.add_equation(sub_section, compose(prefix, "a", unit, sfx))
-            if problem.has_samples:
+            if problem.has_samples and not problem.loss.given:
                 self.add_loss(target, compose(prefix, "loss", "", sfx))
         if len(samples) > MAX_FULL_SAMPLES:
             section.add(self.other_samples_table(prefix, samples))
@@ -478,12 +491,13 @@ class Builder:
         columns = [Column(["sample"], "right")]
         columns += [Column([self.generic(compose(prefix, "a", o, first))], "right")
                     for o in outputs]
-        columns += [Column(["loss"], "right")]
+        given = problem.loss.given  # loss: none: no loss column
+        columns += [] if given else [Column(["loss"], "right")]
         rows: list[Sequence[Cell]] = []
         for sfx in samples[MAX_FULL_SAMPLES:MAX_SAMPLE_ROWS]:
             row: list[list[Inline]] = [[sfx[1:]]]
             row += [[Num(self.values[compose(prefix, "a", o, sfx)])] for o in outputs]
-            row += [[Num(self.values[compose(prefix, "loss", "", sfx)])]]
+            row += [] if given else [[Num(self.values[compose(prefix, "loss", "", sfx)])]]
             rows.append(row)
         footer: list[Inline] = ["The other samples, with the same formulas."]
         if len(samples) > MAX_SAMPLE_ROWS:
@@ -614,6 +628,10 @@ class Builder:
                 layer.activation.per_layer):
             sub_section.add(Para(["Softmax and cross-entropy together: the softmax Jacobian "
                                   "times ∂L/∂a simplifies to δ = a − y for each output."], "note"))
+        if li == len(problem.layers) - 1 and problem.perceptron:
+            sub_section.add(Para(["The perceptron rule: δ = ŷ − y, the step's derivative (0) "
+                                  "left out, so each update is w ← w + η·(y − ŷ)·x and "
+                                  "b ← b + η·(y − ŷ)."], "note"))
         if li in self.large:
             sub_section.add(self.backward_table(li, sfx))
             self.largest_gradients(sub_section, li, sfx)
@@ -625,9 +643,14 @@ class Builder:
                 self.add_equation(sub_section, compose(prefix, "dadz", unit, sfx))
         for unit in layer.units:
             self.add_equation(sub_section, compose(prefix, "grad.z", unit, sfx))
+            if "error" in problem.shown_kinds:  # the delta rule's error term, beside δ
+                self.add_equation(sub_section, compose(prefix, "error", unit, sfx))
         suffix = sfx if problem.has_samples else ""
         for name in self.layer_params(li):
             self.add_equation(sub_section, compose(prefix, "grad", name, suffix))
+        if li == 0 and "grad.input" in problem.shown_kinds:
+            for name in problem.input_names:
+                self.add_equation(sub_section, compose(prefix, "grad.input", name, sfx))
 
     def backward_table(self, li: int, sfx: str) -> Table:
         layer = self.problem.layers[li]
@@ -737,7 +760,11 @@ class Builder:
         section = self.section(title)
         names = list(problem.parameters)
         movable = [n for n in names if not problem.parameters[n].frozen]
-        if self.plain_sgd:
+        if problem.perceptron:
+            section.add(Para(["The perceptron rule, one sample at a time: ",
+                              Word("update_rule"), " with δ = ŷ − y, ", Word("rate"), " = ",
+                              Num(problem.learning_rate), "."]))
+        elif self.plain_sgd:
             section.add(Para(["Gradient descent: each parameter moves against its gradient, ",
                               Word("update_rule"), ", with ", Word("rate"), " = ",
                               Num(problem.learning_rate), "."]))
@@ -830,6 +857,7 @@ class Builder:
     def update_table(self, names: list[str], prefix: str, title: str | None = None) -> Table:
         problem = self.problem
         kinds = optimizer_kinds(problem)
+        with_change = "change" in problem.shown_kinds
         rows: list[Sequence[Cell]] = []
         notes: list[Inline] = []
         published = False
@@ -852,6 +880,10 @@ class Builder:
             if self.plain_sgd:
                 row.append(["frozen"] if frozen else [Num(self.change(prefix, name))])
             labelled.append(("new", self.compact_mark(new_key, notes)))
+            if with_change:  # Δp = new − old, as the delta-rule books print it
+                change_key = compose(prefix, "change", name)
+                row.append([Num(self.values[change_key])])
+                labelled.append(("change", self.compact_mark(change_key, notes)))
             # several published values in one cell: say which column each belongs to
             present = [(label, inlines) for label, inlines in labelled if inlines]
             marks: list[Inline] = []
@@ -862,13 +894,20 @@ class Builder:
                     marks += [Word("state_letter", label) if label in kinds else label, " "]
                 marks += inlines
             published = published or bool(marks)
-            row += [[Num(new, self.new_digits(prefix, name))], marks]
+            new_cell: list[Cell] = [[Num(new, self.new_digits(prefix, name))]]
+            if with_change:  # the new value before the change column
+                row[-1:-1] = new_cell
+            else:
+                row += new_cell
+            row.append(marks)
             rows.append(row)
         columns = [Column(["parameter"]), Column(["old"], "right"), Column([Word("grad")], "right")]
         columns += [Column([Word("state_letter", kind)], "right") for kind in kinds]
         if self.plain_sgd:
             columns.append(Column([Word("step")], "right"))
         columns.append(Column(["new"], "right"))
+        if with_change:
+            columns.append(Column(["change"], "right"))
         if published:
             columns.append(Column(["published"]))
         else:
@@ -963,6 +1002,8 @@ class Builder:
             section.add(self.final_samples_table())
         else:
             self.forward_passes(section, FINAL_PREFIX, self.all_samples, only_output=True)
+        if self.problem.loss.given:
+            return section  # loss: none: no loss to compare
         self.add_loss(section, value_key("loss", step=None))
         before = self.values[value_key("loss")]
         after = self.values[value_key("loss", step=None)]
@@ -984,6 +1025,9 @@ class Builder:
         (A verdict count of the published values belongs here too.)"""
         section = self.section(f"{number}. Summary", context=1)
         steps = self.solution.steps_run
+        if self.problem.loss.given:
+            section.add(Fields([("updates", [str(steps) if steps else "none (steps: 0)"])]))
+            return section
         before = self.values["loss"]
         if not steps or "final.loss" not in self.values:
             section.add(Fields([("loss", [Num(before)]),
@@ -1009,14 +1053,16 @@ class Builder:
         columns += [Column([self.target_header(o)], "right") for o in outputs]
         columns += [Column([self.generic(compose(FINAL_PREFIX, "a", o, first))], "right")
                     for o in outputs]
-        columns.append(Column(["loss"], "right"))
+        given = problem.loss.given  # loss: none: no loss column
+        if not given:
+            columns.append(Column(["loss"], "right"))
         rows: list[Sequence[Cell]] = []
         notes: list[Inline] = []
         for sfx in self.all_samples[:MAX_SAMPLE_ROWS]:
             row: list[Cell] = [[sfx[1:]]]
             row += [[Num(self.values[compose("", "target", o, sfx)])] for o in outputs]
-            for key in [compose(FINAL_PREFIX, "a", o, sfx) for o in outputs] + [
-                    compose(FINAL_PREFIX, "loss", "", sfx)]:
+            for key in [compose(FINAL_PREFIX, "a", o, sfx) for o in outputs] + (
+                    [] if given else [compose(FINAL_PREFIX, "loss", "", sfx)]):
                 row.append([Num(self.values[key]), *self.compact_mark(key, notes)])
             rows.append(row)
         footer: list[Inline] = ["Each row is the forward pass of the formulas above with the "

@@ -171,9 +171,12 @@ class MathNotation:
             else:
                 suffix = self.step_suffix(parts.step)
         if kind == "input":
+            if name.isdigit():  # inputs named 1, 2, 3 are x_1, x_2, x_3 in a formula
+                return self.mark(self.unit_sub("x", name), marks)
             return self.mark(self.name(name), marks)
         if kind == "target":
-            base = "y" if self.target_plain else self.unit_sub("y", name)
+            letter = "g" if self.problem.loss.given else "y"  # loss: none: the upstream g
+            base = letter if self.target_plain else self.unit_sub(letter, name)
             return self.mark(base, marks)
         if kind in ("param", "new"):
             return self.mark(self.name(name), marks) + suffix
@@ -194,6 +197,13 @@ class MathNotation:
             return self.partial(self.mark("L", marks), self.name(name)) + suffix
         if kind in OPTIMIZER_KINDS:
             return self.mark(self.state(kind, name), marks) + suffix
+        if kind == "error":  # the delta rule's error term, −∂L/∂z
+            return self.minus + self.partial(self.mark("L", marks),
+                                             self.unit_sub("z", name)) + suffix
+        if kind == "change":
+            return self.change(self.name(name)) + suffix
+        if kind == "grad.input":
+            return self.partial(self.mark("L", marks), self.name(name)) + suffix
         return key
 
     def activation_symbol(self, unit: str) -> str:
@@ -369,6 +379,10 @@ class MathNotation:
     def delta_loss(self) -> str:
         return "ΔL"
 
+    def change(self, name: str) -> str:
+        """Δw: a parameter's change in one update."""
+        return "Δ" + name
+
     def text(self, text: str) -> str:
         """Prose as this notation writes it (ASCII transliterates)."""
         return text
@@ -465,6 +479,9 @@ class AsciiNotation(MathNotation):
 
     def delta_loss(self) -> str:
         return "Delta_L"
+
+    def change(self, name: str) -> str:
+        return "Delta_" + name
 
     times = "*"
     minus = "-"
@@ -638,6 +655,9 @@ class LatexNotation(MathNotation):
 
     def delta_loss(self) -> str:
         return r"\Delta L"
+
+    def change(self, name: str) -> str:
+        return r"\Delta " + name
 
 
 def latex_number(text: str) -> str:
