@@ -2,13 +2,19 @@
 
 Grammar (see the README's "Value keys"):
 
-    key      := [prefix] body [ "@" k ]
+    key      := [prefix] body [ "[" i { "," i } "]" ] [ "#" t ] [ "@" k ]
     prefix   := "step" k "." (k >= 2) | "final."
     body     := "z." unit | "a." unit | "dadz." unit | "loss"
               | "grad.a." unit | "grad.z." unit | "grad." param
               | param | "new." param
               | ("v" | "m" | "s" | "mhat" | "shat") "." param   (the optimizer's)
               | "input." input | "target." unit        (data, never prefixed)
+              | "grad.input." input | "change." param     (layered networks)
+
+Layered networks (issue 19, :mod:`backprop_cli.model.layered`) add a tensor index after
+the name, 1-based (``z.C[1,2,3]``, ``K[1,1,2,2]``, ``input.x[1,2,3]``), and a time step
+``#t`` (1-based) before any ``@k`` (``z.h#2``, ``grad.a.h#1@2``, ``loss#3``). A glob
+pattern over keys with brackets is :func:`key_glob`'s (``grad.K[*]``: the whole tensor).
 
 Per-sample quantities carry ``@k`` (k from 1) when the file uses ``samples``;
 plain ``loss`` and ``grad.<param>`` are then the batch's, and
@@ -45,17 +51,20 @@ from typing import Literal
 from backprop_cli.records import record
 
 KeyKind = Literal["z", "a", "dadz", "grad.a", "grad.z", "grad", "new", "v", "m", "s", "mhat",
-                  "shat", "input", "target", "loss", "param"]
+                  "shat", "input", "target", "loss", "param", "grad.input", "change"]
 
 # the text of each kind before the name ("param" has none: its key is the name)
 _HEADS: dict[KeyKind, str] = {
     "z": "z.", "a": "a.", "dadz": "dadz.", "grad.a": "grad.a.", "grad.z": "grad.z.",
     "grad": "grad.", "new": "new.", "v": "v.", "m": "m.", "s": "s.", "mhat": "mhat.",
     "shat": "shat.", "input": "input.", "target": "target.", "loss": "loss", "param": "",
+    "grad.input": "grad.input.", "change": "change.",
 }
 KEY_KINDS: tuple[KeyKind, ...] = tuple(_HEADS)
 UNIT_KINDS: tuple[KeyKind, ...] = ("z", "a", "dadz", "grad.a", "grad.z")
 DATA_KINDS: tuple[KeyKind, ...] = ("input", "target")
+# the kinds only layered networks have (the dense format's schema has none of them)
+LAYERED_KINDS: tuple[KeyKind, ...] = ("grad.input", "change")
 # the optimizers' values (model/optimizers.py: ALL_UPDATE_KINDS, held equal by a test)
 OPTIMIZER_KINDS: tuple[KeyKind, ...] = ("v", "m", "s", "mhat", "shat")
 # kinds whose body is "<kind>.<name>" (the word before the first '.')
@@ -127,10 +136,33 @@ def for_sample(keys: Iterable[str], suffix: str) -> list[str]:
 
 
 def value_key(kind: KeyKind, name: str = "", step: int | None = 1,
-              sample: int | None = None) -> str:
+              sample: int | None = None, index: tuple[int, ...] | None = None,
+              time: int | None = None) -> str:
     """The key of a value: ``kind`` of ``name`` at ``step`` (None: the final pass) for
-    ``sample`` (0-based; None: no '@k', for a file without samples or a batch value)."""
-    return prefix_for(step) + _HEADS[kind] + name + suffix_for(sample)
+    ``sample`` (0-based; None: no '@k', for a file without samples or a batch value);
+    ``index`` a tensor element's (1-based, ``[1,2]``), ``time`` a time step's (``#t``)."""
+    return (prefix_for(step) + _HEADS[kind] + name + index_suffix(index) + time_suffix(time)
+            + suffix_for(sample))
+
+
+def index_suffix(index: tuple[int, ...] | None) -> str:
+    """``[1,2,3]`` for a 1-based tensor index; '' for None."""
+    return "" if index is None else "[" + ",".join(map(str, index)) + "]"
+
+
+def time_suffix(time: int | None) -> str:
+    """``#t`` for a 1-based time step; '' for None."""
+    return "" if time is None else f"#{time}"
+
+
+def key_glob(pattern: str) -> re.Pattern[str]:
+    """A glob over keys as a regex: ``*`` and ``?`` as in fnmatch, but brackets are the
+    keys' own (a tensor index), not character classes: ``grad.K[1,1,2,2]`` matches that
+    key, and ``[*]`` any index (``grad.K[*]``: every element of K)."""
+    parts = []
+    for char in pattern:
+        parts.append(".*" if char == "*" else "." if char == "?" else re.escape(char))
+    return re.compile("".join(parts) + r"\Z", re.DOTALL)
 
 
 @record(frozen=True)
@@ -139,6 +171,8 @@ class KeyParts:
     kind: KeyKind
     name: str  # unit, param or input name ('' for loss)
     sample: int | None  # 0-based sample index, or None
+    index: tuple[int, ...] | None = None  # a tensor element's, 1-based (layered networks)
+    time: int | None = None  # a time step, 1-based (layered networks' sequences)
 
     @property
     def prefix(self) -> str:
@@ -151,7 +185,7 @@ class KeyParts:
     @property
     def text(self) -> str:
         """The key these parts name (``split_key(parts.text) == parts``)."""
-        return value_key(self.kind, self.name, self.step, self.sample)
+        return value_key(self.kind, self.name, self.step, self.sample, self.index, self.time)
 
 
 def _digits(text: str, limit: int = _MAX_DIGITS) -> bool:
@@ -185,12 +219,20 @@ def steps_reached(literal: str) -> set[int] | None:
     return {1}
 
 
-def value_key_pattern(name: str) -> str:
-    """The grammar as one regex (JSON Schema's dialect), with ``name`` the regex of a name.
+def value_key_pattern(name: str, layered: bool = False) -> str:
+    """The grammar of a dense network's keys as one regex (JSON Schema's dialect), with
+    ``name`` the regex of a name (no tensor index, time step or layered kind).
 
-    Stricter than :func:`split_key` on one point: no '@01'.
+    Stricter than :func:`split_key` on one point: no '@01'. ``layered``: a layered
+    network's keys (tensor indices, time steps, grad.input. and change.) instead.
     """
-    kinds = "|".join(re.escape(kind) for kind, text in _HEADS.items() if text.endswith("."))
+    kinds = "|".join(re.escape(kind) for kind, text in _HEADS.items()
+                     if text.endswith(".") and (layered or kind not in LAYERED_KINDS))
+    if layered:
+        time = r"(#[1-9][0-9]*)?"
+        index = r"(\[[1-9][0-9]*(,[1-9][0-9]*)*\])?"
+        return (rf"^(step[1-9][0-9]*\.|final\.)?(loss{time}|(({kinds})\.)?{name}{index}{time})"
+                r"(@[1-9][0-9]*)?$")
     return (rf"^(step[1-9][0-9]*\.|final\.)?(loss|(({kinds})\.)?{name})"
             r"(@[1-9][0-9]*)?$")
 
@@ -226,6 +268,19 @@ def split_key(text: str) -> KeyParts | None:
         if not _digits(number) or number == "0" * len(number):
             return None
         sample = int(number) - 1  # '@01' is read as '@1' (as it always was), written '@1'
+    time: int | None = None
+    if "#" in body:
+        body, _, number = body.rpartition("#")
+        if not _digits(number) or number[0] == "0":
+            return None
+        time = int(number)
+    index: tuple[int, ...] | None = None
+    if body.endswith("]"):
+        opening = body.rfind("[")
+        numbers = body[opening + 1:-1].split(",")
+        if opening < 0 or not all(_digits(n) and n[0] != "0" for n in numbers):
+            return None
+        index, body = tuple(map(int, numbers)), body[:opening]
     if body.startswith(("step", "final.")):
         if body.startswith("final."):
             step, body, prefixed = None, body[6:], True
@@ -238,20 +293,24 @@ def split_key(text: str) -> KeyParts | None:
             step = 1
     kind: KeyKind
     if body == "loss":
-        return KeyParts(step, "loss", "", sample)
+        return None if index is not None else KeyParts(step, "loss", "", sample, None, time)
     head, dot, name = body.partition(".")
     if not dot:
-        if not head or sample is not None or "\n" in head:
-            return None  # a parameter is never per sample
-        return KeyParts(step, "param", head, None)
+        if not head or sample is not None or time is not None or "\n" in head or (
+                "[" in head or "]" in head):
+            return None  # a parameter is never per sample nor per time step
+        return KeyParts(step, "param", head, None, index)
     if head == "grad":
         sub, dot, unit = name.partition(".")
-        if dot and (sub == "a" or sub == "z"):
-            kind, name = ("grad.a" if sub == "a" else "grad.z"), unit
+        if dot and (sub == "a" or sub == "z" or sub == "input"):
+            kind, name = ("grad.a" if sub == "a" else "grad.z" if sub == "z"
+                          else "grad.input"), unit
         else:
             kind = "grad"
         if step is None:
             return None  # the final pass is forward only
+        if kind == "grad" and time is not None:
+            return None  # a parameter's gradient: one for every time step
     else:
         found = _NAMED_KINDS.get(head)
         if found is None:
@@ -261,8 +320,9 @@ def split_key(text: str) -> KeyParts | None:
             if prefixed:
                 return None  # data keys are never prefixed
         elif kind != "z" and kind != "a" and kind != "dadz" and (
-                step is None or sample is not None):
+                step is None or sample is not None or time is not None):
             return None  # new and the optimizer's: a step's update, not a sample's
-    if not name or "." in name or "@" in name or "\n" in name:
+    if not name or "." in name or "@" in name or "\n" in name or "[" in name or (
+            "]" in name or "#" in name):
         return None
-    return KeyParts(step, kind, name, sample)
+    return KeyParts(step, kind, name, sample, index, time)

@@ -35,8 +35,8 @@ KEY_INDEX_LIMIT = 20_000
 def parse_key(key: str, problem: Problem) -> KeyParts | None:
     """Split a key into its parts, or None when it is not a key of this problem."""
     parts = split_key(key)
-    if parts is None:
-        return None
+    if parts is None or parts.index is not None or parts.time is not None:
+        return None  # (tensor indices and time steps are layered networks')
     # (one function, not two: the batch check parses every published key)
     step, kind, name, sample = parts.step, parts.kind, parts.name, parts.sample
     if step is not None and step > 1 and step > problem.steps:
