@@ -67,6 +67,21 @@ def kind_node(root: YNode | None, text: str) -> YNode | None:
     return None
 
 
+def layered_network(root: YNode | None) -> bool:
+    """Whether a network file is a layered one (issue 19: files/layered.py reads it): a
+    layer with a ``type:``, a tensor input, or a ``sequence:``."""
+    network = root.get("network") if isinstance(root, YMap) else None
+    if not isinstance(root, YMap) or not isinstance(network, YMap):
+        return False
+    layers = network.get("layers")
+    samples = root.get("samples")
+    return ("sequence" in root.entries or isinstance(network.get("inputs"), YMap)
+            or any(isinstance(item, YMap) and "sequence" in item.entries
+                   for item in (samples.items if isinstance(samples, YSeq) else ()))
+            or any(isinstance(item, YMap) and "type" in item.entries
+                   for item in (layers.items if isinstance(layers, YSeq) else ())))
+
+
 def parse_problem(text: str, path: str = "<input>", steps: int | None = None,
                   title_default: str = "problem") -> Problem:
     try:

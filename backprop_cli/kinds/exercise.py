@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from backprop_cli.errors import ProblemError, suggest
-from backprop_cli.files.loader import kind_node
+from backprop_cli.files.loader import kind_node, layered_network
 from backprop_cli.files.yamlio import YScalar, parse_yaml, read_text
 from backprop_cli.kinds.base import Exercise, ExerciseKind
 from backprop_cli.kinds.network import KIND as NETWORK
@@ -26,6 +26,7 @@ from backprop_cli.model.problem import Problem
 KINDS: dict[str, str] = {
     "network": "backprop_cli.kinds.network",
     "derivative": "backprop_cli.kinds.derivative",
+    "layered": "backprop_cli.kinds.layered",  # chosen by the network's layers, see below
 }
 _loaded: dict[str, ExerciseKind[Any]] = {"network": NETWORK}
 
@@ -71,6 +72,8 @@ def parse_exercise(text: str, path: str = "<input>", steps: int | None = None,
             hint = suggest(str(name), KINDS) or f" (known: {', '.join(KINDS)})"
             raise ProblemError(f"unknown kind '{name}'{hint}", node.mark, path)
         kind = kind_named(str(name))
+    elif layered_network(root):  # conv, pooling, dropout, rnn layers (issue 19)
+        kind = kind_named("layered")
     exercise: Exercise = kind.read(root, path, steps=steps, title_default=title_default)
     return exercise
 

@@ -1,0 +1,262 @@
+"""Layered networks (issue 19) end to end: reading, keys, the runner, check and solve."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from backprop_cli.cli import cli
+from backprop_cli.engine.layered import solve_layered
+from backprop_cli.errors import ProblemError
+from backprop_cli.kinds.exercise import kind_of, load_exercise, parse_exercise
+from backprop_cli.kinds.layered_text import worked_lines
+from backprop_cli.model.keyspace import layered_keys
+from backprop_cli.model.layered import LayeredProblem
+from backprop_cli.records import replace
+from tests.conftest import PROBLEMS
+from tests.test_render_golden import compare
+
+CONV = PROBLEMS / "020_conv_pool_dropout.yaml"
+RNN = PROBLEMS / "021_rnn_bptt.yaml"
+GOLDEN = Path(__file__).parent / "golden_layered"
+
+CONV_TEXT = """\
+network:
+  inputs: {shape: [1, 4, 4]}
+  layers:
+    - type: conv2d
+      name: C
+      filters: 1
+      kernel: [2, 2]
+      weights: [[[[1, 0], [0, -1]]]]
+      weight_name: K
+      bias: [0.5]
+      bias_name: c
+      activation: relu
+    - type: maxpool2d
+      name: P
+      size: 2
+      stride: 1
+    - type: flatten
+    - units: [o]
+      activation: sigmoid
+      weights: [[0.1, -0.2, 0.3, 0.4]]
+loss: half_squared_error
+learning_rate: 0.1
+input: [[[1, 2, 0, 1], [0, 1, 3, 1], [2, 1, 0, 0], [1, 0, 1, 2]]]
+target: [1]
+"""
+
+
+def layered(text: str, steps: int | None = None) -> LayeredProblem:
+    exercise = parse_exercise(text, "t.yaml", steps=steps)
+    assert isinstance(exercise, LayeredProblem)
+    return exercise
+
+
+def run(*args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+# ------------------------------------------------------------------ reading
+
+
+def test_the_issues_layers_are_read_as_a_layered_network() -> None:
+    problem = layered(CONV_TEXT)
+    assert [layer.type for layer in problem.layers] == ["conv2d", "maxpool2d", "flatten",
+                                                        "dense"]
+    assert [layer.output_shape for layer in problem.layers] == [(1, 3, 3), (1, 2, 2), (4,),
+                                                                (1,)]
+    assert problem.input_shape == (1, 4, 4)
+    assert kind_of(problem).name == "layered"
+
+
+def test_the_docs_numbers_of_the_core() -> None:
+    # docs/layers.md: the same network through the layers directly
+    values = solve_layered(layered(CONV_TEXT)).values
+    assert [values[f"z.C[1,1,{j}]"] for j in (1, 2, 3)] == [0.5, -0.5, -0.5]
+    assert round(values["a.o"], 6) == 0.832018
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("type: conv2d", "type: conv2"), "t.yaml:4:13: layer 1: unknown layer type 'conv2' "
+                                      "(did you mean 'conv2d'"),
+    (("kernel: [2, 2]", "kernal: [2, 2]"), "t.yaml:7:7: unknown key 'kernal' in layer 1 "
+                                           "(conv2d) (did you mean 'kernel'"),
+    (("weights: [[[[1, 0], [0, -1]]]]", "weights: [[[[1, 0, 2], [0, -1, 2]]]]"),
+     "t.yaml:8:19: layer 1 weights: expected shape 1×1×2×2, found 3 entries along axis 4"),
+    (("size: 2\n      stride: 1", "size: 2\n      stride: 2"),
+     "t.yaml:20:17: layer 4 weights: expected shape 1×1, found 4 entries along axis 2"),
+    (("    - type: flatten\n", ""), "t.yaml:17:7: layer 3 (dense): a dense layer takes a "
+                                     "vector, found an input of shape [1, 2, 2]"),
+    (("size: 2", "size: 5"), "t.yaml:13:7: layer 2 (maxpool2d): the window (5) is larger "
+                             "than the input (3)"),
+    (("input: [[[1, 2, 0, 1]", "input: [[[1, 2, 0]"),
+     "t.yaml:23:10: input: expected shape 1×4×4, found 3 entries along axis 3"),
+    (("bias_name: c", "bias_name: K"), "t.yaml:11:18: bias name 'K' is used twice"),
+])
+def test_mistakes_are_reported_at_their_place(change: tuple[str, str], message: str) -> None:
+    with pytest.raises(ProblemError) as error:
+        layered(CONV_TEXT.replace(*change))
+    assert str(error.value).startswith(message), str(error.value)
+
+
+def test_a_mistake_on_the_command_line_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(CONV_TEXT.replace("type: maxpool2d", "type: maxpool"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["solve", str(path), "--format", "plain"])
+    assert result.exit_code == 1
+    assert result.output.strip().endswith(
+        "bad.yaml:12:13: layer 2: unknown layer type 'maxpool' (did you mean 'maxpool1d', "
+        "'maxpool2d'?)") or "unknown layer type 'maxpool'" in result.output
+
+
+def test_an_unknown_expected_key_suggests_the_nearest() -> None:
+    with pytest.raises(ProblemError) as error:
+        layered(CONV_TEXT + "expected:\n  grad.K[1,1,2,3]: 0\n")
+    assert "unknown value key 'grad.K[1,1,2,3]'" in str(error.value)
+    assert "did you mean" in str(error.value)
+
+
+# ------------------------------------------------------------------ keys and values
+
+
+@pytest.mark.parametrize("path", [CONV, RNN], ids=lambda p: p.stem)
+def test_every_key_is_computed_in_hand_order(path: Path) -> None:
+    problem = load_exercise(path)
+    assert isinstance(problem, LayeredProblem)
+    values = solve_layered(problem).values
+    assert list(values) == layered_keys(problem)
+    assert len(set(values)) == len(values)
+
+
+def test_the_rnn_keys_carry_the_time_step() -> None:
+    values = solve_layered(load_exercise(RNN)).values  # type: ignore[arg-type]
+    assert {"z.h#2", "a.y#3", "grad.a.h#1", "grad.input.x#3", "final.a.y#3"} - set(values) == set()
+    assert "grad.w" in values and "grad.w#1" not in values
+
+
+def _loss(problem: LayeredProblem) -> float:
+    return solve_layered(replace(problem, steps=0)).values["loss"]
+
+
+@pytest.mark.parametrize("path", [CONV, RNN], ids=lambda p: p.stem)
+def test_gradients_are_the_slopes_of_the_loss(path: Path) -> None:
+    problem = load_exercise(path)
+    assert isinstance(problem, LayeredProblem)
+    values = solve_layered(problem).values
+    for layer, param in problem.parameters():
+        for flat, name in enumerate(param.element_keys()):
+            h = 1e-6
+            slopes = []
+            for sign in (1, -1):
+                nudged = param.values.copy()
+                nudged.flat[flat] += sign * h
+                params = tuple(replace(p, values=nudged) if p is param else p
+                               for p in layer.params)
+                layers = [replace(spec, params=params) if spec is layer else spec
+                          for spec in problem.layers]
+                slopes.append(_loss(replace(problem, layers=layers)))
+            numeric = (slopes[0] - slopes[1]) / (2 * h)
+            assert values["grad." + name] == pytest.approx(numeric, rel=1e-5, abs=1e-9), name
+
+
+def test_an_update_moves_every_parameter_by_the_rate_times_its_gradient() -> None:
+    values = solve_layered(layered(CONV_TEXT, steps=2)).values
+    for key in ("K[1,1,1,1]", "c[1]", "W4[1,3]"):
+        assert values["new." + key] == values[key] - 0.1 * values["grad." + key]
+        assert values["step2." + key] == values["new." + key]
+        assert values["change." + key] == values["new." + key] - values[key]
+
+
+def test_loss_at_every_sums_the_steps_losses() -> None:
+    text = RNN.read_text(encoding="utf-8").replace("target: [0.5]",
+                                                   "targets: [[0.2], [0.4], [0.5]]")
+    values = solve_layered(layered(text.replace("loss_at: last", "loss_at: every").split(
+        "expected:")[0])).values
+    assert values["loss"] == pytest.approx(values["loss#1"] + values["loss#2"] + values["loss#3"])
+    assert values["target.y#2"] == 0.4
+
+
+def test_samples_carry_their_number() -> None:
+    text = CONV_TEXT.replace("input: [[[1, 2, 0, 1]", "samples:\n  - input: [[[1, 2, 0, 1]")
+    text = text.replace("target: [1]", "    target: [1]\n  - input: "
+                        "[[[0, 1, 0, 1], [0, 1, 3, 1], [2, 1, 0, 0], [1, 0, 1, 2]]]\n"
+                        "    target: [0]")
+    text = text.replace("\n  - input: [[[0", "\n  - input: [[[0")
+    text = text.replace("1, 2]]]\n    target", "1, 2]]]\n    target")
+    values = solve_layered(layered(text)).values
+    assert values["loss"] == pytest.approx((values["loss@1"] + values["loss@2"]) / 2)
+    assert "z.C[1,1,1]@2" in values and "grad.input.x[1,1,1]@1" in values
+
+
+# ------------------------------------------------------------------ check and solve
+
+
+@pytest.mark.parametrize("path", [CONV, RNN], ids=lambda p: p.stem)
+def test_the_hand_worked_problems_pass_check(path: Path) -> None:
+    output = run("check", str(path))
+    assert "passed" in output and "wrong" not in output
+
+
+def test_a_wrong_value_fails_check(tmp_path: Path) -> None:
+    path = tmp_path / "wrong.yaml"
+    path.write_text(CONV.read_text(encoding="utf-8").replace("grad.c[1]: -1.569e-4",
+                                                             "grad.c[1]: -1.6e-3"),
+                    encoding="utf-8")
+    output = run("check", str(path), code=1)
+    assert "grad.c[1]" in output
+
+
+def test_json_has_every_key_and_a_glob_selects_a_whole_tensor() -> None:
+    everything = json.loads(run("solve", str(CONV), "--format", "json"))["values"]
+    assert len(everything) == len(layered_keys(load_exercise(CONV)))  # type: ignore[arg-type]
+    kernel = json.loads(run("solve", str(CONV), "--format", "json", "--keys",
+                            "grad.K[*]"))["values"]
+    assert list(kernel) == ["grad.K[1,1,1,1]", "grad.K[1,1,1,2]", "grad.K[1,1,2,1]",
+                            "grad.K[1,1,2,2]"]
+    one = json.loads(run("solve", str(CONV), "--format", "json", "--keys",
+                         "grad.K[1,1,2,1]"))["values"]
+    assert list(one) == ["grad.K[1,1,2,1]"]
+
+
+@pytest.mark.parametrize("path", [CONV, RNN], ids=lambda p: p.stem)
+def test_worked_solution_matches_golden_file(path: Path, update_golden: bool) -> None:
+    text = run("solve", str(path.relative_to(PROBLEMS.parent)), "--format", "plain")
+    compare(text, GOLDEN / f"{path.stem}.txt", update_golden)
+
+
+def test_the_rnn_solution_sums_over_time() -> None:
+    text = run("solve", str(RNN), "--format", "plain")
+    assert "grad.w = grad.z.h#1·input.x#1 + grad.z.h#2·input.x#2 + grad.z.h#3·input.x#3" in text
+    assert "grad.u = grad.z.h#1·h0 + grad.z.h#2·a.h#1 + grad.z.h#3·a.h#2" in text
+
+
+def test_a_large_tensor_becomes_a_table() -> None:
+    # a 1×8×8 input with 4 filters stays short (issue 19: under a few hundred lines)
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 3, (1, 8, 8)).tolist()
+    kernel = rng.integers(-1, 2, (4, 1, 3, 3)).tolist()
+    text = f"""\
+network:
+  inputs: {{shape: [1, 8, 8]}}
+  layers:
+    - {{type: conv2d, filters: 4, kernel: 3, weights: {kernel}, activation: relu}}
+    - {{type: maxpool2d, size: 2}}
+    - {{type: flatten}}
+    - {{units: [o], activation: sigmoid, weights: [{[0.01] * 36}]}}
+loss: half_squared_error
+learning_rate: 0.1
+input: {image}
+target: [1]
+"""
+    exercise = layered(text)
+    lines = worked_lines(solve_layered(exercise))
+    assert len(lines) < 400
+    assert any("z.L1[1,·,·] =" in line for line in lines)
