@@ -260,3 +260,19 @@ target: [1]
     lines = worked_lines(solve_layered(exercise))
     assert len(lines) < 400
     assert any("z.L1[1,·,·] =" in line for line in lines)
+
+
+def test_the_format_reference_examples_solve() -> None:
+    text = (PROBLEMS.parent / "docs" / "format.md").read_text(encoding="utf-8")
+    section = text.split("## Layers beyond dense", 1)[1].split("\n## ", 1)[0]
+    blocks = section.split("```yaml\n")[1:]
+    assert len(blocks) == 2
+    for block in blocks:
+        problem = layered(block.split("```", 1)[0])
+        assert solve_layered(problem).values["loss"] > 0
+
+
+def test_commands_that_need_a_dense_network_say_so() -> None:
+    output = run("gradcheck", str(RNN), code=1)
+    assert output.strip().endswith("a network with conv, pooling, dropout or rnn layers works "
+                                   "with backprop solve and check only (not yet this command)")

@@ -305,6 +305,8 @@ def test_format_reference_names_every_key_and_word() -> None:
     words = [*TOP_KEYS, *DERIVATIVE_KEYS, *NETWORK_KEYS, *LAYER_KEYS, *SAMPLE_KEYS,
              *EXPECTED_ENTRY_KEYS, *ACTIVATION_NAMES, *ALIASES, *LOSS_NAMES, *OPTIMIZER_NAMES,
              *INIT_METHODS, *(s for name in OPTIMIZER_NAMES for s in SETTINGS[name])]
+    words += [*LAYERED_TOP_KEYS, *(key for keys in TYPE_KEYS.values() for key in keys),
+              *TYPE_KEYS]
     missing = [word for word in words if f"`{word}" not in text and f"{word}:" not in text]
     assert missing == []
     value_keys = ["z.", "a.", "dadz.", "loss", "grad.a.", "grad.z.", "grad.", "new.",

@@ -83,6 +83,10 @@ def load_problem(path: str | Path, steps: int | None = None) -> Problem:
     of exercise included (for the commands that need a network: quiz, train, ...)."""
     exercise = load_exercise(path, steps=steps)
     if not isinstance(exercise, Problem):  # narrows the type; the kind names the reason
+        if exercise.kind == "layered":
+            raise ProblemError("a network with conv, pooling, dropout or rnn layers works "
+                               "with backprop solve and check only (not yet this command)",
+                               path=str(path))
         raise ProblemError(f"a {exercise.kind} exercise (kind: {exercise.kind}) has no "
                            "network; use backprop solve, check or derive", path=str(path))
     return exercise

@@ -373,7 +373,7 @@ class _Writer:
                 continue
             self.out(f" Layer {spec.name} ({spec.type})")
             if spec.type == "rnn":
-                self.rnn_backward(spec)
+                self.rnn_backward(spec, li)
             elif spec.type.endswith(("pool1d", "pool2d")):
                 self.pool_backward(run, li, spec, k)
             elif spec.type == "dropout":
@@ -454,17 +454,33 @@ class _Writer:
                      + ", ".join(self.show("a", w) for w in windows) + ")")
         self.out("  every other element: 0 (it wins no window)")
 
-    def rnn_backward(self, spec: LayerSpec) -> None:
+    def from_above(self, li: int, i: int, at: str) -> tuple[str, str]:
+        """What ∂L/∂h_t of unit i of the rnn ``li`` receives from the dense layer above it
+        at step ``at``: (the terms, with numbers)."""
+        layers = self.problem.layers
+        if li + 1 >= len(layers) or layers[li + 1].type != "dense":
+            return "(from the loss)", "(from the loss)"
+        above = layers[li + 1]
+        w_names = above.params[0].element_keys()
+        width = len(layers[li].units)
+        terms = [f"{w_names[y * width + i]}·{self.show('grad.z', unit + at)}"
+                 for y, unit in enumerate(above.units)]
+        numbers = [f"{self.val('param', w_names[y * width + i])}·{self.val('grad.z', unit + at)}"
+                   for y, unit in enumerate(above.units)]
+        return " + ".join(terms), " + ".join(numbers)
+
+    def rnn_backward(self, spec: LayerSpec, li: int) -> None:
         steps = self.problem.time_steps
         recurrent = next(p for p in spec.params if p.role == "recurrent")
         u_names = recurrent.element_keys()
         units = list(spec.units)
-        self.out("  BPTT, from the last step back: ∂L/∂h_t = (from the layer above) + "
+        self.out("  BPTT, from the last step back: ∂L/∂h_t = (from the layer above at t) + "
                  "Uᵀ·∂L/∂z_(t+1)")
         for t in range(steps, 0, -1):
             at = time_suffix(t)
             for i, unit in enumerate(units):
                 grad_h = self.show("grad.a", unit + at)
+                above, above_numbers = self.from_above(li, i, at)
                 if t < steps:
                     later = time_suffix(t + 1)
                     carried = " + ".join(
@@ -473,10 +489,12 @@ class _Writer:
                     numbers = " + ".join(
                         f"{self.val('param', u_names[j * len(units) + i])}·"
                         f"{self.val('grad.z', other + later)}" for j, other in enumerate(units))
-                    self.out(f"  {grad_h} = (from above) + {carried} = (from above) + "
-                             f"{numbers} = {self.res('grad.a', unit + at)}")
+                    self.out(f"  {grad_h} = {above} + {carried}")
+                    self.out(f"       = {above_numbers} + {numbers} = "
+                             f"{self.res('grad.a', unit + at)}")
                 else:
-                    self.out(f"  {grad_h} = (from above) = {self.res('grad.a', unit + at)}")
+                    self.out(f"  {grad_h} = {above} = {above_numbers} = "
+                             f"{self.res('grad.a', unit + at)}")
                 self.out(f"  {self.show('grad.z', unit + at)} = {grad_h}·"
                          f"{self.show('dadz', unit + at)} = {self.val('grad.a', unit + at)}·"
                          f"{self.val('dadz', unit + at)} = {self.res('grad.z', unit + at)}")
