@@ -26,7 +26,7 @@ from pathlib import PurePath
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from backprop_cli.errors import NumericError, ProblemError, suggest
+from backprop_cli.errors import NumericError, ProblemError
 
 if TYPE_CHECKING:
     from backprop_cli.checking.checker import KeyResult
@@ -144,8 +144,8 @@ def _with_steps(exercise: Exercise, steps: int) -> Exercise:
     """``exercise`` run for ``steps`` updates, as ``load(path, steps=)`` reads it (a copy;
     the other kinds have no steps and ignore them, as ``solve --steps`` does)."""
     # lazy: the loader and the model import NumPy
-    from backprop_cli.files.loader import MAX_STEPS
-    from backprop_cli.model.keyspace import key_index, parse_key
+    from backprop_cli.files.fields import MAX_STEPS
+    from backprop_cli.model.keyspace import parse_key
     from backprop_cli.model.problem import Problem
     from backprop_cli.records import replace
 
@@ -154,15 +154,13 @@ def _with_steps(exercise: Exercise, steps: int) -> Exercise:
     if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be an integer between 0 and {MAX_STEPS:,}, "
                          f"found {steps!r}")
-    changed = replace(exercise, steps=steps)
-    # as the loader does with `solve --steps`: an answer for a step not run is a mistake
-    for key, expected in exercise.expected.items():
-        if parse_key(key, changed) is None:
-            index = key_index(changed)
-            hint = suggest(key, list(index) if index is not None else [])
-            raise ProblemError(f"expected: unknown value key '{key}'{hint}", expected.mark,
-                               exercise.path)
-    return changed
+    # as the loader does with `solve --steps`: an answer of a step not run is skipped (the
+    # override removed it, not the file) and listed in skipped_expected
+    kept = {key: entry for key, entry in exercise.expected.items()
+            if parse_key(key, replace(exercise, steps=steps, expected={})) is not None}
+    skipped = [key for key in exercise.expected if key not in kept]
+    return replace(exercise, steps=steps, expected=kept,
+                   skipped_expected=[*exercise.skipped_expected, *skipped])
 
 
 def _check_range(name: str, value: int, low: int, high: int | None = None) -> None:
@@ -370,8 +368,8 @@ class Solution:
         return self.to_markdown()
 
     def _repr_html_(self) -> str | None:
-        """Jupyter: the HTML document's body (None for a kind without an HTML form,
-        a derivative exercise: the notebook shows the Markdown)."""
+        """Jupyter: the HTML document's body (None for a kind without an HTML form:
+        the notebook then shows the Markdown)."""
         if not self._has_format("html"):
             return None
         return _html_fragment(self.to_html())

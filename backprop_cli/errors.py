@@ -68,6 +68,50 @@ class ProblemError(Exception):
             where = f"{where}:{self.mark.line}:{self.mark.column}"
         return f"{where}: {self.message}"
 
+    def each(self) -> list[ProblemError]:
+        """The independent errors this one stands for (itself, for a single error)."""
+        return [self]
+
+
+MAX_ERRORS = 20  # independent errors of one file reported at once
+
+
+class ProblemErrors(ProblemError):
+    """Several independent errors of one file, in file order: one line each.
+
+    It is a :class:`ProblemError` (the first error's message and place), so code that
+    reads one error still works; :meth:`each` gives all of them.
+    """
+
+    def __init__(self, errors: list[ProblemError]) -> None:
+        first = errors[0]
+        super().__init__(first.message, first.mark, first.path)
+        self.errors = errors[:MAX_ERRORS]
+        self.more = len(errors) - len(self.errors)
+
+    def with_path(self, path: str) -> ProblemError:
+        for error in self.errors:
+            error.with_path(path)
+        return super().with_path(path)
+
+    def each(self) -> list[ProblemError]:
+        return list(self.errors)
+
+    def __str__(self) -> str:
+        lines = [str(error) for error in self.errors]
+        if self.more:
+            lines.append(f"{self.path or '<input>'}: {self.more} more error"
+                         f"{'s' * (self.more != 1)} not shown")
+        return "\n".join(lines)
+
+
+def raise_collected(errors: list[ProblemError]) -> None:
+    """Raise the errors collected, if any: one as itself, several together."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ProblemErrors(errors)
+
 
 class NumericError(Exception):
     """A value overflowed or became undefined during the computation.

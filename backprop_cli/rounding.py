@@ -63,3 +63,18 @@ def round_array(values: Array, decimals: int, out: Array | None = None) -> Array
         return rounded
     out[...] = rounded
     return out
+
+
+def shown_decimals(decimals: int) -> int:
+    """Decimals to write a value of a hand calculation with ``decimals`` kept: a kept value
+    shows its own ``decimals`` (trailing zeros go), and a value on its way to being kept,
+    the exact product 0.7·(−0.025) = −0.0175 before it becomes −0.018, shows every
+    decimal it has: a product of two kept values has at most twice as many. Written with
+    fewer, −0.0175 would read −0.017 (the float is −0.0174999…), then be kept as −0.018.
+    """
+    return min(2 * decimals, MAX_SHOWN_DECIMALS) if decimals else MAX_ZERO_DECIMALS
+
+
+MAX_SHOWN_DECIMALS = 15  # beyond this a float's last digits are noise
+MAX_ZERO_DECIMALS = 6  # round: 0: 2.5·3 = 7.5 → 8, 1/3 = 0.333333 → 0
+

@@ -45,6 +45,8 @@ def problem_documents(draw: st.DrawFn, *, max_layers: int = 3, max_units: int = 
             activation = OUTPUT_FOR_LOSS.get(loss, draw(st.sampled_from(HIDDEN_ACTIVATIONS)))
         else:
             activation = draw(st.sampled_from(HIDDEN_ACTIVATIONS))
+        if activation == "softmax" and size == 1:
+            size = sizes[index - 1] = 2  # softmax over one unit is refused (always 1)
         layer: dict[str, Any] = {
             "units": [f"u{index}_{i}" for i in range(size)],
             "activation": activation,

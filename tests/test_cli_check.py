@@ -64,7 +64,8 @@ def test_folder_mixing_good_wrong_and_invalid(course: Path) -> None:
     assert lines[1] == f"{course}/week1/b_wrong.yml: failed (2 values: 1 correct, 1 wrong)"
     assert lines[2] == "  first wrong value: grad.w (line 12)"
     assert lines[3] == "  ✗ grad.w = -3.5 in the file, but it is -4 (off by 0.5)"
-    assert lines[4] == ("      grad.w = grad.z.y*input.x = (-2)*2 = -4 from the file's own numbers")
+    # in the worked solution's notation, for a person (the JSON report keeps the keys)
+    assert lines[4] == "      ∂L/∂w = δ_y·x = −2·2 = −4 from the file's own numbers"
     assert lines[5] == f"{course}/week2/c_invalid.yaml: invalid"
     assert lines[6] == (f"  {course}/week2/c_invalid.yaml:7:16: learning_rate must be a number, "
                         "found a string ('fast')")

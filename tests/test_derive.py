@@ -274,3 +274,56 @@ def test_readme_example_file_is_right(tmp_path: Path) -> None:
     example.write_text(blocks[0], encoding="utf-8")
     report = check_file(str(example))
     assert report.status == "passed" and len(report.results) == 5
+
+
+def test_solve_writes_a_derivative_exercise_as_an_html_page(tmp_path: Path) -> None:
+    out = tmp_path / "worked.html"
+    result = CliRunner().invoke(cli, ["solve", str(POLYNOMIAL), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "<title>Seed 003" in page
+    assert '<pre class="worked">' in page and "<script" not in page and "http" not in page
+    assert "f'(x) = 3x² − 6x + 2" in page
+
+
+def test_solve_says_why_a_derivative_exercise_has_no_svg_or_latex() -> None:
+    for fmt in ("svg", "latex"):
+        result = CliRunner().invoke(cli, ["solve", str(POLYNOMIAL), "--format", fmt])
+        assert result.exit_code == 2
+        assert "worked as lines of text" in result.output and f"not {fmt}" in result.output
+
+
+# ------------------------------------------------------------------ quiz
+
+
+def quiz(path: Path, answers: str, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["quiz", str(path), *args], input=answers)
+    return result.exit_code, result.output
+
+
+def test_a_derivative_exercise_has_a_quiz_with_errors_carried_forward() -> None:
+    partial = PROBLEMS / "003f_partial_derivatives.yaml"
+    code, out = quiz(partial, "25\n?\n6\n8\n27.3\n2.2\n2.3\n0.1\n", "--no-given")
+    assert code == 0
+    assert "7 questions in computation order" in out
+    assert "[2/7] derivative.x (∂f/∂x at the point) = " in out
+    assert "∂f/∂x = 2*x" in out  # the hint is the derivative's formula
+    # 27.3 is right to the digits typed; 2.3 then follows from it, and 0.1 from 2.3
+    assert "≈ right from your earlier answers: follows from your rounded new_value = 27.3" in out
+    assert "follows from your rounded actual_change = 2.3" in out
+    assert out.rstrip().endswith("Score: 7/7 (5 right, 2 carried forward, 0 wrong, 0 skipped)")
+
+
+def test_a_derivative_quiz_names_a_slip_and_takes_keys() -> None:
+    code, out = quiz(POLYNOMIAL, "-2\n", "--keys", "derivative.*")
+    assert code == 0
+    assert "1 question in computation order" in out
+    assert "✗ wrong: derivative.x = 2" in out and "the sign is flipped" in out
+    code, out = quiz(POLYNOMIAL, "", "--keys", "derivatve.*")
+    assert code == 2 and "matches no value key" in out
+
+
+def test_a_derivative_exercise_without_a_point_has_no_quiz() -> None:
+    code, out = quiz(PROBLEMS / "003g_chain_rule.yaml", "")
+    assert code == 1
+    assert "has no point: give one with at:" in out

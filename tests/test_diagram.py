@@ -102,6 +102,10 @@ def test_dot_structure() -> None:
     assert '  i0 -> u1_0 [label="∂L/∂w1 = −0.01012"];' in lines
     assert '  u1_0 [shape=circle, label="h1 = 1.8\\nReLU\\n∂L/∂b1 = −0.01012"];' in lines
     assert "  { rank=same; i0; i1; }" in lines
+    # an invisible chain per layer keeps its units in file order (dot would reorder h1, h2)
+    assert "  i0 -> i1 [style=invis];" in lines
+    assert "  u1_0 -> u1_1 [style=invis];" in lines
+    assert not any(line.startswith("  u2_0 ->") and "invis" in line for line in lines)
     assert text.count("{") == text.count("}")
     assert all(line.endswith((";", "{", "}")) for line in lines)
 
@@ -150,3 +154,16 @@ def test_diagram_output_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = CliRunner().invoke(cli, ["diagram", str(SIGMOID), "-o", str(target)])
     assert result.exit_code == 0 and result.output == ""
     assert target.read_text().splitlines()[1] == "graph LR"
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+def test_graphviz_lays_each_layer_out_in_file_order() -> None:
+    """Issue 17: dot drew h2 above h1 and h3; the invisible chain keeps h1, h2, h3 in order."""
+    source = dot(build(load_problem(PROBLEMS / "012_three_classes_init.yaml")))
+    plain = subprocess.run(["dot", "-Tplain"], input=source, capture_output=True, text=True,
+                           check=True).stdout
+    height = {parts[1]: float(parts[3]) for parts in map(str.split, plain.splitlines())
+              if parts[0] == "node"}
+    for layer in (["i0", "i1"], ["u1_0", "u1_1", "u1_2", "u1_3"], ["u2_0", "u2_1", "u2_2"]):
+        ys = [height[node] for node in layer]
+        assert ys == sorted(ys, reverse=True), layer  # top to bottom in file order

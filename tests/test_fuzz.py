@@ -63,13 +63,16 @@ def check_parse(text: str, path: str = "fuzz.yaml") -> Problem | None:
     try:
         problem = parse_problem(text, path)
     except ProblemError as error:
-        message = str(error)
-        assert message.startswith(f"{path}:"), message
-        assert "\n" not in message and "\r" not in message, message
-        if error.mark is not None:
-            lines = len(re.split(r"\r\n|\r|\n|\x85|\u2028|\u2029", text))
-            assert 1 <= error.mark.line <= lines + 1, (error.mark, lines)
-            assert error.mark.column >= 1
+        # every independent error of the file: each one line, at a place in the file
+        assert str(error).startswith("\n".join(str(e) for e in error.each()))
+        for each in error.each():
+            message = str(each)
+            assert message.startswith(f"{path}:"), message
+            assert "\n" not in message and "\r" not in message, message
+            if each.mark is not None:
+                lines = len(re.split(r"\r\n|\r|\n|\x85|\u2028|\u2029", text))
+                assert 1 <= each.mark.line <= lines + 1, (each.mark, lines)
+                assert each.mark.column >= 1
         event(f"refused: {error.message.split(':')[0].split(' (')[0][:40]}")
         return None
     event("loaded")

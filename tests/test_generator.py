@@ -45,6 +45,9 @@ def options(draw: st.DrawFn) -> Options:
     sizes = draw(st.lists(st.integers(1, 4), min_size=2, max_size=4))
     sizes[-1] = max(sizes[-1], LOSS_SPECS[loss].min_outputs)
     hidden = [draw(st.sampled_from([*ACTIVATIONS, *PER_LAYER])) for _ in sizes[2:]]
+    for index, name in enumerate(hidden, start=1):
+        if name in PER_LAYER:
+            sizes[index] = max(sizes[index], 2)  # softmax over one unit is refused
     output = draw(st.sampled_from(OUTPUT_FOR.get(loss, ACTIVATIONS)))
     return Options(
         layers=tuple(sizes), activations=(*hidden, output), loss=loss,
@@ -72,7 +75,10 @@ def test_generated_files_load_and_pass_check(opts: Options) -> None:
         assert relu_units_alive(problem, values)
     assert generated.text.startswith(f"# {generated.command}\n")
     data = yaml.safe_load(generated.text)  # plain YAML too, for any other tool
-    assert list(data)[:4] == ["title", "description", "network", "loss"]
+    assert list(data)[:5] == ["title", "description", "notes", "network", "loss"]
+    # the instructors' advice is in notes (never rendered), not in the students' description
+    assert "hide them" in data["notes"] and "hide" not in data["description"]
+    assert problem.notes == data["notes"]
     if opts.nice:
         assert_on_the_nice_grid(data)
 
@@ -140,7 +146,7 @@ def test_a_generated_file_in_full() -> None:
     text = generate(Options(layers=(2, 2, 1), activations=("relu", "sigmoid"), seed=7,
                             nice=True)).text
     lines = text.splitlines()
-    assert lines[:20] == [
+    assert lines[:21] == [
         "# backprop new --layers 2-2-1 --activations relu,sigmoid --loss half_squared_error "
         "--learning-rate 0.1 --seed 7 --nice",
         'title: "2-2-1 network, relu hidden, sigmoid output (seed 7)"',
@@ -148,6 +154,7 @@ def test_a_generated_file_in_full() -> None:
         "  A generated exercise. For the input, compute the forward pass (z and a of every",
         "  unit) and the loss, then the deltas ∂L/∂z, the gradient of every weight and",
         "  bias, and the parameters after one gradient-descent step (learning rate 0.1).",
+        "notes: |",
         "  The answers are under `expected`, to 4 significant digits: hide them from",
         "  students, or let them practise with `backprop quiz` on this file.",
         "network:",
@@ -163,7 +170,7 @@ def test_a_generated_file_in_full() -> None:
         "      bias: [-0.4]",
         "loss: half_squared_error",
     ]
-    assert lines[20:25] == ["learning_rate: 0.1", "input: [3, 2]", "target: [1]", "expected:",
+    assert lines[21:26] == ["learning_rate: 0.1", "input: [3, 2]", "target: [1]", "expected:",
                             "  z.h1: 0.1"]
     assert "  a.o: 0.4700" in lines  # σ(−0.12) = 0.470036: the zeros claim 4 digits
 
@@ -206,6 +213,10 @@ def test_options_are_checked() -> None:
         generate(Options(loss="cross_entropy"))
     with pytest.raises(GeneratorError, match=r"unknown loss 'mse'"):
         generate(Options(loss="mse"))
+    # softmax over one unit is always 1: a constant loss, every gradient through it 0
+    for layers, activations in (((2, 2, 1), ("relu", "softmax")), ((2, 1, 2), ("softmax",))):
+        with pytest.raises(GeneratorError, match=r"softmax over one unit \(layer \d\) is always"):
+            generate(Options(layers=layers, activations=activations, seed=1, nice=True))
 
 
 def test_one_activation_for_every_layer() -> None:
@@ -296,3 +307,12 @@ def test_cli_output_round_trips_many_seeds(tmp_path: Path) -> None:
     assert check.exit_code == 0, check.output
     assert check.output.splitlines()[-1] == "12 passed, 0 failed"
     assert np.all([Path(p).read_text().count("expected:") == 1 for p in paths])
+
+
+def test_a_relu_unit_at_exactly_zero_is_dead_and_redrawn() -> None:
+    """Found by hypothesis: the draw's z of 1e-17 (another summation order) is the engine's
+    0.0, a dead unit in a file that promised none."""
+    opts = Options(layers=(4, 4, 1, 1), activations=("relu", "identity", "identity"),
+                   learning_rate=0.01, seed=962, nice=True, samples=2)
+    problem = parse_problem(generate(opts).text)
+    assert relu_units_alive(problem, solve(problem).values)

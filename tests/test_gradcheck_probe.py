@@ -89,6 +89,15 @@ def test_gradcheck_command() -> None:
     assert document["values"]["grad.w2"] == -1
 
 
+def test_gradcheck_h_is_help_like_everywhere_and_s_is_the_step() -> None:
+    help_text = run("gradcheck", "-h")
+    assert help_text.exit_code == 0
+    assert help_text.output.startswith("Usage: ")
+    assert "-s, --step FLOAT RANGE" in help_text.output
+    short = run("gradcheck", str(SIGMOID), "-s", "1e-2")
+    assert short.output == run("gradcheck", str(SIGMOID), "--step", "1e-2").output
+
+
 def test_gradcheck_options_and_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert run("gradcheck", str(SIGMOID), "--step", "0").exit_code == 2
     coarse = run("gradcheck", str(SIGMOID), "--step", "1e-2")
@@ -105,13 +114,27 @@ def test_gradcheck_options_and_errors(tmp_path) -> None:  # type: ignore[no-unty
 
 def test_nudges_are_read() -> None:
     assert parse_nudge("w2=+0.1") == Nudge("w2", change=0.1)
-    assert parse_nudge("w1=-0.05") == Nudge("w1", change=-0.05)
+    assert parse_nudge("w1-=0.05") == Nudge("w1", change=-0.05)
+    assert parse_nudge("w1+=-0.05") == Nudge("w1", change=-0.05)
+    assert parse_nudge("w2 += 0.1") == Nudge("w2", change=0.1)
     assert parse_nudge("w2=0.6") == Nudge("w2", value=0.6)
     assert parse_nudge("w1:=-0.3") == Nudge("w1", value=-0.3)
-    assert parse_nudge("w_1^4 = −0.1") == Nudge("w_1^4", change=-0.1)
-    for bad in ("w2", "w2=", "w2=abc", "=0.1", "w2=inf", "w2+=0.1"):
+    assert parse_nudge("w_1^4 −= 0.1") == Nudge("w_1^4", change=-0.1)
+    for bad in ("w2", "w2=", "w2=abc", "=0.1", "w2=inf", "w2+=", "w2*=2"):
         with pytest.raises(NudgeError):
             parse_nudge(bad)
+
+
+def test_a_negative_number_after_equals_is_refused_as_ambiguous() -> None:
+    """`w1=-0.3` reads as "set w1 to −0.3" and as "lower w1 by 0.3": neither is guessed."""
+    for text in ("w1=-0.3", "w1 = −0.3"):
+        with pytest.raises(NudgeError) as error:
+            parse_nudge(text)
+    assert str(error.value) == ("'w1 = −0.3' is ambiguous: write w1-=0.3 to lower w1 by 0.3, "
+                                "or w1:=-0.3 to set it to -0.3")
+    result = run("probe", str(CHAIN), "w1=-0.05")
+    assert result.exit_code == 2
+    assert "write w1-=0.05 to lower w1 by 0.05, or w1:=-0.05" in result.output
 
 
 def test_seed_nudge_7_2_against_7_12() -> None:
@@ -139,7 +162,7 @@ def test_seed_nudge_of_w3_0_004239() -> None:
 
 
 def test_several_nudges_add_their_predictions() -> None:
-    result = probe(load_problem(CHAIN), [parse_nudge("w1=-0.05"), parse_nudge("w2=+0.1")])
+    result = probe(load_problem(CHAIN), [parse_nudge("w1-=0.05"), parse_nudge("w2=+0.1")])
     assert result.predicted == pytest.approx(-18 * -0.05 + -72 * 0.1)
     # the second-order term: the difference shrinks like the square of the nudge
     small = probe(load_problem(CHAIN), [parse_nudge("w2=+0.01")])
@@ -162,6 +185,9 @@ def test_probe_command() -> None:
     assert "predicted  ΔL ≈ ∂L/∂w2·Δw2 = (−72)·0.1 = −7.2" in lines
     assert "actual     ΔL = L(w2 = 0.6) − L = 154.88 − 162 = −7.12" in lines
     assert lines[-1] == "If w2 grows by 0.1 the loss should drop by about 7.2; it drops by 7.12."
+    both = run("probe", str(CHAIN), "w1-=0.05", "w2:=0.6").output.splitlines()
+    assert both[2] == "w1: 2 → 1.95 (Δw1 = −0.05), ∂L/∂w1 = −18"
+    assert both[3].startswith("w2: 0.5 → 0.6 (Δw2 = +0.1)")
     document = json.loads(run("probe", str(SIGMOID), "w3=+0.1", "--format", "json").output)
     assert document["values"]["predicted_change"] == pytest.approx(-0.004237288, rel=1e-6)
     assert document["values"]["nudged.w3"] == 0.6

@@ -221,3 +221,29 @@ def test_worked_solution_renders_rounded_formulas() -> None:
     result = CliRunner().invoke(cli, ["solve", str(ROUNDED_003H), "--format", "plain"])
     assert result.exit_code == 0, result.output
     assert "0.5·0.3775" in result.output and "0.1888" in result.output
+
+
+# ------------------------------------------------- issue 17: one rounding rule
+
+SEED_001B = PROBLEMS / "001b_two_layer_relu_sigmoid.yaml"
+
+
+def test_a_shown_step_is_exact_then_kept_by_the_one_rule() -> None:
+    """0.7·(−0.025) is −0.0175 exactly (the float is −0.0174999…): it was shown as −0.017
+    and kept as −0.018 on the same line."""
+    text = CliRunner().invoke(cli, ["solve", str(SEED_001B), "--round", "3",
+                                    "--format", "plain"]).output
+    assert "  ∂L/∂a_h2 = v2·δ_o = 0.7·(−0.025) = −0.0175 = −0.018   ✗" in text
+    assert "  ŷ = σ(z_o) = σ(1.55) = 0.824914 = 0.825" in text  # the calculator, then kept
+    assert "  δ_o = ∂L/∂ŷ·σ′(z_o) = −0.175·0.144 = −0.0252 = −0.025" in text
+
+
+def test_rounding_that_erases_every_update_is_a_warning() -> None:
+    text = CliRunner().invoke(cli, ["solve", str(SEED_001B), "--round", "3",
+                                    "--format", "plain"]).output
+    assert "w1ⁿᵉʷ = w1 − η·∂L/∂w1 = 0.5 − 0.01·(−0.01) = 0.5 + 0.0001 = 0.5001 = 0.5" in text
+    assert ("Warning: rounding to 3 decimals erases every update: each change is smaller than "
+            "half a unit of the\nlast decimal kept") in text
+    kept = CliRunner().invoke(cli, ["solve", str(SEED_001B), "--round", "5",
+                                    "--format", "plain"]).output
+    assert "erases" not in kept

@@ -276,3 +276,24 @@ def test_commands_that_need_a_dense_network_say_so() -> None:
     output = run("gradcheck", str(RNN), code=1)
     assert output.strip().endswith("a network with conv, pooling, dropout or rnn layers works "
                                    "with backprop solve and check only (not yet this command)")
+
+
+def test_quiz_asks_the_keys_and_judges_the_answers() -> None:
+    result = CliRunner().invoke(cli, ["quiz", str(RNN), "--keys", "z.h#*", "--keys",
+                                      "grad.w"], input="0.6\n0.833\n0.25\n0.1189\n")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "[1/4] z.h#1 (the pre-activation of h at time step 1) = " in out
+    assert "✓ right (z.h#1 = 0.6)" in out
+    assert "✓ right (z.h#2 = 0.833345)" in out  # 0.833: truncated
+    assert "✗ wrong: z.h#3 = 0.214041" in out
+    assert "[4/4] grad.w (∂L/∂w) = " in out
+    assert "✓ right (grad.w = 0.118886)" in out
+    assert "Score: 3/4" in out
+
+
+def test_quiz_glob_with_brackets_selects_a_tensor() -> None:
+    result = CliRunner().invoke(cli, ["quiz", str(CONV), "--keys", "grad.K[*]"], input="q\n")
+    assert "4 questions" in result.output
+    missing = CliRunner().invoke(cli, ["quiz", str(CONV), "--keys", "grad.Q[*]"])
+    assert missing.exit_code != 0 and "matches no computed value key" in missing.output

@@ -139,3 +139,77 @@ def test_unknown_expected_key_suggests_the_nearest() -> None:
         parse_problem(BASE + "expected:\n  grad.w_h1_x3:  1\n")
     assert "unknown value key 'grad.w_h1_x3' (did you mean" in str(caught.value)
     assert "'grad.w_h1_x1'" in str(caught.value)
+
+
+# ------------------------------------------- issue 17: every error, better messages
+
+
+def _errors(text: str) -> list[str]:
+    from backprop_cli.errors import ProblemError
+
+    try:
+        parse_problem(text, "f.yaml")
+    except ProblemError as error:
+        return [str(e) for e in error.each()]
+    raise AssertionError("the file should be invalid")
+
+
+SAMPLES_FILE = """network:
+  inputs: [x1]
+  layers:
+    - units: [h1]
+      weights: [[0.5]]
+loss: half_squared_error
+learning_rate: 0.01
+samples:
+  - {input: [1], target: 1}
+  - {input: [2], target: 0}
+"""
+
+
+def test_every_independent_error_is_reported() -> None:
+    text = SAMPLES_FILE + ("optimizer: adamm\nweight_decay: -1\nexpected:\n  z.h1: 0.5\n"
+                           "  a.h9@1: 3\n  loss: abc\nquiz: [grad.W1]\n")
+    assert _errors(text) == [
+        "f.yaml:11:12: unknown optimizer 'adamm' (did you mean 'adam'?)",
+        "f.yaml:12:15: weight_decay must not be negative, found -1",
+    ]  # the training settings first: the values below are read against them
+    text = SAMPLES_FILE + "expected:\n  z.h1: 0.5\n  a.h9@1: 3\n  loss: abc\nquiz: [grad.W1]\n"
+    errors = _errors(text)
+    assert errors[0] == ("f.yaml:12:3: expected: unknown value key 'z.h1' (did you mean "
+                         "'z.h1@1'? With samples, a sample's value ends in @k)")
+    assert errors[1].startswith("f.yaml:13:3: expected: unknown value key 'a.h9@1'")
+    assert errors[2] == "f.yaml:14:9: expected 'loss' must be a number, found a string ('abc')"
+    assert errors[3].startswith("f.yaml:15:8: quiz: 'grad.W1' matches no value key")
+    assert len(errors) == 4
+    two_typos = "titel: x\n" + SAMPLES_FILE.replace("loss:", "los:")
+    assert [e.split(": ", 1)[1] for e in _errors(two_typos)] == [
+        "unknown key 'titel' in the problem (did you mean 'title'?)",
+        "unknown key 'los' in the problem (did you mean 'loss'?)"]
+
+
+def test_the_check_report_lists_every_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from backprop_cli.cli import cli
+
+    path = tmp_path / "f.yaml"
+    path.write_text(SAMPLES_FILE + "expected:\n  z.h1: 0.5\n  loss: abc\n")
+    output = CliRunner().invoke(cli, ["check", str(path)]).output.splitlines()
+    assert output[0] == f"{path}: invalid"
+    assert output[1].startswith(f"  {path}:12:3: expected: unknown value key 'z.h1'")
+    assert output[2].startswith(f"  {path}:13:9: expected 'loss' must be a number")
+
+
+def test_top_level_network_keys_say_nest_it_under_network() -> None:
+    text = SAMPLES_FILE.replace("network:\n  inputs: [x1]\n  layers:\n    - units: [h1]\n"
+                                "      weights: [[0.5]]\n",
+                                "inputs: [x1]\nlayers:\n  - {units: [h1], weights: [[0.5]]}\n")
+    assert _errors(text) == ["f.yaml:1:1: 'inputs' belongs to the network: nest it under "
+                             "network: (network:, then inputs: indented below it)"]
+
+
+def test_a_matrix_without_its_outer_brackets_says_so() -> None:
+    text = SAMPLES_FILE.replace("weights: [[0.5]]", "weights: [0.5], [0.7]")
+    assert _errors(text) == ["f.yaml:5:16: weights: a matrix needs its outer brackets: "
+                             "weights: [[0.5], [0.7]]"]

@@ -12,7 +12,8 @@ from backprop_cli.cli import cli
 from tests.conftest import PROBLEMS
 
 CHAIN = str(PROBLEMS / "003d_chain_trained_to_convergence.yaml")
-MISSING = "--plot needs matplotlib: pip install 'backprop-cli[plot]'\n"
+MISSING = ("--plot needs matplotlib: from the repository root, "
+           ".venv/bin/pip install -e '.[plot]'\n")
 
 
 def run(*args: str):  # type: ignore[no-untyped-def]

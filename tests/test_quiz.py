@@ -11,18 +11,13 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from backprop_cli.app.generator import answer_text
-from backprop_cli.app.quiz import (
-    MIN_SIGNIFICANT,
-    QuizError,
-    QuizSession,
-    parse_answer,
-    student_precision,
-)
+from backprop_cli.app.quiz import MIN_SIGNIFICANT, QuizSession, parse_answer, student_precision
 from backprop_cli.checking.checker import check_values
 from backprop_cli.cli import cli
 from backprop_cli.engine import solve
 from backprop_cli.errors import ProblemError
 from backprop_cli.files.loader import parse_problem
+from backprop_cli.kinds.base import QuizError
 from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keyspace import ordered_keys, parse_key
@@ -404,7 +399,7 @@ def test_command_errors(tmp_path: Any) -> None:
 
 
 def test_the_givens_name_the_training_settings() -> None:
-    from backprop_cli.app.quiz import given_lines
+    from backprop_cli.kinds.network_quiz import given_lines
 
     lines = given_lines(load_problem(PROBLEMS / "010_xor_csv_momentum.yaml"))
     assert lines[1] == "  sample 1: input x1 = 0, x2 = 0; target y = 0"
@@ -415,3 +410,38 @@ def test_the_givens_name_the_training_settings() -> None:
         "  batches of 2: step 1 uses samples 1–2"]
     rounded = given_lines(load_problem(PROBLEMS / "003h_sigmoid_two_inputs_rounded.yaml"))
     assert rounded[-1] == "  round every value to 4 decimals as you go"
+
+
+TANH_2_3_1 = """network:
+  inputs: [x1, x2]
+  layers:
+    - {units: [h1, h2, h3], activation: tanh, weights: [[0.1, 0.2], [0.3, -0.4], [0.5, 0.6]],
+       bias: [0.1, 0.1, 0.1]}
+    - {units: [y], weights: [[0.7, -0.8, 0.9]], bias: 0.2}
+loss: half_squared_error
+learning_rate: 0.1
+samples:
+  - {input: [1, 2], target: 1}
+  - {input: [0, 1], target: 0}
+"""
+
+
+def test_a_large_quiz_asks_about_every_unit_and_says_what_it_leaves_out(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17: a 2-3-1 network with 2 samples (53 values) asked one path, h2 and h3 never,
+    and said nothing about it."""
+    from backprop_cli.model.questions import default_selection
+
+    problem = parse_problem(TANH_2_3_1)
+    keys, note = default_selection(problem)
+    assert len(exercise_keys(problem)) == 53 and len(keys) == DEFAULT_LIMIT
+    for unit in ("h1", "h2", "h3", "y"):
+        assert {f"z.{unit}@1", f"a.{unit}@1", f"grad.z.{unit}@1"} <= set(keys), unit
+    assert not any(key.endswith("@2") for key in keys)
+    assert note == ("40 of the exercise's 53 values (every unit for sample 1; every parameter). "
+                    "Ask for the others with --keys, e.g. --keys '*@2' (sample 2).")
+    path = tmp_path / "tanh.yaml"
+    path.write_text(TANH_2_3_1)
+    lines = CliRunner().invoke(cli, ["quiz", str(path), "--no-given"], input="q\n").output
+    assert lines.splitlines()[1] == note
+    small = CliRunner().invoke(cli, ["quiz", str(SEED), "--no-given"], input="q\n").output
+    assert "of the exercise's" not in small  # nothing left out, nothing said

@@ -182,3 +182,43 @@ def test_terminal_width_follows_columns(monkeypatch) -> None:  # type: ignore[no
     monkeypatch.delenv("COLUMNS")
     monkeypatch.setattr("os.get_terminal_size", lambda fd: (_ for _ in ()).throw(OSError()))
     assert terminal_columns() == PIPE_WIDTH
+
+
+def test_wide_layer_tables_name_no_unit_in_their_headers(tmp_path: Path) -> None:
+    """Every row of a wide layer's table is its own unit's z and a: a header `z_h1` over
+    h2's row was wrong."""
+    from backprop_cli.app.generator import Options, generate
+
+    path = tmp_path / "wide.yaml"
+    path.write_text(generate(Options(layers=(2, 14, 1), activations=("tanh", "sigmoid"),
+                                     seed=2)).text, encoding="utf-8")
+    lines = CliRunner().invoke(cli, ["solve", str(path), "--format", "plain"]).output.splitlines()
+    forward = lines.index("  Each unit's z and a")
+    assert lines[forward + 1].split()[:3] == ["unit", "z", "a"]
+    backward = lines.index("  Each unit's gradients")
+    assert lines[backward + 1].split()[:6] == ["unit", "∂L/∂a", "∂a/∂z", "δ", "=", "∂L/∂z"]
+    assert "z_h1" not in lines[forward + 1] and "δ_h1" not in lines[backward + 1]
+
+
+def test_softmax_layer_shows_every_z_then_the_sum_then_each_a() -> None:
+    """Issue 17: a_o1 was printed before z_o2 and z_o3, the exponentials and their sum were
+    never shown, and the terms of the sum changed order from unit to unit."""
+    path = str(PROBLEMS / "012_three_classes_init.yaml")
+    text = CliRunner().invoke(cli, ["solve", path, "--format", "plain"]).output
+    layer = text.split("Layer 2 (output, softmax)\n")[1].split("\n\n")[0]
+    heads = [line.split(" = ")[0].strip() for line in layer.splitlines()
+             if not line.startswith("    ")]
+    assert heads == ["z_o1⁽¹⁾", "z_o2⁽¹⁾", "z_o3⁽¹⁾", "S", "a_o1⁽¹⁾", "a_o2⁽¹⁾", "a_o3⁽¹⁾"]
+    assert ("  S = exp(z_o1⁽¹⁾) + exp(z_o2⁽¹⁾) + exp(z_o3⁽¹⁾) = exp(0.1558) + exp(−0.03556) + "
+            "exp(−0.192)\n    = 1.169 + 0.9651 + 0.8253 = 2.959") in layer
+    assert "  a_o2⁽¹⁾ = exp(z_o2⁽¹⁾)/S = exp(−0.03556)/2.959 = 0.9651/2.959 = 0.3261" in layer
+
+
+def test_solve_ends_with_a_summary_of_the_loss() -> None:
+    text = CliRunner().invoke(cli, ["solve", SEED, "--format", "plain"]).output
+    assert text.endswith("7. Summary\n----------\n\nloss before:         0.01533\n"
+                         "loss after 1 update: 0.01527\nchange:              −5.715e-5 "
+                         "(0.4% lower)\n\nPublished values: 8 correct, 5 consistent, "
+                         "10 errata.\n")
+    none = CliRunner().invoke(cli, ["solve", SEED, "--format", "plain", "--steps", "0"]).output
+    assert "Summary\n----------\n\nloss:    0.01533\nupdates: none (steps: 0)\n" in none

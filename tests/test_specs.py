@@ -181,7 +181,7 @@ def test_check_correct_and_wrong(softsign: ActivationSpec, tmp_path: Path) -> No
         f"{wrong}: failed (4 values: 1 wrong, 3 consistent)",
         "  first wrong value: a.h1 (line 13)",
         "  ✗ a.h1 = -0.25 in the file, but it is -0.166667 (off by -0.0833)",
-        "      a.h1 = softsign(z.h1) = softsign(-0.2) = -0.166667 from the file's own numbers",
+        "      a_h1 = softsign(z_h1) = softsign(−0.2) = −0.1667 from the file's own numbers",
         "  ≈ dadz.h1 = 0.5625 (consistent): follows from your wrong a.h1 = -0.25 (carried "
         "forward)",
         "  ≈ z.o = -0.5 (consistent): follows from your wrong a.h1 = -0.25 (carried forward)",

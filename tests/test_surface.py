@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from backprop_cli.app.surface import (
     SurfaceError,
     cell,
-    document,
+    json_document,
     loss_surface,
     parse_range,
     terminal_map,
@@ -104,7 +104,7 @@ def test_terminal_map_marks_the_path() -> None:
 def test_json_has_no_nan_and_round_trips() -> None:
     surface = loss_surface(load_problem(CHAIN), "w1", "w2", size=(5, 4),
                            x_range=(-1e200, 1e200), y_range=(-1e200, 1e200))
-    text = json.dumps(document(surface), allow_nan=False)  # raises on NaN or Infinity
+    text = json.dumps(json_document(surface), allow_nan=False)  # raises on NaN or Infinity
     doc = json.loads(text)
     assert doc["grid"]["loss"][0][0] is None  # overflow
     assert doc["path"][0] == {"step": 0, "x": 2.0, "y": 0.5, "loss": 162.0}

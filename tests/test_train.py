@@ -66,7 +66,10 @@ def test_table_rows_are_first_last_and_evenly_spaced() -> None:
     assert spaced(3, 10) == [0, 1, 2]
     result = train(load_problem(CHAIN))
     labels = [label for label, _, _ in result.table(rows=11)]
-    assert labels == ["1", "4", "7", "11", "14", "17", "20", "24", "27", "30", "final"]
+    # evenly spaced: step 1, every 5th step (1, 2, 5, 10, ... apart), the last one
+    assert labels == ["1", "5", "10", "15", "20", "25", "30", "final"]
+    assert [label for label, _, _ in result.table(rows=31)][:4] == ["1", "2", "3", "4"]
+    assert [label for label, _, _ in result.table(rows=5)] == ["1", "10", "20", "30", "final"]
     assert len(result.table(rows=0)) == 31
 
 
@@ -215,3 +218,13 @@ def test_result_type_is_the_documented_one() -> None:
     result = train(load_problem(CHAIN), steps=2)
     assert isinstance(result, TrainingResult)
     assert isinstance(result.losses, np.ndarray)
+
+
+def test_a_zero_loss_gets_no_bar_on_the_log_chart_not_a_fake_floor() -> None:
+    from backprop_cli.render.textplot import loss_chart
+
+    chart = loss_chart([100.0, 1.0, 1e-4, 0.0, 0.0], width=5, height=2)
+    assert chart[-1].strip() == "(no bar: the loss is 0, first at update 3)"
+    assert chart[1] == "0.0001 ┤██▁"  # the bottom row: three bars, none for the two zeros
+    assert chart[1].startswith("0.0001 ")  # the axis ends at the smallest real loss
+    assert "no bar" not in "".join(loss_chart([3.0, 2.0, 0.0], width=3))  # a linear axis

@@ -76,7 +76,7 @@ def check_file(path: str, min_digits: int | None = None) -> FileReport:
     except ProblemError as error:
         error.with_path(path)
         return FileReport(path, "invalid", errors=[
-            FileError(error.message, error.line, error.column, str(error))])
+            FileError(e.message, e.line, e.column, str(e)) for e in error.each()])
     return kind_of(exercise).check(exercise, path, min_digits)
 
 

@@ -196,6 +196,8 @@ def dot(diagram: Diagram, digits: int = 4) -> str:
         lines.append(f"  {node.id} [shape={DOT_SHAPES[node.kind]}, label={_dot_string(label)}];")
     for ids in layers.values():
         lines.append(f"  {{ rank=same; {'; '.join(ids)}; }}")
+        if len(ids) > 1:  # an invisible chain keeps a layer in file order: h1 above h2 above h3
+            lines.append(f"  {' -> '.join(ids)} [style=invis];")
     for edge in diagram.edges:
         label = edge_label(edge, diagram, digits)
         if label:
@@ -210,7 +212,7 @@ def dot(diagram: Diagram, digits: int = 4) -> str:
 # ---------------------------------------------------------------------- JSON
 
 
-def document(diagram: Diagram, path: str | None = None) -> dict[str, Any]:
+def json_document(diagram: Diagram, path: str | None = None) -> dict[str, Any]:
     """The graph as JSON, with the value key of every number (null where not finite)."""
     nodes = []
     for node in diagram.nodes:

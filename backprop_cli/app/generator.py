@@ -134,6 +134,11 @@ def resolve_activations(options: Options) -> list[str]:
     if outputs < spec.min_outputs:
         raise GeneratorError(f"{spec.name} needs at least two output units (e.g. 2-3-2); "
                              f"for one output use {spec.single_output_loss}")
+    for index, (name, units) in enumerate(zip(names, options.layers[1:], strict=True), 1):
+        if ACTIVATIONS[name].per_layer and units < 2:
+            raise GeneratorError(f"{name} over one unit (layer {index}) is always 1, a "
+                                 "constant loss: give that layer two or more units, or use "
+                                 "sigmoid")
     wanted = _output_for_loss(options.loss)
     if wanted is not None and names[-1] not in wanted:
         raise GeneratorError(f"{options.loss} needs a {' or '.join(wanted)} output layer, "
@@ -351,11 +356,14 @@ def _description(options: Options, answers: bool) -> str:
         "unit) and the loss, then the deltas ∂L/∂z, the gradient of every weight and\n"
         f"bias, and the parameters after one gradient-descent step (learning rate {rate}).\n")
     if answers:
-        return text + ("The answers are under `expected`, to 4 significant digits: hide them "
-                       "from\nstudents, or let them practise with `backprop quiz` on this "
-                       "file.\n")
+        return text
     return text + ("Check each answer with `backprop quiz` on this file; `backprop solve`\n"
                    "shows the worked solution.\n")
+
+
+# for the instructor, in `notes:` (never rendered), not in the students' description
+ANSWER_NOTES = ("The answers are under `expected`, to 4 significant digits: hide them from\n"
+                "students, or let them practise with `backprop quiz` on this file.\n")
 
 
 def render_document(options: Options, seed: int, activations: list[str], net: _Network,
@@ -366,6 +374,8 @@ def render_document(options: Options, seed: int, activations: list[str], net: _N
         f"title: {json.dumps(_title(options, activations, seed), ensure_ascii=False)}",
         "description: |",
         *(f"  {line}" for line in _description(options, bool(expected)).splitlines()),
+        *(["notes: |", *(f"  {line}" for line in ANSWER_NOTES.splitlines())]
+          if expected else []),
         "network:",
         f"  inputs: [{', '.join(f'x{i + 1}' for i in range(options.layers[0]))}]",
         "  layers:",
@@ -438,6 +448,8 @@ title: "2-2-1 network, ReLU hidden, sigmoid output"   # optional; default: the f
 description: |                  # optional: free Markdown text shown with the solution
   Compute the forward pass, the loss, the deltas, the gradients and the
   parameters after one gradient-descent step.
+notes: |                        # optional: notes for instructors, never rendered
+  The published answers are under `expected`: hide them from students.
 
 network:
   inputs: [x1, x2]              # input names, or a count (3 means x1, x2, x3)

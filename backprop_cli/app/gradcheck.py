@@ -33,6 +33,8 @@ import numpy as np
 from backprop_cli.engine.paramspace import Point, exact
 from backprop_cli.model.keys import value_key
 from backprop_cli.model.problem import Problem
+from backprop_cli.numfmt import format_number
+from backprop_cli.render.jsonout import finite_only
 
 DEFAULT_STEP = 1e-6
 DEFAULT_TOLERANCE = 1e-5
@@ -135,3 +137,56 @@ def check_gradients(problem: Problem, step: float = DEFAULT_STEP,
             verdict = "fail"
         result.checks.append(ParameterCheck(name, value, a, numerical, h, verdict, noise))
     return result
+
+def json_document(result: GradCheck, path: str) -> dict[str, object]:
+    """JSON: every parameter's two gradients and their errors (null for what is not
+    finite: JSON has no NaN or Infinity)."""
+    return finite_only({
+        "file": path,
+        "title": result.problem.title,
+        "step": result.step,
+        "tolerance": result.tolerance,
+        "passed": result.passed,
+        "loss": result.loss,
+        "parameters": [{"name": c.name, "value": c.value, "analytic": c.analytic,
+                        "numerical": c.numerical, "h": c.h,
+                        "abs_error": c.abs_error, "rel_error": c.rel_error,
+                        "verdict": c.verdict} for c in result.checks],
+        "values": dict(result.values()),
+    })
+
+
+def report_lines(result: GradCheck) -> list[str]:
+    """The text report: a row per parameter, then the verdict."""
+    lines = [result.problem.title,
+             f"central differences, h = {result.step:g}·max(1, |p|); a gradient passes when "
+             f"the relative error is at most {result.tolerance:g}", ""]
+    header = ("parameter", "value", "analytic ∂L/∂p", "numerical", "abs error", "rel error", "")
+    rows = [header]
+    for c in result.checks:
+        mark = {"ok": "ok", "fail": "FAIL", "kink": "kink"}[c.verdict]
+        relative = "(both 0)" if c.zero else f"{c.rel_error:.1e}"
+        rows.append((c.name, format_number(c.value, 6), format_number(c.analytic, 10),
+                     format_number(c.numerical, 10), f"{c.abs_error:.1e}", relative, mark))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths,
+                                                                          strict=True)).rstrip())
+    lines.append("")
+    kinks = [c.name for c in result.checks if c.verdict == "kink"]
+    if kinks:
+        lines.append(f"kink: a ReLU unit crosses 0 between p − h and p + h for "
+                     f"{', '.join(kinks)}; the difference quotient averages two slopes there "
+                     "and is not compared")
+    if result.failed:
+        lines.append(f"{len(result.failed)} of {len(result.checks)} gradients disagree: "
+                     f"{', '.join(c.name for c in result.failed)}")
+    else:
+        compared = len(result.checks) - len(kinks)
+        if all(c.zero for c in result.checks if c.verdict != "kink"):
+            lines.append(f"all {compared} compared gradients are 0 up to rounding (the "
+                         "parameters are at a stationary point of the loss)")
+        else:
+            lines.append(f"all {compared} compared gradients agree (largest relative error "
+                         f"{result.largest_rel_error:.1e})")
+    return lines

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from backprop_cli.app.training import TrainingResult
 
 SUFFIXES = (".png", ".svg", ".pdf")
-MISSING = "--plot needs matplotlib: pip install 'backprop-cli[plot]'"
+MISSING = ("--plot needs matplotlib: from the repository root, "
+           ".venv/bin/pip install -e '.[plot]'")
 
 
 class PlotError(Exception):
@@ -66,9 +67,15 @@ def plot_losses(result: TrainingResult, path: str) -> None:
     positive = losses[losses > 0]
     log = positive.size > 0 and np.all(losses >= 0) and positive.max() / positive.min() > 100
     if log:
-        # a loss of exactly 0 has no place on a log axis: drawn at the smallest positive one
-        shown = np.where(losses > 0, losses, positive.min())
+        # a loss of exactly 0 has no place on a log axis: the line stops there (no floor
+        # is invented for it) and a note says from which update the loss is 0
+        shown = np.where(losses > 0, losses, np.nan)
         axes.semilogy(steps, shown, color="#1f77b4")
+        zeros = np.flatnonzero(losses == 0)
+        if zeros.size:
+            first = int(zeros[0])
+            axes.annotate(f"loss 0 from update {first}", (first, positive.min()),
+                          textcoords="offset points", xytext=(-40, 10))
     else:
         axes.plot(steps, losses, color="#1f77b4")
     axes.set_xlabel("updates")
@@ -76,7 +83,8 @@ def plot_losses(result: TrainingResult, path: str) -> None:
     axes.set_title(result.problem.title, fontsize=10)
     axes.grid(True, alpha=0.3)
     if result.interrupted:
-        axes.annotate("interrupted", (steps[-1], losses[-1] if not log else shown[-1]),
+        last = losses[-1] if not log or losses[-1] > 0 else positive.min()
+        axes.annotate("interrupted", (steps[-1], last),
                       textcoords="offset points", xytext=(-60, 10))
     _save(figure, path)
 

@@ -9,8 +9,9 @@ of 7.12. In general, for changes Δp of some parameters,
 and their difference is the part of the change the first derivative does not
 see (½·Δpᵀ·H·Δp and smaller terms), which shrinks like Δp².
 
-A nudge is written ``w2=+0.1`` (a change: the number has a sign), ``w2=0.6``
-(the new value) or ``w2:=-0.3`` (a new value that is negative).
+A nudge is a change, ``w2+=0.1``, ``w1-=0.05`` or ``w2=+0.1`` (a plus sign), or a new
+value, ``w2=0.6`` or ``w1:=-0.3``. ``w1=-0.3`` could be read either way (set to −0.3, or
+lower by 0.3), so it is refused with both spellings that say which.
 
 Value keys: ``loss``, ``<p>``, ``grad.<p>``, ``nudged.<p>``, ``nudged.loss``,
 ``predicted_change``, ``actual_change``, ``difference`` (actual − predicted).
@@ -26,8 +27,9 @@ from backprop_cli.engine.paramspace import Point, exact, unknown_parameter
 from backprop_cli.model.keys import value_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
+from backprop_cli.render.jsonout import finite_only
 
-_NUDGE = re.compile(r"^\s*(?P<name>[^\W\d][\w^]*)\s*(?P<op>:=|=)\s*(?P<number>\S+)\s*$")
+_NUDGE = re.compile(r"^\s*(?P<name>[^\W\d][\w^]*)\s*(?P<op>:=|\+=|-=|−=|=)\s*(?P<number>\S+)\s*$")
 
 
 class NudgeError(ValueError):
@@ -52,8 +54,8 @@ class Nudge:
 def parse_nudge(text: str) -> Nudge:
     match = _NUDGE.match(text)
     if match is None:
-        raise NudgeError(f"'{text}' is not NAME=+CHANGE, NAME=VALUE or NAME:=VALUE "
-                         "(e.g. w2=+0.1)")
+        raise NudgeError(f"'{text}' is not NAME+=CHANGE, NAME-=CHANGE, NAME=+CHANGE, "
+                         "NAME=VALUE or NAME:=VALUE (e.g. w2+=0.1)")
     number = match.group("number").replace("−", "-")
     try:
         amount = float(number)
@@ -61,11 +63,19 @@ def parse_nudge(text: str) -> Nudge:
         raise NudgeError(f"'{text}': '{number}' is not a number") from None
     if not math.isfinite(amount):
         raise NudgeError(f"'{text}': the number must be finite")
-    name = match.group("name")
-    if match.group("op") == ":=":
+    name, op = match.group("name"), match.group("op")
+    if op == ":=":
         return Nudge(name, value=amount)
-    if number[0] in "+-":  # a sign makes it a change: w2=+0.1, w1=-0.05
+    if op == "+=":
         return Nudge(name, change=amount)
+    if op in ("-=", "−="):
+        return Nudge(name, change=-amount)
+    if number[0] == "+":  # w2=+0.1: a plus sign makes it a change
+        return Nudge(name, change=amount)
+    if number[0] == "-":  # w1=-0.3: set, or lower? Refused, with both unambiguous spellings
+        size = number[1:]
+        raise NudgeError(f"'{text}' is ambiguous: write {name}-={size} to lower {name} by "
+                         f"{size}, or {name}:={number} to set it to {number}")
     return Nudge(name, value=amount)
 
 
@@ -157,3 +167,53 @@ def probe(problem: Problem, nudges: list[Nudge]) -> ProbeResult:
         moved.append(Moved(nudge.name, start, new, gradients[nudge.name], nudge.change))
         point.set(nudge.name, new)
     return ProbeResult(problem, loss, point.loss(), moved)
+
+def json_document(result: ProbeResult, path: str) -> dict[str, object]:
+    """JSON: each nudge, the values and the sentence (null for what is not finite: JSON
+    has no NaN or Infinity)."""
+    return finite_only({
+        "file": path,
+        "title": result.problem.title,
+        "nudges": [{"name": m.name, "from": m.start, "to": m.new, "change": m.change,
+                    "gradient": m.gradient} for m in result.moved],
+        "values": dict(result.values()),
+        "sentence": result.sentence(),
+    })
+
+
+def report_lines(result: ProbeResult, digits: int) -> list[str]:
+    """The text report: each nudge, the predicted and the actual change of the loss."""
+    def num(value: float) -> str:
+        return format_number(value, digits)
+
+    def wide(value: float) -> str:  # two losses close together: their difference shows
+        return format_number(value, digits + 2)
+
+    def factor(value: float) -> str:
+        text = num(value)
+        return f"({text})" if text.startswith("−") else text
+
+    def signed(value: float) -> str:
+        text = num(value)
+        return text if text.startswith("−") else f"+{text}"
+
+    lines = [result.problem.title, ""]
+    for m in result.moved:
+        lines.append(f"{m.name}: {num(m.start)} → {num(m.new)} (Δ{m.name} = {signed(m.change)}),"
+                     f" ∂L/∂{m.name} = {num(m.gradient)}")
+    symbols = " + ".join(f"∂L/∂{m.name}·Δ{m.name}" for m in result.moved)
+    products = " + ".join(f"{factor(m.gradient)}·{factor(m.change)}" for m in result.moved)
+    predicted = f"predicted  ΔL ≈ {symbols} = {products}"
+    if len(result.moved) > 1:
+        predicted += " = " + " + ".join(factor(m.contribution) for m in result.moved)
+    changes = ", ".join(f"{m.name} = {num(m.new)}" for m in result.moved)
+    lines += [
+        "",
+        f"{predicted} = {num(result.predicted)}",
+        f"actual     ΔL = L({changes}) − L = {wide(result.new_loss)} − {wide(result.loss)} = "
+        f"{num(result.actual)}",
+        f"difference actual − predicted = {num(result.difference)}",
+        "",
+        result.sentence(digits),
+    ]
+    return lines

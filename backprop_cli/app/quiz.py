@@ -37,22 +37,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from backprop_cli.checking.checker import CarriedForward, KeyResult, Precision, ProblemSlips
-from backprop_cli.checking.verdicts import OperandStatus, correct_at_once, judge
-from backprop_cli.engine import solve
-from backprop_cli.expr import render
-from backprop_cli.model.formulas import Formulas
-from backprop_cli.model.keyspace import parse_key
-from backprop_cli.model.problem import Problem
-from backprop_cli.model.questions import (
-    DEFAULT_LIMIT,
-    default_keys,
-    match_patterns,
-    select_keys,
-)
+from backprop_cli.checking.checker import KeyResult, Precision
+from backprop_cli.kinds.base import Exercise
+from backprop_cli.kinds.exercise import kind_of
+from backprop_cli.model.questions import DEFAULT_LIMIT
 from backprop_cli.numfmt import format_number
-from backprop_cli.render.marks import VERDICT_SYMBOLS
-from backprop_cli.render.notation import UnicodeNotation
 
 # The worked examples give three significant digits (0.824, −0.176, 0.0155).
 MIN_SIGNIFICANT = 3
@@ -68,7 +57,6 @@ _NUMBER_RE = re.compile(rf"^{_NUMBER}$")
 _FRACTION_RE = re.compile(rf"^({_NUMBER})\s*/\s*({_NUMBER})$")
 _DECIMAL_COMMA = re.compile(r"^([+-]?[0-9]*),([0-9]+)$")
 
-VERDICT_MARKS = VERDICT_SYMBOLS  # the one table of marks (render.marks)
 
 
 # ------------------------------------------------------------------ answers
@@ -125,71 +113,6 @@ def student_precision(typed: Precision, reference: float) -> Precision:
 # ---------------------------------------------------------------- questions
 
 
-KIND_WORDS = {"z": "pre-activation", "a": "activation", "dadz": "derivative", "loss": "loss",
-              "grad.a": "gradient", "grad.z": "delta", "grad": "gradient", "new": "updated",
-              "param": "parameter", "input": "input", "target": "target"}
-# the optimizer's values (v, m, s...) are named by its spec (OptimizerSpec.words)
-
-
-def describe_key(key: str, notation: UnicodeNotation) -> str:
-    """In words and the worked solution's symbol: 'pre-activation z_h1', 'delta δ_o'."""
-    parts = notation.parts(key)
-    if parts is None:
-        return key
-    word = KIND_WORDS.get(parts.kind) or dict(notation.problem.optimizer.spec.words).get(
-        parts.kind, "value")
-    if parts.kind == "loss" and parts.sample is None and notation.problem.has_samples:
-        word = "batch loss"
-    text = f"{word} {notation.symbol(key)}"
-    if parts.step is None:
-        text += ", after the last update"
-    return text
-
-
-def given_lines(problem: Problem) -> list[str]:
-    """What the student is given: data, parameters, activations, loss, learning rate."""
-    def num(value: float) -> str:
-        return format_number(value, 6)
-
-    lines = []
-    for k in range(problem.n_samples):
-        head = f"sample {k + 1}: " if problem.has_samples else ""
-        inputs = ", ".join(f"{name} = {num(problem.inputs[k, j])}"
-                           for j, name in enumerate(problem.input_names))
-        targets = ", ".join(f"{name} = {num(problem.targets[k, j])}"
-                            for j, name in enumerate(problem.output_names))
-        lines.append(f"  {head}input {inputs}; target {targets}")
-    for layer in problem.layers:
-        lines.append(f"  layer {layer.index}, {layer.activation.label}: {', '.join(layer.units)}")
-        for row, unit in enumerate(layer.units):
-            terms = [f"{name} = {num(layer.weights[row, col])} (from {layer.input_names[col]})"
-                     for col, name in enumerate(layer.weight_names[row])]
-            if layer.bias is not None and layer.bias_names is not None:
-                terms.append(f"bias {layer.bias_names[row]} = {num(layer.bias[row])}")
-            lines.append(f"    {unit}: {', '.join(terms)}")
-    setting = f"  loss: {problem.loss.label}"
-    batched = problem.batch_size is not None and problem.batch_size < problem.n_samples
-    if problem.has_samples:
-        over = "each batch" if batched else f"{problem.n_samples} samples"
-        setting += f" ({problem.reduction} over {over})"
-    setting += f"; learning rate {num(problem.learning_rate)}"
-    lines.append(setting)
-    if problem.optimizer.name != "sgd":
-        lines.append(f"  optimizer: {problem.optimizer.label}")
-    if problem.weight_decay:
-        lines.append(f"  weight decay λ = {num(problem.weight_decay)} (on the weights)")
-    if batched:
-        first = problem.batch(1)
-        lines.append(f"  batches of {problem.batch_size}: step 1 uses samples "
-                     f"{first.start + 1}–{first.stop}")
-    if problem.round is not None:
-        lines.append(f"  round every value to {problem.round} decimals as you go")
-    frozen = [name for name, p in problem.parameters.items() if p.frozen]
-    if frozen:
-        lines.append(f"  frozen (never updated): {', '.join(frozen)}")
-    return ["Given:", *lines]
-
-
 # ----------------------------------------------------------------- session
 
 
@@ -237,40 +160,23 @@ class Score:
         return text
 
 
-class QuizError(Exception):
-    """A pattern asked for that matches no computed value."""
-
-
 class QuizSession:
-    """One student's run through a problem's questions, fed one answer at a time."""
+    """One student's run through an exercise's questions, fed one answer at a time.
 
-    def __init__(self, problem: Problem, patterns: Sequence[str] | None = None,
+    The exercise's kind supplies the questions and the verdicts
+    (:class:`~backprop_cli.kinds.base.QuizMaterial`); the session reads what was
+    typed, keeps the score and words the feedback, the same for every kind.
+    """
+
+    def __init__(self, exercise: Exercise, patterns: Sequence[str] | None = None,
                  limit: int = DEFAULT_LIMIT, digits: int = FEEDBACK_DIGITS) -> None:
-        self.problem = problem
+        self.exercise = exercise
         self.digits = digits
-        if patterns:
-            keys, errors = match_patterns(problem, patterns)
-            if errors:
-                pattern, why = next(iter(errors.items()))
-                raise QuizError(f"'{pattern}' {why}")
-        elif problem.quiz:
-            keys = select_keys(problem, problem.quiz)
-        else:
-            keys = default_keys(problem, limit)
-        # the worked solution's notation (∂L/∂v1 = δ_o·a_h1), so feedback reads like it
-        self.notation = UnicodeNotation(problem, digits)
-        self.questions = [Question(i, key, describe_key(key, self.notation))
-                          for i, key in enumerate(keys, start=1)]
-        self.values = solve(problem, _recorded(problem, keys), steps=_steps_needed(
-            problem, keys)).values
-        self.formulas = Formulas(problem)
-        self.carried = CarriedForward(problem, self.values, self.formulas)
-        # The student's answers take the place of the author's: never the file's own.
-        self.carried.author.clear()
-        # how the student wrote each answer, and what its verdict made of it
-        self.written: dict[str, tuple[Precision, str]] = {}
-        self.judged: dict[str, OperandStatus] = {}
-        self.slips = ProblemSlips(problem, self.formulas, self.carried)
+        self.material = kind_of(exercise).quiz(exercise, patterns, limit, digits,
+                                               MIN_SIGNIFICANT)
+        self.note = self.material.note
+        self.questions = [Question(i, key, self.material.describe(key))
+                          for i, key in enumerate(self.material.keys, start=1)]
         self.index = 0
         self.stopped = False
         self.score = Score(total=len(self.questions))
@@ -286,6 +192,10 @@ class QuizSession:
     def finished(self) -> bool:
         return self.current is None
 
+    def given(self) -> list[str]:
+        """What the student is given, as the exercise states it."""
+        return self.material.given()
+
     def answer(self, raw: str) -> Feedback:
         """Judge ``raw`` as the answer to the current question."""
         question = self.current
@@ -295,13 +205,13 @@ class QuizSession:
         if parsed.kind == "skip":
             self.score.skipped += 1
             self.index += 1
-            value = self._num(self.values[question.key])
+            value = self._num(self.material.exact(question.key))
             return Feedback("skipped", [f"skipped: {question.key} = {value}"])
         if parsed.kind == "quit":
             self.stopped = True
             return Feedback("quit")
         if parsed.kind == "hint":
-            return Feedback("hint", [self._hint(question.key)])
+            return Feedback("hint", [self.material.hint(question.key)])
         if parsed.kind == "invalid":
             return Feedback("retry", [parsed.message])
         result = self.judge(question.key, parsed)
@@ -309,12 +219,7 @@ class QuizSession:
             return Feedback("retry", [
                 f"{parsed.text} is right only to fewer digits than asked: give at least "
                 f"{MIN_SIGNIFICANT} significant digits"])
-        self.carried.author[question.key] = parsed.value
-        # Questions come in computation order, so nothing recomputed so far reads this
-        # key: only its own memo entry (if any) is stale. Clearing all of it would redo
-        # a long run's chain of steps for every answer.
-        self.carried.memo.pop(question.key, None)
-        self.written[question.key] = (parsed.precision, parsed.text)
+        self.material.accept(question.key, parsed.value, parsed.precision, parsed.text)
         self.results.append(result)
         self.index += 1
         if result.verdict == "correct":
@@ -323,80 +228,14 @@ class QuizSession:
             self.score.carried += 1
         else:
             self.score.wrong += 1
-        return Feedback(result.verdict, self._explain(result), result)
+        return Feedback(result.verdict, self.material.explain(result), result)
 
     def judge(self, key: str, answer: Answer) -> KeyResult | None:
         """The verdict on ``answer`` for ``key``, or None when it has too few digits."""
-        actual = self.values[key]
-        result = KeyResult(key=key, expected=answer.value, text=answer.text, actual=actual,
-                           verdict="wrong")
-        typed = answer.precision
-        if correct_at_once(answer.value, typed, actual, MIN_SIGNIFICANT):
-            result.verdict = "correct"  # as in check: a right value needs no recomputation
-            self.judged[key] = "exact" if answer.value == actual else "rounded"
-            return result
-        expr = self.formulas.for_key(key)
-        operands = None
-        if expr is not None:
-            operands = self.carried.operand_records(expr, self.values, self.written,
-                                                    self.judged)
-            result.formula = expr
-            result.operands = {ref: operand.value for ref, operand in operands.items()}
-        judged = judge(key, answer.value, typed, actual, expr, operands,
-                       min_digits=MIN_SIGNIFICANT, slips=self.slips)
-        if judged.verdict == "imprecise":
-            return None  # right only at a precision coarser than a quiz asks for
-        result.verdict = judged.verdict
-        result.recomputed = judged.recomputed
-        result.reason = judged.reason
-        result.diagnosis = judged.diagnosis
-        self.judged[key] = judged.basis
-        return result
-
-    # ---------------------------------------------------------- feedback
+        return self.material.judge(key, answer.value, answer.precision, answer.text)
 
     def _num(self, value: float) -> str:
         return format_number(value, self.digits, ascii_only=True)
-
-    def _hint(self, key: str) -> str:
-        expr = self.formulas.for_key(key)
-        if expr is None:
-            return f"{key} is given"
-        return f"{self.notation.symbol(key)} = {render(expr, self.notation)}"
-
-    def _step(self, result: KeyResult) -> str | None:
-        """The step as the worked solution writes it, with the student's numbers."""
-        if result.formula is None or result.recomputed is None:
-            return None
-        notation = self.notation
-        sides = [notation.symbol(result.key)]
-        for side in (render(result.formula, notation),
-                     render(result.formula, notation, result.operands),
-                     notation.number(result.recomputed)):
-            if side != sides[-1]:  # ∂L/∂b3 = δ_o = −0.0253, not "= −0.0253" twice
-                sides.append(side)
-        return " = ".join(sides)
-
-    def _explain(self, result: KeyResult) -> list[str]:
-        mark = VERDICT_MARKS[result.verdict]
-        exact = self._num(result.actual)
-        if result.verdict == "correct":
-            return [f"{mark} right ({result.key} = {exact})"]
-        if result.verdict == "consistent":
-            return [f"{mark} right from your earlier answers: {result.reason}; "
-                    f"the exact value is {exact}"]
-        lines = [f"{mark} wrong: {result.key} = {exact}"]
-        if result.diagnosis is not None:
-            lines.append(f"  {result.diagnosis.message}")
-        step = self._step(result)
-        if step is not None:
-            assert result.recomputed is not None
-            own = not math.isclose(result.recomputed, result.actual, rel_tol=1e-9,
-                                   abs_tol=1e-12)
-            lines.append(f"  {step}" + (" from your earlier answers" if own else ""))
-        return lines
-
-    # ------------------------------------------------------------ driving
 
     def run(self, answers: Iterable[str]) -> list[Feedback]:
         """Feed ``answers`` until the quiz ends (for tests and scripts)."""
@@ -406,20 +245,3 @@ class QuizSession:
                 break
             feedback.append(self.answer(raw))
         return feedback
-
-
-def _steps_needed(problem: Problem, keys: Iterable[str]) -> int:
-    """The updates to run: the problem's when a final. key is asked, else the last step's."""
-    last = 1
-    for key in keys:
-        parts = parse_key(key, problem)
-        if parts is not None:
-            if parts.step is None:
-                return problem.steps
-            last = max(last, parts.step)
-    return min(problem.steps, last)
-
-
-def _recorded(problem: Problem, keys: list[str]) -> list[str]:
-    """What the engine records: the asked keys and the leaves recomputations start from."""
-    return [*keys, "input.*", "target.*", *problem.parameters]

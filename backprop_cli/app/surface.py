@@ -189,7 +189,7 @@ def terminal_map(surface: Surface, digits: int = 3) -> list[str]:
                       surface.y_name, digits)
 
 
-def document(surface: Surface, path: str | None = None) -> dict[str, Any]:
+def json_document(surface: Surface, path: str | None = None) -> dict[str, Any]:
     """JSON: the grid, the path, the final values (null where the loss overflows:
     JSON has no NaN or Infinity)."""
     keep = spaced(len(surface.path_x), JSON_PATH_POINTS)

@@ -32,7 +32,7 @@ from backprop_cli.model.keys import FINAL_PREFIX, compose, value_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
 from backprop_cli.render.jsonout import finite_only
-from backprop_cli.render.textplot import Scale, loss_chart, spaced
+from backprop_cli.render.textplot import Scale, loss_chart
 
 FINAL_LOSS = value_key("loss", step=None)
 
@@ -61,12 +61,13 @@ class TrainingResult:
         return "final" if updates >= self.steps_run else str(updates + 1)
 
     def table(self, rows: int) -> list[tuple[str, str, float]]:
-        """(step, key, loss) for the first, last and evenly spaced steps, then the final loss.
+        """(step, key, loss) for step 1, every s-th step (s = 1, 2, 5, 10, ...), the last step,
+        then the final loss.
 
         ``rows`` <= 0 lists every step.
         """
         count = self.steps_run
-        picked = list(range(count)) if rows <= 0 else spaced(count, rows - 1)
+        picked = list(range(count)) if rows <= 0 else _every_nth_step(count, rows - 1)
         picked.append(count)
         return [(self.step_label(k), self.loss_key(k), float(self.losses[k])) for k in picked]
 
@@ -224,7 +225,8 @@ def _is_log(result: TrainingResult) -> bool:
     return Scale.fit(list(map(float, result.losses))).log
 
 
-def document(result: TrainingResult, rows: int = 11, path: str | None = None) -> dict[str, Any]:
+def json_document(result: TrainingResult, rows: int = 11,
+                  path: str | None = None) -> dict[str, Any]:
     """JSON: the run, the loss table by value key, and the final values (null for what is
     not finite: JSON has no NaN or Infinity)."""
     final = result.final
@@ -244,3 +246,21 @@ def document(result: TrainingResult, rows: int = 11, path: str | None = None) ->
         "values": {key: final[key] for key in keys if key in final},
     })
     return finite_only(doc)
+
+
+def _every_nth_step(count: int, wanted: int) -> list[int]:
+    """Indices (step − 1) of step 1, every s-th step and the last step, evenly spaced: s is
+    the smallest of 1, 2, 5, 10, 20, 50, ... that keeps it to about ``wanted`` rows
+    (30 steps, 10 rows: steps 1, 5, 10, ..., 30).
+    """
+    if count <= 0:
+        return []
+    wanted = max(wanted, 2)
+
+    def steps(stride: int) -> list[int]:
+        return sorted({1, *range(stride, count + 1, stride), count})
+
+    stride = 1
+    while len(steps(stride)) > wanted:  # 1, 2, 5, 10, 20, 50, ...
+        stride = stride * 5 // 2 if str(stride)[0] == "2" else stride * 2
+    return [k - 1 for k in steps(stride)]

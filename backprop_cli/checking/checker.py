@@ -68,6 +68,9 @@ class KeyResult:
     # the numbers the recomputation used (the author's where given)
     operands: dict[str, float] = field(default_factory=dict)
     diagnosis: Diagnosis | None = None  # the slip that reproduces a wrong value
+    # the recomputation as a person reads it, in the worked solution's notation:
+    # (symbol, formula, formula with the numbers, result); set by the exercise's kind
+    shown: tuple[str, str, str, str] | None = None
 
     @property
     def passed(self) -> bool:

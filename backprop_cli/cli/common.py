@@ -73,7 +73,13 @@ def write_output(text: str, output: str | None) -> None:
         if text and not text.endswith("\n"):
             sys.stdout.write("\n")
         return
-    Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    path = Path(output)
+    try:
+        # a course layout's new folder (-o exams/2025_midterm/variant_01.yaml) is made
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    except OSError as error:
+        raise CleanExit(f"{output}: cannot write: {error.strerror or error}") from None
 
 
 # ---------------------------------------------------------------- shared options

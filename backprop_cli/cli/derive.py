@@ -100,8 +100,11 @@ def derive(expression: str, at: tuple[str, ...], step: tuple[str, ...], chain: t
 
 def show(worked: Worked, fmt: str, digits: int) -> None:
     """Print a worked exercise: the worked lines, or its JSON document."""
-    from backprop_cli.kinds.derivative import document, worked_lines
+    from backprop_cli.kinds.derivative import json_document, worked_lines
     from backprop_cli.render.jsonout import dumps
 
-    text = dumps(document(worked)) if fmt == "json" else "\n".join(worked_lines(worked, digits))
+    if fmt == "json":
+        text = dumps(json_document(worked))
+    else:
+        text = "\n".join(worked_lines(worked, digits))
     write_output(text, None)

@@ -26,7 +26,7 @@ def diagram(file: str, fmt: str, grad: bool, digits: int, output: str | None) ->
       backprop diagram problem.yaml --grad --format dot | dot -Tsvg -o network.svg
       backprop diagram problem.yaml --format json
     """
-    from backprop_cli.app.diagram import build, document, dot, mermaid
+    from backprop_cli.app.diagram import build, dot, json_document, mermaid
 
     problem = load(file)
     with user_errors(file):
@@ -34,7 +34,7 @@ def diagram(file: str, fmt: str, grad: bool, digits: int, output: str | None) ->
     if fmt == "json":
         from backprop_cli.render.jsonout import dumps
 
-        write_output(dumps(document(graph, file)), output)
+        write_output(dumps(json_document(graph, file)), output)
     elif fmt == "dot":
         write_output(dot(graph, digits), output)
     else:

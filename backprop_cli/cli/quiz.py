@@ -13,7 +13,7 @@ import sys
 import click
 from click.shell_completion import CompletionItem
 
-from backprop_cli.cli.common import load, user_errors
+from backprop_cli.cli.common import load_exercise, user_errors
 
 
 def _complete_keys(ctx: click.Context, param: click.Parameter,
@@ -58,20 +58,23 @@ def quiz(file: str, patterns: tuple[str, ...], no_given: bool) -> None:
       backprop quiz problem.yaml --keys 'grad.*'
       printf '1.8\\n0.9\\nq\\n' | backprop quiz problem.yaml --no-given
     """
-    from backprop_cli.app.quiz import QuizError, QuizSession, given_lines
+    from backprop_cli.app.quiz import QuizSession
+    from backprop_cli.kinds.base import QuizError
 
-    problem = load(file)
+    exercise = load_exercise(file)
     try:
         with user_errors(file):
-            session = QuizSession(problem, list(patterns) or None)
+            session = QuizSession(exercise, list(patterns) or None)
     except QuizError as error:
         raise click.BadParameter(str(error), param_hint="--keys") from None
     stdin = sys.stdin
     echo = not stdin.isatty()  # piped answers do not appear on the terminal by themselves
     total = len(session.questions)
-    click.echo(problem.title)
+    click.echo(exercise.title)
     if not no_given:
-        click.echo("\n".join(given_lines(problem)))
+        click.echo("\n".join(session.given()))
+    if session.note:
+        click.echo(session.note)
     click.echo(f"{total} question{'s' * (total != 1)} in computation order. Type a number "
                "(0.824, -.5, 1e-3, 1/2); Enter to skip, '?' for the formula, 'q' to stop.")
     while (question := session.current) is not None:

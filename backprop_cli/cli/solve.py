@@ -94,6 +94,13 @@ def solve(file: str, fmt: SolveFormat | None, digits: int, decimals: int | None,
       backprop solve problem.yaml --steps 50 --step 50 --digits 6
       backprop solve problem.yaml --format json --keys 'grad.*' --keys final.loss
     """
+    if fmt is None and output not in (None, "-"):
+        ending = Path(str(output)).suffix.lower()
+        if ending and ending not in SUFFIX_FORMATS:
+            known = ", ".join(sorted(SUFFIX_FORMATS))
+            raise click.BadParameter(f"'{output}': backprop solve writes no {ending} file "
+                                     f"(suffixes: {known}; or give --format)",
+                                     param_hint="--output")
     fmt = fmt or default_format(output)
     if patterns and fmt != "json":
         raise click.UsageError("--keys selects the values of --format json")
@@ -101,6 +108,12 @@ def solve(file: str, fmt: SolveFormat | None, digits: int, decimals: int | None,
     from backprop_cli.kinds.exercise import kind_of
 
     exercise = load_exercise(file, steps=steps)
+    # expected keys of the file's own steps that --steps left without a value (network kind)
+    skipped: list[str] = getattr(exercise, "skipped_expected", None) or []
+    if skipped:
+        click.echo(f"{file}: notice: --steps {steps} computes no value for {len(skipped)} "
+                   f"expected key{'s' * (len(skipped) != 1)} of the file's own steps; "
+                   f"skipped: {', '.join(skipped)}", err=True)
     request = SolveRequest(fmt=fmt, digits=digits, ascii_only=ascii_only, step=step,
                            round_decimals=round_decimals,
                            width=width or default_width(fmt, output),

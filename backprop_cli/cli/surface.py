@@ -70,7 +70,7 @@ def surface(file: str, x_name: str, y_name: str, steps: int | None, plot: str | 
       backprop surface problems/003d_chain_trained_to_convergence.yaml w1 w2 --plot surface.png
       backprop surface problem.yaml w1 b1 --steps 200 --x-range -1:1 --format json
     """
-    from backprop_cli.app.surface import SurfaceError, document, loss_surface
+    from backprop_cli.app.surface import SurfaceError, json_document, loss_surface
 
     check_plot_option(plot)
     ranges = _range(x_range, "--x-range"), _range(y_range, "--y-range")
@@ -87,7 +87,7 @@ def surface(file: str, x_name: str, y_name: str, steps: int | None, plot: str | 
     if fmt == "json":
         from backprop_cli.render.jsonout import dumps
 
-        write_output(dumps(document(result, file)), None)
+        write_output(dumps(json_document(result, file)), None)
     else:
         write_output("\n".join(_lines(result, digits, plot is None)), None)
     if plot is not None:

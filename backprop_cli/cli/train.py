@@ -51,8 +51,8 @@ def check_plot_option(plot: str | None) -> None:
               help="Rows of the loss table: first, last and evenly spaced steps (0: all).")
 @click.option("--plot", type=click.Path(dir_okay=False, writable=True), default=None,
               metavar="FILE.png|FILE.svg",
-              help="Also draw the loss curve with matplotlib (pip install "
-                   "'backprop-cli[plot]').")
+              help="Also draw the loss curve with matplotlib (.venv/bin/pip install -e "
+                   "'.[plot]').")
 @format_option("report", "plain",
                "Output format.")
 @digits_option()
@@ -73,7 +73,7 @@ def train(file: str, steps: int | None, until_loss: float | None, rows: int, plo
       backprop train problem.yaml --steps 1000 --until-loss 1e-6
       backprop train problem.yaml --plot loss.png --format json
     """
-    from backprop_cli.app.training import StopOnInterrupt, document, report_lines
+    from backprop_cli.app.training import StopOnInterrupt, json_document, report_lines
     from backprop_cli.app.training import train as run
 
     check_plot_option(plot)
@@ -100,7 +100,7 @@ def train(file: str, steps: int | None, until_loss: float | None, rows: int, plo
     if fmt == "json":
         from backprop_cli.render.jsonout import dumps
 
-        write_output(dumps(document(result, rows, file)), None)
+        write_output(dumps(json_document(result, rows, file)), None)
     else:
         write_output("\n".join(report_lines(result, rows, digits)), None)
     if plot is not None:

@@ -16,10 +16,8 @@ from typing import Any
 import numpy as np
 
 from backprop_cli.errors import Mark, ProblemError, suggest
-from backprop_cli.files.loader import (
-    EXPECTED_ENTRY_KEYS,
+from backprop_cli.files.fields import (
     MAX_COUNT,
-    MAX_MIN_DIGITS,
     MAX_STEPS,
     _check_keys,
     _describe,
@@ -33,6 +31,7 @@ from backprop_cli.files.loader import (
     _short,
     _string,
 )
+from backprop_cli.files.loader import EXPECTED_ENTRY_KEYS, MAX_MIN_DIGITS
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq
 from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activation
 from backprop_cli.model.keyspace import layered_keys

@@ -7,29 +7,44 @@ suggests the nearest valid word for typos. See the README for the format.
 from __future__ import annotations
 
 import fnmatch
-import math
 import re
-from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from backprop_cli.errors import Mark, ProblemError, suggest
-from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml, resolve_plain
+from backprop_cli.errors import Mark, ProblemError, raise_collected, suggest
+from backprop_cli.files.fields import (
+    MAX_COUNT,
+    MAX_STEPS,
+    _actual_shape,
+    _check_keys,
+    _count_word,
+    _describe,
+    _int,
+    _listed,
+    _map,
+    _name,
+    _null,
+    _number,
+    _plain_float,
+    _plural,
+    _seq,
+    _shape_text,
+    _short,
+    _string,
+)
+from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml
 from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activation
 from backprop_cli.model.keyspace import key_index, parse_key
 from backprop_cli.model.losses import LOSS_NAMES, LOSSES, make_loss
-from backprop_cli.model.problem import RESERVED_WORDS, Expected, Layer, Problem, Use
+from backprop_cli.model.problem import Expected, Layer, Problem, Use
 from backprop_cli.model.questions import match_patterns
-
-NAME = re.compile(r"^[^\W\d][\w^]*\Z")
-_NAME_MATCH = NAME.match
 
 # training settings, read by backprop_cli.files.training_settings (imported only for them)
 TRAINING_KEYS = ("optimizer", "weight_decay", "batch_size", "epochs", "round")
 TOP_KEYS = (
-    "title", "description", "network", "loss", "reduction", "learning_rate", "steps",
+    "title", "description", "notes", "network", "loss", "reduction", "learning_rate", "steps",
     "freeze", "input", "target", "samples", "expected", "tolerance", "min_digits", "quiz",
     *TRAINING_KEYS,
 )
@@ -39,10 +54,6 @@ SAMPLE_KEYS = ("input", "target")
 EXPECTED_ENTRY_KEYS = ("value", "tolerance", "erratum", "note")
 ACTIVATION_KEYS = ("name", "alpha")
 
-# Bounds that keep a typo (steps: 1e9, units: 100000000) from becoming a hang or an
-# out-of-memory crash; no exercise comes near them.
-MAX_STEPS = 1_000_000
-MAX_COUNT = 1_000_000  # inputs or units given as a count
 MAX_MIN_DIGITS = 17  # significant digits a float holds
 
 
@@ -106,189 +117,6 @@ def problem_from_tree(root: YNode | None, path: str = "<input>", steps: int | No
         raise error.with_path(path) from None
 
 
-def _describe(node: YNode) -> str:
-    if isinstance(node, YMap):
-        return "a mapping"
-    if isinstance(node, YSeq):
-        return "a list"
-    assert isinstance(node, YScalar)
-    value = node.value
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"a boolean ({node.text})"
-    if isinstance(value, (int, float)):
-        return f"a number ({_short(node.text)})"
-    if not node.quoted and node.text.lower() in _YAML11_BOOLEANS:
-        return f"a string ('{node.text}'; true and false are the booleans)"
-    if node.quoted and type(resolve_plain(node.text.strip() or "x")) in (int, float):
-        return f"a string ('{_short(node.text)}' is in quotes: remove them for a number)"
-    return f"a string ('{_short(node.text)}')"
-
-
-_INF_OR_NAN = re.compile(r"^[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)$")
-
-# Words YAML 1.1 read as booleans; here (YAML 1.2) they are strings.
-_YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
-
-
-def _count_word(n: int) -> str:
-    """2 -> 'two' (a message's count of units)."""
-    return {2: "two", 3: "three", 4: "four"}.get(n, str(n))
-
-
-def _short(text: str, limit: int = 30) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def _listed(names: Sequence[str], limit: int = 8) -> str:
-    shown = ", ".join(_short(n) for n in names[:limit])
-    return shown + (", …" if len(names) > limit else "")
-
-
-def _check_keys(node: YMap, allowed: Sequence[str], where: str) -> None:
-    known = _KEY_SETS.get(id(allowed))
-    if known is None or known[0] is not allowed:
-        known = _KEY_SETS[id(allowed)] = (allowed, frozenset(allowed))
-    if node.entries.keys() <= known[1]:  # one set comparison: the keys are all known
-        return
-    for key in node.entries:
-        if key not in allowed:
-            hint = suggest(key, allowed)
-            if not hint:
-                hint = f" (allowed: {', '.join(allowed)})"
-            raise ProblemError(f"unknown key '{_short(key)}' in {where}{hint}",
-                               node.key_mark(key))
-
-
-# the allowed keys as a set, by the identity of the (constant) sequence, kept with it
-_KEY_SETS: dict[int, tuple[Sequence[str], frozenset[str]]] = {}
-
-
-def _plain_float(node: YNode) -> float | None:
-    """The value of a plain finite number as a float, or None for anything that needs
-    :func:`_number`'s checks and messages (most numbers of a file take this way)."""
-    if node.__class__ is YScalar:
-        value = node.value
-        if value.__class__ is float:
-            if value - value == 0.0:  # finite: inf - inf and nan - nan are nan
-                return value
-        elif value.__class__ is int and -_EXACT_INT <= value <= _EXACT_INT:
-            return float(value)
-    return None
-
-
-# integers up to this size are floats exactly, and never overflow
-_EXACT_INT = 2**53
-
-
-def _number(node: YNode, what: str, *, positive: bool = False,
-            nonnegative: bool = False) -> float:
-    if not positive and not nonnegative and (value := _plain_float(node)) is not None:
-        return value
-    if not isinstance(node, YScalar) or isinstance(node.value, bool) or not isinstance(
-        node.value, (int, float)
-    ):
-        raise ProblemError(f"{what} must be a number, found {_describe(node)}", node.mark)
-    try:
-        value = float(node.value)
-    except OverflowError:  # an integer beyond every float (more than 308 digits)
-        value = math.inf
-    if not math.isfinite(value):
-        if node.quoted or _INF_OR_NAN.match(node.text):
-            raise ProblemError(f"{what} must be a finite number, found {_short(node.text)}",
-                               node.mark)
-        raise ProblemError(f"{what} is too large to compute with (beyond ±1.8e308), found "
-                           f"{_short(node.text)}", node.mark)
-    if positive and value <= 0:
-        raise ProblemError(f"{what} must be greater than 0, found {_short(node.text)}",
-                           node.mark)
-    if nonnegative and value < 0:
-        raise ProblemError(f"{what} must not be negative, found {_short(node.text)}",
-                           node.mark)
-    return value
-
-
-def _string(node: YNode, what: str) -> str:
-    if not isinstance(node, YScalar) or not isinstance(node.value, str):
-        raise ProblemError(f"{what} must be a string, found {_describe(node)}", node.mark)
-    return node.value
-
-
-def _null(node: YNode | None) -> bool:
-    return isinstance(node, YScalar) and node.value is None and not node.quoted
-
-
-def _name(node: YNode, what: str) -> str:
-    if node.__class__ is YScalar:  # most names: a plain valid one, checked at once
-        text = node.value
-        if text.__class__ is str and _NAME_MATCH(text) and text not in RESERVED_WORDS:
-            return text
-    if isinstance(node, YScalar) and isinstance(node.value, (int, float)) and not isinstance(
-        node.value, bool
-    ):
-        raise ProblemError(f"{what} '{node.text}' is not a name: names start with a letter",
-                           node.mark)
-    text = _string(node, what)
-    if not NAME.match(text):
-        raise ProblemError(
-            f"{what} '{_short(text)}' is not a valid name: use letters, digits, '_' and '^', "
-            "starting with a letter", node.mark)
-    if text in RESERVED_WORDS:
-        # (the words are not listed: each new feature adds some)
-        raise ProblemError(f"{what} '{text}' is a reserved word of the value keys: choose "
-                           "another name", node.mark)
-    return text
-
-
-def _seq(node: YNode, what: str) -> YSeq:
-    if not isinstance(node, YSeq):
-        raise ProblemError(f"{what} must be a list, found {_describe(node)}", node.mark)
-    return node
-
-
-def _map(node: YNode, what: str) -> YMap:
-    if not isinstance(node, YMap):
-        raise ProblemError(f"{what} must be a mapping, found {_describe(node)}", node.mark)
-    return node
-
-
-def _int(node: YNode, what: str, minimum: int, maximum: int) -> int:
-    if (not isinstance(node, YScalar) or isinstance(node.value, bool)
-            or not isinstance(node.value, (int, float))):
-        raise ProblemError(f"{what} must be a whole number, found {_describe(node)}", node.mark)
-    value = node.value
-    if isinstance(value, float):
-        if not value.is_integer():  # also NaN and infinity
-            raise ProblemError(f"{what} must be a whole number, found {_short(node.text)}",
-                               node.mark)
-        value = int(value)
-    if value < minimum:
-        raise ProblemError(f"{what} must be at least {minimum}, found {_short(node.text)}",
-                           node.mark)
-    if value > maximum:
-        raise ProblemError(f"{what} must be at most {maximum:,}, found {_short(node.text)}",
-                           node.mark)
-    return int(value)
-
-
-def _shape_text(rows: int, cols: int) -> str:
-    return f"{rows}×{cols}"
-
-
-def _actual_shape(items: list[YNode]) -> str:
-    """The shape of a list as written: '3×2', or '3 rows' when the rows differ."""
-    if all(isinstance(item, YSeq) for item in items):
-        lengths = {len(item.items) for item in items if isinstance(item, YSeq)}
-        if len(lengths) == 1:
-            return _shape_text(len(items), lengths.pop())
-    return _plural(len(items), "row")
-
-
 class _Reader:
     def __init__(self, root: YMap, path: str, title_default: str) -> None:
         self.root = root
@@ -306,6 +134,11 @@ class _Reader:
 
     def read(self, steps_override: int | None) -> Problem:
         root = self.root
+        for key in NETWORK_KEYS:  # inputs: or layers: at the top level
+            if key in root.entries and "network" not in root.entries:
+                raise ProblemError(f"'{key}' belongs to the network: nest it under network: "
+                                   f"(network:, then {key}: indented below it)",
+                                   root.entries[key][0])
         _check_keys(root, TOP_KEYS, "the problem")
         title = self.title_default
         if (node := root.get("title")) is not None:
@@ -315,6 +148,12 @@ class _Reader:
             isinstance(node, YScalar) and node.value is None
         ):
             description = _string(node, "description")
+
+        notes = None
+        if (node := root.get("notes")) is not None and not (
+            isinstance(node, YScalar) and node.value is None
+        ):
+            notes = _string(node, "notes")
 
         network = _map(self.require(root, "network", "the problem"), "network")
         _check_keys(network, NETWORK_KEYS, "network")
@@ -351,6 +190,7 @@ class _Reader:
         steps = 1
         if (node := root.get("steps")) is not None:
             steps = _int(node, "steps", 0, MAX_STEPS)
+        file_steps = steps
         if steps_override is not None:
             if not 0 <= steps_override <= MAX_STEPS:
                 raise ProblemError(f"--steps must be between 0 and {MAX_STEPS:,}, found "
@@ -382,10 +222,21 @@ class _Reader:
             problem.tolerance = _number(node, "tolerance", nonnegative=True)
         if (node := root.get("min_digits")) is not None:
             problem.min_digits = _int(node, "min_digits", 1, MAX_MIN_DIGITS)
+        problem.notes = notes
+        # expected and quiz: every entry is independent, so every wrong one is reported
+        errors: list[ProblemError] = []
         if (node := root.get("expected")) is not None:
-            problem.expected = self.read_expected(_map(node, "expected"), problem)
+            try:
+                problem.expected = self.read_expected(_map(node, "expected"), problem,
+                                                      file_steps, errors)
+            except ProblemError as error:
+                errors.extend(error.each())
         if (node := root.get("quiz")) is not None:
-            problem.quiz = self.read_quiz(node, problem)
+            try:
+                self.read_quiz(node, problem, errors)
+            except ProblemError as error:
+                errors.extend(error.each())
+        raise_collected(errors)
         return problem
 
     # ---------------------------------------------------------------- network
@@ -478,6 +329,11 @@ class _Reader:
         activation = make_activation("identity")
         if (act_node := node.get("activation")) is not None:
             activation = self.read_activation(act_node)
+            if activation.per_layer and len(units) == 1:
+                raise ProblemError(
+                    f"{where}: softmax over one unit is always 1, so the loss and every "
+                    "gradient through it are constant: give the layer at least two units, "
+                    "or use sigmoid for a single unit", act_node.mark)
 
         weights_node = self.require(node, "weights", where)
         layout = _Layout(index, units, below)
@@ -765,51 +621,83 @@ class _Reader:
 
     # ------------------------------------------------------------------- quiz
 
-    def read_quiz(self, node: YNode, problem: Problem) -> list[str]:
+    def read_quiz(self, node: YNode, problem: Problem,
+                  errors: list[ProblemError] | None = None) -> list[str]:
         """Value keys or glob patterns of computed values (`backprop quiz` asks for them)."""
         items = [node] if isinstance(node, YScalar) else _seq(node, "quiz").items
         if not items:
             raise ProblemError("quiz is empty: list value keys or patterns, or leave it out",
                                node.mark)
         patterns = [_string(item, "quiz entry") for item in items]
-        errors = match_patterns(problem, patterns)[1]
-        for item, pattern in zip(items, patterns, strict=True):
-            if pattern in errors:
-                raise ProblemError(f"quiz: '{_short(pattern)}' {errors[pattern]}", item.mark)
+        why = match_patterns(problem, patterns)[1]
+        wrong = [ProblemError(f"quiz: '{_short(pattern)}' {why[pattern]}", item.mark)
+                 for item, pattern in zip(items, patterns, strict=True) if pattern in why]
+        if errors is None:
+            raise_collected(wrong)
+        else:
+            errors.extend(wrong)
+        problem.quiz = patterns
         return patterns
 
     # --------------------------------------------------------------- expected
 
-    def read_expected(self, node: YMap, problem: Problem) -> dict[str, Expected]:
+    def read_expected(self, node: YMap, problem: Problem, file_steps: int | None = None,
+                      errors: list[ProblemError] | None = None) -> dict[str, Expected]:
+        """The expected values; a key of the file's own ``file_steps`` that a --steps
+        override removed (``new.w1`` with --steps 0) is skipped and listed in
+        ``problem.skipped_expected``, not an error: the override, not the file, removed it."""
         result: dict[str, Expected] = {}
+        found: list[ProblemError] = []
         for key, (key_mark, value_node) in node.entries.items():
-            parts = parse_key(key, problem)
-            if parts is None:
-                # a large network's keys are not listed: a hint is not worth that
-                index = key_index(problem)
-                hint = suggest(key, list(index) if index is not None else [])
-                raise ProblemError(f"expected: unknown value key '{_short(key)}'{hint}",
-                                   key_mark)
-            entry = Expected(key=key, value=0.0, text="", mark=key_mark, parts=parts)
-            number_node: YNode = value_node
-            if isinstance(value_node, YMap):
-                _check_keys(value_node, EXPECTED_ENTRY_KEYS, f"expected '{key}'")
-                number_node = self.require(value_node, "value", f"expected '{key}'")
-                if (tol := value_node.get("tolerance")) is not None:
-                    entry.tolerance = _number(tol, f"expected '{key}' tolerance",
-                                              nonnegative=True)
-                if (err := value_node.get("erratum")) is not None:
-                    entry.erratum = _number(err, f"expected '{key}' erratum")
-                    assert isinstance(err, YScalar)
-                    entry.erratum_text = err.text
-                if (note := value_node.get("note")) is not None:
-                    entry.note = _string(note, f"expected '{key}' note")
-            value = _plain_float(number_node)
-            entry.value = value if value is not None else _number(number_node,
-                                                                  f"expected '{key}'")
-            assert isinstance(number_node, YScalar)
-            entry.text = number_node.text
-            result[key] = entry
+            try:
+                parts = parse_key(key, problem)
+                if parts is None and file_steps is not None and file_steps != problem.steps:
+                    overridden = problem.steps
+                    problem.steps = file_steps
+                    try:
+                        was_a_key = parse_key(key, problem) is not None
+                    finally:
+                        problem.steps = overridden
+                    if was_a_key:
+                        problem.skipped_expected.append(key)
+                        continue
+                if parts is None:
+                    # a large network's keys are not listed: a hint is not worth that
+                    index = key_index(problem)
+                    hint = suggest(key, list(index) if index is not None else [])
+                    first = key + problem.sample_suffix(0)  # z.h1 -> z.h1@1
+                    if (problem.has_samples and "@" not in key
+                            and parse_key(first, problem) is not None):
+                        hint = (f" (did you mean '{first}'? With samples, a sample's value "
+                                "ends in @k)")
+                    raise ProblemError(f"expected: unknown value key '{_short(key)}'{hint}",
+                                       key_mark)
+                entry = Expected(key=key, value=0.0, text="", mark=key_mark, parts=parts)
+                number_node: YNode = value_node
+                if isinstance(value_node, YMap):
+                    _check_keys(value_node, EXPECTED_ENTRY_KEYS, f"expected '{key}'")
+                    number_node = self.require(value_node, "value", f"expected '{key}'")
+                    if (tol := value_node.get("tolerance")) is not None:
+                        entry.tolerance = _number(tol, f"expected '{key}' tolerance",
+                                                  nonnegative=True)
+                    if (err := value_node.get("erratum")) is not None:
+                        entry.erratum = _number(err, f"expected '{key}' erratum")
+                        assert isinstance(err, YScalar)
+                        entry.erratum_text = err.text
+                    if (note := value_node.get("note")) is not None:
+                        entry.note = _string(note, f"expected '{key}' note")
+                value = _plain_float(number_node)
+                entry.value = value if value is not None else _number(number_node,
+                                                                      f"expected '{key}'")
+                assert isinstance(number_node, YScalar)
+                entry.text = number_node.text
+                result[key] = entry
+            except ProblemError as error:  # each entry is independent: report them all
+                found.extend(error.each())
+        if errors is None:
+            raise_collected(found)
+        else:
+            errors.extend(found)
         return result
 
 

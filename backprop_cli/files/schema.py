@@ -264,6 +264,9 @@ def _common() -> dict[str, Schema]:
                   "description": "Shown above the solution (default: the file name)."},
         "description": {"type": ["string", "null"],
                         "description": "Free Markdown text shown with the solution."},
+        "notes": {"type": ["string", "null"],
+                  "description": "The instructor's notes (how to use the exercise, what to "
+                                 "hide from students); never rendered."},
         "tolerance": _number("An absolute tolerance for every expected value (default: the "
                              "precision each value is written with).", minimum=0),
         "min_digits": {"type": "integer", "minimum": 1, "maximum": 17,

@@ -18,8 +18,8 @@ every other key.
 
 from __future__ import annotations
 
-from backprop_cli.errors import ProblemError, suggest
-from backprop_cli.files.loader import MAX_STEPS, _check_keys, _int, _number, _string
+from backprop_cli.errors import ProblemError, raise_collected, suggest
+from backprop_cli.files.fields import MAX_STEPS, _check_keys, _int, _number, _string
 from backprop_cli.files.yamlio import YMap, YNode
 from backprop_cli.model.optimizers import OPTIMIZER_NAMES, OPTIMIZERS, SETTINGS, Optimizer
 from backprop_cli.model.problem import Problem
@@ -27,15 +27,44 @@ from backprop_cli.rounding import MAX_DECIMALS
 
 
 def read_training(root: YMap, problem: Problem, steps_override: int | None) -> None:
-    """Set ``problem``'s optimizer, weight decay, batches, epochs and rounding from ``root``."""
+    """Set ``problem``'s optimizer, weight decay, batches, epochs and rounding from ``root``.
+
+    The settings are independent: every wrong one is reported, not only the first
+    (epochs, which count batches, are read only when batch_size is right)."""
+    errors: list[ProblemError] = []
+    for read in (_read_optimizer, _read_decay, _read_round, _read_batch_size):
+        try:
+            read(root, problem)
+        except ProblemError as error:
+            errors.extend(error.each())
+    batch_ok = not any(error.mark == getattr(root.get("batch_size"), "mark", None)
+                       for error in errors)
+    if batch_ok:
+        try:
+            _read_epochs(root, problem, steps_override)
+        except ProblemError as error:
+            errors.extend(error.each())
+    raise_collected(errors)
+
+
+def _read_optimizer(root: YMap, problem: Problem) -> None:
     if (node := root.get("optimizer")) is not None:
         problem.optimizer = read_optimizer(node)
+
+
+def _read_decay(root: YMap, problem: Problem) -> None:
     if (node := root.get("weight_decay")) is not None:
         problem.weight_decay = _number(node, "weight_decay", nonnegative=True)
         if problem.weight_decay:
             _check_decay_applies(problem, node)
+
+
+def _read_round(root: YMap, problem: Problem) -> None:
     if (node := root.get("round")) is not None:
         problem.round = _int(node, "round (decimals)", 0, MAX_DECIMALS)
+
+
+def _read_batch_size(root: YMap, problem: Problem) -> None:
     n = problem.n_samples
     if (node := root.get("batch_size")) is not None:
         size = _int(node, "batch_size", 1, MAX_STEPS)
@@ -43,6 +72,9 @@ def read_training(root: YMap, problem: Problem, steps_override: int | None) -> N
             raise ProblemError(f"batch_size is {size} but there {'is' if n == 1 else 'are'} "
                                f"only {n} sample{'s' * (n != 1)}", node.mark)
         problem.batch_size = size
+
+
+def _read_epochs(root: YMap, problem: Problem, steps_override: int | None) -> None:
     if (node := root.get("epochs")) is not None:
         if "steps" in root.entries:
             raise ProblemError(f"give either 'steps' or 'epochs', not both ('steps' is at line "

@@ -459,6 +459,11 @@ def _check_characters(text: str) -> None:
                        _position(text, bad.start()))
 
 
+# a key whose value is rows without the brackets around them: weights: [1, 2], [3, 4]
+_UNBRACKETED_MATRIX = re.compile(
+    r"^\s*(?:-\s+)?(?P<key>[^\s:#]+):\s*(?P<rows>\[[^\[\]]*\](?:\s*,\s*\[[^\[\]]*\])+)\s*(?:#.*)?$")
+
+
 def _syntax_error(error: yaml.MarkedYAMLError, text: str) -> ProblemError:
     """PyYAML's complaint in words a student can act on, at the place it names."""
     mark = error.problem_mark or error.context_mark
@@ -478,6 +483,11 @@ def _syntax_error(error: yaml.MarkedYAMLError, text: str) -> ProblemError:
         if "cannot start any token" in problem and at:
             return ProblemError(f"YAML syntax error: a plain value cannot start with '{at}' "
                                 "(put the value in quotes)", where)
+        rows = _UNBRACKETED_MATRIX.match(line)
+        if rows is not None:  # weights: [0.5, 0.6], [0.2, 0.3]
+            return ProblemError(f"{rows.group('key')}: a matrix needs its outer brackets: "
+                                f"{rows.group('key')}: [{rows.group('rows').strip()}]",
+                                Mark(where.line, rows.start("rows") + 1))
     if "maximum nesting depth" in problem:
         return ProblemError(f"nesting deeper than {MAX_DEPTH} levels", where)
     hint = ""

@@ -9,9 +9,12 @@ values, and renders its worked solution in the formats it supports.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
+from backprop_cli.checking.checker import KeyResult
 from backprop_cli.checking.report import FileReport
+from backprop_cli.checking.verdicts import Precision
 from backprop_cli.files.yamlio import YNode
 from backprop_cli.formats import SolveFormat
 from backprop_cli.records import record
@@ -58,8 +61,59 @@ class SolveRequestError(ValueError):
         self.option = option
 
 
+class QuizError(Exception):
+    """A pattern asked for that matches no computed value (a usage error of the quiz)."""
+
+
+class QuizMaterial(Protocol):
+    """What `backprop quiz` (and grading) asks of one exercise, whatever its kind: the
+    questions in computation order, their exact values, hints, and the verdict on a
+    student's answer, their own earlier answers standing where an author's values stand
+    in `check` (errors carried forward)."""
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def keys(self) -> list[str]:
+        """The value keys asked, in computation order."""
+        ...
+
+    @property
+    def note(self) -> str | None:
+        """What the questions leave out and how to ask for it (None: nothing)."""
+        ...
+
+    def given(self) -> list[str]:
+        """The lines that state what the student is given."""
+        ...
+
+    def describe(self, key: str) -> str:
+        """The question in words and the worked solution's symbol."""
+        ...
+
+    def exact(self, key: str) -> float: ...
+
+    def judge(self, key: str, value: float, typed: Precision, text: str) -> KeyResult | None:
+        """The verdict on an answer typed at ``typed`` precision; None when it is right
+        only to fewer significant digits than the quiz asks for."""
+        ...
+
+    def accept(self, key: str, value: float, typed: Precision, text: str) -> None:
+        """The judged answer becomes the student's value of ``key`` for later questions."""
+        ...
+
+    def hint(self, key: str) -> str:
+        """The formula of ``key``."""
+        ...
+
+    def explain(self, result: KeyResult) -> list[str]:
+        """The feedback lines on a verdict."""
+        ...
+
+
 class ExerciseKind(Protocol[E]):
-    """One kind of exercise: read, check and solve its files."""
+    """One kind of exercise: read, check, solve and quiz its files."""
 
     @property
     def name(self) -> str:
@@ -83,4 +137,11 @@ class ExerciseKind(Protocol[E]):
 
     def solve(self, exercise: E, request: SolveRequest) -> str:
         """The worked solution as ``request.fmt`` text; SolveRequestError when it cannot."""
+        ...
+
+    def quiz(self, exercise: E, patterns: Sequence[str] | None, limit: int, digits: int,
+             min_digits: int) -> QuizMaterial:
+        """The quiz on ``exercise``: the keys matching ``patterns`` (the file's own quiz
+        list, or the exercise's default questions, at most ``limit``, when None);
+        QuizError for a pattern that matches no computed value."""
         ...

@@ -8,6 +8,8 @@ solution written by :mod:`backprop_cli.kinds.layered_text`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from backprop_cli.checking.checker import KeyResult, settle
 from backprop_cli.checking.report import FileError, FileReport, judged
 from backprop_cli.checking.verdicts import Precision, judge
@@ -17,15 +19,19 @@ from backprop_cli.files.layered import read_layered
 from backprop_cli.files.yamlio import YMap, YNode
 from backprop_cli.formats import SolveFormat
 from backprop_cli.kinds.base import SolveRequest, SolveRequestError
+from backprop_cli.kinds.layered_quiz import LayeredQuiz
 from backprop_cli.kinds.layered_text import worked_lines
 from backprop_cli.model.keys import key_glob
 from backprop_cli.model.layered import LayeredProblem
+from backprop_cli.render.html import write_text_page
 from backprop_cli.render.jsonout import dumps
 
 
 class LayeredKind:
     name = "layered"
-    formats: tuple[SolveFormat, ...] = ("rich", "plain", "markdown", "json")
+    # worked as lines of text, as a derivative exercise is (latex and svg typeset a dense
+    # network's equation document)
+    formats: tuple[SolveFormat, ...] = ("rich", "plain", "markdown", "html", "json")
 
     def read(self, root: YNode | None, path: str, *, steps: int | None,
              title_default: str) -> LayeredProblem:
@@ -56,8 +62,9 @@ class LayeredKind:
 
     def solve(self, exercise: LayeredProblem, request: SolveRequest) -> str:
         if request.fmt not in self.formats:
-            raise SolveRequestError(f"a layered network prints as plain text, markdown or "
-                                    f"json, not {request.fmt}", "--format")
+            raise SolveRequestError(f"a layered network is worked as lines of text: solve "
+                                    f"writes it as {', '.join(self.formats)}, not "
+                                    f"{request.fmt}", "--format")
         for given, option in ((request.handout, "--handout"), (request.statement, "--statement"),
                               (request.decimals is not None, "--decimals"),
                               (request.round_decimals is not None, "--round")):
@@ -74,9 +81,17 @@ class LayeredKind:
                                     f"{'s' * (exercise.steps != 1)}; K must be at most {last}",
                                     "--step")
         lines = worked_lines(solution, request.digits, step)
+        body = lines[2:]  # the title is the page's
         if request.fmt == "markdown":
-            return f"# {exercise.title}\n\n```\n" + "\n".join(lines[2:]).strip() + "\n```\n"
-        return "\n".join(lines) + "\n"
+            joined = "\n".join(body).strip("\n")
+            return f"# {exercise.title}\n\n```text\n{joined}\n```\n"
+        if request.fmt == "html":
+            return write_text_page(exercise.title, body)
+        return "\n".join(lines) + "\n"  # rich and plain print the same text
+
+    def quiz(self, exercise: LayeredProblem, patterns: Sequence[str] | None, limit: int,
+             digits: int, min_digits: int) -> LayeredQuiz:
+        return LayeredQuiz(exercise, patterns, limit, digits, min_digits)
 
 
 def document(solution: LayeredSolution, patterns: tuple[str, ...] = ()) -> dict[str, object]:

@@ -6,18 +6,23 @@ Read by :mod:`backprop_cli.files.loader`, run by the engine, judged by
 
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Sequence
+
 from backprop_cli.checking.checker import check_values
 from backprop_cli.checking.report import FileError, FileReport, judged
 from backprop_cli.engine import solve
-from backprop_cli.errors import NumericError
+from backprop_cli.errors import NumericError, ProblemError, suggest
 from backprop_cli.files.loader import problem_from_tree
 from backprop_cli.files.yamlio import YNode
 from backprop_cli.formats import SolveFormat
 from backprop_cli.kinds.base import SolveRequest, SolveRequestError
+from backprop_cli.kinds.network_quiz import NetworkQuiz
 from backprop_cli.model.keys import value_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.records import replace
 from backprop_cli.render import RenderOptions, render_problem, solve_for_display
+from backprop_cli.render.formula_text import math_substituted
 from backprop_cli.render.jsonout import dumps, solution_document
 
 
@@ -36,6 +41,10 @@ class NetworkKind:
         try:
             solution = solve(exercise, list(exercise.expected) or [value_key("loss", step=None)])
             results = check_values(exercise, solution.values, min_digits)
+            for result in results:  # the recomputations, as the worked solution writes them
+                if result.formula is not None and result.recomputed is not None:
+                    result.shown = math_substituted(exercise, result.key, result.formula,
+                                                    result.operands, result.recomputed)
         except NumericError as error:
             return FileReport(path, "invalid", exercise.title, errors=[
                 FileError(str(error), None, None, f"{path}: {error}")])
@@ -56,7 +65,14 @@ class NetworkKind:
                     raise SolveRequestError(f"{option} shapes a document for people; "
                                             "--format json has every value at full precision",
                                             option)
-            return dumps(solution_document(solve(problem, request.patterns or None)))
+            solution = solve(problem, request.patterns or None)
+            for pattern in request.patterns:
+                if not any(fnmatch.fnmatchcase(key, pattern) for key in solution.values):
+                    # a typo (grad.W1), not an empty selection: name the key meant
+                    every = solve(problem).values  # only on this error path
+                    raise ProblemError(f"--keys '{pattern}' matches no value key"
+                                       f"{suggest(pattern, list(every))}")
+            return dumps(solution_document(solution))
         last = max(problem.steps, 1)
         step = request.step or 1
         if step > last:
@@ -68,6 +84,11 @@ class NetworkKind:
                                 color=request.color, decimals=request.decimals,
                                 handout=request.handout, statement=request.statement)
         return render_problem(problem, solve_for_display(problem, step), options)
+
+
+    def quiz(self, exercise: Problem, patterns: Sequence[str] | None, limit: int, digits: int,
+             min_digits: int) -> NetworkQuiz:
+        return NetworkQuiz(exercise, patterns, limit, digits, min_digits)
 
 
 KIND = NetworkKind()

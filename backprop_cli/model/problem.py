@@ -138,6 +138,9 @@ class Problem:
     batch_size: int | None = None  # None: every step uses every sample
     epochs: int | None = None  # as written; then steps = epochs × batches_per_epoch
     round: int | None = None  # hand-calculation mode: decimals of every value produced
+    notes: str | None = None  # the instructor's notes: never rendered
+    # expected keys of the file's own steps that a --steps override leaves without a value
+    skipped_expected: list[str] = field(default_factory=list)
 
     @property
     def n_samples(self) -> int:

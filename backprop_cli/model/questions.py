@@ -65,14 +65,61 @@ def exercise_keys(problem: Problem) -> list[str]:
 
 
 def default_keys(problem: Problem, limit: int = DEFAULT_LIMIT) -> list[str]:
-    """The exercise keys; for a large network, one path through it, at most ``limit``.
+    """The exercise keys, or for a large exercise the subset :func:`default_selection`
+    picks (at most ``limit``)."""
+    return default_selection(problem, limit)[0]
 
-    The path: the first unit of every hidden layer and the output units, the
-    loss, and the parameters of those units that read the path (or are biases).
+
+def default_selection(problem: Problem, limit: int = DEFAULT_LIMIT
+                      ) -> tuple[list[str], str | None]:
+    """The questions of an exercise, and a note saying what is left out and how to ask
+    for it (None when nothing is).
+
+    Up to ``limit`` questions every exercise key is asked. Beyond it, every unit is still
+    asked about: the first sample's z, a, loss and δ of every unit, with the batch's
+    gradients and updates of the parameters on one path; a network too large even for
+    that gets one path through it (the first unit of every hidden layer and the outputs).
     """
     keys = exercise_keys(problem)
     if len(keys) <= limit:
-        return keys
+        return keys, None
+    parsed = {key: parse_key(key, problem) for key in keys}
+    first = min((p.sample for p in parsed.values() if p is not None and p.sample is not None),
+                default=None)
+    params = _path_parameters(problem)
+    parameter_kinds = ("grad", "new", *problem.optimizer.kinds)
+    per_unit = [k for k, p in parsed.items() if p is not None
+                and p.kind not in parameter_kinds and p.sample in (None, first)]
+    if len(per_unit) <= limit:
+        chosen = set(per_unit)
+        rest = [(k, p.name) for k, p in parsed.items() if p is not None
+                and p.kind in parameter_kinds]
+        every = len(chosen) + len(rest) <= limit
+        for key, name in rest:
+            if len(chosen) < limit and (every or name in params):
+                chosen.add(key)
+        selection = [key for key in keys if key in chosen]
+        which = ("every unit" + (f" for sample {first + 1}" if first is not None else "")
+                 + ("; every parameter" if every else
+                    "; the parameters of one path through the network"))
+    else:
+        units = set(problem.output_names) | {layer.units[0] for layer in problem.layers[:-1]}
+        selection = [key for key, p in parsed.items() if p is not None and (
+            p.name in params if p.kind in ("grad", "new") else
+            p.kind == "loss" or p.name in units)][:limit]
+        which = "one path: the first unit of each hidden layer, the outputs and their inputs"
+    other = "'*" + problem.sample_suffix(first + 1) + "'" if first is not None else ""
+    example = (f"--keys {other} (sample {(first or 0) + 2})"
+               if first is not None and problem.n_samples > first + 1 else
+               "--keys 'z.*' --keys 'grad.*'")
+    note = (f"{len(selection)} of the exercise's {len(keys)} values ({which}). "
+            f"Ask for the others with --keys, e.g. {example}.")
+    return selection, note
+
+
+def _path_parameters(problem: Problem) -> set[str]:
+    """The parameters of the first unit of every hidden layer and the output units that
+    read that path (or are biases)."""
     chosen: set[str] = set(problem.output_names)
     for layer in problem.layers[:-1]:
         chosen.add(layer.units[0])
@@ -84,16 +131,7 @@ def default_keys(problem: Problem, limit: int = DEFAULT_LIMIT) -> list[str]:
             source = problem.layer_inputs(use.layer)[use.col] if not use.is_bias else None
             if layer.units[use.row] in chosen and (source is None or source in on_path):
                 params.add(name)
-    path = []
-    for key in keys:
-        parts = parse_key(key, problem)
-        assert parts is not None
-        if parts.kind in ("grad", "new"):
-            if parts.name in params:
-                path.append(key)
-        elif parts.kind == "loss" or parts.name in chosen:
-            path.append(key)
-    return path[:limit]
+    return params
 
 
 def _steps_matched(pattern: str) -> set[int] | None:

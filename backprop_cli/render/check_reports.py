@@ -81,6 +81,9 @@ def describe_recomputation(result: KeyResult, digits: int = 6) -> str | None:
     """The step recomputed from the file's own numbers, with those numbers substituted."""
     if result.formula is None or result.recomputed is None:
         return None
+    if result.shown is not None:  # the worked solution's notation, for a person
+        symbol, formula, numbers, value = result.shown
+        return f"{symbol} = {formula} = {numbers} = {value} from the file's own numbers"
     symbols, numbers = substituted(result.formula, result.operands, digits)
     return (f"{result.key} = {symbols} = {numbers} = {_num(result.recomputed, digits)} "
             "from the file's own numbers")

@@ -17,11 +17,11 @@ hundred lines.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from backprop_cli.checking.checker import check_values
 from backprop_cli.engine.passes import Solution
-from backprop_cli.expr import Expr, Piecewise, Ref, Sum, reduce_innermost
+from backprop_cli.expr import Call, Expr, Piecewise, Quotient, Ref, Sum, add, reduce_innermost
 from backprop_cli.model.activations import Activation
 from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keys import FINAL_PREFIX, KeyKind, compose, keys_of, prefix_for, value_key
@@ -40,7 +40,6 @@ from backprop_cli.render.model import (
     Fields,
     Inline,
     Judgement,
-    Mark,
     Math,
     Num,
     Para,
@@ -48,6 +47,7 @@ from backprop_cli.render.model import (
     Sparkline,
     Sym,
     Table,
+    VerdictMark,
     Word,
 )
 from backprop_cli.render.textplot import spaced
@@ -79,15 +79,10 @@ def judgements(problem: Problem, values: Mapping[str, float]) -> dict[str, Judge
     if not problem.expected:
         return {}
     if all(key in values for key in problem.expected):
-        try:
-            return {r.key: Judgement(r.key, r.text, r.verdict, r.erratum_text, r.note,
-                                     r.recomputed, r.reason,
-                                     r.diagnosis.message if r.diagnosis else None)
-                    for r in check_values(problem, values)}
-        except KeyError:
-            # a recomputation needs a value that was not recorded (another step count
-            # than the file's): show the author's values without verdicts
-            pass
+        return {r.key: Judgement(r.key, r.text, r.verdict, r.erratum_text, r.note,
+                                 r.recomputed, r.reason,
+                                 r.diagnosis.message if r.diagnosis else None)
+                for r in check_values(problem, values)}
     return {key: Judgement(key, entry.text, "erratum" if entry.erratum is not None else None,
                            entry.erratum_text, entry.note)
             for key, entry in problem.expected.items()}
@@ -132,9 +127,12 @@ class Builder:
             if problem.steps > 1:
                 doc.sections.append(self.training_section(next(number)))
             doc.sections.append(self.after_section(next(number)))
-        leftover = self.leftover_section(next(number))
+        at = next(number)
+        leftover = self.leftover_section(at)
         if leftover is not None:
             doc.sections.append(leftover)
+            at = next(number)
+        doc.sections.append(self.summary_section(at))
         if self.values.cleaned:
             doc.sections[0].add(Para([
                 "Sums that cancel to within rounding error (binary floating point writes 0.4·3 "
@@ -160,7 +158,7 @@ class Builder:
 
     def mark(self, key: str) -> list[Inline]:
         judgement = self.judge(key)
-        return [] if judgement is None else [" ", Mark(judgement)]
+        return [] if judgement is None else [" ", VerdictMark(judgement)]
 
     def equation(self, key: str, rate_symbol: bool = False) -> Equation | None:
         expr = self.formulas.for_key(key)
@@ -416,6 +414,9 @@ class Builder:
                 if li in self.large:
                     sub_section.add(self.forward_table(li, prefix, sfx))
                     continue
+                if problem.layers[li].activation.per_layer and self.softmax_layer(
+                        sub_section, li, prefix, sfx):
+                    continue
                 for unit in problem.layers[li].units:
                     self.add_equation(sub_section, compose(prefix, "z", unit, sfx))
                     self.add_equation(sub_section, compose(prefix, "a", unit, sfx))
@@ -423,6 +424,39 @@ class Builder:
                 self.add_loss(target, compose(prefix, "loss", "", sfx))
         if len(samples) > MAX_FULL_SAMPLES:
             section.add(self.other_samples_table(prefix, samples))
+
+    def softmax_layer(self, section: Section, li: int, prefix: str, sfx: str) -> bool:
+        """A softmax layer in the order it is computed by hand: every z, then the
+        exponentials and their sum S, then each a = exp(z)/S; the units in layer order.
+        False (nothing added) when an exponential overflows: the engine's shifted
+        softmax is then shown as it is."""
+        units = self.problem.layers[li].units
+        z_keys = [compose(prefix, "z", unit, sfx) for unit in units]
+        if any(key not in self.values for key in z_keys) or any(
+                self.values[key] > EXP_LIMIT for key in z_keys):
+            return False
+        total_name = _free_name(self.problem, "S")
+        exps = [Call("exp", (Ref(key),)) for key in z_keys]
+        total = math.fsum(math.exp(self.values[key]) for key in z_keys)
+        values = _WithValue(self.values, total_name, total)
+        for key in z_keys:
+            self.add_equation(section, key)
+        steps = [add(*exps)]
+        for _ in range(MAX_REDUCTIONS):
+            reduced = reduce_innermost(steps[-1], values)
+            if reduced is None:
+                break
+            steps.append(reduced)
+        section.add(Equation(None, steps, values, total, lhs=[Math(Ref(total_name))]))
+        for unit, exp in zip(units, exps, strict=True):
+            a_key = compose(prefix, "a", unit, sfx)
+            if a_key not in self.values:
+                continue
+            quotient = Quotient(exp, Ref(total_name))
+            reduced_a = reduce_innermost(quotient, values)
+            section.add(Equation(a_key, [quotient] + ([reduced_a] if reduced_a else []),
+                                 values, self.values[a_key], judgement=self.judge(a_key)))
+        return True
 
     def sample_data(self, section: Section, sfx: str) -> None:
         problem = self.problem
@@ -488,8 +522,8 @@ class Builder:
         layer = self.problem.layers[li]
         first = layer.units[0]
         z_first = compose(prefix, "z", first, sfx)
-        columns = [Column(["unit"]), Column([Sym(z_first)], "right"),
-                   Column([Sym(compose(prefix, "a", first, sfx))], "right"),
+        # the headers name no unit: each row is its own unit's z and a
+        columns = [Column(["unit"]), Column(["z"], "right"), Column(["a"], "right"),
                    Column([f"largest of the {self.term_count(z_first)} terms of z"])]
         rows: list[Sequence[Cell]] = []
         for unit in self.unit_rows(li):
@@ -509,8 +543,7 @@ class Builder:
         more = self.rows_footer(li)
         if more:
             footer = [*more, " ", *footer]
-        return Table(columns, rows, title=["Each unit's z and a (the columns are ",
-                                           Word("unit", first), "'s symbols)"], footer=footer)
+        return Table(columns, rows, title=["Each unit's z and a"], footer=footer)
 
     # -------------------------------------------------------------------- loss
 
@@ -596,10 +629,11 @@ class Builder:
         prefix = self.prefix
         first = layer.units[0]
         is_output = li == len(self.problem.layers) - 1
-        columns = [Column(["unit"]), Column([Sym(compose(prefix, "grad.a", first, sfx))], "right")]
+        # the headers name no unit: each row is its own unit's values
+        columns = [Column(["unit"]), Column(["∂L/∂a"], "right")]
         if not layer.activation.per_layer:
-            columns.append(Column([Sym(compose(prefix, "dadz", first, sfx))], "right"))
-        columns.append(Column([Sym(compose(prefix, "grad.z", first, sfx))], "right"))
+            columns.append(Column(["∂a/∂z"], "right"))
+        columns.append(Column(["δ = ∂L/∂z"], "right"))
         if not is_output:
             count = self.term_count(compose(prefix, "grad.a", first, sfx))
             columns.append(Column([f"largest of the {count} terms of ∂L/∂a"]))
@@ -632,9 +666,7 @@ class Builder:
         more = self.rows_footer(li)
         if more:
             footer = [*more, " ", *footer]
-        return Table(columns, rows, title=["Each unit's gradients (the columns are ",
-                                           Word("unit", first), "'s symbols)"],
-                     footer=footer or None)
+        return Table(columns, rows, title=["Each unit's gradients"], footer=footer or None)
 
     def largest_gradients(self, section: Section, li: int, sfx: str) -> None:
         problem = self.problem
@@ -725,6 +757,9 @@ class Builder:
                 example.judgement = None  # the table below shows the author's value
                 self.shown.discard(compose(prefix, kind, name))
                 section.add(example)
+        erased = self.erased_updates(movable, prefix)
+        if erased:
+            section.add(self.erased_warning(erased, len(movable)))
         if self.few_parameters:
             section.add(self.update_table(names, prefix))
         else:
@@ -734,6 +769,28 @@ class Builder:
                                           title=f"The {min(TOP_CHANGES, len(changes))} "
                                                 "largest updates"))
         return section
+
+    def erased_updates(self, movable: list[str], prefix: str) -> list[str]:
+        """Hand-calculation mode: the parameters with a gradient whose update rounding
+        erased (η·∂L/∂p under half a unit of the last decimal kept: 0.5 + 0 = 0.5)."""
+        if self.problem.round is None:
+            return []
+        raw = self.solution.values
+        return [name for name in movable
+                if raw.get(compose(prefix, "grad", name), 0.0) != 0.0
+                and raw.get(compose(prefix, "new", name)) == raw.get(compose(prefix, "param",
+                                                                             name))]
+
+    def erased_warning(self, erased: list[str], movable: int) -> Para:
+        decimals = self.problem.round
+        assert decimals is not None
+        listed = ", ".join(erased[:MAX_LIST]) + (", …" if len(erased) > MAX_LIST else "")
+        which = ("every update" if len(erased) == movable else
+                 f"the update of {_count(len(erased), 'parameter')} ({listed})")
+        return Para([f"Warning: rounding to {decimals} decimals erases {which}: each change "
+                     f"is smaller than half a unit of the last decimal kept, so the parameter "
+                     f"stays as it was. Keep more decimals (--round {decimals + 2}, or round: "
+                     f"{decimals + 2} in the file) to see the step."], "warning")
 
     def example_parameter(self, movable: list[str]) -> str | None:
         """The parameter whose update is written out: the first that moves shows it best."""
@@ -763,7 +820,7 @@ class Builder:
             return []
         if judgement.note:
             notes += [" " if notes else "", Sym(key), f": {judgement.note}."]
-        return [Mark(judgement, compact=True)]
+        return [VerdictMark(judgement, compact=True)]
 
     def update_table(self, names: list[str], prefix: str, title: str | None = None) -> Table:
         problem = self.problem
@@ -917,6 +974,27 @@ class Builder:
         section.add(Para(parts))
         return section
 
+    def summary_section(self, number: int) -> Section:
+        """The end of the solution in one place: the loss before and after the updates.
+        (A verdict count of the published values belongs here too.)"""
+        section = self.section(f"{number}. Summary", context=1)
+        steps = self.solution.steps_run
+        before = self.values["loss"]
+        if not steps or "final.loss" not in self.values:
+            section.add(Fields([("loss", [Num(before)]),
+                                ("updates", ["none (steps: 0)"])]))
+            return section
+        after = self.values["final.loss"]
+        change = (f"{_percent(before - after, before)} lower" if after < before else
+                  f"{_percent(after - before, before)} higher" if after > before else
+                  "no change")
+        section.add(Fields([
+            ("loss before", [Num(before)]),
+            (f"loss after {_count(steps, 'update')}", [Num(after)]),
+            ("change", [Num(after - before), f" ({change})"]),
+        ]))
+        return section
+
     def final_samples_table(self) -> Table:
         """Every sample's outputs and loss with the new parameters."""
         problem = self.problem
@@ -960,6 +1038,34 @@ class Builder:
             rows.append([[Sym(key)], computed, self.compact_mark(key, notes)])
         section.add(Table(columns, rows, footer=notes or None))
         return section
+
+
+EXP_LIMIT = 700.0  # exp(z) of a larger z overflows a float
+
+
+class _WithValue(Mapping[str, float]):
+    """The document's values and one more, a display-only name (the softmax sum S)."""
+
+    def __init__(self, values: Mapping[str, float], name: str, value: float) -> None:
+        self.base, self.name, self.value = values, name, value
+
+    def __getitem__(self, key: str) -> float:
+        return self.value if key == self.name else self.base[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield self.name
+        yield from self.base
+
+    def __len__(self) -> int:
+        return len(self.base) + 1
+
+
+def _free_name(problem: Problem, name: str) -> str:
+    """``name``, or ``name`` with primes, so that it is no parameter, unit or input."""
+    taken = set(problem.parameters) | set(problem.unit_set) | set(problem.input_names)
+    while name in taken:
+        name += "′"
+    return name
 
 
 def _count(n: int, noun: str) -> str:

@@ -1,9 +1,10 @@
-"""Formulas as one-line text in terms of value keys, for check reports and CI logs.
+"""Formulas as one-line text, for check reports and CI logs.
 
-The worked solution writes textbook symbols (δ_o, ∂L/∂w1); a check report
-writes the value keys an instructor edits in the file (``grad.z.o*a.h1``), so
-the line can be searched for and copied. Numbers are substituted from any
-assignment of values (the author's own numbers, in a carried-forward check).
+A person reads the worked solution's symbols (``∂L/∂a_h2 = v2·δ_o``:
+:func:`math_substituted`); a machine reads value keys (``grad.z.o*a.h1``:
+:func:`substituted`), as the JSON report gives them. Numbers are substituted
+from any assignment of values (the author's own numbers, in a carried-forward
+check).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from collections.abc import Mapping
 
 from backprop_cli.expr import Expr, render
 from backprop_cli.model.activations import find_activation
+from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
+from backprop_cli.render.notation import UnicodeNotation
 
 # the functions that are not activations; an activation's name is in its spec (key_name)
 FUNCTION_NAMES = {"exp": "exp", "log": "log"}
@@ -67,3 +70,12 @@ def substituted(expr: Expr, values: Mapping[str, float], digits: int = 6) -> tup
     """``expr`` written with keys, and with ``values`` substituted."""
     notation = KeyNotation(digits)
     return render(expr, notation), render(expr, notation, values)
+
+
+def math_substituted(problem: Problem, key: str, expr: Expr, values: Mapping[str, float],
+                     result: float, digits: int = 4) -> tuple[str, str, str, str]:
+    """``key``'s symbol, ``expr`` and ``expr`` with ``values`` substituted, and ``result``,
+    as the worked solution writes them: ∂L/∂a_h2, v2·δ_o, 0.7·(−0.0253), −0.01771."""
+    notation = UnicodeNotation(problem, digits)
+    return (notation.symbol(key), render(expr, notation), render(expr, notation, values),
+            notation.number(result))

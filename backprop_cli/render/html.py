@@ -20,7 +20,6 @@ from backprop_cli.render.model import (
     Equation,
     Fields,
     Inline,
-    Mark,
     Math,
     Num,
     Para,
@@ -28,6 +27,7 @@ from backprop_cli.render.model import (
     Sparkline,
     Sym,
     Table,
+    VerdictMark,
     Word,
 )
 from backprop_cli.render.notation import MathNotation
@@ -80,7 +80,7 @@ class HtmlWriter:
         for part in parts:
             if isinstance(part, str):
                 out.append(html.escape(part))
-            elif isinstance(part, Mark):
+            elif isinstance(part, VerdictMark):
                 mark = mark_text(part.judgement, self.prose, False, part.compact)
                 text = html.escape(f"{mark.symbol} {mark.text}".strip())
                 out.append(f'<span class="{mark.verdict or "published"}">{text}</span>')
@@ -222,3 +222,23 @@ class HtmlWriter:
 
 def write_html(doc: Document, latex: MathNotation, prose: MathNotation) -> str:
     return HtmlWriter(latex, prose).write(doc)
+
+
+TEXT_PAGE_STYLE = """\
+pre.worked { background: #f8fafc; padding: .75rem 1rem; overflow-x: auto;
+  font: 15px/1.5 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
+"""
+
+
+def write_text_page(title: str, lines: Sequence[str]) -> str:
+    """A page of worked lines already laid out as text (a derivative exercise's working:
+    its alignment is the meaning, so it stays preformatted), in the same light theme."""
+    body = html.escape("\n".join(lines), quote=False)
+    return "\n".join([
+        "<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<meta name="generator" content="backprop solve">',
+        f"<title>{html.escape(title)}</title>", f"<style>\n{STYLE}{TEXT_PAGE_STYLE}</style>",
+        "</head>",
+        "<body>", "<main>", f"<h1>{html.escape(title)}</h1>",
+        f'<pre class="worked">{body}</pre>', "</main>", "</body>", "</html>"]) + "\n"

@@ -19,7 +19,6 @@ from backprop_cli.render.model import (
     Equation,
     Fields,
     Inline,
-    Mark,
     Math,
     Num,
     Para,
@@ -27,6 +26,7 @@ from backprop_cli.render.model import (
     Sparkline,
     Sym,
     Table,
+    VerdictMark,
     Word,
 )
 from backprop_cli.render.notation import MathNotation
@@ -179,7 +179,7 @@ class LatexWriter:
         for part in parts:
             if isinstance(part, str):
                 out.append(escape(part))
-            elif isinstance(part, Mark):
+            elif isinstance(part, VerdictMark):
                 mark = mark_text(part.judgement, self.latex, False, part.compact)
                 out.append(escape(f"{mark.symbol} {mark.text}".strip()))
             elif isinstance(part, Word) and part.kind == "text":

@@ -16,7 +16,6 @@ from backprop_cli.render.model import (
     Equation,
     Fields,
     Inline,
-    Mark,
     Math,
     Num,
     Para,
@@ -24,6 +23,7 @@ from backprop_cli.render.model import (
     Sparkline,
     Sym,
     Table,
+    VerdictMark,
     Word,
 )
 from backprop_cli.render.notation import MathNotation
@@ -61,7 +61,7 @@ class MarkdownWriter:
                 pieces.append(("eq" if part == " = " else "text", part))
             elif isinstance(part, Num):
                 pieces.append(("num", inline_math(part, self.latex)))
-            elif isinstance(part, Mark):
+            elif isinstance(part, VerdictMark):
                 mark = mark_text(part.judgement, self.prose, False, part.compact)
                 pieces.append(("text", f"{mark.symbol} {mark.text}".strip()))
             elif isinstance(part, Word) and part.kind == "text":

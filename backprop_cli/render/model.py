@@ -64,14 +64,14 @@ class Judgement:
 
 
 @record(frozen=True)
-class Mark:
+class VerdictMark:
     """A judgement shown inline; compact in a table cell (✗ 0.0461 → 0.04552)."""
 
     judgement: Judgement
     compact: bool = False
 
 
-Inline = str | Sym | Num | Math | Word | Mark
+Inline = str | Sym | Num | Math | Word | VerdictMark
 
 
 @record

@@ -25,6 +25,7 @@ from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.optimizers import ALL_UPDATE_KINDS as OPTIMIZER_KINDS
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_decimals, format_display
+from backprop_cli.rounding import shown_decimals
 
 SUPERSCRIPT = dict(zip("0123456789+-−()=", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁽⁾⁼", strict=True))
 SUBSCRIPT = dict(zip("0123456789+-−()=", "₀₁₂₃₄₅₆₇₈₉₊₋₋₍₎₌", strict=True))
@@ -95,6 +96,9 @@ class MathNotation:
         # hand-calculation mode: every number written with the decimals the student keeps
         self.decimals: int | None = problem.round
         self.fixed = False  # --decimals N: exactly N decimals (trailing zeros kept)
+        # hand-calculation mode's own decimals (not an equation's chosen ones): a value on its
+        # way to being kept shows every decimal it has (0.7·(−0.025) = −0.0175 = −0.018)
+        self.hand = problem.round is not None
         self.unit_layer = {u: li for li, layer in enumerate(problem.layers) for u in layer.units}
         self.outputs = set(problem.output_names)
         self.single_output = len(problem.output_names) == 1
@@ -119,6 +123,7 @@ class MathNotation:
         other = copy.copy(self)
         other.decimals = decimals
         other.fixed = fixed
+        other.hand = False
         other._cache = {}
         return other
 
@@ -209,7 +214,11 @@ class MathNotation:
                     positional: bool = False) -> str:
         """``value`` as the options ask: fixed decimals, hand-calculation decimals or digits
         (see :func:`~backprop_cli.numfmt.format_display`)."""
-        return format_display(value, self.digits, self.decimals, self.fixed, digits, ascii_only,
+        # hand-calculation mode: a kept value shows its decimals, one on its way every
+        # decimal it has (0.7·(−0.025) = −0.0175 = −0.018); --decimals is fixed as asked
+        decimals = (shown_decimals(self.decimals) if self.hand and self.decimals is not None
+                    and not self.fixed else self.decimals)
+        return format_display(value, self.digits, decimals, self.fixed, digits, ascii_only,
                               positional)
 
     def unit_name(self, unit: str) -> str:
@@ -533,7 +542,8 @@ class LatexNotation(MathNotation):
 
     def number(self, value: float, digits: int | None = None, positional: bool = False) -> str:
         if self.decimals is not None and digits is None and not self.fixed:
-            return format_decimals(value, self.decimals, ascii_only=True)
+            shown = shown_decimals(self.decimals) if self.hand else self.decimals
+            return format_decimals(value, shown, ascii_only=True)
         return latex_number(self.number_text(value, digits, True, positional))
 
     def unit_name(self, unit: str) -> str:

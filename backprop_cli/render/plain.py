@@ -17,11 +17,11 @@ from backprop_cli.render.model import (
     Equation,
     Fields,
     Inline,
-    Mark,
     Para,
     Section,
     Sparkline,
     Table,
+    VerdictMark,
     Word,
 )
 from backprop_cli.render.notation import MathNotation
@@ -87,7 +87,7 @@ class PlainWriter:
         for part in parts:
             if isinstance(part, str):
                 out.append(self.notation.text(part))
-            elif isinstance(part, Mark):
+            elif isinstance(part, VerdictMark):
                 mark = mark_text(part.judgement, self.notation, self.ascii, part.compact)
                 out.append(f"{mark.symbol} {mark.text}".strip())
             elif isinstance(part, Word) and part.kind == "text":

@@ -28,12 +28,12 @@ from backprop_cli.render.model import (
     Equation,
     Fields,
     Inline,
-    Mark,
     Num,
     Para,
     Section,
     Sparkline,
     Table,
+    VerdictMark,
     Word,
 )
 from backprop_cli.render.notation import MathNotation
@@ -98,7 +98,7 @@ class _Writer:
         for part in parts:
             if isinstance(part, str):
                 text.append(self.notation.text(part))
-            elif isinstance(part, Mark):
+            elif isinstance(part, VerdictMark):
                 mark = mark_text(part.judgement, self.notation, self.ascii, part.compact)
                 text.append(f"{mark.symbol} {mark.text}".strip(), verdict_style(mark.verdict))
             elif isinstance(part, Word) and part.kind == "text":

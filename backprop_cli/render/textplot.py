@@ -85,8 +85,8 @@ def loss_chart(values: Sequence[float], width: int = 60, height: int = 8, digits
     eighths = height * 8
     heights = []
     for value in sampled:
-        if not math.isfinite(value):
-            heights.append(0)
+        if not math.isfinite(value) or (scale.log and value == 0):
+            heights.append(0)  # a loss of 0 has no height on a log scale: no bar, not a floor
         else:
             # at least one eighth, so the lowest value is still a visible bar
             heights.append(max(1, round(scale(value) * eighths)))
@@ -106,6 +106,10 @@ def loss_chart(values: Sequence[float], width: int = 60, height: int = 8, digits
     gap = max(len(heights) - len(left) - len(right) - len(x_name), 2)
     lines.append(f"{' ' * (label_width + 2)}{left}{' ' * (gap // 2)}{x_name}"
                  f"{' ' * (gap - gap // 2)}{right}")
+    zero = next((k for k, value in enumerate(values) if value == 0), None)
+    if scale.log and zero is not None:
+        step = x_name.removesuffix("s")
+        lines.append(f"{' ' * (label_width + 2)}(no bar: the loss is 0, first at {step} {zero})")
     return lines
 
 

@@ -54,7 +54,7 @@ def test_text_report_names_the_slip_and_min_digits(tmp_path: Path) -> None:
         f"{path}: failed (3 values: 2 correct, 1 wrong)",
         "  first wrong value: grad.a.o (line 18)",
         "  ✗ grad.a.o = 0.176 in the file, but it is -0.175086 (off by 0.351)",
-        "      grad.a.o = a.o - target.o = 0.82 - 1 = -0.18 from the file's own numbers",
+        "      ∂L/∂ŷ = ŷ − y = 0.82 − 1 = −0.18 from the file's own numbers",
         "      slip (sign): 0.176 = −(−0.18): the sign is flipped",
         "0 passed, 1 failed",
     ]
@@ -65,7 +65,7 @@ def test_text_report_names_the_slip_and_min_digits(tmp_path: Path) -> None:
         "  first wrong value: a.o (line 17)",
         "  ± a.o = 0.82 in the file: 0.82 has fewer than 3 significant digits: write at "
         "least 3 (it is 0.824914)",
-        "      a.o = sigmoid(z.o) = sigmoid(1.55) = 0.824914 from the file's own numbers",
+        "      ŷ = σ(z_o) = σ(1.55) = 0.8249 from the file's own numbers",
     ]
 
 
@@ -104,7 +104,7 @@ def test_github_and_junit_print_the_slip(tmp_path: Path) -> None:
     path = sheet(tmp_path)
     github = check(path, "--format", "github").output
     assert ("title=backprop%3A wrong grad.a.o::grad.a.o = 0.176 in the file, but it is "
-            "-0.175086 (off by 0.351)%0Agrad.a.o = a.o - target.o = 0.82 - 1 = -0.18 from the "
+            "-0.175086 (off by 0.351)%0A∂L/∂ŷ = ŷ − y = 0.82 − 1 = −0.18 from the "
             "file's own numbers%0Aslip (sign): 0.176 = −(−0.18): the sign is flipped") in github
     junit = ElementTree.fromstring(check(path, "--format", "junit").output)
     failure = junit.find(".//failure")

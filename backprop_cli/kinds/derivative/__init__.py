@@ -27,13 +27,14 @@ a formula is right when it is the same function as the derivative.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Sequence
 from typing import Any
 
 from backprop_cli.checking.report import FileReport, judged
 from backprop_cli.files.yamlio import YNode
 from backprop_cli.formats import SolveFormat
 from backprop_cli.kinds.base import SolveRequest, SolveRequestError
-from backprop_cli.kinds.derivative.jsondoc import document
+from backprop_cli.kinds.derivative.jsondoc import json_document
 from backprop_cli.kinds.derivative.judging import check
 from backprop_cli.kinds.derivative.model import (
     Derivation,
@@ -42,9 +43,11 @@ from backprop_cli.kinds.derivative.model import (
     PublishedAnswer,
     make_derivation,
 )
+from backprop_cli.kinds.derivative.quiz import DerivativeQuiz
 from backprop_cli.kinds.derivative.reader import TOP_KEYS, from_tree, load, parse
 from backprop_cli.kinds.derivative.text import worked_lines
 from backprop_cli.kinds.derivative.working import Worked, all_keys, work
+from backprop_cli.render.html import write_text_page
 from backprop_cli.render.jsonout import dumps
 
 __all__ = [
@@ -58,8 +61,8 @@ __all__ = [
     "Worked",
     "all_keys",
     "check",
-    "document",
     "from_tree",
+    "json_document",
     "load",
     "make_derivation",
     "parse",
@@ -73,7 +76,9 @@ class DerivativeKind:
     """``kind: derivative``: a function (and its chain), the point, the derivatives asked."""
 
     name = "derivative"
-    formats: tuple[SolveFormat, ...] = ("rich", "plain", "markdown", "json")
+    # latex and svg typeset the equation document of a network's solution; a derivative
+    # exercise is worked as aligned lines of text, which these formats would not improve
+    formats: tuple[SolveFormat, ...] = ("rich", "plain", "markdown", "html", "json")
 
     def read(self, root: YNode | None, path: str, *, steps: int | None,
              title_default: str) -> DerivativeProblem:
@@ -85,21 +90,33 @@ class DerivativeKind:
 
     def solve(self, exercise: DerivativeProblem, request: SolveRequest) -> str:
         if request.fmt not in self.formats:
-            raise SolveRequestError(f"a derivative exercise prints as plain text, markdown or "
-                                    f"json, not {request.fmt}", "--format")
+            raise SolveRequestError(
+                f"a derivative exercise is worked as lines of text: solve writes it as "
+                f"{', '.join(self.formats)}, not {request.fmt} (which typesets the equations "
+                "of a network's solution)", "--format")
         for given, option in ((request.handout, "--handout"), (request.statement, "--statement"),
                               (request.decimals is not None, "--decimals")):
             if given:
                 raise SolveRequestError(f"{option} is for network problems; a derivative "
-                                        "exercise prints as plain text, markdown or json", option)
+                                        "exercise's worked lines carry no published values, "
+                                        "data sheet or decimals to set", option)
         worked = work(exercise.derivation)
         if request.fmt == "json":
-            return dumps(selected(document(worked, exercise.path), request.patterns))
+            return dumps(selected(json_document(worked, exercise.path), request.patterns))
         lines = worked_lines(worked, request.digits)
+        body = lines[2 if exercise.derivation.title else 0:]  # the title is the page's
         if request.fmt == "markdown":
-            body = "\n".join(lines[2 if exercise.derivation.title else 0:])
-            return f"# {exercise.title}\n\n```text\n{body}\n```\n"
+            joined = "\n".join(body)
+            return f"# {exercise.title}\n\n```text\n{joined}\n```\n"
+        if request.fmt == "html":
+            return write_text_page(exercise.title, body)
         return "\n".join(lines)  # rich and plain print the same text
+
+
+    def quiz(self, exercise: DerivativeProblem, patterns: Sequence[str] | None, limit: int,
+             digits: int, min_digits: int) -> DerivativeQuiz:
+        return DerivativeQuiz(exercise.derivation, exercise.title, patterns, limit, digits,
+                              min_digits)
 
 
 def selected(doc: dict[str, Any], patterns: tuple[str, ...]) -> dict[str, Any]:

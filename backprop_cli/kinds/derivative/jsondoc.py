@@ -10,7 +10,7 @@ from backprop_cli.kinds.derivative.model import DerivativeProblem
 from backprop_cli.kinds.derivative.working import Worked
 
 
-def document(worked: Worked, path: str | None = None) -> dict[str, Any]:
+def json_document(worked: Worked, path: str | None = None) -> dict[str, Any]:
     """The JSON form: the exercise, the formulas and every value key (no NaN, no ∞)."""
     exercise = worked.derivation
     values: dict[str, float | None] = {}

@@ -45,7 +45,7 @@ def _link_symbol(exercise: Derivation, link: Link) -> str:
     return _d(exercise, link.outer, link.inner, single=len(exercise.direct(outer)) == 1)
 
 
-def _head(exercise: Derivation) -> str:
+def head_line(exercise: Derivation) -> str:
     top = exercise.top
     if exercise.chain:
         return f"{exercise.name} = {calc.to_text(calc.simplify(top.expr))}"
@@ -67,7 +67,7 @@ def worked_lines(worked: Worked, digits: int = 6) -> list[str]:
     lines: list[str] = []
     if exercise.title:
         lines += [exercise.title, ""]
-    lines.append(_head(exercise))
+    lines.append(head_line(exercise))
     for name, definition in exercise.chain.items():
         lines.append(f"{name} = {calc.to_text(calc.simplify(definition.expr))}")
     lines.append("")
