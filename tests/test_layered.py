@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backprop_cli.cli import cli
 from backprop_cli.engine.layered import solve_layered
@@ -297,3 +299,100 @@ def test_quiz_glob_with_brackets_selects_a_tensor() -> None:
     assert "4 questions" in result.output
     missing = CliRunner().invoke(cli, ["quiz", str(CONV), "--keys", "grad.Q[*]"])
     assert missing.exit_code != 0 and "matches no computed value key" in missing.output
+
+
+# ------------------------------------------------------------------ random networks
+
+
+def _finite_differences(problem: LayeredProblem) -> None:
+    """Every parameter's recorded gradient is the slope of the recorded loss."""
+    values = solve_layered(problem).values
+    for layer, param in problem.parameters():
+        for flat, name in enumerate(param.element_keys()):
+            h = 1e-6
+            losses = []
+            for sign in (1, -1):
+                nudged = param.values.copy()
+                nudged.flat[flat] += sign * h
+                params = tuple(replace(p, values=nudged) if p is param else p
+                               for p in layer.params)
+                layers = [replace(spec, params=params) if spec is layer else spec
+                          for spec in problem.layers]
+                losses.append(_loss(replace(problem, layers=layers)))
+            numeric = (losses[0] - losses[1]) / (2 * h)
+            assert values["grad." + name] == pytest.approx(numeric, rel=1e-4, abs=1e-7), name
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.data())
+def test_random_conv_networks_have_the_slopes_of_their_loss(data: st.DataObject) -> None:
+    dims = data.draw(st.sampled_from([1, 2]))
+    size = data.draw(st.integers(4, 6))
+    shape = [data.draw(st.integers(1, 2)), *([size] * dims)]
+    kernel = data.draw(st.integers(1, 3))
+    stride = data.draw(st.integers(1, 2))
+    padding = data.draw(st.integers(0, 1))
+    samples = data.draw(st.integers(1, 2))
+    rng = np.random.default_rng(data.draw(st.integers(0, 10**6)))
+    activation = data.draw(st.sampled_from(["tanh", "sigmoid", "identity", "leaky_relu"]))
+    pool = data.draw(st.sampled_from(["max", "avg", None]))
+    conv_out = (size + 2 * padding - kernel) // stride + 1
+    pool_layer = ""
+    spatial = conv_out
+    if pool is not None and conv_out >= 2:
+        pool_layer = f"    - {{type: {pool}pool{dims}d, size: 2, stride: 1}}\n"
+        spatial = conv_out - 1
+    filters = 2
+    flat = filters * spatial**dims
+    loss, out_act, outputs = data.draw(st.sampled_from([
+        ("half_squared_error", "identity", 1), ("cross_entropy", "softmax", 3),
+        ("binary_cross_entropy", "sigmoid", 1)]))
+    mask = rng.integers(0, 2, (filters, *([spatial] * dims))).tolist()
+    weights = rng.normal(0, 0.5, (filters, shape[0], *([kernel] * dims))).round(3).tolist()
+    dense = rng.normal(0, 0.5, (outputs, flat)).round(3).tolist()
+
+    def sample() -> str:
+        x = rng.normal(0, 1, shape).round(2).tolist()
+        if loss == "cross_entropy":
+            target = [0.0] * outputs
+            target[int(rng.integers(outputs))] = 1.0
+        else:
+            target = [float(rng.integers(0, 2))]
+        return f"  - {{input: {x}, target: {target}}}\n"
+
+    text = (f"network:\n  inputs: {{shape: {shape}}}\n  layers:\n"
+            f"    - {{type: conv{dims}d, filters: {filters}, kernel: {kernel}, stride: {stride},"
+            f" padding: {padding}, weights: {weights}, bias: 0.1, activation: {activation}}}\n"
+            f"{pool_layer}"
+            f"    - {{type: dropout, rate: 0.25, mask: {mask}}}\n"
+            f"    - {{type: flatten}}\n"
+            f"    - {{units: {outputs}, activation: {out_act}, weights: {dense}, bias: 0}}\n"
+            f"loss: {loss}\nlearning_rate: 0.1\nsteps: 2\nsamples:\n"
+            + "".join(sample() for _ in range(samples)))
+    _finite_differences(layered(text))
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.data())
+def test_random_rnns_have_the_slopes_of_their_loss(data: st.DataObject) -> None:
+    rng = np.random.default_rng(data.draw(st.integers(0, 10**6)))
+    hidden = data.draw(st.integers(1, 3))
+    inputs = data.draw(st.integers(1, 2))
+    steps = data.draw(st.integers(1, 4))
+    every = data.draw(st.booleans())
+    activation = data.draw(st.sampled_from(["tanh", "sigmoid", "relu", "identity"]))
+
+    def m(rows: int, cols: int) -> list[list[float]]:
+        return rng.normal(0, 0.6, (rows, cols)).round(3).tolist()  # type: ignore[no-any-return]
+
+    sequence = rng.normal(0, 1, (steps, inputs)).round(2).tolist()
+    target = (f"targets: {rng.normal(0, 1, (steps, 1)).round(2).tolist()}" if every
+              else f"target: [{rng.normal(0, 1):.2f}]")
+    text = (f"network:\n  inputs: {[f'x{i + 1}' for i in range(inputs)]}\n  layers:\n"
+            f"    - {{type: rnn, units: {hidden}, activation: {activation}, "
+            f"weights: {m(hidden, inputs)}, recurrent: {m(hidden, hidden)}, bias: 0.05, "
+            f"initial: {rng.normal(0, 0.3, hidden).round(2).tolist()}}}\n"
+            f"    - {{units: [y], weights: {m(1, hidden)}, bias: [0.1]}}\n"
+            f"sequence: {sequence}\n{target}\nloss_at: {'every' if every else 'last'}\n"
+            "loss: half_squared_error\nlearning_rate: 0.1\n")
+    _finite_differences(layered(text))
