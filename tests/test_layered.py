@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backprop_cli.cli import cli
-from backprop_cli.engine.layered import solve_layered
+from backprop_cli.engine.layered import final_loss, solve_layered
 from backprop_cli.errors import ProblemError
 from backprop_cli.kinds.exercise import kind_of, load_exercise, parse_exercise
 from backprop_cli.kinds.layered_text import worked_lines
@@ -396,3 +396,18 @@ def test_random_rnns_have_the_slopes_of_their_loss(data: st.DataObject) -> None:
             f"sequence: {sequence}\n{target}\nloss_at: {'every' if every else 'last'}\n"
             "loss: half_squared_error\nlearning_rate: 0.1\n")
     _finite_differences(layered(text))
+
+
+def test_final_loss_without_recording_is_the_solutions() -> None:
+    problem = layered(CONV_TEXT, steps=3)
+    assert final_loss(problem) == solve_layered(problem).values["final.loss"]
+
+
+def test_an_overflow_is_an_invalid_file_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(CONV_TEXT.replace("weights: [[0.1, -0.2, 0.3, 0.4]]",
+                                      "weights: [[1e308, 1e308, 1e308, 1e308]]").replace(
+        "activation: sigmoid", "activation: identity") + "expected:\n  loss: 1\n",
+        encoding="utf-8")
+    output = run("check", str(path), code=1)
+    assert "overflow" in output

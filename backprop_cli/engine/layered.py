@@ -28,7 +28,7 @@ from backprop_cli.engine.layers import (
 from backprop_cli.engine.layers.base import Array
 from backprop_cli.engine.layers.rnn import Bptt
 from backprop_cli.errors import NumericError
-from backprop_cli.model.keys import KeyKind, compose, prefix_for, time_suffix
+from backprop_cli.model.keys import KeyKind, compose, keys_of, prefix_for, time_suffix
 from backprop_cli.model.keyspace import layered_keys
 from backprop_cli.model.layered import LayeredProblem, LayerSpec, index_text, indices
 from backprop_cli.records import field, record
@@ -102,10 +102,25 @@ def solve_layered(problem: LayeredProblem) -> LayeredSolution:
     _record(problem, final, values)
     passes.append(final)
     ordered = {key: values[key] for key in layered_keys(problem)}
-    bad = next((key for key, value in ordered.items() if not np.isfinite(value)), None)
-    if bad is not None:
+    finite = np.isfinite(np.fromiter(ordered.values(), np.float64, len(ordered)))
+    if not finite.all():
+        bad = list(ordered)[int(np.argmin(finite))]
         raise NumericError(f"{bad} is {ordered[bad]}: the numbers overflow")
     return LayeredSolution(problem, ordered, passes)
+
+
+def final_loss(problem: LayeredProblem) -> float:
+    """The loss after the problem's steps, recording no value key (for a long run: every
+    step of :func:`solve_layered` records each value of each sample)."""
+    stacks = [engine_layers(spec, problem) for spec in problem.layers]
+    params = [{p.role: p.values.copy() for p in spec.params} for spec in problem.layers]
+    for step in range(1, problem.steps + 1):
+        run = _forward(problem, stacks, params, step)
+        _backward(problem, stacks, run)
+        params = [{role: value - problem.learning_rate * grads[role]
+                   for role, value in layer.items()}
+                  for layer, grads in zip(params, run.grads, strict=True)]
+    return _forward(problem, stacks, params, None).loss
 
 
 def _forward(problem: LayeredProblem, stacks: list[list[LayerType[Any]]],
@@ -182,11 +197,11 @@ def _put(values: dict[str, float], prefix: str, kind: KeyKind, names: list[str],
     if over_time:
         for t in range(array.shape[0]):
             at = time_suffix(t + 1)
-            for name, value in zip(names, array[t], strict=True):
-                values[compose(prefix, kind, name + at, suffix)] = float(value)
+            values.update(zip(keys_of(prefix, kind, [name + at for name in names], suffix),
+                              array[t].tolist(), strict=True))
     else:
-        for name, value in zip(names, array.ravel(), strict=True):
-            values[compose(prefix, kind, name, suffix)] = float(value)
+        values.update(zip(keys_of(prefix, kind, names, suffix), array.ravel().tolist(),
+                          strict=True))
 
 
 def _record_data(problem: LayeredProblem, values: dict[str, float]) -> None:
@@ -267,4 +282,4 @@ def tensor_key(name: str, index: tuple[int, ...]) -> str:
     return name + index_text(index)
 
 
-__all__ = ["LayeredSolution", "Pass", "indices", "solve_layered", "tensor_key"]
+__all__ = ["LayeredSolution", "Pass", "final_loss", "indices", "solve_layered", "tensor_key"]

@@ -150,6 +150,16 @@ def index_suffix(index: tuple[int, ...] | None) -> str:
     return "" if index is None else "[" + ",".join(map(str, index)) + "]"
 
 
+def element_names(name: str, shape: tuple[int, ...]) -> list[str]:
+    """``name[i,j,…]`` of every element of a tensor of ``shape``, row-major, 1-based."""
+    names = [name + "["]
+    for axis, size in enumerate(shape):
+        last = axis == len(shape) - 1
+        numbers = [f"{i}{']' if last else ','}" for i in range(1, size + 1)]
+        names = [start + number for start in names for number in numbers]
+    return names if shape else [name]
+
+
 def time_suffix(time: int | None) -> str:
     """``#t`` for a 1-based time step; '' for None."""
     return "" if time is None else f"#{time}"

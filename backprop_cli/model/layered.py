@@ -26,10 +26,10 @@ from numpy.typing import NDArray
 
 from backprop_cli.errors import Mark
 from backprop_cli.model.activations import Activation
-from backprop_cli.model.keys import index_suffix, suffix_for
+from backprop_cli.model.keys import element_names, index_suffix, suffix_for
 from backprop_cli.model.losses import Loss
 from backprop_cli.model.problem import Expected
-from backprop_cli.records import field, record
+from backprop_cli.records import cached_property, field, record
 
 Array = NDArray[np.float64]
 Shape = tuple[int, ...]
@@ -52,10 +52,15 @@ class LayerParam:
     element_names: tuple[str, ...] | None = None  # row-major, one per element (w, u, b)
 
     def element_keys(self) -> list[str]:
-        """The key name of every element, row-major (``K[1,1,2,2]`` or ``w``)."""
+        """The key name of every element, row-major (``K[1,1,2,2]`` or ``w``); shared:
+        not to be changed."""
+        return self._element_keys
+
+    @cached_property
+    def _element_keys(self) -> list[str]:
         if self.element_names is not None:
             return list(self.element_names)
-        return [self.tensor_name + index_text(i) for i in indices(self.values.shape)]
+        return element_names(self.tensor_name, self.values.shape)
 
 
 @record(frozen=True, eq=False)
@@ -97,9 +102,13 @@ class LayerSpec:
     def value_names(self) -> list[str]:
         """The name of each output value of one sample (at one time step), row-major:
         unit names, or the layer's name with indices."""
+        return self._value_names
+
+    @cached_property
+    def _value_names(self) -> list[str]:
         if self.units:
             return list(self.units)
-        return [self.name + index_text(i) for i in indices(self.output_shape)]
+        return element_names(self.name, self.output_shape)
 
 
 @record(eq=False)
@@ -153,9 +162,13 @@ class LayeredProblem:
 
     def input_value_names(self) -> list[str]:
         """The name of each input value of one sample (at one step for a sequence)."""
+        return self._input_value_names
+
+    @cached_property
+    def _input_value_names(self) -> list[str]:
         if self.sequence:
             return list(self.input_names)
-        return [self.input_name + index_text(i) for i in indices(self.input_shape)]
+        return element_names(self.input_name, self.input_shape)
 
 
 def index_text(index: tuple[int, ...]) -> str:
