@@ -411,3 +411,18 @@ def test_an_overflow_is_an_invalid_file_not_a_traceback(tmp_path: Path) -> None:
         encoding="utf-8")
     output = run("check", str(path), code=1)
     assert "overflow" in output
+
+
+def test_each_samples_parameter_gradients_average_to_the_batchs() -> None:
+    text = RNN.read_text(encoding="utf-8").split("expected:")[0]
+    text = text.replace("sequence: [[1], [0.5], [-1]]\ntarget: [0.5]\n",
+                        "samples:\n  - {sequence: [[1], [0.5], [-1]], target: [0.5]}\n"
+                        "  - {sequence: [[0], [2], [1]], target: [-0.5]}\n")
+    values = solve_layered(layered(text)).values
+    for name in ("w", "u", "b", "v"):
+        assert values[f"grad.{name}"] == pytest.approx(
+            (values[f"grad.{name}@1"] + values[f"grad.{name}@2"]) / 2, rel=1e-12)
+    conv = CONV_TEXT.replace("input: [[[1, 2, 0, 1]", "samples:\n  - input: [[[1, 2, 0, 1]")
+    conv = conv.replace("target: [1]", "    target: [1]")
+    values = solve_layered(layered(conv)).values
+    assert values["grad.K[1,1,1,1]@1"] == pytest.approx(values["grad.K[1,1,1,1]"], rel=1e-12)

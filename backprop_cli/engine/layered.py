@@ -71,6 +71,8 @@ class Pass:
     bptt: dict[int, Bptt] = field(default_factory=dict)  # per rnn layer (file index)
     grad_input: Array | None = None
     grads: list[dict[str, Array]] = field(default_factory=list)  # the batch's, scaled
+    # with samples: each sample's own (unscaled, a leading N axis), for grad.K[…]@k
+    sample_grads: list[dict[str, Array]] = field(default_factory=list)
     new: list[dict[str, Array]] = field(default_factory=list)
 
 
@@ -102,6 +104,7 @@ def solve_layered(problem: LayeredProblem) -> LayeredSolution:
     _record(problem, final, values)
     passes.append(final)
     ordered = {key: values[key] for key in layered_keys(problem)}
+    assert len(ordered) == len(values), "a recorded key is not in layered_keys"
     finite = np.isfinite(np.fromiter(ordered.values(), np.float64, len(ordered)))
     if not finite.all():
         bad = list(ordered)[int(np.argmin(finite))]
@@ -186,6 +189,11 @@ def _backward(problem: LayeredProblem, stacks: list[list[LayerType[Any]]], run: 
                 for role, value in grads.items():
                     run.grads[li][role] = value * scale
         run.grad_input = grad
+        if problem.has_samples:  # each sample's own gradients (grad.K[…]@k)
+            run.sample_grads = [
+                stack[0].param_grads(run.grad_outs[li][0], run.caches[li][0], run.params[li],
+                                     per_sample=True) if run.params[li] else {}
+                for li, stack in enumerate(stacks)]
 
 
 # ---------------------------------------------------------------- recording
@@ -266,6 +274,12 @@ def _record(problem: LayeredProblem, run: Pass, values: dict[str, float]) -> Non
         assert run.grad_input is not None
         _put(values, prefix, "grad.input", problem.input_value_names(), run.grad_input[k],
              problem.sequence, suffix)
+    for k in range(problem.n_samples if run.sample_grads else 0):
+        suffix = problem.sample_suffix(k)
+        for spec, grads in zip(problem.layers, run.sample_grads, strict=True):
+            for param in spec.params:
+                _put(values, prefix, "grad", param.element_keys(), grads[param.role][k], False,
+                     suffix)
     for spec, grads, old, new_params in zip(problem.layers, run.grads, run.params,
                                             run.new or run.params, strict=True):
         for param in spec.params:

@@ -223,6 +223,9 @@ def layered_keys(problem: LayeredProblem) -> list[str]:
                 for t in reversed(times if layer.over_time else [""]):
                     keys += [compose(prefix, kind, name + t + suffix)
                              for name in layer.value_names() for kind in kinds]
+                if problem.has_samples:  # each sample's own parameter gradients
+                    keys += [compose(prefix, "grad", key + suffix)
+                             for param in layer.params for key in param.element_keys()]
             keys += [compose(prefix, "grad.input", name + t + suffix)
                      for t in times for name in problem.input_value_names()]
         keys += [compose(prefix, "grad", key) for key in params]
