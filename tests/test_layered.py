@@ -426,3 +426,43 @@ def test_each_samples_parameter_gradients_average_to_the_batchs() -> None:
     conv = conv.replace("target: [1]", "    target: [1]")
     values = solve_layered(layered(conv)).values
     assert values["grad.K[1,1,1,1]@1"] == pytest.approx(values["grad.K[1,1,1,1]"], rel=1e-12)
+
+
+DENSE = """\
+network:
+  inputs: [x1, x2]
+  layers:
+    - units: [h1, h2]
+      activation: tanh
+      weights: [[0.3, -0.2], [0.5, 0.4]]
+      weight_names: [[w1, w2], [w3, w4]]
+      bias: [0.1, -0.1]
+      bias_names: [b1, b2]
+    - units: [o]
+      activation: sigmoid
+      weights: [[0.7, -0.6]]
+      weight_names: [[w5, w6]]
+loss: half_squared_error
+learning_rate: 0.5
+steps: 3
+{optimizer}
+samples:
+  - {{input: [1, 2], target: [1]}}
+  - {{input: [-1, 0.5], target: [0]}}
+"""
+
+
+@pytest.mark.parametrize("optimizer", ["", "optimizer: momentum",
+                                       "optimizer: adam\nweight_decay: 0.01"])
+def test_a_dense_network_as_layers_has_the_dense_engines_values(optimizer: str) -> None:
+    from backprop_cli import api as bp
+
+    text = DENSE.format(optimizer=optimizer)
+    dense = dict(bp.solve(bp.loads(text)).values)
+    typed = text.replace("    - units:", "    - type: dense\n      units:")
+    values = solve_layered(layered(typed)).values
+    common = [key for key in dense if key in values]
+    assert len(common) > 100
+    assert any(key.startswith(("v.", "m.", "step3.s.")) for key in common) or not optimizer
+    for key in common:
+        assert values[key] == pytest.approx(dense[key], rel=1e-12, abs=1e-15), key

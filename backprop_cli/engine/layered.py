@@ -28,9 +28,17 @@ from backprop_cli.engine.layers import (
 from backprop_cli.engine.layers.base import Array
 from backprop_cli.engine.layers.rnn import Bptt
 from backprop_cli.errors import NumericError
-from backprop_cli.model.keys import KeyKind, compose, keys_of, prefix_for, time_suffix
+from backprop_cli.model.keys import (
+    KeyKind,
+    compose,
+    keys_of,
+    named_kind,
+    prefix_for,
+    time_suffix,
+)
 from backprop_cli.model.keyspace import layered_keys
 from backprop_cli.model.layered import LayeredProblem, LayerSpec, index_text, indices
+from backprop_cli.model.optimizers import Updater
 from backprop_cli.records import field, record
 
 
@@ -74,6 +82,7 @@ class Pass:
     # with samples: each sample's own (unscaled, a leading N axis), for grad.K[…]@k
     sample_grads: list[dict[str, Array]] = field(default_factory=list)
     new: list[dict[str, Array]] = field(default_factory=list)
+    state: dict[str, list[dict[str, Array]]] = field(default_factory=dict)  # v, m, s, …
 
 
 @record(eq=False)
@@ -87,6 +96,7 @@ def solve_layered(problem: LayeredProblem) -> LayeredSolution:
     """Every value of the problem; NumericError when a value is not finite."""
     stacks = [engine_layers(spec, problem) for spec in problem.layers]
     params = [{p.role: p.values.copy() for p in spec.params} for spec in problem.layers]
+    updater = _FlatUpdater(problem)
     passes = []
     values: dict[str, float] = {}
     _record_data(problem, values)
@@ -94,10 +104,8 @@ def solve_layered(problem: LayeredProblem) -> LayeredSolution:
         run = _forward(problem, stacks, params, step)
         _backward(problem, stacks, run)
         if problem.steps >= step:
-            run.new = [{role: value - problem.learning_rate * grads[role]
-                        for role, value in layer.items()}
-                       for layer, grads in zip(params, run.grads, strict=True)]
-            params = run.new
+            run.new = params = updater.step(params, run.grads)
+            run.state = updater.state()
         _record(problem, run, values)
         passes.append(run)
     final = _forward(problem, stacks, params, None)
@@ -117,13 +125,56 @@ def final_loss(problem: LayeredProblem) -> float:
     step of :func:`solve_layered` records each value of each sample)."""
     stacks = [engine_layers(spec, problem) for spec in problem.layers]
     params = [{p.role: p.values.copy() for p in spec.params} for spec in problem.layers]
+    updater = _FlatUpdater(problem)
     for step in range(1, problem.steps + 1):
         run = _forward(problem, stacks, params, step)
         _backward(problem, stacks, run)
-        params = [{role: value - problem.learning_rate * grads[role]
-                   for role, value in layer.items()}
-                  for layer, grads in zip(params, run.grads, strict=True)]
+        params = updater.step(params, run.grads)
     return _forward(problem, stacks, params, None).loss
+
+
+class _FlatUpdater:
+    """The optimizer's update (model/optimizers.py) over every parameter of the network as
+    one flat array, in the order of ``problem.parameters()`` (weight decay on weights and
+    recurrent weights, not biases)."""
+
+    def __init__(self, problem: LayeredProblem) -> None:
+        self.problem = problem
+        self.places = [(li, param.role, param.values.shape)
+                       for li, spec in enumerate(problem.layers) for param in spec.params]
+        sizes = [int(np.prod(shape)) for _, _, shape in self.places]
+        self.size = sum(sizes)
+        decay = None
+        if problem.weight_decay:
+            decay = np.concatenate([np.full(n, 0.0 if role == "bias" else problem.weight_decay)
+                                    for (_, role, _), n in zip(self.places, sizes,
+                                                               strict=True)] or [np.zeros(0)])
+        self.updater = Updater(problem.optimizer, problem.learning_rate, self.size,
+                               decay=decay)
+
+    def flat(self, arrays: list[dict[str, Array]]) -> Array:
+        parts = [arrays[li][role].ravel() for li, role, _ in self.places]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def unflat(self, flat: Array) -> list[dict[str, Array]]:
+        arrays: list[dict[str, Array]] = [{} for _ in self.problem.layers]
+        start = 0
+        for li, role, shape in self.places:
+            n = int(np.prod(shape))
+            arrays[li][role] = flat[start:start + n].reshape(shape).copy()
+            start += n
+        return arrays
+
+    def step(self, params: list[dict[str, Array]], grads: list[dict[str, Array]]
+             ) -> list[dict[str, Array]]:
+        flat = self.flat(params)
+        with np.errstate(all="ignore"):
+            self.updater.step(flat, self.flat(grads))
+        return self.unflat(flat)
+
+    def state(self) -> dict[str, list[dict[str, Array]]]:
+        """The optimizer's values after the step (v; m, s, mhat, shat), by layer and role."""
+        return {kind: self.unflat(values) for kind, values in self.updater.state.items()}
 
 
 def _forward(problem: LayeredProblem, stacks: list[list[LayerType[Any]]],
@@ -286,6 +337,9 @@ def _record(problem: LayeredProblem, run: Pass, values: dict[str, float]) -> Non
             keys = param.element_keys()
             _put(values, prefix, "grad", keys, grads[param.role], False, "")
             if run.new:
+                for kind, arrays in run.state.items():
+                    _put(values, prefix, named_kind(kind), keys,
+                         arrays[problem.layers.index(spec)][param.role], False, "")
                 _put(values, prefix, "new", keys, new_params[param.role], False, "")
                 _put(values, prefix, "change", keys, new_params[param.role] - old[param.role],
                      False, "")

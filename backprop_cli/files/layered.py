@@ -32,6 +32,7 @@ from backprop_cli.files.fields import (
     _string,
 )
 from backprop_cli.files.loader import EXPECTED_ENTRY_KEYS, MAX_MIN_DIGITS
+from backprop_cli.files.training_settings import read_optimizer
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq
 from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activation
 from backprop_cli.model.keyspace import layered_keys
@@ -53,7 +54,7 @@ from backprop_cli.model.problem import Expected
 
 TOP_KEYS = ("title", "description", "kind", "network", "loss", "reduction", "learning_rate",
             "steps", "input", "target", "targets", "sequence", "samples", "loss_at",
-            "expected", "tolerance", "min_digits")
+            "optimizer", "weight_decay", "expected", "tolerance", "min_digits")
 NETWORK_KEYS = ("inputs", "layers")
 INPUT_KEYS = ("shape", "name")
 _PARAM_KEYS = ("weights", "weight_name", "bias", "bias_name")
@@ -224,6 +225,10 @@ class _Reader:
             loss=loss, reduction=reduction, learning_rate=learning_rate, steps=steps,
             inputs=inputs, targets=targets, has_samples="samples" in root.entries,
             sequence=self.sequence, loss_at=loss_at)
+        if (node := root.get("optimizer")) is not None:
+            problem.optimizer = read_optimizer(node)
+        if (node := root.get("weight_decay")) is not None:
+            problem.weight_decay = _number(node, "weight_decay", nonnegative=True)
         if (node := root.get("tolerance")) is not None:
             problem.tolerance = _number(node, "tolerance", nonnegative=True)
         if (node := root.get("min_digits")) is not None:
@@ -261,11 +266,7 @@ class _Reader:
         if isinstance(node, YSeq) and node.items:
             names = [self.claim(_name(item, "input name"), item.mark, "input name")
                      for item in node.items]
-            if not self.sequence:
-                raise ProblemError("inputs given as names are a dense network's: for a "
-                                   "tensor write inputs: {shape: [...]}, for an rnn give a "
-                                   "sequence:", node.mark)
-            return names[0], names, (len(names),)
+            return names[0], names, (len(names),)  # a vector (or one step of a sequence)
         raise ProblemError("network.inputs must be {shape: [...]} or a list of names, found "
                            f"{_describe(node)}", node.mark)
 

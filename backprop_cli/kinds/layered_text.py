@@ -18,7 +18,7 @@ import numpy as np
 from backprop_cli.engine.layered import LayeredSolution, Pass
 from backprop_cli.engine.layers import Pool
 from backprop_cli.engine.layers.base import Array
-from backprop_cli.model.keys import KeyKind, compose, prefix_for, time_suffix
+from backprop_cli.model.keys import KeyKind, compose, named_kind, prefix_for, time_suffix
 from backprop_cli.model.layered import LayerSpec, indices
 from backprop_cli.numfmt import format_number
 
@@ -587,17 +587,30 @@ class _Writer:
         return f" = {' + '.join(terms)}\n      = {' + '.join(numbers)}"
 
     def update(self, run: Pass) -> None:
-        rate = self.r(self.problem.learning_rate)
+        problem = self.problem
+        rate = self.r(problem.learning_rate)
+        plain = problem.optimizer.name == "sgd" and not problem.weight_decay
+        kinds = [named_kind(kind) for kind in problem.optimizer.kinds]
         self.out()
-        self.out(f"Update (SGD): new = p − η·grad, η = {rate}")
-        for li, spec in enumerate(self.problem.layers):
+        if plain:
+            self.out(f"Update (SGD): new = p − η·grad, η = {rate}")
+        else:
+            decay = (f", weight decay λ = {self.r(problem.weight_decay)} (g = grad + λ·w for "
+                     "weights)" if problem.weight_decay else "")
+            self.out(f"Update ({problem.optimizer.label}), η = {rate}{decay}")
+        for li, spec in enumerate(problem.layers):
             for param in spec.params:
                 for count, name in enumerate(param.element_keys()):
                     if count == MAX_SPELLED:
                         self.table(self.show("new", param.tensor_name), run.new[li][param.role])
                         break
-                    self.out(f"  {self.show('new', name)} = {self.val('param', name)} − "
-                             f"{rate}·{self.val('grad', name)} = {self.res('new', name)}")
+                    if plain:
+                        self.out(f"  {self.show('new', name)} = {self.val('param', name)} − "
+                                 f"{rate}·{self.val('grad', name)} = {self.res('new', name)}")
+                    else:
+                        self.out("  " + ", ".join(f"{self.show(kind, name)} = "
+                                                  f"{self.res(kind, name)}"
+                                                  for kind in (*kinds, "new")))
 
 
 def describe(layer: LayerSpec) -> str:

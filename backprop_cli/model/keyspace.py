@@ -230,7 +230,8 @@ def layered_keys(problem: LayeredProblem) -> list[str]:
                      for t in times for name in problem.input_value_names()]
         keys += [compose(prefix, "grad", key) for key in params]
         if problem.steps >= step:
-            keys += [compose(prefix, kind, key) for key in params for kind in ("new", "change")]
+            kinds = (*map(named_kind, problem.optimizer.kinds), "new", "change")
+            keys += [compose(prefix, kind, key) for key in params for kind in kinds]
     keys += [FINAL_PREFIX + key for key in params]
     keys += _layered_forward(problem, FINAL_PREFIX, samples, times)
     return keys

@@ -28,6 +28,7 @@ from backprop_cli.errors import Mark
 from backprop_cli.model.activations import Activation
 from backprop_cli.model.keys import element_names, index_suffix, suffix_for
 from backprop_cli.model.losses import Loss
+from backprop_cli.model.optimizers import SGD, Optimizer
 from backprop_cli.model.problem import Expected
 from backprop_cli.records import cached_property, field, record
 
@@ -119,7 +120,7 @@ class LayeredProblem:
     title: str
     description: str | None
     input_name: str  # tensor input: x; sequence input: the input names below
-    input_names: tuple[str, ...]  # a sequence's inputs (one per feature); () for a tensor
+    input_names: tuple[str, ...]  # named inputs (a vector, or a sequence's step); () for a tensor
     input_shape: Shape  # one sample's: (C, H, W), (C, L), or (T, D) for a sequence
     layers: list[LayerSpec]
     loss: Loss
@@ -131,6 +132,8 @@ class LayeredProblem:
     has_samples: bool
     sequence: bool = False
     loss_at: str = "last"
+    optimizer: Optimizer = SGD
+    weight_decay: float = 0.0  # λ: adds λ·w to each weight's gradient (not the biases')
     expected: dict[str, Expected] = field(default_factory=dict)
     tolerance: float | None = None
     min_digits: int | None = None
@@ -166,7 +169,7 @@ class LayeredProblem:
 
     @cached_property
     def _input_value_names(self) -> list[str]:
-        if self.sequence:
+        if self.input_names:
             return list(self.input_names)
         return element_names(self.input_name, self.input_shape)
 
