@@ -466,3 +466,14 @@ def test_a_dense_network_as_layers_has_the_dense_engines_values(optimizer: str) 
     assert any(key.startswith(("v.", "m.", "step3.s.")) for key in common) or not optimizer
     for key in common:
         assert values[key] == pytest.approx(dense[key], rel=1e-12, abs=1e-15), key
+
+
+def test_frozen_parameters_keep_their_values() -> None:
+    values = solve_layered(layered(CONV_TEXT.replace("learning_rate: 0.1", "learning_rate: 0.1\n"
+                                                     "freeze: ['K[*]', 'W4[1,?]']"))).values
+    assert values["new.K[1,1,1,1]"] == values["K[1,1,1,1]"] != values["final.c[1]"] - 1
+    assert values["new.W4[1,2]"] == values["W4[1,2]"]
+    assert values["grad.K[1,1,1,1]"] != 0
+    assert values["new.c[1]"] != values["c[1]"]
+    with pytest.raises(ProblemError, match=r"freeze: 'Q\[\*\]' matches no parameter"):
+        layered(CONV_TEXT + "freeze: 'Q[*]'\n")

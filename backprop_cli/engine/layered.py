@@ -2,8 +2,10 @@
 types of :mod:`backprop_cli.engine.layers`, recording every value key.
 
 Each step is one forward pass over the batch (every sample at once), the loss, one
-backward pass, and the SGD update p ← p − η·g with g the batch's gradient (``reduction:
-mean``: the mean of the samples' gradients, ``sum``: their sum). The keys and their
+backward pass, and the optimizer's update (SGD: p ← p − η·g) with g the batch's gradient
+(``reduction: mean``: the mean of the samples' gradients, ``sum``: their sum), over one
+flat array of every parameter (model/optimizers.py's ``Updater``: weight decay, frozen
+elements). The keys and their
 order are :func:`backprop_cli.model.keyspace.layered_keys`; every step's :class:`Pass`
 is kept for the worked solution.
 """
@@ -31,6 +33,7 @@ from backprop_cli.errors import NumericError
 from backprop_cli.model.keys import (
     KeyKind,
     compose,
+    key_glob,
     keys_of,
     named_kind,
     prefix_for,
@@ -149,8 +152,14 @@ class _FlatUpdater:
             decay = np.concatenate([np.full(n, 0.0 if role == "bias" else problem.weight_decay)
                                     for (_, role, _), n in zip(self.places, sizes,
                                                                strict=True)] or [np.zeros(0)])
+        live = None
+        if problem.freeze:
+            globs = [key_glob(pattern) for pattern in problem.freeze]
+            live = np.array([not any(glob.match(key) for glob in globs)
+                             for _, param in problem.parameters()
+                             for key in param.element_keys()], dtype=bool)
         self.updater = Updater(problem.optimizer, problem.learning_rate, self.size,
-                               decay=decay)
+                               live=live, decay=decay)
 
     def flat(self, arrays: list[dict[str, Array]]) -> Array:
         parts = [arrays[li][role].ravel() for li, role, _ in self.places]

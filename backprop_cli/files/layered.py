@@ -35,6 +35,7 @@ from backprop_cli.files.loader import EXPECTED_ENTRY_KEYS, MAX_MIN_DIGITS
 from backprop_cli.files.training_settings import read_optimizer
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq
 from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activation
+from backprop_cli.model.keys import key_glob
 from backprop_cli.model.keyspace import layered_keys
 from backprop_cli.model.layered import (
     CONV_TYPES,
@@ -54,7 +55,7 @@ from backprop_cli.model.problem import Expected
 
 TOP_KEYS = ("title", "description", "kind", "network", "loss", "reduction", "learning_rate",
             "steps", "input", "target", "targets", "sequence", "samples", "loss_at",
-            "optimizer", "weight_decay", "expected", "tolerance", "min_digits")
+            "optimizer", "weight_decay", "freeze", "expected", "tolerance", "min_digits")
 NETWORK_KEYS = ("inputs", "layers")
 INPUT_KEYS = ("shape", "name")
 _PARAM_KEYS = ("weights", "weight_name", "bias", "bias_name")
@@ -229,6 +230,8 @@ class _Reader:
             problem.optimizer = read_optimizer(node)
         if (node := root.get("weight_decay")) is not None:
             problem.weight_decay = _number(node, "weight_decay", nonnegative=True)
+        if (node := root.get("freeze")) is not None:
+            problem.freeze = self.read_freeze(node, problem)
         if (node := root.get("tolerance")) is not None:
             problem.tolerance = _number(node, "tolerance", nonnegative=True)
         if (node := root.get("min_digits")) is not None:
@@ -512,6 +515,19 @@ class _Reader:
         else:
             walk(node, 0)
         return tuple(names)
+
+    def read_freeze(self, node: YNode, problem: LayeredProblem) -> list[str]:
+        """Globs of parameter element keys (``K[*]``, ``w``, ``W5[1,?]``) never updated."""
+        items = [node] if isinstance(node, YScalar) else _seq(node, "freeze").items
+        names = [key for _, param in problem.parameters() for key in param.element_keys()]
+        patterns = []
+        for item in items:
+            pattern = _string(item, "freeze entry")
+            if not any(key_glob(pattern).match(name) for name in names):
+                raise ProblemError(f"freeze: '{_short(pattern)}' matches no parameter"
+                                   f"{suggest(pattern, names)}", item.mark)
+            patterns.append(pattern)
+        return list(dict.fromkeys(patterns))
 
     # ------------------------------------------------------------------ expected
 
