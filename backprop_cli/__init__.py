@@ -19,17 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["CheckReport", "FileCheck", "NumericError", "ProblemError", "Solution", "check",
-           "load", "loads", "solve"]
+__all__ = ["CheckReport", "FileCheck", "GradeReport", "NumericError", "ProblemError", "Solution",
+           "check", "grade", "load", "loads", "solve"]
 
 if TYPE_CHECKING:
     from backprop_cli.api import (
         CheckReport,
         FileCheck,
+        GradeReport,
         NumericError,
         ProblemError,
         Solution,
         check,
+        grade,
         load,
         loads,
         solve,

@@ -26,16 +26,18 @@ from pathlib import PurePath
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from backprop_cli.errors import NumericError, ProblemError
+from backprop_cli.errors import NumericError, ProblemError, suggest
 
 if TYPE_CHECKING:
+    from backprop_cli.app.grading import Gradebook, StudentGrade
     from backprop_cli.checking.checker import KeyResult
     from backprop_cli.checking.report import FileError, FileReport
     from backprop_cli.formats import SolveFormat
     from backprop_cli.kinds.base import Exercise
+    from backprop_cli.model.problem import Problem
 
-__all__ = ["CheckReport", "FileCheck", "NumericError", "ProblemError", "Solution", "check",
-           "load", "loads", "solve"]
+__all__ = ["CheckReport", "FileCheck", "GradeReport", "NumericError", "ProblemError", "Solution",
+           "check", "grade", "load", "loads", "solve"]
 
 PathLike = str | os.PathLike[str]
 
@@ -576,3 +578,185 @@ def check(paths: PathLike | Iterable[PathLike], *, jobs: int | None = None) -> C
     except UsageError as error:
         raise ValueError(str(error)) from None
     return CheckReport(check_files(files, jobs=jobs))
+
+
+# ------------------------------------------------------------------- grading
+
+
+class GradeReport:
+    """A class graded: ``backprop grade``.
+
+    ``students`` has each student's grade (``.student``, ``.score``, ``.max``,
+    ``.first_wrong`` and ``.results``: per question ``.key``, ``.answer``,
+    ``.verdict``, ``.points``, ``.note``); ``reports`` what could not be graded
+    (``path:line:col: message``). ``to_text()``, ``to_csv()`` and ``to_json()`` are
+    the command's formats, ``feedback(student)`` a student's Markdown feedback. It
+    shows itself in Jupyter as a Markdown table.
+
+    Example::
+
+        >>> import backprop_cli as bp
+        >>> graded = bp.grade("problems/grading/exercise.yaml", "problems/grading/class.csv")
+        >>> [(s.student, s.score) for s in graded.students][:2]
+        [('ana', 11.0), ('ben', 10.0)]
+    """
+
+    def __init__(self, book: Gradebook) -> None:
+        self._book = book
+
+    @property
+    def students(self) -> tuple[StudentGrade, ...]:
+        """Each student's grade, in the order read."""
+        return tuple(self._book.students)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The questions, in computation order."""
+        return tuple(self._book.keys)
+
+    @property
+    def max(self) -> float:
+        """The points of the whole exercise."""
+        return self._book.max
+
+    @property
+    def mean(self) -> float | None:
+        """The class's mean score (None without students)."""
+        return self._book.mean
+
+    @property
+    def median(self) -> float | None:
+        """The class's median score (None without students)."""
+        return self._book.median
+
+    @property
+    def reports(self) -> tuple[str, ...]:
+        """What could not be graded: unreadable files and rows, unknown keys."""
+        return tuple(self._book.reports)
+
+    def to_text(self) -> str:
+        """``backprop grade`` (the table and the class)."""
+        from backprop_cli.render.grades import grades_text  # lazy: render on use
+
+        return grades_text(self._book)
+
+    def to_csv(self) -> str:
+        """``backprop grade --format csv``: the gradebook.
+
+        Example::
+
+            >>> import backprop_cli as bp
+            >>> graded = bp.grade("problems/grading/exercise.yaml", "problems/grading/class.csv")
+            >>> graded.to_csv().splitlines()[1]
+            'ana,11,11,1,1,1,1,1,1,1,1,1,2'
+        """
+        from backprop_cli.render.grades import grades_csv  # lazy: render on use
+
+        return grades_csv(self._book)
+
+    def to_json(self) -> str:
+        """``backprop grade --format json``.
+
+        Example::
+
+            >>> import json, backprop_cli as bp
+            >>> graded = bp.grade("problems/grading/exercise.yaml", "problems/grading/class.csv")
+            >>> json.loads(graded.to_json())["students"][2]["results"][2]["verdict"]
+            'wrong'
+        """
+        from backprop_cli.render.grades import grades_json  # lazy: render on use
+
+        return grades_json(self._book)
+
+    def to_markdown(self) -> str:
+        """A Markdown table: each student's score and first wrong answer."""
+        from backprop_cli.render.grades import grades_markdown  # lazy: render on use
+
+        return grades_markdown(self._book)
+
+    def feedback(self, student: str) -> str:
+        """One student's marked answers in Markdown (``backprop grade --feedback``)."""
+        from backprop_cli.render.grades import feedback_markdown  # lazy: render on use
+
+        for graded in self._book.students:
+            if graded.student == student:
+                return feedback_markdown(graded)
+        raise KeyError(f"no student '{student}'{suggest(student, self._ids())}")
+
+    def _ids(self) -> list[str]:
+        return [graded.student for graded in self._book.students]
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter: the Markdown table."""
+        return self.to_markdown()
+
+    def __rich__(self) -> object:
+        """rich: the text report."""
+        from backprop_cli.render import rich_display  # lazy: rich only to render
+
+        return rich_display.text_renderable(self.to_text())
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython in a terminal: the text report."""
+        printer.text(self.to_text().rstrip("\n"))
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        count = len(self._book.students)
+        return (f"<GradeReport of {self._book.problem!r}: {count} student"
+                f"{'s' * (count != 1)}>")
+
+
+def grade(problem: Exercise | PathLike, answers: PathLike | Iterable[PathLike], *,
+          keys: Sequence[str] | None = None, ecf_credit: float = 1.0, min_digits: int = 3,
+          variants: PathLike | None = None) -> GradeReport:
+    """Grade a class's answers, as ``backprop grade PROBLEM ANSWERS...``: answer files
+    and folders (YAML per student, CSV a row per student), each answer judged against
+    the student's own earlier answers (error carried forward).
+
+    ``keys`` are ``--keys`` (default: the file's ``quiz:``, else its ``expected`` keys);
+    ``ecf_credit`` the share of the points of an answer carried forward; ``variants``
+    a folder of ``backprop vary`` variants, ``<student>.yaml``. Raises
+    :class:`ProblemError` for an invalid problem, ValueError for nothing to grade.
+
+    Example::
+
+        >>> import backprop_cli as bp
+        >>> graded = bp.grade("problems/grading/exercise.yaml", "problems/grading/class.csv",
+        ...                   ecf_credit=0.5)
+        >>> graded.students[2].score, graded.students[2].first_wrong.key
+        (6.0, 'z.o')
+    """
+    # lazy: grading loads the engine (NumPy)
+    from backprop_cli.app.grading import GradingError, file_stem
+    from backprop_cli.app.grading import grade as grade_class
+    from backprop_cli.kinds.exercise import load_problem
+    from backprop_cli.model.problem import Problem as Network
+
+    _check_range("min_digits", min_digits, MIN_DIGITS, MAX_DIGITS)
+    if not 0 <= ecf_credit <= 1:
+        raise ValueError(f"ecf_credit must be between 0 and 1, found {ecf_credit}")
+    exercise = problem if not isinstance(problem, (str, os.PathLike)) else load(problem)
+    if not isinstance(exercise, Network):
+        raise ValueError("only a network problem can be graded")
+    if isinstance(answers, (str, os.PathLike)):
+        answers = [answers]
+    names = [os.fspath(path) for path in answers]
+    if not names:
+        raise ValueError("no answers to grade: give answer files or folders")
+    variant_for = None
+    if variants is not None:
+        folder = os.fspath(variants)
+
+        def variant_for(student: str) -> Problem | None:
+            path = os.path.join(folder, f"{file_stem(student)}.yaml")
+            return load_problem(path) if os.path.isfile(path) else None
+
+    try:
+        book = grade_class(exercise, names, list(keys) if keys else None,
+                           min_digits=min_digits, ecf_credit=ecf_credit, variants=variant_for)
+    except GradingError as error:
+        raise ValueError(str(error)) from None
+    return GradeReport(book)

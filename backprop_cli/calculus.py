@@ -5,22 +5,32 @@ from problem files written by others, so nothing here ever hands text to
 Python: a tokenizer and a recursive-descent parser accept only
 
 - numbers (``2``, ``0.1``, ``1e-3``), variable names (letters, digits, ``_``),
-  ``e`` (Euler's number);
+  the constants ``e`` (Euler's number) and ``pi`` (``π``); a variable the exercise
+  declares with one of those names (``shadowed``) is a variable, not the constant;
 - ``+ - * / ^ **``, unary minus, parentheses, implicit products (``3x``,
   ``2(x + 1)``), and the forms pasted from documents (``−``, ``·``, ``×``,
   ``x²``);
 - the functions exp, log (ln), sin, cos, tanh, sigmoid (σ), sqrt, relu, step,
+  abs, sign, and max, min (two arguments),
 
 and refuse everything else with the place it was found. Input length,
 nesting depth and constant exponents are bounded, and so is the work of
 simplification, so a hostile expression costs milliseconds.
 
-The tree (:class:`Num`, :class:`Var`, :class:`Add`, :class:`Mul`,
-:class:`Pow`, :class:`Fn`) keeps numbers as exact fractions, so
+The tree (:class:`Num`, :class:`Var`, :class:`Constant`, :class:`Add`, :class:`Mul`,
+:class:`Pow`, :class:`Fn`, :class:`Fn2`) keeps numbers as exact fractions, so
 ``d/dx 3x²`` is ``6x``, not ``6.000000000000001x``. :func:`simplify` puts a tree
 in a canonical form (like terms collected, powers of a base merged), which is
 what makes ``3x² − 6x + 2`` come out of the power rule; :func:`expand` also
 multiplies out products of sums (``4(2x + 3)`` → ``8x + 12``).
+
+Kinks take one derivative each, as ReLU does here (ReLU′(0) = 0): ``step(0)`` is 0;
+``abs′(0)`` is ``sign(0)`` = 0; at a tie ``max(u, v)`` and ``min(u, v)`` take the
+derivative of their second argument v (the one-sided derivative from the side where
+u is the one left out), so ``max(x, 0)`` has derivative 0 at x = 0, like ReLU.
+
+:func:`constant_value` reads a number written as an expression of numbers and
+constants (``-1/243``, ``sqrt(2)/2``, ``1 + sin(pi/4)``), for problem files.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 
 MAX_LENGTH = 500
 MAX_DEPTH = 60
@@ -40,8 +51,14 @@ MAX_FOLD_BITS = 2048
 MAX_EXPANDED_TERMS = 400
 MAX_EXPANDED_POWER = 8
 
-FUNCTIONS = ("exp", "log", "sin", "cos", "tanh", "sigmoid", "sqrt", "relu", "step")
+FUNCTIONS = ("exp", "log", "sin", "cos", "tanh", "sigmoid", "sqrt", "relu", "step", "abs",
+             "sign")
+FUNCTIONS2 = ("max", "min")  # two arguments
 FUNCTION_ALIASES = {"ln": "log", "σ": "sigmoid"}
+# the named constants (e is Euler's number, written as exp(1) in the tree)
+CONSTANTS = ("e", "pi")
+CONSTANT_ALIASES = {"π": "pi"}
+CONSTANT_VALUES = {"e": math.e, "pi": math.pi}
 SUPERSCRIPTS = {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6",
                 "⁷": "7", "⁸": "8", "⁹": "9", "⁻": "-"}
 TO_SUPERSCRIPT = {v: k for k, v in SUPERSCRIPTS.items()}
@@ -82,6 +99,13 @@ class Var(Node):
 
 
 @dataclass(frozen=True)
+class Constant(Node):
+    """A named constant other than e (which is exp(1)): ``pi``."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Add(Node):
     terms: tuple[Node, ...]
 
@@ -101,6 +125,15 @@ class Pow(Node):
 class Fn(Node):
     name: str
     arg: Node
+
+
+@dataclass(frozen=True)
+class Fn2(Node):
+    """A function of two arguments: ``max``, ``min``."""
+
+    name: str
+    left: Node
+    right: Node
 
 
 ZERO = Num(Fraction(0))
@@ -137,6 +170,8 @@ def ordered_variables(node: Node) -> list[str]:
             stack.extend((current.exponent, current.base))
         elif isinstance(current, Fn):
             stack.append(current.arg)
+        elif isinstance(current, Fn2):
+            stack.extend((current.right, current.left))
     return list(found)
 
 
@@ -153,6 +188,8 @@ def walk(node: Node) -> Iterator[Node]:
             stack.extend((current.base, current.exponent))
         elif isinstance(current, Fn):
             stack.append(current.arg)
+        elif isinstance(current, Fn2):
+            stack.extend((current.left, current.right))
 
 
 # --------------------------------------------------------------------- parsing
@@ -215,11 +252,12 @@ def tokenize(text: str) -> list[Token]:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, shadowed: frozenset[str] = frozenset()) -> None:
         self.text = text
         self.tokens = tokenize(text)
         self.index = 0
         self.depth = 0
+        self.shadowed = shadowed
 
     @property
     def token(self) -> Token:
@@ -310,6 +348,8 @@ class _Parser:
         if token.kind == "name":
             self.next()
             name = FUNCTION_ALIASES.get(token.text, token.text)
+            if name in FUNCTIONS2:
+                return self.call2(token, name)
             if name in FUNCTIONS:
                 if not self.at_op("("):
                     raise ExpressionError(f"{token.text} needs parentheses: {token.text}(x)",
@@ -322,11 +362,16 @@ class _Parser:
                 self.expect(")")
                 return Fn(name, arg)
             if self.at_op("("):
-                known = ", ".join(FUNCTIONS)
+                known = ", ".join((*FUNCTIONS, *FUNCTIONS2))
                 raise ExpressionError(f"unknown function '{token.text}' (known: {known})",
                                       token.position)
-            if name == "e":
+            if name in self.shadowed:
+                return Var(name)
+            constant = CONSTANT_ALIASES.get(name, name)
+            if constant == "e":
                 return E
+            if constant in CONSTANTS:
+                return Constant(constant)
             return Var(name)
         if self.at_op("("):
             self.next()
@@ -334,6 +379,22 @@ class _Parser:
             self.expect(")")
             return inner
         raise self.unexpected()
+
+    def call2(self, token: Token, name: str) -> Node:
+        """``max(a, b)``, ``min(a, b)``."""
+        usage = f"{token.text} takes two arguments: {token.text}(a, b)"
+        if not self.at_op("("):
+            raise ExpressionError(usage, token.position)
+        self.next()
+        left = self.sum()
+        if not self.at_op(","):
+            raise ExpressionError(usage, self.token.position)
+        self.next()
+        right = self.sum()
+        if self.at_op(","):
+            raise ExpressionError(usage, self.token.position)
+        self.expect(")")
+        return Fn2(name, left, right)
 
 
 def _check_exponent(exponent: Node, position: int) -> None:
@@ -350,11 +411,47 @@ def _check_exponent(exponent: Node, position: int) -> None:
                           position)
 
 
-def parse(text: str) -> Node:
-    """The tree of ``text``; raises :class:`ExpressionError` with the place of the problem."""
+def parse(text: str, shadowed: frozenset[str] = frozenset()) -> Node:
+    """The tree of ``text``; raises :class:`ExpressionError` with the place of the problem.
+
+    ``shadowed``: the names of constants (``e``, ``pi``) that are variables here.
+    """
     if not text.strip():
         raise ExpressionError("the expression is empty", 0)
-    return _Parser(text).parse()
+    return _Parser(text, shadowed).parse()
+
+
+def constant_value(text: str) -> float:
+    """The value of an expression of numbers and constants (``-1/243``, ``sqrt(2)/2``,
+    ``1 + sin(pi/4)``): exact fractions are rounded once; ExpressionError (with the
+    place) for a variable, bad text or a value that is not a finite number."""
+    tokens = tokenize(text)
+    for token, after in pairwise(tokens):
+        if token.kind != "name":
+            continue
+        name = FUNCTION_ALIASES.get(token.text, token.text)
+        if name in FUNCTIONS or name in FUNCTIONS2 or name in CONSTANTS or (
+                name in CONSTANT_ALIASES):
+            continue
+        # lazy: only on the error path (difflib's start-up time)
+        from backprop_cli.errors import suggest
+
+        if after.kind == "op" and after.text == "(":
+            known = ", ".join((*FUNCTIONS, *FUNCTIONS2))
+            hint = suggest(token.text, (*FUNCTIONS, *FUNCTIONS2)) or f" (known: {known})"
+            raise ExpressionError(f"unknown function '{token.text}'{hint}", token.position)
+        hint = suggest(token.text, CONSTANTS)
+        raise ExpressionError(f"'{token.text}' is not a number{hint}: a number may be an "
+                              "expression of numbers and the constants e and pi",
+                              token.position)
+    tree = simplify(parse(text))
+    value = float(tree.value) if isinstance(tree, Num) else evaluate(tree, {})
+    if math.isnan(value):
+        raise ExpressionError("the expression is undefined (not a real number)")
+    if math.isinf(value):
+        raise ExpressionError("the expression is not a finite number (a division by zero, "
+                              "or beyond ±1.8e308)")
+    return value
 
 
 @dataclass(frozen=True)
@@ -370,16 +467,22 @@ class Definition:
 _HEAD = re.compile(r"^\s*(?P<name>[^\W\d_]\w*)\s*(?:\((?P<params>[^()]*)\))?\s*=(?!=)")
 
 
-def parse_definition(text: str) -> Definition:
-    """``f(x) = x^2``, ``z = y^2`` or a bare expression (no name)."""
+def parse_definition(text: str, shadowed: frozenset[str] = frozenset()) -> Definition:
+    """``f(x) = x^2``, ``z = y^2`` or a bare expression (no name).
+
+    ``shadowed``: the names of constants that are variables here (``e = (a + b)(b + 1)``);
+    a constant named in ``f(x, e) = ...`` is a variable of that definition too.
+    """
     head = _HEAD.match(text)
     if head is None:
         if "=" in text:
             raise ExpressionError("write one definition: name = expression", text.index("="))
-        return Definition(None, None, parse(text), text.strip())
+        return Definition(None, None, parse(text, shadowed), text.strip())
     name = head.group("name")
-    if name in FUNCTIONS or name in FUNCTION_ALIASES or name == "e":
+    if name in FUNCTIONS or name in FUNCTIONS2 or name in FUNCTION_ALIASES:
         raise ExpressionError(f"'{name}' is a function name; name the expression otherwise", 0)
+    if (name in CONSTANTS or name in CONSTANT_ALIASES) and name not in shadowed:
+        raise ExpressionError(f"'{name}' is a constant; name the expression otherwise", 0)
     params: tuple[str, ...] | None = None
     if head.group("params") is not None:
         raw = [p.strip() for p in head.group("params").split(",")]
@@ -390,9 +493,10 @@ def parse_definition(text: str) -> Definition:
             raise ExpressionError(f"a variable is listed twice in {name}(...)",
                                   head.start("params"))
         params = tuple(raw)
+        shadowed = shadowed | {p for p in params if p in CONSTANTS or p in CONSTANT_ALIASES}
     body = text[head.end():]
     try:
-        expr = parse(body)
+        expr = parse(body, shadowed)
     except ExpressionError as error:
         if error.position is not None:
             error.position += head.end()
@@ -419,7 +523,17 @@ _FLOAT_FUNCTIONS: dict[str, Callable[[float], float]] = {
     "exp": math.exp, "log": math.log, "sin": math.sin, "cos": math.cos, "tanh": math.tanh,
     "sigmoid": _sigmoid, "sqrt": math.sqrt, "relu": lambda x: max(x, 0.0),
     "step": lambda x: 1.0 if x > 0 else 0.0,  # ReLU'(0) = 0, as the engine has it
+    "abs": abs, "sign": lambda x: 1.0 if x > 0 else (-1.0 if x < 0 else 0.0),
 }
+
+
+def safe_fsum(terms: list[float]) -> float:
+    """``math.fsum``, with the contract of :func:`evaluate`: ∞ − ∞ is NaN (fsum raises
+    ValueError) and an overflow ±∞ (fsum raises OverflowError)."""
+    try:
+        return math.fsum(terms)
+    except (ValueError, OverflowError):
+        return sum(terms)
 
 
 def evaluate(node: Node, values: Mapping[str, float]) -> float:
@@ -430,8 +544,15 @@ def evaluate(node: Node, values: Mapping[str, float]) -> float:
         if node.name not in values:
             raise ExpressionError(f"no value for '{node.name}'")
         return float(values[node.name])
+    if isinstance(node, Constant):
+        return CONSTANT_VALUES[node.name]
+    if isinstance(node, Fn2):
+        left, right = evaluate(node.left, values), evaluate(node.right, values)
+        if math.isnan(left) or math.isnan(right):
+            return math.nan
+        return max(left, right) if node.name == "max" else min(left, right)
     if isinstance(node, Add):
-        return math.fsum(evaluate(t, values) for t in node.terms)
+        return safe_fsum([evaluate(t, values) for t in node.terms])
     if isinstance(node, Mul):
         result = 1.0
         for factor in node.factors:
@@ -477,10 +598,12 @@ def _integer(node: Node) -> int | None:
 
 def simplify(node: Node) -> Node:
     """A canonical form: constants folded, like terms and equal bases collected, sorted."""
-    if isinstance(node, (Num, Var)):
+    if isinstance(node, (Num, Var, Constant)):
         return node
     if isinstance(node, Fn):
         return _function(node.name, simplify(node.arg))
+    if isinstance(node, Fn2):
+        return _function2(node.name, simplify(node.left), simplify(node.right))
     if isinstance(node, Pow):
         return _power(simplify(node.base), simplify(node.exponent))
     if isinstance(node, Mul):
@@ -507,6 +630,10 @@ def _function(name: str, arg: Node) -> Node:
             return Num(max(value, Fraction(0)))
         if name == "step":
             return ONE if value > 0 else ZERO
+        if name == "abs":
+            return Num(abs(value))
+        if name == "sign":
+            return num((value > 0) - (value < 0))
         if name == "sqrt" and value >= 0:
             root = _exact_root(value, 2)
             if root is not None:
@@ -516,6 +643,14 @@ def _function(name: str, arg: Node) -> Node:
     if name == "log" and isinstance(arg, Pow) and arg.base == E:
         return arg.exponent
     return Fn(name, arg)
+
+
+def _function2(name: str, left: Node, right: Node) -> Node:
+    if isinstance(left, Num) and isinstance(right, Num):
+        return Num(max(left.value, right.value) if name == "max" else min(left.value, right.value))
+    if left == right:
+        return left
+    return Fn2(name, left, right)
 
 
 def _exact_root(value: Fraction, n: int) -> Fraction | None:
@@ -630,7 +765,9 @@ def _product(factors: list[Node]) -> Node:
 
 def _factor_order(node: Node) -> tuple[int, str]:
     base, _ = _split_power(node)
-    if isinstance(base, Var):
+    if isinstance(base, Constant):
+        rank = -1  # 2πx
+    elif isinstance(base, Var):
         rank = 0
     elif isinstance(base, Num):
         rank = 1
@@ -691,13 +828,32 @@ def _term_order(node: Node) -> tuple[int, str]:
 def is_polynomial(node: Node) -> bool:
     """Numbers and variables with whole non-negative powers, added and multiplied."""
     for sub in walk(node):
-        if isinstance(sub, Fn):
+        if isinstance(sub, (Fn, Fn2)):
             return False
         if isinstance(sub, Pow):
             n = _integer(sub.exponent)
             if n is None or n < 0 or not isinstance(sub.base, (Var, Add, Mul)):
                 return False
     return True
+
+
+def tree_size(node: Node, limit: int) -> int:
+    """The number of nodes of ``node`` written out as a tree (shared parts counted each
+    time they appear), counted up to just past ``limit``."""
+    count = 0
+    pending = [node]
+    while pending and count <= limit:
+        current = pending.pop()
+        count += 1
+        if isinstance(current, Add):
+            pending.extend(current.terms)
+        elif isinstance(current, Mul):
+            pending.extend(current.factors)
+        elif isinstance(current, Pow):
+            pending.extend((current.base, current.exponent))
+        elif isinstance(current, Fn):
+            pending.append(current.arg)
+    return count
 
 
 class _TooBig(Exception):
@@ -744,8 +900,11 @@ def substitute(node: Node, definitions: Mapping[str, Node]) -> Node:
     """``node`` with each variable named in ``definitions`` replaced by its expression."""
     if isinstance(node, Var):
         return definitions.get(node.name, node)
-    if isinstance(node, Num):
+    if isinstance(node, (Num, Constant)):
         return node
+    if isinstance(node, Fn2):
+        return Fn2(node.name, substitute(node.left, definitions),
+                   substitute(node.right, definitions))
     if isinstance(node, Add):
         return Add(tuple(substitute(t, definitions) for t in node.terms))
     if isinstance(node, Mul):
@@ -821,6 +980,14 @@ def _d(node: Node, var: str) -> Node:
     if isinstance(node, Fn):
         u = node.arg
         return Mul((_outer_derivative(node.name, u), _d(u, var)))
+    if isinstance(node, Fn2):
+        # at a tie the second argument's derivative: step(0) = 0 (as ReLU'(0) = 0)
+        u, v = node.left, node.right
+        first = u if node.name == "max" else v
+        second = v if node.name == "max" else u
+        routes = Fn("step", Add((first, Mul((num(-1), second)))))
+        return Add((Mul((routes, _d(u, var))),
+                    Mul((Add((ONE, Mul((num(-1), routes)))), _d(v, var)))))
     raise TypeError(type(node).__name__)
 
 
@@ -842,8 +1009,10 @@ def _outer_derivative(name: str, u: Node) -> Node:
         return Mul((Num(Fraction(1, 2)), Pow(Fn("sqrt", u), num(-1))))
     if name == "relu":
         return Fn("step", u)
-    if name == "step":
+    if name == "step" or name == "sign":
         return ZERO
+    if name == "abs":
+        return Fn("sign", u)  # abs'(0) = sign(0) = 0
     raise ValueError(name)
 
 
@@ -917,8 +1086,8 @@ class _Writer:
             negative = coefficient < 0
             shown = _product([Num(-coefficient), rest]) if negative else term
             text = self.write(shown)
-            if index > 0 and not negative and text[:1] in "−-":
-                text = f"({text})"  # a negative number substituted: 3 + (−2)
+            if index > 0 and text[:1] in "−-":
+                text = f"({text})"  # a negative number substituted: 3 + (−2), 2 − (−1)
             if index == 0:
                 parts.append(self.minus + text if negative else text)
             else:
@@ -1014,6 +1183,10 @@ class _Writer:
             if self.values is not None and node.name in self.values:
                 return self.values[node.name]
             return node.name
+        if isinstance(node, Constant):
+            return "π" if self.unicode and node.name == "pi" else node.name
+        if isinstance(node, Fn2):
+            return f"{node.name}({self.write(node.left)}, {self.write(node.right)})"
         if isinstance(node, Fn):
             if node == E:
                 return "e"

@@ -30,3 +30,7 @@ REPORT_FORMATS: tuple[ReportFormat, ...] = ("plain", "json")
 
 DiagramFormat = Literal["mermaid", "dot", "json"]
 DIAGRAM_FORMATS: tuple[DiagramFormat, ...] = ("mermaid", "dot", "json")
+
+# `backprop grade`: the class table, the gradebook an LMS imports, or the full JSON
+GradeFormat = Literal["text", "csv", "json"]
+GRADE_FORMATS: tuple[GradeFormat, ...] = ("text", "csv", "json")

@@ -126,3 +126,46 @@ def write_batch_folder(folder: Path, count: int = 1000) -> list[Path]:
         path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
         paths.append(path)
     return paths
+
+
+GRADING_QUESTIONS = 20
+
+
+def write_grading_class(folder: Path, students: int = 1000) -> tuple[Path, Path]:
+    """A 2-3-1 exercise asking 20 values and a class's answers to it (``class.csv``, a row
+    per student) as students give them: most right to 4 digits, some to 3, some with a
+    flipped sign or doubled, some blank or not a number. Returns (problem, answers)."""
+    from backprop_cli.app.generator import Options, answer_text, generate
+    from backprop_cli.engine import solve
+    from backprop_cli.files.loader import parse_problem
+    from backprop_cli.model.questions import exercise_keys
+
+    folder.mkdir(parents=True, exist_ok=True)
+    text = generate(Options(layers=(2, 3, 1), seed=11, nice=True)).text
+    problem = parse_problem(text)
+    keys = exercise_keys(problem)[:GRADING_QUESTIONS]
+    path = folder / "exercise.yaml"
+    path.write_text(text + f"quiz: [{', '.join(keys)}]\n", encoding="utf-8")
+    values = solve(problem).values
+    rng = random.Random(15)
+    rows = ["student," + ",".join(keys)]
+    for index in range(students):
+        cells = []
+        for key in keys:
+            value, draw = values[key], rng.random()
+            if draw < 0.70:
+                cells.append(answer_text(value, 4))
+            elif draw < 0.80:
+                cells.append(answer_text(value, 3))
+            elif draw < 0.88:
+                cells.append(answer_text(-value, 4))
+            elif draw < 0.92:
+                cells.append(answer_text(2 * value, 4))
+            elif draw < 0.98:
+                cells.append("")
+            else:
+                cells.append("?")
+        rows.append(f"student{index:04d}," + ",".join(cells))
+    answers = folder / "class.csv"
+    answers.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path, answers

@@ -30,3 +30,11 @@ def seed_files() -> list[Path]:
 
     return [path for path in sorted(PROBLEMS.glob("*.yaml"))
             if isinstance(load_exercise(path), Problem)]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_trust_boundary() -> None:
+    """No test inherits another's --allow-outside or trusted roots (module state)."""
+    from backprop_cli.files import trust
+
+    trust.reset()

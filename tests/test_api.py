@@ -33,8 +33,8 @@ DERIVATIVES = {"003e_derivative_polynomial.yaml", "003f_partial_derivatives.yaml
 LAYERED = {"020_conv_pool_dropout.yaml", "021_rnn_bptt.yaml"}
 SEED = str(PROBLEMS / "001b_two_layer_relu_sigmoid.yaml")
 LONG = str(PROBLEMS / "003d_chain_trained_to_convergence.yaml")  # many steps
-PUBLIC = {"CheckReport", "FileCheck", "NumericError", "ProblemError", "Solution", "check",
-          "load", "loads", "solve"}
+PUBLIC = {"CheckReport", "FileCheck", "GradeReport", "NumericError", "ProblemError", "Solution",
+          "check", "grade", "load", "loads", "solve"}
 BAD = """title: bad
 network:
   inputs: [x]
@@ -70,9 +70,9 @@ def test_all_lists_exactly_the_public_names() -> None:
     for name in bp.__all__:
         assert getattr(bp, name) is getattr(bp.api, name)
     assert set(dir(bp)) >= PUBLIC
-    assert "grade" not in bp.__all__  # grading (issue 15) does not exist yet
-    with pytest.raises(AttributeError, match="no attribute 'grade'"):
-        bp.grade  # noqa: B018
+    assert "grade" in bp.__all__  # grading (issue 15)
+    with pytest.raises(AttributeError, match="no attribute 'gradebook'"):
+        bp.gradebook  # noqa: B018
     assert bp.ProblemError is errors.ProblemError
 
 

@@ -161,10 +161,15 @@ def test_softmax_over_one_unit_is_refused_with_the_reason(tmp_path) -> None:  # 
                              "at least two units, or use sigmoid for a single unit\n")
 
 
-def test_output_into_a_new_folder_is_made_and_an_unwritable_one_is_a_clean_error(
+def test_output_into_a_missing_folder_or_an_unwritable_one_is_a_clean_error(
         tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """The instructors' guide writes exams/2025_midterm/variant_01.yaml in a fresh clone."""
+    """The instructors' guide makes exams/2025_midterm/ first (issue 18: --output never
+    creates folders, a missing one is a clear error)."""
     target = tmp_path / "exams" / "2025_midterm" / "variant_01.yaml"
+    missing = CliRunner().invoke(cli, ["new", "--layers", "2-2-1", "--seed", "1", "--nice",
+                                       "-o", str(target)])
+    assert missing.exit_code == 1 and "no such folder" in missing.output
+    target.parent.mkdir(parents=True)
     result = CliRunner().invoke(cli, ["new", "--layers", "2-2-1", "--seed", "1", "--nice",
                                       "-o", str(target)])
     assert result.exit_code == 0, result.output
@@ -173,4 +178,4 @@ def test_output_into_a_new_folder_is_made_and_an_unwritable_one_is_a_clean_error
     blocked.write_text("x")
     bad = CliRunner().invoke(cli, ["solve", SEED, "-o", str(blocked / "out.txt")])
     assert bad.exit_code == 1
-    assert bad.output.startswith(f"{blocked / 'out.txt'}: cannot write: ")
+    assert bad.output.startswith(f"{blocked / 'out.txt'}: no such folder")

@@ -166,7 +166,8 @@ def test_pickled_arrays_are_never_loaded(tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_text(XOR_CSV)
     text = load_error(write_problem(tmp_path, "samples: {file: d.csv}\n",
                                     weights="{file: w.npy}"))
-    assert "is not a .npy array file" in text and "allow_pickle" in text
+    # no hint at allow_pickle: the fix it suggests would be unsafe
+    assert "holds Python objects (pickled data)" in text and "allow_pickle" not in text
 
 
 def test_npz_archives_are_refused(tmp_path: Path) -> None:

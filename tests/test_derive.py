@@ -61,7 +61,7 @@ def test_partials_6_and_8_predict_2_2_and_change_2_25() -> None:
 
 def test_chain_rule_4y_is_8x_plus_12() -> None:
     worked = work(make_derivation("z = y^2", chain={"y": "2*x + 3"}, at={"x": 2}))
-    assert worked.formulas == {"formula.z.y": "2*y", "formula.y.x": "2",
+    assert worked.formulas == {"formula.z.y": "2*y", "formula.y.x": "2", "formula.y": "2*y",
                                "formula.x": "8*x + 12"}
     text = "\n".join(worked_lines(worked))
     assert "dz/dx = dz/dy · dy/dx = (2y)·(2) = 4y" in text
@@ -273,7 +273,7 @@ def test_readme_example_file_is_right(tmp_path: Path) -> None:
     example = tmp_path / "example.yaml"
     example.write_text(blocks[0], encoding="utf-8")
     report = check_file(str(example))
-    assert report.status == "passed" and len(report.results) == 5
+    assert report.status == "passed" and len(report.results) == 7
 
 
 def test_solve_writes_a_derivative_exercise_as_an_html_page(tmp_path: Path) -> None:

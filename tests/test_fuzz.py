@@ -247,7 +247,8 @@ def _no_constants(name: str) -> float:
 
 
 def run_cli(text: str, folder: Path) -> Result:
-    """`backprop solve` on ``text``: exit 0 with valid JSON, or 1 with one clean line."""
+    """`backprop solve` on ``text``: exit 0 with valid JSON, or 1 with clean lines, one
+    per independent error of the file, each `path:line:col: message`."""
     path = folder / "fuzz.yaml"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     try:
@@ -268,7 +269,8 @@ def run_cli(text: str, folder: Path) -> Result:
     else:
         event("cli: refused")
         assert result.stdout == ""
-        assert result.stderr.startswith(str(path)) and result.stderr.count("\n") == 1
+        lines = result.stderr.splitlines()
+        assert lines and all(line.startswith(str(path)) for line in lines), result.stderr
     solved_finite = result.exit_code == 0 and "not_finite" not in json.loads(result.stdout)
     if problem is not None and problem.expected and problem.steps <= 5 and solved_finite:
         # the checker recomputes the published values from each other: same rules (only

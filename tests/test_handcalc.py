@@ -247,3 +247,21 @@ def test_rounding_that_erases_every_update_is_a_warning() -> None:
     kept = CliRunner().invoke(cli, ["solve", str(SEED_001B), "--round", "5",
                                     "--format", "plain"]).output
     assert "erases" not in kept
+
+
+def test_hand_calculation_has_one_rounding_rule_in_check_too() -> None:
+    """Issue 17: with round: 3, 0.7·(−0.025) = −0.0175 is kept as −0.018 (halves away
+    from zero). −0.017 is the other rounding of the same number: in hand-calculation
+    mode it is wrong, not 'consistent' (no double-rounding slack: the rule rounds once);
+    a value that follows exactly from a wrong earlier one is still carried forward."""
+    base = SEED_001B.read_text().split("expected:")[0] + "round: 3\nexpected:\n"
+    problem = parse_problem(base + "  grad.z.o: -0.025\n  grad.a.h2: -0.017\n", "r.yaml")
+    verdicts = {r.key: r.verdict for r in check_values(problem, solve(problem).values)}
+    assert verdicts == {"grad.z.o": "correct", "grad.a.h2": "wrong"}
+    problem = parse_problem(base + "  grad.z.o: -0.025\n  grad.a.h2: -0.018\n", "r.yaml")
+    verdicts = {r.key: r.verdict for r in check_values(problem, solve(problem).values)}
+    assert verdicts == {"grad.z.o": "correct", "grad.a.h2": "correct"}
+    # δ_o wrong (−0.030), then ∂L/∂a_h2 = 0.7·(−0.030) = −0.021 exactly from it
+    problem = parse_problem(base + "  grad.z.o: -0.030\n  grad.a.h2: -0.021\n", "r.yaml")
+    verdicts = {r.key: r.verdict for r in check_values(problem, solve(problem).values)}
+    assert verdicts == {"grad.z.o": "wrong", "grad.a.h2": "consistent"}

@@ -16,15 +16,20 @@ from hypothesis import strategies as st
 import backprop_cli
 from backprop_cli.model import keys
 from backprop_cli.model.keys import (
+    EXERCISE_STEP_KEYS,
     KEY_KINDS,
+    ExerciseHead,
     KeyKind,
     KeyParts,
     compose,
+    exercise_key,
     index_suffix,
+    is_formula_key,
     key_glob,
     keys_of,
     prefix_for,
     prefix_of,
+    split_exercise_key,
     split_key,
     step_number,
     step_of,
@@ -236,3 +241,31 @@ def test_key_glob_brackets_are_the_keys_own() -> None:
     assert key_glob("grad.K[1,1,2,2]").match("grad.K[1,1,2,2]")
     assert not key_glob("grad.K[1,1,2,2]").match("grad.K[1,1,2,1]")
     assert key_glob("z.h#?").match("z.h#3") and not key_glob("z.h#?").match("z.h#3@1")
+
+
+# --------------------------------------------------- derivative exercises' keys
+
+
+@pytest.mark.parametrize("head,names,text", [
+    ("value", (), "value"), ("value", ("q",), "value.q"), ("derivative", ("x",), "derivative.x"),
+    ("derivative", ("z", "y"), "derivative.z.y"), ("derivative2", ("x", "y"), "derivative2.x.y"),
+    ("formula", ("q",), "formula.q"), ("formula2", ("y", "y"), "formula2.y.y"),
+])
+def test_exercise_keys_are_built_and_split_by_one_grammar(head: ExerciseHead,
+                                                          names: tuple[str, ...],
+                                                          text: str) -> None:
+    assert exercise_key(head, *names) == text
+    assert split_exercise_key(text) == (head, names)
+    assert is_formula_key(text) == head.startswith("formula")
+
+
+@pytest.mark.parametrize("text", ["derivative", "derivative2.x", "derivative2.x.y.z",
+                                  "formula.a.b.c", "value.a.b", "derivative..x", "grad.x",
+                                  "z.h1"])
+def test_what_is_no_exercise_key(text: str) -> None:
+    assert split_exercise_key(text) is None
+
+
+def test_the_change_keys_stand_alone() -> None:
+    assert [split_exercise_key(k) for k in EXERCISE_STEP_KEYS] == [
+        (k, ()) for k in EXERCISE_STEP_KEYS]

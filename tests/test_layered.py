@@ -276,8 +276,9 @@ def test_the_format_reference_examples_solve() -> None:
 
 def test_commands_that_need_a_dense_network_say_so() -> None:
     output = run("gradcheck", str(RNN), code=1)
-    assert output.strip().endswith("a network with conv, pooling, dropout or rnn layers works "
-                                   "with backprop solve and check only (not yet this command)")
+    assert output.strip().endswith(
+        "a network with conv, pooling, dropout or rnn layers works with backprop solve, check "
+        "and quiz only (not yet this command)")
 
 
 def test_quiz_asks_the_keys_and_judges_the_answers() -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
+from backprop_cli.checking.checker import check_values
+from backprop_cli.checking.verdicts import MANY_DIGITS, Precision
+from backprop_cli.engine import solve
 from backprop_cli.errors import ProblemError
 from backprop_cli.files.loader import parse_problem
 
@@ -141,6 +146,62 @@ def test_unknown_expected_key_suggests_the_nearest() -> None:
     assert "'grad.w_h1_x1'" in str(caught.value)
 
 
+# ------------------------------------------- numbers written as expressions (issue 16)
+
+
+def test_a_quoted_expression_is_a_number_wherever_one_is_expected() -> None:
+    text = (BASE.replace("[[0.5, 0.6], [0.2, 0.3]]", '[["sqrt(2)/2", 0.6], [0.2, "3/10"]]')
+            .replace("bias: 0.2", 'bias: "1/5"')
+            .replace("learning_rate: 0.01", 'learning_rate: "1/100"')
+            .replace("input: [1, 2]", 'input: {x1: "-1/243", x2: "1 + sin(pi/4)"}')
+            .replace("target: [1.0]", 'target: "e^-1"'))
+    problem = parse_problem(text + 'expected:\n  a.o: "-1/243"\n  z.o: 0.5\n')
+    hidden, output = problem.layers
+    assert hidden.weights.tolist() == [[math.sqrt(2) / 2, 0.6], [0.2, 0.3]]  # bit for bit
+    assert output.bias.tolist() == [0.2]
+    assert problem.learning_rate == 0.01
+    assert problem.inputs.tolist() == [[-1 / 243, 1 + math.sin(math.pi / 4)]]
+    assert problem.targets.tolist() == [[math.exp(-1)]]
+    assert problem.expected["a.o"].value == -1 / 243
+    assert problem.expected["a.o"].text == "-1/243"
+    # an expression claims to be exact; a plain number its written precision
+    assert Precision.of("-1/243") == Precision(0.0, None, MANY_DIGITS)
+    assert Precision.of(problem.expected["z.o"].text).unit == 0.1
+
+
+def test_an_expected_expression_is_judged_as_exact() -> None:
+    text = BASE.replace("weights: [[0.4, 0.7]]", 'weights: [["1/3", 0]]').replace(
+        "bias: 0.2", "bias: 0").replace("input: [1, 2]", "input: [0, 0]")
+    # z.o = 0.1/3 + 0 (h1 = relu(0.1) = 0.1), exactly 1/30
+    right = parse_problem(text + 'expected:\n  z.o: "1/30"\n')
+    close = parse_problem(text + 'expected:\n  z.o: "1/30 + 1/10^7"\n')
+    judged = {r.key: r.verdict for r in check_values(right, solve(right).values)}
+    assert judged == {"z.o": "correct"}
+    judged = {r.key: r.verdict for r in check_values(close, solve(close).values)}
+    assert judged == {"z.o": "wrong"}  # 0.0333334 written as 0.0333334 would pass
+
+
+@pytest.mark.parametrize("edit,message", [
+    (("[[0.4, 0.7]]", '[[0.4, "0.7 x"]]'),
+     '11:28: layer 2 weights row 1, column 2 "0.7 x": \'x\' is not a number: a number '
+     'may be an expression of numbers and the constants e and pi'),
+    (("learning_rate: 0.01", 'learning_rate: "-1/100"'),
+     '14:16: learning_rate must be greater than 0, found -1/100'),
+    (("learning_rate: 0.01", 'learning_rate: "0.01"'),
+     "14:16: learning_rate must be a number, found a string ('0.01' is in quotes: remove "
+     "them for a number)"),
+    (("target: [1.0]", 'target: ["max(1, 2"]'),
+     '16:19: target \'o\' "max(1, 2": the expression ends too early: expected \')\''),
+    (("input: [1, 2]", "input: [1, 2/3]"),
+     "15:12: input 'x2' must be a number, found a string ('2/3') (an expression of numbers "
+     'goes in quotes: "2/3")'),
+])
+def test_expression_errors_name_the_place(edit: tuple[str, str], message: str) -> None:
+    with pytest.raises(ProblemError) as caught:
+        parse_problem(BASE.replace(*edit), path="p.yaml")
+    assert str(caught.value).startswith(f"p.yaml:{message}")
+
+
 # ------------------------------------------- issue 17: every error, better messages
 
 
@@ -213,3 +274,21 @@ def test_a_matrix_without_its_outer_brackets_says_so() -> None:
     text = SAMPLES_FILE.replace("weights: [[0.5]]", "weights: [0.5], [0.7]")
     assert _errors(text) == ["f.yaml:5:16: weights: a matrix needs its outer brackets: "
                              "weights: [[0.5], [0.7]]"]
+
+
+def test_a_quoted_name_as_a_target_keeps_its_message() -> None:
+    with pytest.raises(ProblemError) as caught:
+        parse_problem(BASE.replace("target: [1.0]", 'target: "o"'), path="p.yaml")
+    assert str(caught.value) == ("p.yaml:16:9: target 'o' is not a number (naming the true "
+                                 "unit is for cross_entropy only)")
+    assert parse_problem(BASE.replace("target: [1.0]", 'target: "1/2"')).targets.tolist() == [
+        [0.5]]
+
+
+def test_network_keys_at_the_top_level_beside_network_say_indent_them() -> None:
+    """Found by the fuzz job: network: with nothing below it, inputs: and layers: at its
+    level. One error, at inputs:, that says what to do."""
+    with pytest.raises(ProblemError) as error:
+        parse_problem("  network:\n  inputs: 1\n  layers:", "p.yaml")
+    assert str(error.value) == ("p.yaml:2:3: 'inputs' belongs to the network: indent it "
+                                "below network:")

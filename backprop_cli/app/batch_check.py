@@ -8,14 +8,15 @@ paths, whether they were computed in one process or several.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import glob
 import os
 import sys
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from backprop_cli.checking.report import FileError, FileReport
 from backprop_cli.errors import ProblemError
+from backprop_cli.files import trust
 from backprop_cli.kinds.exercise import kind_of, load_exercise
 
 PROBLEM_SUFFIXES = (".yaml", ".yml")
@@ -27,45 +28,177 @@ class UsageError(Exception):
     """The paths given cannot be checked at all (exit status 2)."""
 
 
-def discover(paths: Iterable[str]) -> list[str]:
-    """Problem files named by ``paths`` (files, folders searched recursively, globs)."""
+def discover(paths: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
+    """Problem files named by ``paths``: files, folders searched recursively, globs
+    (a glob matching folders checks them: ``'week*/'``).
+
+    Folder walks and ``**`` never follow a link to a folder (so never out of the tree
+    or into a loop), skip hidden files and folders (``.github/``) unless named
+    explicitly, leave out what an ``exclude`` glob matches, and give each real file
+    once. Every folder given (and the repository) becomes a trusted tree for the
+    data files its problems name (:mod:`backprop_cli.files.trust`).
+    """
+    excluded = [pattern.rstrip("/") or pattern for pattern in exclude]
     found: dict[str, None] = {}
     for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            in_folder = _problem_files(str(path))
+        if os.path.isdir(raw):
+            trust.add_root(raw)
+            in_folder = _problem_files(raw, excluded)
             if not in_folder:
-                raise UsageError(f"{raw}: no problem files (*.yaml, *.yml) in this folder")
+                _no_problem_files(raw)
             found.update(dict.fromkeys(in_folder))
-        elif path.is_file():
-            found[raw] = None
+        elif os.path.lexists(raw):
+            # a file named explicitly, whatever it is: check_file says what is wrong with it
+            if not _excluded(raw, raw, excluded):
+                found[raw] = None
         elif glob.has_magic(raw):
-            matched = sorted(m for m in glob.glob(raw, recursive=True) if Path(m).is_file())
+            matched = _glob(raw, excluded)
             if not matched:
-                raise UsageError(f"{raw}: the pattern matches no file")
-            for name in matched:
-                found[name] = None
+                raise UsageError(f"{display(raw)}: the pattern matches no file or folder")
+            found.update(dict.fromkeys(matched))
         else:
-            raise UsageError(f"{raw}: no such file or folder")
-    return list(found)
+            raise UsageError(f"{display(raw)}: no such file or folder")
+    root = trust.repository_root()
+    if root is not None:
+        trust.add_root(root)
+    unique = _each_real_file_once(list(found))
+    for name in unique:
+        trust.note_input_path(name)
+    return unique
 
 
-def _problem_files(folder: str) -> list[str]:
-    """The problem files under ``folder``, sorted: like ``Path.rglob`` (symbolic links to
-    folders are not followed, links to files are), with one scandir per folder."""
-    found = []
-    pending = [folder]
+def display(path: str) -> str:
+    """A path for a message: valid UTF-8, control characters escaped."""
+    from backprop_cli.render.sanitize import display_path  # lazy: only for a message
+
+    return display_path(path)
+
+
+def _no_problem_files(folder: str) -> None:
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise UsageError(f"{display(folder)}: cannot read this folder (permission denied)")
+    raise UsageError(f"{display(folder)}: no problem files (*.yaml, *.yml) in this folder")
+
+
+def _excluded(path: str, relative: str, patterns: list[str]) -> bool:
+    """Whether an ``--exclude`` glob matches the path as found, the path relative to the
+    folder searched, or the last part of the name."""
+    if not patterns:
+        return False
+    names = {path.replace(os.sep, "/"), relative.replace(os.sep, "/"),
+             os.path.basename(path.rstrip("/" + os.sep))}
+    if relative.startswith("./"):
+        names.add(relative[2:])
+    return any(fnmatch.fnmatchcase(name, pattern) for name in names for pattern in patterns)
+
+
+def _walk(folder: str, excluded: list[str],
+          visit: Callable[[os.DirEntry[str], str], bool]) -> None:
+    """Every entry under ``folder``, hidden ones and excluded ones left out; ``visit``
+    (entry, path relative to ``folder``) says whether to go into a folder. Links to
+    folders are never followed; an unreadable folder is passed over."""
+    pending = [(folder, "")]
     while pending:
+        here, relative = pending.pop()
         try:
-            with os.scandir(pending.pop()) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append(entry.path)
-                    elif os.path.splitext(entry.name)[1] in PROBLEM_SUFFIXES and entry.is_file():
-                        found.append(entry.path)
-        except PermissionError:
+            with os.scandir(here) as entries:
+                listed = list(entries)
+        except OSError:
             continue
+        for entry in listed:
+            if entry.name.startswith("."):
+                continue
+            inner = f"{relative}{entry.name}"
+            if _excluded(entry.path, inner, excluded):
+                continue
+            try:
+                is_folder = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_folder = False
+            if visit(entry, inner) and is_folder:
+                pending.append((entry.path, inner + "/"))
+
+
+def _problem_files(folder: str, excluded: list[str] | None = None) -> list[str]:
+    """The problem files under ``folder``, sorted: links to folders are not followed,
+    links to files are (a dangling one is listed, and reported as invalid)."""
+    found: list[str] = []
+
+    def visit(entry: os.DirEntry[str], relative: str) -> bool:
+        if os.path.splitext(entry.name)[1] in PROBLEM_SUFFIXES:
+            try:
+                is_folder = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_folder = False
+            if not is_folder:
+                found.append(entry.path)
+        return True
+
+    _walk(folder, excluded or [], visit)
     return sorted(found, key=lambda name: name.replace(os.sep, "/"))
+
+
+def _glob(pattern: str, excluded: list[str]) -> list[str]:
+    """What a glob matches, found with :func:`_walk` (never through a link to a folder,
+    hidden names only where the pattern names them): files, and the problem files of
+    the folders it matches."""
+    only_folders = pattern.endswith(("/", os.sep))
+    parts = [p for p in pattern.replace(os.sep, "/").split("/") if p]
+    fixed: list[str] = []
+    while parts and not glob.has_magic(parts[0]):
+        fixed.append(parts.pop(0))
+    start = ("/" if pattern.startswith("/") else "") + "/".join(fixed)
+    base = start or "."
+    if not parts or not os.path.isdir(base):
+        return []
+    deep = "**" in parts
+    matched: list[str] = []
+
+    def visit(entry: os.DirEntry[str], relative: str) -> bool:
+        names = relative.split("/")
+        if not deep and len(names) > len(parts):
+            return False
+        path = entry.path if start else os.path.relpath(entry.path)
+        if _match(names, parts):
+            try:
+                is_folder = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_folder = False
+            if is_folder:
+                trust.add_root(entry.path)
+                matched.extend(_problem_files(path, excluded))
+            elif not only_folders:
+                matched.append(path)
+        return deep or len(names) < len(parts)
+
+    _walk(base, excluded, visit)
+    return sorted(dict.fromkeys(matched), key=lambda name: name.replace(os.sep, "/"))
+
+
+def _match(names: list[str], parts: list[str]) -> bool:
+    """Whether the path ``names`` matches the glob ``parts`` (``**``: any folders)."""
+    if not parts:
+        return not names
+    if parts[0] == "**":
+        return any(_match(names[i:], parts[1:]) for i in range(len(names) + 1))
+    return bool(names) and fnmatch.fnmatchcase(names[0], parts[0]) and _match(names[1:],
+                                                                               parts[1:])
+
+
+def _each_real_file_once(paths: list[str]) -> list[str]:
+    """``paths`` with each real file once: of several names for one file (links), the
+    one that is not a link is kept, else the first."""
+    keys: dict[tuple[int, int], str] = {}
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue  # missing, a dangling link: kept, reported as invalid
+        key = (info.st_dev, info.st_ino)
+        if key not in keys or (os.path.islink(keys[key]) and not os.path.islink(path)):
+            keys[key] = path
+    kept = set(keys.values())
+    return [path for path in paths if path in kept or not os.path.exists(path)]
 
 
 def check_file(path: str, min_digits: int | None = None) -> FileReport:
@@ -75,9 +208,52 @@ def check_file(path: str, min_digits: int | None = None) -> FileReport:
         exercise = load_exercise(path)
     except ProblemError as error:
         error.with_path(path)
+        if _not_a_problem_file(path):
+            return FileReport(path, "skipped", errors=[FileError(
+                NOT_A_PROBLEM_FILE, None, None, f"{path}: {NOT_A_PROBLEM_FILE}")])
         return FileReport(path, "invalid", errors=[
             FileError(e.message, e.line, e.column, str(e)) for e in error.each()])
     return kind_of(exercise).check(exercise, path, min_digits)
+
+
+NOT_A_PROBLEM_FILE = ("skipped: not a problem file (none of its top-level keys is a problem "
+                      "file's)")
+
+
+def _not_a_problem_file(path: str) -> bool:
+    """A YAML mapping with none of a problem file's top-level keys (a CI or tool
+    configuration beside the problems): skipped, not invalid. Only on the error path."""
+    from backprop_cli.files.loader import TOP_KEYS  # lazy: only for a file that failed
+    from backprop_cli.files.yamlio import YMap, parse_yaml, read_text
+    from backprop_cli.kinds.derivative import TOP_KEYS as DERIVATIVE_KEYS
+
+    try:
+        root = parse_yaml(read_text(path))
+    except ProblemError:
+        return False
+    known = {*TOP_KEYS, *DERIVATIVE_KEYS}
+    return isinstance(root, YMap) and bool(root.entries) and not known.intersection(
+        root.entries)
+
+
+def check_file_safely(path: str, min_digits: int | None = None) -> FileReport:
+    """:func:`check_file`, and whatever else goes wrong with one file (a bug, memory
+    running out, a recursion too deep) makes that file invalid: the batch goes on.
+    Only Ctrl-C (and an exit) stops it."""
+    try:
+        return check_file(path, min_digits)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except MemoryError:
+        message = "out of memory while checking this file (see the limits in docs/security.md)"
+    except RecursionError:
+        message = "nested too deeply to be checked"
+    except BaseException as error:
+        text = str(error).replace("\n", " ")[:200]
+        message = (f"internal error while checking this file ({type(error).__name__}: {text});"
+                   " this is a bug, please report it")
+    return FileReport(path, "invalid", errors=[FileError(message, None, None,
+                                                         f"{path}: {message}")])
 
 
 def usable_cores() -> int:
@@ -100,7 +276,7 @@ def check_files(paths: list[str], jobs: int | None = None,
         return _check_forked(paths, workers, progress, min_digits)
     reports = []
     for path in paths:
-        reports.append(check_file(path, min_digits))
+        reports.append(check_file_safely(path, min_digits))
         if progress is not None:
             progress(1)
     return reports
@@ -150,7 +326,7 @@ def _check_forked(paths: list[str], workers: int,
     first = next_chunk()
     if first is not None:
         for i in first:
-            reports[i] = check_file(paths[i], min_digits)
+            reports[i] = check_file_safely(paths[i], min_digits)
         if progress is not None:
             progress(len(first))
     sys.stdout.flush()
@@ -168,7 +344,8 @@ def _check_forked(paths: list[str], workers: int,
                 message: tuple[int, list[FileReport] | str]
                 try:
                     while (taken := next_chunk()) is not None:
-                        message = (taken.start, [check_file(paths[i], min_digits) for i in taken])
+                        message = (taken.start, [check_file_safely(paths[i], min_digits)
+                                                 for i in taken])
                         _send(result_w, pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
                 except BaseException:  # the parent reports it, with the traceback
                     # lazy: only when the check forks (a folder of many files)
@@ -186,7 +363,7 @@ def _check_forked(paths: list[str], workers: int,
     try:
         while (taken := next_chunk()) is not None:
             for i in taken:
-                reports[i] = check_file(paths[i], min_digits)
+                reports[i] = check_file_safely(paths[i], min_digits)
             if progress is not None:
                 progress(len(taken))
             inbox.receive(wait=False)
@@ -196,12 +373,51 @@ def _check_forked(paths: list[str], workers: int,
         raise
     finally:
         os.close(tickets_r)
-    if inbox.failure is not None:
-        raise RuntimeError(f"a checking process failed:\n{inbox.failure}")
+    # A child that failed, or was killed (the out-of-memory killer), took the reports of
+    # the chunk it held with it: each of those files is checked again, alone, in a child
+    # of its own, so that only the file that kills its process is reported as such.
     for i, report in enumerate(reports):
         if report is None:
-            raise RuntimeError(f"a checking process stopped before reporting on {paths[i]}")
-    return reports  # type: ignore[return-value]  # every entry is set (checked above)
+            reports[i] = _check_isolated(paths[i])
+            if progress is not None:
+                progress(1)
+    return reports  # type: ignore[return-value]  # every entry is set (above)
+
+
+def _check_isolated(path: str) -> FileReport:
+    """:func:`check_file_safely` in a child process: a file that kills the process
+    (memory, a signal) is reported invalid, and this process goes on."""
+    # lazy: only when the check forks (a folder of many files)
+    import pickle
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one report, then leave without the parent's exit code
+        status = 1
+        try:
+            os.close(read_end)
+            _send(write_end, pickle.dumps(check_file_safely(path), pickle.HIGHEST_PROTOCOL))
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    data = bytearray()
+    try:
+        while chunk := os.read(read_end, 1 << 16):
+            data += chunk
+    finally:
+        os.close(read_end)
+        _, status = os.waitpid(pid, 0)
+    if len(data) >= _LENGTH and len(data) == _LENGTH + int.from_bytes(data[:_LENGTH], "little"):
+        report: FileReport = pickle.loads(data[_LENGTH:])
+        return report
+    if os.WIFSIGNALED(status):
+        how = f"was killed by signal {os.WTERMSIG(status)} (out of memory?)"
+    else:
+        how = f"ended with status {os.WEXITSTATUS(status)}"
+    message = f"the process checking this file {how}; no report"
+    return FileReport(path, "invalid", errors=[FileError(message, None, None,
+                                                         f"{path}: {message}")])
 
 
 def _send(fd: int, payload: bytes) -> None:
@@ -280,7 +496,7 @@ class _Inbox:
                 break  # the rest of this message has not arrived yet
             start, sent = pickle.loads(buffer[used + _LENGTH:end])
             used = end
-            if isinstance(sent, str):
+            if isinstance(sent, str):  # its chunk is checked again, file by file
                 self.failure = self.failure or sent
                 continue
             self.reports[start:start + len(sent)] = sent

@@ -267,6 +267,13 @@ def _draw_network(options: Options, activation_names: list[str],
     return _Network(_unit_names(sizes[1:]), activations, weights, biases, x, targets)
 
 
+def draw_network(options: Options, activations: Sequence[str],
+                 rng: np.random.Generator) -> _Network:
+    """The numbers ``new`` draws for a network of ``options``' shape (weights, biases, inputs
+    and targets, with the same guards): ``backprop vary`` redraws an exercise with them."""
+    return _draw_network(options, list(activations), rng)
+
+
 def _draw_targets(draw: _Draw, options: Options, output: Activation, a: Array) -> Array:
     """One target row per sample; never exactly the output (a zero loss teaches nothing)."""
     rows = []
@@ -508,4 +515,6 @@ expected:                       # optional: published answers, by value key (doc
 
 quiz: ["z.*", "a.*", loss, "grad.*"]   # optional: what `backprop quiz` asks (keys or globs);
                                        # default: z, a, loss, deltas, gradients, updates
+points: {"grad.*": 2}           # optional: what `backprop grade` gives a question (key or
+                                # glob -> points, the first match wins; default 1 each)
 """

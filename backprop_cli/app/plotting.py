@@ -80,7 +80,7 @@ def plot_losses(result: TrainingResult, path: str) -> None:
         axes.plot(steps, losses, color="#1f77b4")
     axes.set_xlabel("updates")
     axes.set_ylabel("loss" + (" (log scale)" if log else ""))
-    axes.set_title(result.problem.title, fontsize=10)
+    axes.set_title(literal(result.problem.title), fontsize=10)
     axes.grid(True, alpha=0.3)
     if result.interrupted:
         last = losses[-1] if not log or losses[-1] > 0 else positive.min()
@@ -126,9 +126,15 @@ def plot_surface(surface: Surface, path: str, kind: str = "contour") -> None:
         axes.legend(loc="upper left", fontsize=8)
     axes.set_xlabel(surface.x_name)
     axes.set_ylabel(surface.y_name)
-    axes.set_title(surface.problem.title, fontsize=10)
+    axes.set_title(literal(surface.problem.title), fontsize=10)
     _save(figure, path)
 
 
 def _short(value: float) -> str:
     return "nan" if not math.isfinite(value) else f"{value:.4g}"
+
+
+def literal(text: str) -> str:
+    """A title as it is written: '$' escaped, so that matplotlib never reads ``$…$`` in a
+    problem file as mathtext (whose parse errors end the run)."""
+    return text.replace("$", r"\$")

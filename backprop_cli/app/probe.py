@@ -166,7 +166,13 @@ def probe(problem: Problem, nudges: list[Nudge]) -> ProbeResult:
         new = nudge.new_value(start)
         moved.append(Moved(nudge.name, start, new, gradients[nudge.name], nudge.change))
         point.set(nudge.name, new)
-    return ProbeResult(problem, loss, point.loss(), moved)
+    nudged = point.loss()
+    if not math.isfinite(nudged):  # issue 18: never "rises by ∞" with exit status 0
+        where = ", ".join(f"{m.name} = {m.new:g}" for m in moved)
+        raise NudgeError(f"the loss is not a finite number at {where} (it overflows): nudge "
+                         "by less")
+    return ProbeResult(problem, loss, nudged, moved)
+
 
 def json_document(result: ProbeResult, path: str) -> dict[str, object]:
     """JSON: each nudge, the values and the sentence (null for what is not finite: JSON

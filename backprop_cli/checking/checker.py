@@ -34,7 +34,14 @@ from backprop_cli.checking.verdicts import (
 )
 from backprop_cli.expr import Expr
 from backprop_cli.model.formulas import Formulas
-from backprop_cli.model.keys import KeyParts
+from backprop_cli.model.keys import (
+    FINAL_PREFIX,
+    KeyParts,
+    compose,
+    named_kind,
+    prefix_for,
+    step_number,
+)
 from backprop_cli.model.keyspace import key_rank, parse_key
 from backprop_cli.model.problem import Expected, Problem
 from backprop_cli.records import field, record
@@ -91,6 +98,8 @@ class CarriedForward:
         self.formulas = formulas
         self.author = {key: entry.value for key, entry in problem.expected.items()}
         self.memo: dict[str, float] = {}
+        self.by_step: dict[int, list[str]] = {}  # memo keys of steps 2 on, to drop later
+        self.warmed = 0  # the steps whose handed-on values are in memo, in order
 
     def value(self, key: str) -> float:
         """The author's value of ``key``, or its recomputation from the author's values."""
@@ -99,7 +108,24 @@ class CarriedForward:
         return self.recompute(key)
 
     def recompute(self, key: str) -> float:
-        """``key``'s formula evaluated on the author's values (iteratively: chains are long)."""
+        """``key``'s formula evaluated on the author's values.
+
+        Iteratively (chains are long), and step by step: before a key of step K, the
+        values each step hands to the next (the updated parameters and the optimizer's
+        state) are recomputed for steps 1, 2, … K − 1 in order, and what the steps before
+        the last two computed is dropped. The search behind one key then never goes back
+        more than a step, so memory stays flat in the number of steps (a million steps
+        do not make a million steps of pending keys). Every value is the same
+        evaluation of the same formula on the same operands: the results are the same.
+        """
+        if key in self.memo:
+            return self.memo[key]
+        step = self._step_of(key)
+        if step is not None and step > 2:
+            self._warm_up(step - 1)
+        return self._search(key)
+
+    def _search(self, key: str) -> float:
         if key in self.memo:
             return self.memo[key]
         stack = [key]
@@ -110,7 +136,7 @@ class CarriedForward:
                 continue
             expr = self.formulas.for_key(current)
             if expr is None:
-                self.memo[current] = self.actual[current]
+                self._keep(current, self.actual[current])
                 stack.pop()
                 continue
             missing = [ref for ref in expr.refs()
@@ -119,9 +145,42 @@ class CarriedForward:
                 stack.extend(missing)
                 continue
             operands = {ref: self.value(ref) for ref in expr.refs()}
-            self.memo[current] = expr.evaluate(operands)
+            self._keep(current, expr.evaluate(operands))
             stack.pop()
         return self.memo[key]
+
+    def _keep(self, key: str, value: float) -> None:
+        self.memo[key] = value
+        step = self._step_of(key)
+        if step is not None and step > 1:
+            self.by_step.setdefault(step, []).append(key)
+
+    def _step_of(self, key: str) -> int | None:
+        """The step of ``key`` (the final pass counts as the step after the last), or
+        None for data and the keys of step 1."""
+        if key.startswith(FINAL_PREFIX):
+            return self.problem.steps + 1
+        return step_number(key)
+
+    def _warm_up(self, last: int) -> None:
+        """Recompute what steps 1 … ``last`` hand on, in order, keeping two steps."""
+        if last < self.warmed:  # an earlier step asked after later ones: start again
+            self.memo.clear()
+            self.by_step.clear()
+            self.warmed = 0
+        problem = self.problem
+        kinds = ("new", *problem.optimizer.kinds)
+        for step in range(self.warmed + 1, last + 1):
+            prefix = prefix_for(step)
+            for name in problem.parameters:
+                for kind in kinds:
+                    handed = compose(prefix, named_kind(kind), name)
+                    if handed not in self.author and parse_key(handed, problem) is not None:
+                        self._search(handed)
+            for old in [s for s in self.by_step if s < step - 1]:
+                for dropped in self.by_step.pop(old):
+                    self.memo.pop(dropped, None)
+            self.warmed = step
 
     def operands(self, expr: Expr) -> dict[str, float]:
         return {ref: self.value(ref) for ref in expr.refs()}
@@ -297,7 +356,8 @@ def _judge(problem: Problem, entry: Expected, values: Mapping[str, float],
         result.formula = expr
         result.operands = {ref: operand.value for ref, operand in operands.items()}
     judged = judge(entry.key, entry.value, precision, actual, expr, operands,
-                   min_digits=min_digits, slips=ProblemSlips(problem, formulas, carried))
+                   min_digits=min_digits, slips=ProblemSlips(problem, formulas, carried),
+                   one_rounding=problem.round is not None)
     settle(result, judged, tolerance)
     recomputation.judged[entry.key] = "wrong" if result.verdict == "erratum" else judged.basis
     return result

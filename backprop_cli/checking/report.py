@@ -9,7 +9,8 @@ from typing import Literal
 from backprop_cli.checking.checker import KeyResult, first_wrong
 from backprop_cli.records import field, record
 
-FileStatus = Literal["passed", "failed", "invalid"]
+# skipped: a YAML file that is no problem file (a tool's configuration beside the problems)
+FileStatus = Literal["passed", "failed", "invalid", "skipped"]
 
 
 @record

@@ -32,6 +32,7 @@ An explicit ``tolerance`` (absolute) replaces both precision rules.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Literal, get_args
 
@@ -57,6 +58,10 @@ _UNIT_NOISE = 1e-9  # in units of the last digit
 _FLOAT_NOISE = 2.0 ** -50  # relative to the values compared
 
 
+# a number as written, which claims a precision (else an expression, which is exact)
+_PLAIN_NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*\Z").match
+
+
 @record(frozen=True)
 class Precision:
     """What a written number claims: its last digit's unit and significant digits."""
@@ -67,7 +72,11 @@ class Precision:
 
     @classmethod
     def of(cls, text: str, override: float | None = None) -> Precision:
+        """The precision ``text`` claims; a number written as an expression ("-1/243",
+        "sqrt(2)/2") claims to be exact."""
         body = text.strip().lstrip("+-")
+        if body.strip("0123456789.") and _PLAIN_NUMBER(text) is None:  # (most have digits only)
+            return cls(0.0, override, MANY_DIGITS)
         lowered = body.lower()
         mantissa, _, exponent = lowered.partition("e")
         digits = len(mantissa.replace(".", "").lstrip("0"))
@@ -191,18 +200,29 @@ def _short(precision: Precision, min_digits: int | None) -> bool:
 
 def judge(key: str, published: float, precision: Precision, exact: float,
           formula: Expr | None = None, operands: Mapping[str, Operand] | None = None, *,
-          min_digits: int | None = None, slips: SlipContext | None = None) -> Judged:
+          min_digits: int | None = None, slips: SlipContext | None = None,
+          one_rounding: bool = False) -> Judged:
     """The verdict on ``published`` for ``key`` (its exact value ``exact``).
 
     ``formula`` is the step and ``operands`` the author's values of what it reads
     (every ref of the formula); without them only ``correct`` or ``wrong`` is
     possible. ``slips`` is a :class:`backprop_cli.checking.slips.SlipContext` for the
     diagnosis of a wrong value (None: only the slips the formula alone shows).
+
+    ``one_rounding``: hand-calculation mode (``round: N``), where every step is rounded
+    once, by the rule, and its formula says so: the recomputation from the author's
+    values is the value to write, and neither rounding twice nor the operands' rounding
+    excuses another (0.7·(−0.025) = −0.0175 is kept as −0.018, never −0.017).
     """
     short = min_digits if _short(precision, min_digits) else None
 
     def padded(reference: float) -> Precision:  # the precision min_digits asks for
         return precision if short is None else precision.padded(short, reference)
+
+    def slack(reference: float) -> float:  # how far from the recomputation is consistent
+        if one_rounding and precision.override is None:
+            return _UNIT_NOISE * precision.unit + _FLOAT_NOISE * abs(reference)
+        return padded(reference).consistent_slack(reference)
 
     if math.isfinite(exact) and padded(exact).agrees(published, exact):
         return Judged("correct", basis="exact" if published == exact else "rounded")
@@ -210,11 +230,11 @@ def judge(key: str, published: float, precision: Precision, exact: float,
     spread = 0.0
     if formula is not None and operands is not None:
         recomputed = _evaluate(formula, {ref: o.value for ref, o in operands.items()})
-        if recomputed is not None and precision.override is None:
+        if recomputed is not None and precision.override is None and not one_rounding:
             spread = propagated(formula, operands, recomputed)
     if recomputed is not None and operands is not None:
         off = abs(published - recomputed)
-        if off <= padded(recomputed).consistent_slack(recomputed) + spread:
+        if off <= slack(recomputed) + spread:
             carried = any(o.status == "wrong" for o in _differing(operands))
             return Judged("consistent", _follows(operands, recomputed, exact), None,
                           recomputed, "wrong" if carried else "rounded")

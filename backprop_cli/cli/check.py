@@ -20,20 +20,26 @@ from backprop_cli.cli.common import format_option, write_output
 @click.option("--show-errata", is_flag=True,
               help="List the published values marked as errata, with their corrections.")
 @click.option("--verbose", "-v", is_flag=True, help="List every value, not only wrong ones.")
+@click.option("--exclude", "exclude", multiple=True, metavar="GLOB",
+              help="Leave out files and folders matching GLOB (repeatable), e.g. "
+                   "--exclude 'drafts/*'. Hidden files and folders are left out unless named.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes for large folders (default: all cores).")
 @click.option("--min-digits", type=click.IntRange(min=1, max=17), default=None, metavar="N",
               help="Values written with fewer significant digits are imprecise (a failure) "
                    "unless right to N digits anyway; overrides a file's min_digits.")
 def check(paths: tuple[str, ...], fmt: str | None, output: str | None, show_errata: bool,
-          verbose: bool, jobs: int | None, min_digits: int | None) -> None:
+          verbose: bool, exclude: tuple[str, ...], jobs: int | None,
+          min_digits: int | None) -> None:
     """Check the `expected` answers in problem files, folders or globs.
 
     Each value is correct (the exact value rounded or truncated to the digits
     written), consistent (what the step gives from the author's own earlier
     numbers, rounded or carried forward), wrong (with the slip named when one
     fits), imprecise (fewer digits than --min-digits) or a marked erratum. The
-    report names the first wrong value of each file. Exit status: 0 when every
+    report names the first wrong value of each file. Folders are searched
+    recursively, hidden files and folders left out; a YAML file that is not a
+    problem file (none of its top-level keys is one) is skipped. Exit status: 0 when every
     file passed, 1 when a value is wrong or a file is invalid, 2 for usage errors.
 
     \b
@@ -47,7 +53,7 @@ def check(paths: tuple[str, ...], fmt: str | None, output: str | None, show_erra
     from backprop_cli.app.batch_check import UsageError, check_files, discover
 
     try:
-        files = discover(paths)
+        files = discover(paths, exclude)
     except UsageError as error:
         raise click.UsageError(str(error)) from None
     if fmt is None:
@@ -61,16 +67,14 @@ def check(paths: tuple[str, ...], fmt: str | None, output: str | None, show_erra
     elif fmt == "junit":
         text = writers.junit_report(reports)
     elif fmt == "github":
-        text = writers.github_report(reports)
+        text = writers.github_report(reports, show_errata)
         writers.append_step_summary(reports)
-        if show_errata:
-            text += writers.errata_report(reports)
     else:
         to_terminal = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         text = writers.text_report(reports, style=click.style if to_terminal else _no_style,
                                    show_errata=show_errata, verbose=verbose)
-    write_output(text, output)
-    if any(report.status != "passed" for report in reports):
+    write_output(text, output, commands=fmt == "github")
+    if any(report.status in ("failed", "invalid") for report in reports):
         sys.exit(1)
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -13,6 +16,7 @@ import click
 from backprop_cli.formats import (
     CHECK_FORMATS,
     DIAGRAM_FORMATS,
+    GRADE_FORMATS,
     REPORT_FORMATS,
     SOLVE_FORMATS,
 )
@@ -22,6 +26,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 if TYPE_CHECKING:
     from backprop_cli.kinds.base import Exercise
     from backprop_cli.model.problem import Problem
+
+
+class FiniteRange(click.FloatRange):
+    """A FloatRange that refuses NaN and infinities (which every comparison lets through)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 class CleanExit(click.ClickException):
@@ -59,27 +74,92 @@ def load(path: str, steps: int | None = None) -> Problem:
 
 def load_exercise(path: str, steps: int | None = None) -> Exercise:
     """Any exercise file (network or derivative), with clean errors."""
-    from backprop_cli.kinds.exercise import load_exercise as load_any
+    from backprop_cli.kinds.exercise import load_exercise as load_any  # lazy: start-up
 
     with user_errors(path):
         return load_any(path, steps=steps)
 
 
 
-def write_output(text: str, output: str | None) -> None:
-    """Write to --output FILE, or to standard output."""
+def write_output(text: str, output: str | None, commands: bool = False) -> None:
+    """Write to --output FILE (atomically, see :func:`write_file`), or to standard output
+    (a failed write, a full disk, is a clean error with exit status 1).
+
+    In GitHub Actions the runner reads standard output for workflow commands: text
+    with a line that would be one (what a problem file wrote, a description line
+    starting with ``::``) is wrapped so that none is, unless ``commands`` (the
+    tool's own annotations, already escaped)."""
+    if text and not text.endswith("\n"):
+        text += "\n"
     if output is None or output == "-":
-        sys.stdout.write(text)
-        if text and not text.endswith("\n"):
-            sys.stdout.write("\n")
+        if not commands and os.environ.get("GITHUB_ACTIONS") == "true" and (
+                _COMMAND_LINE.search(text)):
+            from backprop_cli.render.sanitize import github_free_text  # lazy: rare
+
+            text = github_free_text(text)
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise  # a reader that left early: click ends quietly
+        except OSError as error:
+            raise CleanExit(f"backprop: cannot write the output: {error.strerror or error}"
+                            ) from None
         return
-    path = Path(output)
+    write_file(output, text)
+
+
+# a line GitHub's runner would read as a workflow command: '::' after blanks, or the old
+# '##[' form anywhere
+_COMMAND_LINE = re.compile(r"^[ \t]*::|##\[", re.MULTILINE)
+
+
+def write_file(output: str, text: str) -> None:
+    """Write ``text`` to ``output`` whole or not at all.
+
+    The text goes to a temporary file beside the target, which is then renamed over
+    it: a failed write (full disk) leaves the old file whole, and a symbolic link at
+    the target is replaced, never followed. A target that is an input of this run
+    (``solve p.yaml -o p.yaml``) is refused.
+    """
+    import tempfile  # lazy: only for a file
+
+    from backprop_cli.files import trust  # lazy: start-up time
+
+    if trust.is_input(output):
+        raise CleanExit(f"{output}: this file is an input of the run (a problem or data file); "
+                        "refusing to overwrite it: choose another --output") from None
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise CleanExit(f"{output}: no such folder '{os.path.dirname(output) or '.'}': "
+                        "create it first") from None
+    if os.path.isdir(output) and not os.path.islink(output):
+        raise CleanExit(f"{output}: is a folder, not a file") from None
     try:
-        # a course layout's new folder (-o exams/2025_midterm/variant_01.yaml) is made
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        mode = os.lstat(output).st_mode & 0o777 if os.path.isfile(output) and not (
+            os.path.islink(output)) else None
+    except OSError:
+        mode = None
+    if mode is None:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    temp = None
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(output)}.", suffix=".tmp",
+                                    dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace", newline="") as handle:
+            handle.write(text)
+        os.chmod(temp, mode)
+        os.replace(temp, output)
+        temp = None
     except OSError as error:
-        raise CleanExit(f"{output}: cannot write: {error.strerror or error}") from None
+        raise CleanExit(f"{output}: cannot write: {error.strerror or error} (any old file is "
+                        "kept as it was)") from None
+    finally:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
 
 
 # ---------------------------------------------------------------- shared options
@@ -87,7 +167,7 @@ def write_output(text: str, output: str | None) -> None:
 # ranges and help cannot drift apart.
 
 _FORMAT_CHOICES = {"solve": SOLVE_FORMATS, "check": CHECK_FORMATS, "report": REPORT_FORMATS,
-                   "diagram": DIAGRAM_FORMATS}
+                   "diagram": DIAGRAM_FORMATS, "grade": GRADE_FORMATS}
 
 
 def format_option(family: str, default: str | None, help: str) -> Callable[[F], F]:

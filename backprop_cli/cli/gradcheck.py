@@ -6,15 +6,15 @@ import sys
 
 import click
 
-from backprop_cli.cli.common import format_option, load, user_errors, write_output
+from backprop_cli.cli.common import FiniteRange, format_option, load, user_errors, write_output
 
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--step", "-s", "step", type=click.FloatRange(min=0, min_open=True),
+@click.option("--step", "-s", "step", type=FiniteRange(min=0, min_open=True),
               default=1e-6, show_default=True,
               help="Finite-difference step h, scaled by max(1, |p|) for each parameter p.")
-@click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=1e-5,
+@click.option("--tolerance", type=FiniteRange(min=0, min_open=True), default=1e-5,
               show_default=True, help="Largest relative error that passes.")
 @format_option("report", "plain",
                "Output format.")

@@ -13,7 +13,9 @@ import sys
 import click
 from click.shell_completion import CompletionItem
 
-from backprop_cli.cli.common import load_exercise, user_errors
+from backprop_cli.cli.common import CleanExit, load_exercise, user_errors
+
+MAX_ANSWER = 1000  # characters in one typed answer
 
 
 def _complete_keys(ctx: click.Context, param: click.Parameter,
@@ -79,10 +81,14 @@ def quiz(file: str, patterns: tuple[str, ...], no_given: bool) -> None:
                "(0.824, -.5, 1e-3, 1/2); Enter to skip, '?' for the formula, 'q' to stop.")
     while (question := session.current) is not None:
         click.echo(f"[{question.number}/{total}] {question.prompt}", nl=False)
-        line = stdin.readline()
+        line = stdin.readline(MAX_ANSWER + 1)  # bounded: `quiz < /dev/zero` never fills memory
         if not line:  # end of input: as if the student stopped
             click.echo()
             break
+        if len(line) > MAX_ANSWER or "\x00" in line:
+            click.echo()
+            raise CleanExit("backprop quiz: standard input is not answers (a line over "
+                            f"{MAX_ANSWER} characters, or binary data)")
         answer = line.rstrip("\r\n")
         if echo:
             click.echo(answer)

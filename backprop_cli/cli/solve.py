@@ -19,6 +19,7 @@ from backprop_cli.cli.common import (
 from backprop_cli.formats import SUFFIX_FORMATS, SolveFormat
 
 PIPE_WIDTH = 100  # columns of plain text written to a pipe or a file
+MAX_WIDTH = 1000  # --width and $COLUMNS are capped here: no line of megabytes
 
 
 def default_format(output: str | None) -> SolveFormat:
@@ -48,7 +49,7 @@ def terminal_columns() -> int:
             columns = os.get_terminal_size(sys.stdout.fileno()).columns
         except (OSError, ValueError):
             columns = 0
-    return columns if columns > 0 else PIPE_WIDTH
+    return min(columns, MAX_WIDTH) if columns > 0 else PIPE_WIDTH
 
 
 @click.command()
@@ -74,7 +75,8 @@ def terminal_columns() -> int:
               metavar="N", help="Hand-calculation mode: round every value to N decimals "
                                 "when it is produced (overrides the file's round).")
 @click.option("--width", type=click.IntRange(min=40), default=None,
-              help="Columns for rich, plain and svg (default: the terminal's, or 100).")
+              help="Columns for rich, plain and svg (default: the terminal's, or 100; at "
+                   "most 1000).")
 @click.option("--keys", "patterns", multiple=True, metavar="GLOB",
               help="With --format json: keep only value keys matching GLOB (repeatable).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
@@ -116,7 +118,7 @@ def solve(file: str, fmt: SolveFormat | None, digits: int, decimals: int | None,
                    f"skipped: {', '.join(skipped)}", err=True)
     request = SolveRequest(fmt=fmt, digits=digits, ascii_only=ascii_only, step=step,
                            round_decimals=round_decimals,
-                           width=width or default_width(fmt, output),
+                           width=min(width or default_width(fmt, output), MAX_WIDTH),
                            color=not os.environ.get("NO_COLOR"), patterns=patterns,
                            decimals=decimals, handout=handout, statement=statement)
     try:

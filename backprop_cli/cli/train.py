@@ -13,6 +13,7 @@ import click
 
 from backprop_cli.cli.common import (
     CleanExit,
+    FiniteRange,
     digits_option,
     format_option,
     load,
@@ -45,7 +46,7 @@ def check_plot_option(plot: str | None) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--steps", type=click.IntRange(min=0), default=None,
               help="Number of updates (default: the file's steps).")
-@click.option("--until-loss", type=click.FloatRange(min=0), default=None, metavar="X",
+@click.option("--until-loss", type=FiniteRange(min=0), default=None, metavar="X",
               help="Stop early once the loss is at most X.")
 @click.option("--rows", type=click.IntRange(min=0), default=11, show_default=True,
               help="Rows of the loss table: first, last and evenly spaced steps (0: all).")

@@ -8,9 +8,10 @@ A problem file may name files instead of writing numbers::
           weights: {file: w1.npy}          # (units × inputs), one row per unit
     samples: {inputs: x.npy, targets: y.npy}   # (samples × inputs), (samples × outputs)
 
-Paths are relative to the problem file. Files are read with
-``numpy.load(allow_pickle=False)``: a ``.npy`` file holds plain numbers, and
-nothing a problem file names may ever run code. Every error points at the file
+Paths are relative to the problem file, and must stay inside its folder or the
+tree being checked (:mod:`backprop_cli.files.trust`). A ``.npy`` file holds
+plain numbers: its header is checked and its data read as numbers, never
+unpickled, so nothing a problem file names may ever run code. Every error points at the file
 name in the problem file (``path:line:col: message``).
 
 Also (see the README's problem format):
@@ -32,13 +33,21 @@ from __future__ import annotations
 import csv
 import io
 import math
-from pathlib import Path
+from array import array
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.errors import Mark, ProblemError, suggest
+from backprop_cli.files.fields import expression_value, is_expression
+from backprop_cli.files.trust import (
+    MAX_DATA_BYTES,
+    check_init_size,
+    read_regular,
+    resolve_reference,
+    short_token,
+)
 from backprop_cli.files.yamlio import YMap, YNode, YScalar
 from backprop_cli.model.losses import LOSSES
 
@@ -63,38 +72,66 @@ def _shape(shape: tuple[int, ...]) -> str:
 
 
 def load_array(node: YNode, problem_path: str, what: str) -> Array:
-    """The float64 array in the ``.npy`` file that ``node`` names."""
+    """The float64 array in the ``.npy`` file that ``node`` names.
+
+    The file is read through the trust boundary (inside the tree, a regular file,
+    under the size limit), and its header is checked against its size before any
+    array is made: a header claiming 10⁶ × 10⁶ values in a small file is refused,
+    not allocated. Pickled (object) arrays are never read.
+    """
     if not isinstance(node, YScalar) or not isinstance(node.value, str) or not node.value:
         raise ProblemError(f"{what} must be the name of a .npy file", node.mark)
     name = node.value
-    path = Path(problem_path).parent / name
-    try:
-        loaded: Any = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise ProblemError(f"{what}: no such file '{name}' (paths are relative to the "
-                           "problem file)", node.mark) from None
-    except IsADirectoryError:
-        raise ProblemError(f"{what}: '{name}' is a folder, not a .npy file", node.mark) from None
-    except OSError as error:
-        raise ProblemError(f"{what}: cannot read '{name}': {error.strerror or error}",
-                           node.mark) from None
-    except ValueError as error:  # pickled data, a damaged header, or not .npy at all
-        raise ProblemError(f"{what}: '{name}' is not a .npy array file ({error})",
-                           node.mark) from None
-    if not isinstance(loaded, np.ndarray):  # an .npz archive
-        loaded.close()
-        raise ProblemError(f"{what}: '{name}' is an .npz archive; give one array saved with "
+    shown = short_token(name, 80)
+    real = resolve_reference(name, problem_path, what, node.mark)
+    raw = read_regular(real, name, what, node.mark, MAX_DATA_BYTES)
+    if raw.startswith(b"PK\x03\x04"):  # a zip file: .npz
+        raise ProblemError(f"{what}: '{shown}' is an .npz archive; give one array saved with "
                            "numpy.save (.npy)", node.mark)
-    if loaded.dtype.kind not in "biuf":
-        raise ProblemError(f"{what}: '{name}' holds {loaded.dtype} values, not real numbers",
+    array = _parse_npy(raw, f"{what}: '{shown}'", node.mark)
+    if array.dtype.kind not in "biuf":
+        raise ProblemError(f"{what}: '{shown}' holds {array.dtype} values, not real numbers",
                            node.mark)
-    array = np.ascontiguousarray(loaded, dtype=np.float64)
+    array = np.array(array, dtype=np.float64, order="C")  # a writable copy, native order
     finite = np.isfinite(array)
     if not finite.all():
         at = tuple(int(i) for i in np.argwhere(~finite)[0])
-        raise ProblemError(f"{what}: '{name}' has {array[at]} at index {list(at)}: every value "
-                           "must be a finite number", node.mark)
+        raise ProblemError(f"{what}: '{shown}' has {array[at]} at index {list(at)}: every "
+                           "value must be a finite number", node.mark)
     return array
+
+
+def _parse_npy(raw: bytes, where: str, mark: Mark) -> Any:
+    """The array in the bytes of a ``.npy`` file, its header checked against its size."""
+    from numpy.lib import format as npy  # lazy: only for .npy files
+
+    handle = io.BytesIO(raw)
+    try:
+        version = npy.read_magic(handle)
+    except ValueError:
+        raise ProblemError(f"{where} is not a .npy array file (it does not start with the "
+                           "signature numpy.save writes)", mark) from None
+    try:
+        if version == (1, 0):
+            shape, fortran, dtype = npy.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            shape, fortran, dtype = npy.read_array_header_2_0(handle)
+        else:
+            raise ValueError(f"version {version[0]}.{version[1]}")
+    except (ValueError, SyntaxError, TypeError) as error:
+        raise ProblemError(f"{where} has a damaged or unsupported .npy header "
+                           f"({short_token(str(error), 60)})", mark) from None
+    if dtype.hasobject:
+        raise ProblemError(f"{where} holds Python objects (pickled data), which are never "
+                           "read: save an array of numbers", mark)
+    count = math.prod(shape)
+    offset = handle.tell()
+    if count * dtype.itemsize != len(raw) - offset:
+        raise ProblemError(f"{where}: its header promises {_shape(tuple(shape))} values of "
+                           f"{dtype.itemsize} bytes, but the file holds "
+                           f"{len(raw) - offset} bytes of data (damaged or cut short?)", mark)
+    flat = np.frombuffer(raw, dtype=dtype, count=count, offset=offset)
+    return flat.reshape(shape, order="F" if fortran else "C")
 
 
 def load_weights(node: YMap, rows: int, cols: int, where: str, problem_path: str) -> Array:
@@ -205,74 +242,79 @@ def load_csv_samples(node: YNode, input_names: list[str], output_names: list[str
         raise ProblemError(f"samples file '{name}' is a NumPy file; a .npy array has no "
                            "header to name its columns: write samples: {inputs: x.npy, "
                            "targets: y.npy}", mark)
-    path = Path(problem_path).parent / name
+    shown = short_token(name, 80)
+    real = resolve_reference(name, problem_path, "samples file", mark)
+    raw = read_regular(real, name, "samples file", mark, MAX_CSV_BYTES)
     try:
-        if path.stat().st_size > MAX_CSV_BYTES:
-            raise ProblemError(f"samples file '{name}' is over the "
-                               f"{MAX_CSV_BYTES // 1_000_000} MB limit", mark)
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise ProblemError(f"samples: no such file '{name}' (paths are relative to the "
-                           "problem file)", mark) from None
-    except IsADirectoryError:
-        raise ProblemError(f"samples: '{name}' is a folder, not a CSV file", mark) from None
-    except OSError as error:
-        raise ProblemError(f"samples: cannot read '{name}': {error.strerror or error}",
-                           mark) from None
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ProblemError(f"samples: '{name}' is not UTF-8 text (byte {error.start})",
+        raise ProblemError(f"samples: '{shown}' is not UTF-8 text (byte {error.start})",
                            mark) from None
+    del raw
     reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
-    rows: list[tuple[int, list[str]]] = []
+    wanted = input_names + output_names
+    header: list[str] | None = None
+    header_line = 0
+    # the samples as they are read, as floats (8 bytes a value, never a list of strings)
+    data = array("d")
+    lines = array("q")
     try:
         for row in reader:
-            if any(field.strip() for field in row):  # blank lines are skipped
-                rows.append((reader.line_num, [field.strip() for field in row]))
+            if not any(field.strip() for field in row):
+                continue  # blank lines are skipped
+            fields = [field.strip() for field in row]
+            if header is None:
+                header, header_line = fields, reader.line_num
+                _check_header(header, wanted, f"'{shown}' line {header_line} (the header)", mark)
+                continue
+            line = reader.line_num
+            if len(fields) != len(header):
+                raise ProblemError(f"'{shown}' line {line} has {len(fields)} values but the "
+                                   f"header has {len(header)} columns", mark)
+            for c, field in enumerate(fields):
+                try:
+                    value = float(field)
+                except ValueError:
+                    value = math.nan
+                if not math.isfinite(value):
+                    raise ProblemError(f"'{shown}' line {line}, column '{header[c]}': "
+                                       f"'{short_token(field)}' is not a finite number", mark)
+                data.append(value)
+            lines.append(line)
     except csv.Error as error:
-        raise ProblemError(f"'{name}' line {reader.line_num}: not valid CSV ({error})",
-                           mark) from None
-    wanted = input_names + output_names
-    if not rows:
-        raise ProblemError(f"'{name}' is empty: it needs a header row naming the inputs and "
+        raise ProblemError(f"'{shown}' line {reader.line_num}: not valid CSV "
+                           f"({short_token(str(error), 60)})", mark) from None
+    if header is None:
+        raise ProblemError(f"'{shown}' is empty: it needs a header row naming the inputs and "
                            f"outputs ({', '.join(wanted)}), then one row per sample", mark)
-    header_line, header = rows[0]
-    where = f"'{name}' line {header_line} (the header)"
+    if not lines:
+        raise ProblemError(f"'{shown}' has a header but no samples", mark)
+    table = np.frombuffer(data, dtype=np.float64).reshape(len(lines), len(header))
+    table = table[:, [header.index(n) for n in wanted]]
+    n_in = len(input_names)
+    return (np.ascontiguousarray(table[:, :n_in]), np.ascontiguousarray(table[:, n_in:]),
+            lines.tolist())
+
+
+def _check_header(header: list[str], wanted: list[str], where: str, mark: Mark) -> None:
+    """Every column of the header is an input or output, once, and none is missing.
+    A column is quoted only as a short printable token: the file may be anything."""
     for i, column in enumerate(header):
         if column not in wanted:
             hint = suggest(column, wanted) or (
                 f" (the network's inputs and outputs: {', '.join(wanted)})")
             if _is_number(column):
-                raise ProblemError(f"{where}, column {i + 1}: '{column}' is a number; the first "
-                                   f"row names the columns ({', '.join(wanted)})", mark)
-            raise ProblemError(f"{where}, column {i + 1}: '{column}' is not an input or output "
-                               f"of the network{hint}", mark)
+                raise ProblemError(f"{where}, column {i + 1}: '{short_token(column)}' is a "
+                                   f"number; the first row names the columns "
+                                   f"({', '.join(wanted)})", mark)
+            raise ProblemError(f"{where}, column {i + 1}: '{short_token(column)}' is not an "
+                               f"input or output of the network{hint}", mark)
         if header.index(column) != i:
-            raise ProblemError(f"{where}: column '{column}' appears twice", mark)
+            raise ProblemError(f"{where}: column '{short_token(column)}' appears twice", mark)
     missing = [n for n in wanted if n not in header]
     if missing:
         raise ProblemError(f"{where} has no column for {', '.join(repr(m) for m in missing)}: "
                            "it names every input and output of the network", mark)
-    data = np.empty((len(rows) - 1, len(header)))
-    lines: list[int] = []
-    for r, (line, fields) in enumerate(rows[1:]):
-        if len(fields) != len(header):
-            raise ProblemError(f"'{name}' line {line} has {len(fields)} values but the header "
-                               f"has {len(header)} columns", mark)
-        for c, field in enumerate(fields):
-            try:
-                value = float(field)
-            except ValueError:
-                value = math.nan
-            if not math.isfinite(value):
-                raise ProblemError(f"'{name}' line {line}, column '{header[c]}': '{field}' is "
-                                   "not a finite number", mark)
-            data[r, c] = value
-        lines.append(line)
-    if not lines:
-        raise ProblemError(f"'{name}' has a header but no samples", mark)
-    data = data[:, [header.index(n) for n in wanted]]
-    n_in = len(input_names)
-    return np.ascontiguousarray(data[:, :n_in]), np.ascontiguousarray(data[:, n_in:]), lines
 
 
 def _is_number(text: str) -> bool:
@@ -310,6 +352,7 @@ def read_weights(node: YMap, rows: int, cols: int, where: str, problem_path: str
     seed = seed_node.value if isinstance(seed_node, YScalar) else None
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ProblemError(f"{where} weights: seed must be a whole number ≥ 0", seed_node.mark)
+    check_init_size(rows, cols, f"{where} weights", node.mark)
     low = high = None
     if method == "uniform":
         for key in ("low", "high"):
@@ -330,6 +373,9 @@ def read_weights(node: YMap, rows: int, cols: int, where: str, problem_path: str
 
 
 def _finite(node: YNode, what: str) -> float:
+    if is_expression(node):  # "-1/sqrt(6)": a number written as an expression
+        assert isinstance(node, YScalar)
+        return expression_value(node, what)
     value = node.value if isinstance(node, YScalar) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
             value):

@@ -8,7 +8,7 @@ import math
 import re
 from collections.abc import Sequence
 
-from backprop_cli.errors import ProblemError, raise_collected, suggest
+from backprop_cli.errors import Mark, ProblemError, raise_collected, suggest
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq, resolve_plain
 from backprop_cli.model.problem import RESERVED_WORDS
 
@@ -107,14 +107,19 @@ def _number(node: YNode, what: str, *, positive: bool = False,
             nonnegative: bool = False) -> float:
     if not positive and not nonnegative and (value := _plain_float(node)) is not None:
         return value
-    if not isinstance(node, YScalar) or isinstance(node.value, bool) or not isinstance(
+    if is_expression(node):
+        assert isinstance(node, YScalar)
+        value = expression_value(node, what)
+    elif not isinstance(node, YScalar) or isinstance(node.value, bool) or not isinstance(
         node.value, (int, float)
     ):
-        raise ProblemError(f"{what} must be a number, found {_describe(node)}", node.mark)
-    try:
-        value = float(node.value)
-    except OverflowError:  # an integer beyond every float (more than 308 digits)
-        value = math.inf
+        raise ProblemError(f"{what} must be a number, found {_describe(node)}"
+                           f"{_quoting_hint(node)}", node.mark)
+    else:
+        try:
+            value = float(node.value)
+        except OverflowError:  # an integer beyond every float (more than 308 digits)
+            value = math.inf
     if not math.isfinite(value):
         if node.quoted or _INF_OR_NAN.match(node.text):
             raise ProblemError(f"{what} must be a finite number, found {_short(node.text)}",
@@ -128,6 +133,43 @@ def _number(node: YNode, what: str, *, positive: bool = False,
         raise ProblemError(f"{what} must not be negative, found {_short(node.text)}",
                            node.mark)
     return value
+
+
+def is_expression(node: YNode) -> bool:
+    """Whether ``node`` is a number written as an expression: a quoted string that is not
+    a plain number ("-1/243", "sqrt(2)/2"; a quoted "0.5" stays a mistake)."""
+    return (isinstance(node, YScalar) and node.quoted and isinstance(node.value, str)
+            and type(resolve_plain(node.value.strip() or "x")) not in (int, float))
+
+
+def expression_value(node: YScalar, what: str) -> float:
+    """The value of a quoted expression of numbers and constants (the derive parser's);
+    a ProblemError at the character of the mistake."""
+    # lazy: only a number written as an expression needs the derive parser (its trees are
+    # dataclasses, which the path of check and solve does not load otherwise)
+    from backprop_cli.calculus import ExpressionError, constant_value
+
+    try:
+        return constant_value(node.value)
+    except ExpressionError as error:
+        mark = node.mark
+        if error.position is not None and "\n" not in node.text:
+            mark = Mark(mark.line, mark.column + 1 + error.position)
+        raise ProblemError(f"{what} \"{_short(node.text)}\": {error.message}", mark) from None
+
+
+def _quoting_hint(node: YNode) -> str:
+    """For an unquoted expression (2/3), how to write it."""
+    if not (isinstance(node, YScalar) and isinstance(node.value, str) and not node.quoted):
+        return ""
+    # lazy: the error path only
+    from backprop_cli.calculus import ExpressionError, constant_value
+
+    try:
+        constant_value(node.value)
+    except ExpressionError:
+        return ""
+    return f" (an expression of numbers goes in quotes: \"{_short(node.text)}\")"
 
 
 def _string(node: YNode, what: str) -> str:

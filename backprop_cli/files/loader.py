@@ -17,6 +17,7 @@ from backprop_cli.errors import Mark, ProblemError, raise_collected, suggest
 from backprop_cli.files.fields import (
     MAX_COUNT,
     MAX_STEPS,
+    NAME,
     _actual_shape,
     _check_keys,
     _count_word,
@@ -33,6 +34,7 @@ from backprop_cli.files.fields import (
     _shape_text,
     _short,
     _string,
+    is_expression,
 )
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml
 from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activation
@@ -46,7 +48,7 @@ TRAINING_KEYS = ("optimizer", "weight_decay", "batch_size", "epochs", "round")
 TOP_KEYS = (
     "title", "description", "notes", "network", "loss", "reduction", "learning_rate", "steps",
     "freeze", "input", "target", "samples", "expected", "tolerance", "min_digits", "quiz",
-    *TRAINING_KEYS,
+    "points", *TRAINING_KEYS,
 )
 NETWORK_KEYS = ("inputs", "layers")
 LAYER_KEYS = ("units", "activation", "weights", "weight_names", "bias", "bias_names")
@@ -55,6 +57,7 @@ EXPECTED_ENTRY_KEYS = ("value", "tolerance", "erratum", "note")
 ACTIVATION_KEYS = ("name", "alpha")
 
 MAX_MIN_DIGITS = 17  # significant digits a float holds
+QUIZ_CHECK_STEPS = 100  # steps whose keys a file's quiz patterns are checked against
 
 
 
@@ -135,9 +138,10 @@ class _Reader:
     def read(self, steps_override: int | None) -> Problem:
         root = self.root
         for key in NETWORK_KEYS:  # inputs: or layers: at the top level
-            if key in root.entries and "network" not in root.entries:
-                raise ProblemError(f"'{key}' belongs to the network: nest it under network: "
-                                   f"(network:, then {key}: indented below it)",
+            if key in root.entries:
+                how = ("indent it below network:" if "network" in root.entries
+                       else f"nest it under network: (network:, then {key}: indented below it)")
+                raise ProblemError(f"'{key}' belongs to the network: {how}",
                                    root.entries[key][0])
         _check_keys(root, TOP_KEYS, "the problem")
         title = self.title_default
@@ -234,6 +238,11 @@ class _Reader:
         if (node := root.get("quiz")) is not None:
             try:
                 self.read_quiz(node, problem, errors)
+            except ProblemError as error:
+                errors.extend(error.each())
+        if (node := root.get("points")) is not None:
+            try:
+                problem.points = self.read_points(_map(node, "points"), problem)
             except ProblemError as error:
                 errors.extend(error.each())
         raise_collected(errors)
@@ -585,7 +594,9 @@ class _Reader:
     def read_target(self, node: YNode, outputs: list[str], loss: str,
                     what: str) -> tuple[Any, str | None]:
         targets = LOSSES[loss].targets
-        if isinstance(node, YScalar) and isinstance(node.value, str):
+        if isinstance(node, YScalar) and isinstance(node.value, str) and not (
+                targets != "distribution" and is_expression(node)
+                and not NAME.match(node.value)):  # "1/2" is a number, "o2" a unit's name
             if targets != "distribution":
                 naming = " or ".join(s.name for s in LOSSES.values() if s.targets == "distribution")
                 raise ProblemError(f"{what} '{_short(node.value)}' is not a number (naming the "
@@ -629,7 +640,9 @@ class _Reader:
             raise ProblemError("quiz is empty: list value keys or patterns, or leave it out",
                                node.mark)
         patterns = [_string(item, "quiz entry") for item in items]
-        why = match_patterns(problem, patterns)[1]
+        # the patterns checked against the first steps and the last (every step's keys
+        # are alike): loading never lists the keys of a million steps (issue 18)
+        why = match_patterns(problem, patterns, max_steps=QUIZ_CHECK_STEPS)[1]
         wrong = [ProblemError(f"quiz: '{_short(pattern)}' {why[pattern]}", item.mark)
                  for item, pattern in zip(items, patterns, strict=True) if pattern in why]
         if errors is None:
@@ -638,6 +651,17 @@ class _Reader:
             errors.extend(wrong)
         problem.quiz = patterns
         return patterns
+
+    def read_points(self, node: YMap, problem: Problem) -> dict[str, float]:
+        """`backprop grade`'s points: value key or glob -> points (the first match wins)."""
+        points = {}
+        for pattern, (key_mark, value_node) in node.entries.items():
+            why = match_patterns(problem, [pattern], max_steps=QUIZ_CHECK_STEPS)[1]
+            if pattern in why:
+                raise ProblemError(f"points: '{_short(pattern)}' {why[pattern]}", key_mark)
+            points[pattern] = _number(value_node, f"points '{_short(pattern)}'",
+                                      nonnegative=True)
+        return points
 
     # --------------------------------------------------------------- expected
 

@@ -39,17 +39,28 @@ NAME_PATTERN = r"^[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_^\u00C0-\uFFFF]*$"
 _NAME = r"[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_^\u00C0-\uFFFF]*"
 VALUE_KEY_PATTERN = value_key_pattern(_NAME)
 LAYERED_KEY_PATTERN = value_key_pattern(_NAME, layered=True)  # issue 19's layered networks
-DERIVATIVE_KEY_PATTERN = (rf"^(value(\.{_NAME})?|derivative(\.{_NAME}){{1,2}}|new_value|"
+DERIVATIVE_KEY_PATTERN = (rf"^(value(\.{_NAME})?|derivative(\.{_NAME}){{1,2}}|"
+                          rf"derivative2(\.{_NAME}){{2}}|new_value|"
                           r"predicted_change|actual_change|difference)$")
-FORMULA_KEY_PATTERN = rf"^formula(\.{_NAME}){{1,2}}$"
+FORMULA_KEY_PATTERN = rf"^(formula(\.{_NAME}){{1,2}}|formula2(\.{_NAME}){{2}})$"
 
 
 def _ref(name: str) -> Schema:
     return {"$ref": f"#/$defs/{name}"}
 
 
+# a number: written as one, or as a quoted expression of numbers and constants ("-1/243")
+NUMBER: Schema = {"anyOf": [{"type": "number"}, {"$ref": "#/$defs/number_expression"}]}
+# the loader reads a quoted string as an expression unless it is a plain number (a quoted
+# "0.5" is a mistake); that it holds no variable is the loader's to check
+# (and a word alone, "fast", is no number: an expression has a digit, a call or a constant)
+EXPRESSION_PATTERN = (r"^(?!\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$)"
+                      r"(?=.*([0-9(π]|(^|[^A-Za-z_0-9])(pi|e)([^A-Za-z_0-9]|$)))")
+
+
 def _number(description: str, **extra: Any) -> Schema:
-    return {"description": description, "type": "number", **extra}
+    return {"description": description,
+            "anyOf": [{"type": "number", **extra}, _ref("number_expression")]}
 
 
 def _defs() -> dict[str, Schema]:
@@ -57,10 +68,10 @@ def _defs() -> dict[str, Schema]:
     alpha_defaults = ", ".join(f"{name} {value:g}" for name, value in DEFAULT_ALPHA.items())
     with_alpha = " and ".join(DEFAULT_ALPHA)
     alpha_is = " or ".join(f"{ACTIVATIONS[name].alpha_doc} ({name})" for name in DEFAULT_ALPHA)
-    number_list = {"type": "array", "items": {"type": "number"}, "minItems": 1}
+    number_list = {"type": "array", "items": NUMBER, "minItems": 1}
     name_vector: Schema = {
         "type": "object", "propertyNames": _ref("name"),
-        "additionalProperties": {"type": "number"}}
+        "additionalProperties": NUMBER}
     optimizer_objects = []
     for name in OPTIMIZER_NAMES:
         settings = {key: _number(f"{name} setting {key} (default {value:g})", default=value)
@@ -101,7 +112,7 @@ def _defs() -> dict[str, Schema]:
                            "or {file: w.npy}; or {init: he|xavier|uniform, seed: N} (biases "
                            "then start at 0).",
             "anyOf": [
-                {"type": "number"},
+                {"type": "number"}, _ref("number_expression"),
                 number_list,
                 {"type": "array", "items": number_list, "minItems": 1},
                 {"type": "object", "properties": {"file": _ref("npy_file")},
@@ -130,7 +141,7 @@ def _defs() -> dict[str, Schema]:
             "description": "A list (one per unit), one number for every unit, a mapping by "
                            "unit name, {file: b.npy}, or null/absent: no bias.",
             "anyOf": [
-                {"type": "null"}, {"type": "number"}, number_list,
+                {"type": "null"}, {"type": "number"}, _ref("number_expression"), number_list,
                 {"type": "object", "properties": {"file": _ref("npy_file")},
                  "required": ["file"], "additionalProperties": False},
                 name_vector]},
@@ -153,11 +164,12 @@ def _defs() -> dict[str, Schema]:
         **_layered_defs(number_list),
         "vector": {
             "description": "A list of numbers, a mapping by name, or one number for all.",
-            "anyOf": [{"type": "number"}, number_list, name_vector]},
+            "anyOf": [{"type": "number"}, _ref("number_expression"), number_list, name_vector]},
         "target": {
             "description": "A number (one output), a list, a mapping by output name, or "
                            "(cross_entropy) the name of the true output unit.",
-            "anyOf": [{"type": "number"}, number_list, name_vector, _ref("name")]},
+            "anyOf": [{"type": "number"}, _ref("number_expression"), number_list, name_vector,
+                      _ref("name")]},
         "sample": {
             "type": "object",
             "properties": {"input": _ref("vector"), "target": _ref("target")},
@@ -179,7 +191,14 @@ def _defs() -> dict[str, Schema]:
                      "erratum": _number("The correct value, when the published one is "
                                         "wrong (an erratum)."),
                      "note": {"type": "string", "description": "Why, in words."}},
-                 "required": ["value"], "additionalProperties": False}]},
+                 "required": ["value"], "additionalProperties": False},
+                {"$ref": "#/$defs/number_expression",
+                 "description": "The published value as an expression (\"-1/243\"): exact."}]},
+        "number_expression": {
+            "description": "A number written as an expression of numbers and the constants "
+                           "e and pi, in quotes: \"-1/243\", \"sqrt(2)/2\", \"1 + "
+                           "sin(pi/4)\".",
+            "type": "string", "pattern": EXPRESSION_PATTERN},
         "expected_formula": {
             "anyOf": [
                 {"type": "string", "description": "The derivative as a formula (3*x^2 - 6*x "
@@ -193,9 +212,13 @@ def _defs() -> dict[str, Schema]:
                            "η·g, w += v; adam: bias-corrected moments.",
             "default": "sgd",
             "anyOf": [{"enum": list(OPTIMIZER_NAMES)}, *optimizer_objects]},
+        "variable": {
+            "description": "A variable of a derivative exercise: letters, digits and '_', "
+                           "starting with a letter (any word: z, a and e are variables here).",
+            "type": "string", "pattern": r"^[A-Za-z\u00C0-\uFFFF][A-Za-z0-9_\u00C0-\uFFFF]*$"},
         "point": {
-            "type": "object", "propertyNames": _ref("name"),
-            "additionalProperties": {"type": "number"}},
+            "type": "object", "propertyNames": _ref("variable"),
+            "additionalProperties": NUMBER},
     }
 
 
@@ -346,6 +369,10 @@ def _network_keys() -> dict[str, Schema]:
                            "updates).",
             "anyOf": [{"type": "string"},
                       {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
+        "points": {
+            "description": "`backprop grade`: the points of a question, by value key or glob "
+                           "pattern (the first match wins; default 1 each).",
+            "type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
     }
 
 
@@ -357,7 +384,7 @@ def _derivative_keys() -> dict[str, Schema]:
         "function": {"type": "string",
                      "description": "The function to differentiate: \"f(x) = x^3 - 3*x^2\" "
                                     "or \"z = y^2\"."},
-        "chain": {"type": "object", "propertyNames": _ref("name"),
+        "chain": {"type": "object", "propertyNames": _ref("variable"),
                   "additionalProperties": {"type": "string"},
                   "description": "Intermediate variables by name (y: \"2*x + 3\")."},
         "at": {**_ref("point"), "description": "The point, by variable (x: 2)."},

@@ -16,6 +16,7 @@ from PyYAML's event stream (the C parser when available), so that:
 
 from __future__ import annotations
 
+import errno
 import gc
 import math
 import os
@@ -28,6 +29,7 @@ from typing import Any
 import yaml
 
 from backprop_cli.errors import Mark, ProblemError
+from backprop_cli.files import trust
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 64
@@ -439,7 +441,12 @@ def build(builder: _Builder, next_event: Callable[[], Any]) -> None:
 
 
 _BAD_CHARACTER = re.compile(
-    "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+    "[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# what an escape in a double-quoted value may not produce: the characters above, tab and
+# new line aside, and the bidirectional overrides (a value shown reversed)
+_BAD_ESCAPED = re.compile(
+    "[^\t\n\x20-\x7e\xa0-\u2027\u202f-\u2065\u206a-\ud7ff\ue000-\ufffd"
+    "\U00010000-\U0010ffff]")
 
 
 def _position(text: str, index: int) -> Mark:
@@ -453,15 +460,50 @@ def _check_characters(text: str) -> None:
     if bad is None:
         return
     code = ord(bad.group())
-    kind = "a lone surrogate" if 0xD800 <= code <= 0xDFFF else (
-        "a control character" if code < 0xA0 else "a non-character")
-    raise ProblemError(f"character U+{code:04X} ({kind}) is not allowed in a YAML file",
+    raise ProblemError(f"character U+{code:04X} ({_kind(code)}) is not allowed in a YAML file",
                        _position(text, bad.start()))
 
 
 # a key whose value is rows without the brackets around them: weights: [1, 2], [3, 4]
 _UNBRACKETED_MATRIX = re.compile(
     r"^\s*(?:-\s+)?(?P<key>[^\s:#]+):\s*(?P<rows>\[[^\[\]]*\](?:\s*,\s*\[[^\[\]]*\])+)\s*(?:#.*)?$")
+def _kind(code: int) -> str:
+    if code in (0x85, 0x2028, 0x2029):
+        return "a line break that editors do not show: use a new line"
+    if 0xD800 <= code <= 0xDFFF:
+        return "a lone surrogate"
+    if 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
+        return "a bidirectional override"
+    return "a control character" if code < 0xA0 else "a non-character"
+
+
+def _check_escaped(root: YNode | None) -> None:
+    """Refuse what an escape (``"\\e"``, ``"\\x07"``, ``"\\uFFFE"``) put in a quoted
+    value or key: the characters a file may not hold raw (terminal escapes, invalid XML)."""
+    pending = [root]
+    seen: set[int] = set()  # an alias shares its node: each is looked at once
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, YScalar):
+            if node.quoted and isinstance(node.value, str):
+                bad = _BAD_ESCAPED.search(node.value)
+                if bad is not None:
+                    code = ord(bad.group())
+                    raise ProblemError(f"character U+{code:04X} ({_kind(code)}), written as an "
+                                       "escape, is not allowed in a value", node.mark)
+        elif isinstance(node, YSeq):
+            pending.extend(node.items)
+        elif isinstance(node, YMap):
+            for key, (mark, value) in node.entries.items():
+                bad = _BAD_ESCAPED.search(key)
+                if bad is not None:
+                    code = ord(bad.group())
+                    raise ProblemError(f"character U+{code:04X} ({_kind(code)}), written as an "
+                                       "escape, is not allowed in a key", mark)
+                pending.append(value)
 
 
 def _syntax_error(error: yaml.MarkedYAMLError, text: str) -> ProblemError:
@@ -530,30 +572,45 @@ def parse_yaml(text: str) -> YNode | None:
     finally:
         if collecting:
             gc.enable()
+    if "\\" in text:  # only an escape can bring in what the raw check refused
+        _check_escaped(builder.root)
     return builder.root
 
 
 def read_text(path: str | Path) -> str:
-    """Read a problem file as UTF-8 text, refusing huge and binary files."""
+    """Read a problem file as UTF-8 text: a regular file only (never a FIFO or a device,
+    opened without blocking), within the size limit checked on the open file, and not a
+    link leading out of its folder (:mod:`backprop_cli.files.trust`)."""
     limit = f"the {MAX_FILE_BYTES >> 20} MB limit for a problem file"
+    name = str(path)
+    trust.check_problem_file(name)
+    flags = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+             | getattr(os, "O_CLOEXEC", 0))
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        fd = os.open(path, flags)
     except OSError as error:
         if os.path.isdir(path):
-            raise ProblemError("is a folder, not a problem file", path=str(path)) from None
-        raise ProblemError(f"cannot read file: {error.strerror or error}",
-                           path=str(path)) from None
+            raise ProblemError("is a folder, not a problem file", path=name) from None
+        if error.errno == errno.ELOOP:
+            raise ProblemError("is a symbolic link that leads back to itself (a loop)",
+                               path=name) from None
+        if os.path.islink(path) and not os.path.exists(path):
+            raise ProblemError("is a symbolic link to a file that does not exist",
+                               path=name) from None
+        raise ProblemError(f"cannot read file: {error.strerror or error}", path=name) from None
     try:
         info = os.fstat(fd)
-        regular = stat.S_ISREG(info.st_mode)
-        if regular and info.st_size > MAX_FILE_BYTES:
-            raise ProblemError(f"file is {info.st_size / (1 << 20):.1f} MB, over {limit}",
-                               path=str(path))
         if stat.S_ISDIR(info.st_mode):
-            raise ProblemError("is a folder, not a problem file", path=str(path))
-        # a file: its size and one byte more (to see it grow); a device or a pipe
-        # (/dev/zero) in bounded pieces, never forever
-        want = info.st_size + 1 if regular else 1 << 16
+            raise ProblemError("is a folder, not a problem file", path=name)
+        if not stat.S_ISREG(info.st_mode):
+            raise ProblemError("is not a regular file (a pipe, a device or a socket): only "
+                               "regular files are read", path=name)
+        if info.st_size > MAX_FILE_BYTES:
+            raise ProblemError(f"file is {info.st_size / (1 << 20):.1f} MB, over {limit}",
+                               path=name)
+        os.set_blocking(fd, True)
+        # its size and one byte more (to see it grow), in bounded pieces, never forever
+        want = info.st_size + 1
         parts: list[bytes] = []
         size = 0
         while size <= MAX_FILE_BYTES:
@@ -562,16 +619,16 @@ def read_text(path: str | Path) -> str:
                 break
             parts.append(chunk)
             size += len(chunk)
-            if regular and len(chunk) < want:
+            if len(chunk) < want:
                 break  # a short read of a file is its end
+        trust.note_input(info)
     except OSError as error:
-        raise ProblemError(f"cannot read file: {error.strerror or error}",
-                           path=str(path)) from None
+        raise ProblemError(f"cannot read file: {error.strerror or error}", path=name) from None
     finally:
         os.close(fd)
     if size > MAX_FILE_BYTES:
-        raise ProblemError(f"file is over {limit}", path=str(path))
-    return decode(parts[0] if len(parts) == 1 else b"".join(parts), str(path))
+        raise ProblemError(f"file is over {limit}", path=name)
+    return decode(parts[0] if len(parts) == 1 else b"".join(parts), name)
 
 
 def _byte_mark(raw: bytes, index: int) -> Mark:

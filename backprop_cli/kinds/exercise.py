@@ -19,6 +19,7 @@ from backprop_cli.files.yamlio import YScalar, parse_yaml, read_text
 from backprop_cli.kinds.base import Exercise, ExerciseKind
 from backprop_cli.kinds.network import KIND as NETWORK
 from backprop_cli.model.problem import Problem
+from backprop_cli.render.sanitize import display_path
 
 # kind name -> the module that holds its KIND. The network kind, which nearly every
 # file is, is imported with this module; the others on their first file (each costs
@@ -49,7 +50,8 @@ def load_exercise(path: str | Path, steps: int | None = None) -> Exercise:
     name = str(path)  # as given: no pathlib object per file of a batch
     try:
         text = read_text(name)
-        return parse_exercise(text, name, steps=steps, title_default=_stem(name))
+        # the file name as a title: its control characters shown escaped (issue 18)
+        return parse_exercise(text, name, steps=steps, title_default=display_path(_stem(name)))
     except ProblemError as error:
         raise error.with_path(name) from None
 
@@ -85,7 +87,7 @@ def load_problem(path: str | Path, steps: int | None = None) -> Problem:
     if not isinstance(exercise, Problem):  # narrows the type; the kind names the reason
         if exercise.kind == "layered":
             raise ProblemError("a network with conv, pooling, dropout or rnn layers works "
-                               "with backprop solve and check only (not yet this command)",
+                               "with backprop solve, check and quiz only (not yet this command)",
                                path=str(path))
         raise ProblemError(f"a {exercise.kind} exercise (kind: {exercise.kind}) has no "
                            "network; use backprop solve, check or derive", path=str(path))

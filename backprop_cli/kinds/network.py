@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from backprop_cli.checking.checker import check_values
 from backprop_cli.checking.report import FileError, FileReport, judged
 from backprop_cli.engine import solve
-from backprop_cli.errors import NumericError, ProblemError, suggest
+from backprop_cli.errors import NumericError, ProblemError
+from backprop_cli.files import trust
 from backprop_cli.files.loader import problem_from_tree
 from backprop_cli.files.yamlio import YNode
 from backprop_cli.formats import SolveFormat
@@ -20,10 +21,16 @@ from backprop_cli.kinds.base import SolveRequest, SolveRequestError
 from backprop_cli.kinds.network_quiz import NetworkQuiz
 from backprop_cli.model.keys import value_key
 from backprop_cli.model.problem import Problem
+from backprop_cli.model.questions import match_patterns
 from backprop_cli.records import replace
 from backprop_cli.render import RenderOptions, render_problem, solve_for_display
 from backprop_cli.render.formula_text import math_substituted
 from backprop_cli.render.jsonout import dumps, solution_document
+
+# values in one JSON document without --keys: past this, --keys is asked for (issue 18)
+MAX_JSON_VALUES = 2_000_000
+# the steps whose keys a --keys typo is compared with for a "did you mean"
+SUGGESTION_STEPS = 100
 
 
 class NetworkKind:
@@ -33,7 +40,10 @@ class NetworkKind:
 
     def read(self, root: YNode | None, path: str, *, steps: int | None,
              title_default: str) -> Problem:
-        return problem_from_tree(root, path, steps=steps, title_default=title_default)
+        problem = problem_from_tree(root, path, steps=steps, title_default=title_default)
+        # a problem file cannot make the tool run for hours (issue 18; --allow-big lifts it)
+        trust.check_work(problem.n_parameters, problem.n_samples, problem.steps)
+        return problem
 
     def check(self, exercise: Problem, path: str, min_digits: int | None = None) -> FileReport:
         # record only the expected keys: the checker reads the leaves of a recomputation
@@ -65,13 +75,21 @@ class NetworkKind:
                     raise SolveRequestError(f"{option} shapes a document for people; "
                                             "--format json has every value at full precision",
                                             option)
+            values = max(problem.steps, 1) * problem.n_samples * (
+                problem.n_parameters * 3 + sum(layer.size for layer in problem.layers) * 5)
+            if not request.patterns and values > MAX_JSON_VALUES:
+                raise SolveRequestError(
+                    f"the JSON of every value would hold about {values:,} values: choose the "
+                    "ones you need with --keys (e.g. --keys 'final.*' --keys 'step1.*')",
+                    "--keys")
             solution = solve(problem, request.patterns or None)
             for pattern in request.patterns:
                 if not any(fnmatch.fnmatchcase(key, pattern) for key in solution.values):
-                    # a typo (grad.W1), not an empty selection: name the key meant
-                    every = solve(problem).values  # only on this error path
-                    raise ProblemError(f"--keys '{pattern}' matches no value key"
-                                       f"{suggest(pattern, list(every))}")
+                    # a typo (grad.W1), not an empty selection: name the key meant, from
+                    # the first steps' keys (bounded however long the run)
+                    why = match_patterns(problem, [pattern], max_steps=SUGGESTION_STEPS)[1]
+                    raise ProblemError(f"--keys '{pattern}' "
+                                       f"{why.get(pattern, 'matches no value key')}")
             return dumps(solution_document(solution))
         last = max(problem.steps, 1)
         step = request.step or 1

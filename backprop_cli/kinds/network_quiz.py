@@ -150,7 +150,8 @@ class NetworkQuiz:
             result.formula = expr
             result.operands = {ref: operand.value for ref, operand in operands.items()}
         judged = judge(key, value, typed, actual, expr, operands,
-                       min_digits=self.min_digits, slips=self.slips)
+                       min_digits=self.min_digits, slips=self.slips,
+                       one_rounding=self.problem.round is not None)
         if judged.verdict == "imprecise":
             return None  # right only at a precision coarser than a quiz asks for
         result.verdict = judged.verdict

@@ -336,3 +336,49 @@ def split_key(text: str) -> KeyParts | None:
             "]" in name or "#" in name):
         return None
     return KeyParts(step, kind, name, sample, index, time)
+
+
+# ------------------------------------------------------- derivative exercises' keys
+#
+# A derivative exercise (``kind: derivative``) names its numbers and formulas with a
+# grammar of its own (no steps, no samples; names hold no dots):
+#
+#     key      := "value" ["." y]                  f at the point, or intermediate y there
+#               | "derivative." v                  ∂f/∂v (v independent or intermediate)
+#               | "derivative." a "." b            one link of the chain, ∂a/∂b
+#               | "derivative2." x "." y           ∂/∂y (∂f/∂x)
+#               | "new_value" | "predicted_change" | "actual_change" | "difference"
+#               | "formula." v | "formula." a "." b | "formula2." x "." y   (formulas)
+
+ExerciseHead = Literal["value", "derivative", "derivative2", "formula", "formula2"]
+EXERCISE_HEADS: tuple[ExerciseHead, ...] = ("value", "derivative", "derivative2", "formula",
+                                             "formula2")
+# the values of a small change of the variables (``step``)
+EXERCISE_STEP_KEYS = ("new_value", "predicted_change", "actual_change", "difference")
+_EXERCISE_ARITY: dict[str, tuple[int, ...]] = {
+    "value": (0, 1), "derivative": (1, 2), "derivative2": (2,), "formula": (1, 2),
+    "formula2": (2,),
+}
+
+
+def exercise_key(head: ExerciseHead, *names: str) -> str:
+    """A derivative exercise's key: ``exercise_key("derivative", "x")`` is
+    ``derivative.x``, ``exercise_key("formula2", "x", "y")`` is ``formula2.x.y``."""
+    return ".".join((head, *names))
+
+
+def split_exercise_key(text: str) -> tuple[str, tuple[str, ...]] | None:
+    """The head and names of a derivative exercise's key (("derivative", ("z", "y")));
+    a change key is its own head with no names; None when the text is not such a key."""
+    if text in EXERCISE_STEP_KEYS:
+        return text, ()
+    head, *names = text.split(".")
+    arity = _EXERCISE_ARITY.get(head)
+    if arity is None or len(names) not in arity or not all(names):
+        return None
+    return head, tuple(names)
+
+
+def is_formula_key(text: str) -> bool:
+    """Whether a derivative exercise's key names a formula (``formula.x``, ``formula2.x.y``)."""
+    return text.startswith(("formula.", "formula2."))

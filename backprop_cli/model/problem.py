@@ -133,6 +133,8 @@ class Problem:
     min_digits: int | None = None  # values written with fewer significant digits: imprecise
     target_labels: list[str | None] | None = None  # cross_entropy: the true unit's name
     quiz: list[str] | None = None  # value keys or globs `backprop quiz` asks for
+    # `backprop grade`: value key or glob -> points (the first match wins; default 1)
+    points: dict[str, float] | None = None
     optimizer: Optimizer = SGD
     weight_decay: float = 0.0  # λ: the update adds λ·w to the gradient of every weight
     batch_size: int | None = None  # None: every step uses every sample

@@ -140,13 +140,24 @@ def _steps_matched(pattern: str) -> set[int] | None:
     return steps_reached(re.split(r"[*?\[]", pattern, maxsplit=1)[0])
 
 
-def match_patterns(problem: Problem, patterns: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+# Keys kept as candidates for a "did you mean" (the first steps' keys name every kind): the
+# memory stays flat in steps, and difflib is never handed a million keys.
+SUGGESTION_POOL = 5_000
+
+
+def match_patterns(problem: Problem, patterns: Sequence[str], max_steps: int | None = None
+                   ) -> tuple[list[str], dict[str, str]]:
     """The computed keys matching ``patterns`` (keys or globs) in question order, and
-    why each pattern that matches none does not (for an error message)."""
+    why each pattern that matches none does not (for an error message).
+
+    ``max_steps``: look at most at the first ``max_steps`` steps and the last (checking
+    a file's patterns when it is loaded: a million steps are never listed for that)."""
     steps: set[int] | None = set()
     for pattern in patterns:
         reach = _steps_matched(pattern)
         steps = None if reach is None or steps is None else steps | reach
+    if steps is None and max_steps is not None and problem.steps > max_steps:
+        steps = {*range(1, max_steps + 1), problem.steps}
     regexes = [re.compile(fnmatch.translate(pattern)) for pattern in patterns]
     any_key = [False] * len(patterns)
     computed_key = [False] * len(patterns)
@@ -155,7 +166,7 @@ def match_patterns(problem: Problem, patterns: Sequence[str]) -> tuple[list[str]
     for key in question_order(problem, steps):
         parts = parse_key(key, problem)
         given = parts is None or is_given(parts)
-        if not given:
+        if not given and len(computed) < SUGGESTION_POOL:
             computed.append(key)
         hit = False
         for index, regex in enumerate(regexes):

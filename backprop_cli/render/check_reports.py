@@ -15,9 +15,17 @@ from typing import Any
 
 from backprop_cli.checking.checker import KeyResult
 from backprop_cli.checking.report import FileReport
+from backprop_cli.files.trust import repository_root
 from backprop_cli.numfmt import format_number
 from backprop_cli.render.formula_text import substituted
 from backprop_cli.render.marks import VERDICT_SYMBOLS
+from backprop_cli.render.sanitize import (
+    github_free_text,
+    markdown_cell,
+    printable,
+    valid_unicode,
+    xml_text,
+)
 
 Style = Callable[..., str]
 
@@ -34,8 +42,8 @@ def _plain(text: str, **_: Any) -> str:
 
 def summary_counts(reports: list[FileReport]) -> dict[str, int]:
     counts = {"files": len(reports), "passed": 0, "failed": 0, "invalid": 0}
-    for report in reports:
-        counts[report.status] += 1
+    for report in reports:  # "skipped" (not a problem file) only when there is one
+        counts[report.status] = counts.get(report.status, 0) + 1
     return counts
 
 
@@ -44,6 +52,8 @@ def summary_line(reports: list[FileReport]) -> str:
     line = f"{counts['passed']} passed, {counts['failed']} failed"
     if counts["invalid"]:
         line += f", {counts['invalid']} invalid"
+    if counts.get("skipped"):
+        line += f", {counts['skipped']} skipped"
     return line
 
 
@@ -97,30 +107,36 @@ def text_report(reports: list[FileReport], style: Style = _plain, show_errata: b
         for result in report.results:
             counts[result.verdict] = counts.get(result.verdict, 0) + 1
         detail = ", ".join(f"{n} {_verdict_noun(verdict, n)}" for verdict, n in counts.items())
-        colour = {"passed": "green", "failed": "red", "invalid": "red"}[report.status]
-        head = f"{report.path}: {style(report.status, fg=colour, bold=True)}"
+        colour = {"passed": "green", "failed": "red", "invalid": "red",
+                  "skipped": "yellow"}[report.status]
+        head = f"{printable(report.path)}: {style(report.status, fg=colour, bold=True)}"
+        if report.status == "skipped":
+            lines.append(f"{head} (not a problem file: none of its top-level keys is a "
+                         "problem file's)")
+            continue
         if report.status != "invalid":
             values = len(report.results)
             head += f" ({values} value{'s' * (values != 1)}{': ' + detail if detail else ''})"
         lines.append(head)
         for error in report.errors:
-            lines.append(f"  {error.text}")
+            lines.append(f"  {printable(error.text)}")
         wrong = [r for r in report.results if not r.passed]
         if wrong:
-            lines.append(f"  first wrong value: {wrong[0].key} (line {wrong[0].line})")
+            lines.append(f"  first wrong value: {printable(wrong[0].key)} (line {wrong[0].line})")
         for result in wrong:
             mark = VERDICT_MARKS[result.verdict]
-            lines.append(f"  {style(mark, fg='red')} {describe_wrong(result)}")
-            lines.extend(_explained(result, "      "))
+            lines.append(f"  {style(mark, fg='red')} {printable(describe_wrong(result))}")
+            lines.extend(printable(line) for line in _explained(result, "      "))
         if verbose:
             for result in report.results:
                 if result.passed:
                     mark = VERDICT_MARKS[result.verdict]
                     why = f": {result.reason}" if result.verdict == "consistent" else ""
-                    lines.append(f"  {mark} {result.key} = {result.text} ({result.verdict}){why}")
+                    lines.append(printable(f"  {mark} {result.key} = {result.text} "
+                                           f"({result.verdict}){why}"))
         if show_errata:
             for result in report.errata:
-                lines.append("  " + errata_line(result))
+                lines.append("  " + printable(errata_line(result)))
     lines.append(style(summary_line(reports), bold=True))
     return "\n".join(lines) + "\n"
 
@@ -151,11 +167,12 @@ def errata_report(reports: list[FileReport]) -> str:
         errata = report.errata
         if not errata:
             continue
-        lines.append(f"{report.path}:")
+        lines.append(f"{printable(report.path)}:")
         for result in errata:
-            lines.append("  " + errata_line(result))
+            lines.append("  " + printable(errata_line(result)))
             total += 1
-    lines.append(f"{total} errat{'um' if total == 1 else 'a'} in {len(reports)} files")
+    files = len(reports)
+    lines.append(f"{total} errat{'um' if total == 1 else 'a'} in {files} file{'s' * (files != 1)}")
     return "\n".join(lines) + "\n"
 
 
@@ -195,7 +212,10 @@ def json_report(reports: list[FileReport]) -> str:
                        for e in report.errors],
         })
     document = {"summary": summary_counts(reports), "files": files}
-    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    # control characters are escaped by JSON itself; a file name that is not UTF-8
+    # (lone surrogates) is written with U+FFFD, so the document is valid UTF-8
+    return valid_unicode(json.dumps(document, indent=2, ensure_ascii=False,
+                                    allow_nan=False)) + "\n"
 
 
 # ----------------------------------------------------------------- GitHub
@@ -210,23 +230,40 @@ def _escape_property(text: str) -> str:
 
 
 def _command(kind: str, message: str, **properties: Any) -> str:
-    props = ",".join(f"{name}={_escape_property(str(value))}"
+    props = ",".join(f"{name}={_escape_property(printable(str(value)))}"
                      for name, value in properties.items() if value is not None)
-    return f"::{kind}{' ' + props if props else ''}::{_escape_data(message)}"
+    message = _escape_data(printable(message, keep_newlines=True))
+    return f"::{kind}{' ' + props if props else ''}::{message}"
 
 
-def github_report(reports: list[FileReport]) -> str:
+def github_path(path: str, root: str | None) -> str:
+    """``path`` relative to the repository root ``root`` (as GitHub annotations need
+    it), or as given when it is outside the repository or there is none."""
+    if root is None:
+        return path
+    folder, name = os.path.split(os.path.abspath(path))
+    relative = os.path.relpath(os.path.join(os.path.realpath(folder), name), root)
+    if relative == ".." or relative.startswith(".." + os.sep) or os.path.isabs(relative):
+        return path
+    return relative.replace(os.sep, "/")
+
+
+def github_report(reports: list[FileReport], show_errata: bool = False) -> str:
+    """Workflow commands: an annotation per error, then the summary line; with
+    ``show_errata``, the errata list, wrapped so that none of its lines is a command."""
+    root = repository_root()
     annotations: list[str] = []
     for report in reports:
-        for error in report.errors:
-            annotations.append(_command("error", error.message, file=report.path,
+        path = github_path(report.path, root)
+        for error in report.errors if report.status == "invalid" else ():
+            annotations.append(_command("error", error.message, file=path,
                                         line=error.line, col=error.column,
                                         title="backprop: invalid problem file"))
         for result in report.results:
             if result.passed:
                 continue
             message = "\n".join([describe_wrong(result), *_explained(result)])
-            annotations.append(_command("error", message, file=report.path, line=result.line,
+            annotations.append(_command("error", message, file=path, line=result.line,
                                         col=result.column,
                                         title=f"backprop: {result.verdict} {result.key}"))
     lines = annotations[:GITHUB_ERROR_LIMIT]
@@ -236,7 +273,10 @@ def github_report(reports: list[FileReport]) -> str:
                               "summary or run backprop check locally",
                               title="backprop: more errors"))
     lines.append(summary_line(reports))
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    if show_errata:
+        text += github_free_text(errata_report(reports))
+    return text
 
 
 def step_summary_markdown(reports: list[FileReport]) -> str:
@@ -246,23 +286,35 @@ def step_summary_markdown(reports: list[FileReport]) -> str:
         first = report.first_wrong
         detail = ""
         if report.errors:
-            detail = report.errors[0].text
+            detail = report.errors[0].message if report.status == "skipped" else (
+                report.errors[0].text)
         elif first is not None:
             slip = describe_diagnosis(first)
             detail = describe_wrong(first) + (f"; {slip}" if slip else "")
         cells = [report.path, report.status, first.key if first else "", detail]
-        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        rows.append("| " + " | ".join(markdown_cell(c) for c in cells) + " |")
     return "\n".join(rows) + "\n"
 
 
 def append_step_summary(reports: list[FileReport]) -> None:
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if target:
-        with Path(target).open("a", encoding="utf-8") as handle:
-            handle.write(step_summary_markdown(reports))
+        try:
+            with Path(target).open("a", encoding="utf-8", errors="replace") as handle:
+                handle.write(step_summary_markdown(reports))
+        except OSError as error:  # the annotations and the report still arrive
+            import sys  # lazy: only on this error path
+
+            print(f"backprop: cannot write the job summary: {error.strerror or error}",
+                  file=sys.stderr)
 
 
 # ------------------------------------------------------------------ JUnit
+
+
+def _xml(text: str) -> str:
+    """Untrusted text for XML: control characters shown escaped, the rest valid XML 1.0."""
+    return xml_text(printable(text, keep_newlines=True))
 
 
 def junit_report(reports: list[FileReport]) -> str:
@@ -274,26 +326,29 @@ def junit_report(reports: list[FileReport]) -> str:
                                  failures=str(counts["failed"]), errors=str(counts["invalid"]))
     suite = ElementTree.SubElement(suites, "testsuite", name="backprop check",
                                    tests=str(len(reports)), failures=str(counts["failed"]),
-                                   errors=str(counts["invalid"]), skipped="0")
+                                   errors=str(counts["invalid"]),
+                                   skipped=str(counts.get("skipped", 0)))
     for report in reports:
         path = Path(report.path)
         classname = path.parent.as_posix().replace("/", ".") or "."
-        case = ElementTree.SubElement(suite, "testcase", classname=classname, name=path.stem,
-                                      file=report.path)
-        if report.status == "invalid":
-            element = ElementTree.SubElement(case, "error", message=report.errors[0].message,
+        case = ElementTree.SubElement(suite, "testcase", classname=_xml(classname),
+                                      name=_xml(path.stem), file=_xml(report.path))
+        if report.status == "skipped":
+            ElementTree.SubElement(case, "skipped", message=_xml(report.errors[0].message))
+        elif report.status == "invalid":
+            element = ElementTree.SubElement(case, "error", message=_xml(report.errors[0].message),
                                              type="invalid")
-            element.text = "\n".join(e.text for e in report.errors)
+            element.text = _xml("\n".join(e.text for e in report.errors))
         elif report.status == "failed":
             wrong = [r for r in report.results if not r.passed]
             element = ElementTree.SubElement(
-                case, "failure", message=f"{len(wrong)} wrong value(s), first: {wrong[0].key}",
-                type="wrong")
+                case, "failure",
+                message=_xml(f"{len(wrong)} wrong value(s), first: {wrong[0].key}"), type="wrong")
             details = []
             for result in wrong:
                 details.append(f"line {result.line}: {describe_wrong(result)}")
                 details.extend(_explained(result, "    "))
-            element.text = "\n".join(details)
+            element.text = _xml("\n".join(details))
     ElementTree.indent(suites)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
             + ElementTree.tostring(suites, encoding="unicode") + "\n")

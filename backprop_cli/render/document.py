@@ -111,6 +111,12 @@ class Builder:
         self.few_parameters = len(problem.parameters) <= MAX_PARAMETER_ROWS
         self.prefix = prefix_for(self.step)
         self.updates = problem.steps >= 1
+        # each parameter under the lowest layer that uses it: once, not once per layer
+        # (rendering stays linear in the number of layers)
+        self.params_by_layer: dict[int, list[str]] = {}
+        for name, param in problem.parameters.items():
+            lowest = min(use.layer for use in param.uses)
+            self.params_by_layer.setdefault(lowest, []).append(name)
 
     # ------------------------------------------------------------------ whole
 
@@ -596,8 +602,7 @@ class Builder:
 
     def layer_params(self, li: int) -> list[str]:
         """Parameters whose gradient is complete once layer ``li`` is done."""
-        return [name for name, p in self.problem.parameters.items()
-                if min(use.layer for use in p.uses) == li]
+        return list(self.params_by_layer.get(li, ()))
 
     def backward_layer(self, section: Section, li: int, sfx: str) -> None:
         problem = self.problem

@@ -38,6 +38,7 @@ from backprop_cli.render.model import (
 )
 from backprop_cli.render.notation import MathNotation
 from backprop_cli.render.plain import sparkline
+from backprop_cli.render.sanitize import xml_text
 from backprop_cli.render.text import (
     context_notation,
     equation_text,
@@ -250,7 +251,8 @@ def export(doc: Document, notation: MathNotation, fmt: str, width: int = 100,
     if fmt == "html":
         return console.export_html(inline_styles=True)
     if fmt == "svg":
-        # light theme, and no @font-face: the template's web fonts are fetched from a CDN
-        return console.export_svg(title=doc.title, theme=DEFAULT_TERMINAL_THEME,
-                                  code_format=SVG_FORMAT)
+        # light theme, and no @font-face: the template's web fonts are fetched from a CDN;
+        # valid XML whatever a file supplied (issue 18)
+        return xml_text(console.export_svg(title=doc.title, theme=DEFAULT_TERMINAL_THEME,
+                                           code_format=SVG_FORMAT))
     raise ValueError(f"unknown format {fmt!r}")

@@ -30,7 +30,8 @@ import fnmatch
 from collections.abc import Sequence
 from typing import Any
 
-from backprop_cli.checking.report import FileReport, judged
+from backprop_cli.checking.report import FileError, FileReport, judged
+from backprop_cli.errors import ProblemError
 from backprop_cli.files.yamlio import YNode
 from backprop_cli.formats import SolveFormat
 from backprop_cli.kinds.base import SolveRequest, SolveRequestError
@@ -86,7 +87,12 @@ class DerivativeKind:
 
     def check(self, exercise: DerivativeProblem, path: str,
               min_digits: int | None = None) -> FileReport:
-        return judged(path, exercise.title, check(exercise, min_digits))
+        try:
+            return judged(path, exercise.title, check(exercise, min_digits))
+        except ProblemError as error:  # the derivative is over the size budget
+            error.with_path(path)
+            return FileReport(path, "invalid", exercise.title, errors=[
+                FileError(error.message, None, None, str(error))])
 
     def solve(self, exercise: DerivativeProblem, request: SolveRequest) -> str:
         if request.fmt not in self.formats:

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from backprop_cli import calculus as calc
-from backprop_cli.kinds.derivative.model import DerivativeProblem
+from backprop_cli.kinds.derivative.model import DerivativeProblem, shadow_notes
 from backprop_cli.kinds.derivative.working import Worked
 
 
@@ -39,4 +39,6 @@ def json_document(worked: Worked, path: str | None = None) -> dict[str, Any]:
     })
     if not_finite:
         doc["not_finite"] = not_finite
+    if exercise.shadowed:  # e or pi written in the formulas above are variables
+        doc["notes"] = shadow_notes(exercise)
     return doc

@@ -25,10 +25,17 @@ from backprop_cli.expr import (
     sub,
 )
 from backprop_cli.kinds.derivative.model import DerivativeProblem, PublishedAnswer
-from backprop_cli.kinds.derivative.working import Worked, all_keys, fully_substituted, work
+from backprop_cli.kinds.derivative.working import (
+    Partial,
+    Worked,
+    all_keys,
+    fully_substituted,
+    work,
+)
 
 # registers σ, tanh, ReLU... into expr.FUNCTIONS, which the reports print
 from backprop_cli.model import activations  # noqa: F401
+from backprop_cli.model.keys import exercise_key, split_exercise_key
 from backprop_cli.numfmt import format_number
 
 # ------------------------------------------------------------------ checking
@@ -42,34 +49,38 @@ def recomputation(worked: Worked, key: str) -> Expr | None:
         moved = [v for v in exercise.variables if exercise.step.get(v, 0.0) != 0.0]
         if not moved:
             return None
-        return add(*(mul(Ref(f"derivative.{v}"), Const(exercise.step[v])) for v in moved))
+        return add(*(mul(Ref(exercise_key("derivative", v)), Const(exercise.step[v]))
+                     for v in moved))
     if key == "actual_change":
         return sub(Ref("new_value"), Ref("value"))
     if key == "difference":
         return sub(Ref("actual_change"), Ref("predicted_change"))
-    if not exercise.chain:
+    split = split_exercise_key(key)
+    if not exercise.chain or split is None:
         return None
-    if key.startswith("derivative.") and key.count(".") == 1:
-        var = key.split(".", 1)[1]
-        partial = next(p for p in worked.partials if p.var == var)
+    head, names = split
+    if head == "derivative" and len(names) == 1:
+        partial = _partial(worked, names[0])
         if not partial.paths:
             return None
-        return add(*(mul(*(Ref(f"derivative.{link.outer}.{link.inner}") for link in path))
-                     for path in partial.paths))
+        return add(*(mul(*(Ref(exercise_key("derivative", link.outer, link.inner))
+                           for link in path)) for path in partial.paths))
     at = exercise.at or {}
 
     def key_of(name: str) -> Expr:
-        return Ref(f"value.{name}") if name in exercise.chain else Const(at[name])
+        return Ref(exercise_key("value", name)) if name in exercise.chain else Const(at[name])
 
-    if key == "value":
-        return to_expr(exercise.top.expr, key_of)
-    if key.startswith("value."):
-        return to_expr(exercise.chain[key.split(".", 1)[1]].expr, key_of)
-    if key.startswith("derivative."):
-        _, outer, inner = key.split(".")
-        link = next(link for link in worked.links if (link.outer, link.inner) == (outer, inner))
+    if head == "value":
+        return to_expr(exercise.chain[names[0]].expr if names else exercise.top.expr, key_of)
+    if head == "derivative":
+        link = next(link for link in worked.links if (link.outer, link.inner) == names)
         return to_expr(link.formula, key_of)
     return None
+
+
+def _partial(worked: Worked, var: str) -> Partial:
+    """∂f/∂var, var independent or intermediate."""
+    return next(p for p in worked.partials + worked.intermediates if p.var == var)
 
 
 def to_expr(node: Node, leaf: Any) -> Expr | None:
@@ -77,6 +88,8 @@ def to_expr(node: Node, leaf: Any) -> Expr | None:
 
     if isinstance(node, calc.Num):
         return Const(float(node.value))
+    if isinstance(node, calc.Constant):
+        return Const(calc.CONSTANT_VALUES[node.name], "π" if node.name == "pi" else None)
     if isinstance(node, calc.Var):
         result: Expr = leaf(node.name)
         return result
@@ -148,8 +161,10 @@ def _judge_formula(problem: DerivativeProblem, worked: Worked,
                    answer: PublishedAnswer) -> KeyResult:
     exercise = worked.derivation
     assert answer.formula is not None
-    parts = answer.key.split(".")
-    truth = _true_formula(worked, parts)
+    split = split_exercise_key(answer.key)
+    assert split is not None
+    head, parts = split
+    truth = _true_formula(worked, head, parts)
     full = fully_substituted({n: d.expr for n, d in exercise.chain.items()}, exercise.order)
     points = calc.sample_points(exercise.variables, exercise.at)
     mine = calc.substitute(answer.formula, full)
@@ -159,8 +174,8 @@ def _judge_formula(problem: DerivativeProblem, worked: Worked,
                        column=answer.mark.column)
     if verdict:
         result.verdict = "correct"
-    elif len(parts) == 2 and exercise.chain:
-        own = _author_chain_formula(problem, worked, parts[1])
+    elif head == "formula" and len(parts) == 1 and exercise.chain:
+        own = _author_chain_formula(problem, worked, parts[0])
         if own is not None and calc.equivalent(mine, calc.substitute(own, full), points):
             result.verdict = "consistent"
     if result.verdict == "wrong":
@@ -181,23 +196,25 @@ def _judge_formula(problem: DerivativeProblem, worked: Worked,
     return result
 
 
-def _true_formula(worked: Worked, parts: list[str]) -> Node:
-    if len(parts) == 3:
+def _true_formula(worked: Worked, head: str, parts: tuple[str, ...]) -> Node:
+    if head == "formula2":
+        return next(s.formula for s in worked.seconds if (s.x, s.y) == parts)
+    if len(parts) == 2:
         return next(link.formula for link in worked.links
-                    if (link.outer, link.inner) == (parts[1], parts[2]))
-    return next(p.formula for p in worked.partials if p.var == parts[1])
+                    if (link.outer, link.inner) == parts)
+    return _partial(worked, parts[0]).formula
 
 
 def _author_chain_formula(problem: DerivativeProblem, worked: Worked, var: str) -> Node | None:
     """∂f/∂var multiplied out of the author's own links (theirs where given)."""
-    partial = next(p for p in worked.partials if p.var == var)
+    partial = _partial(worked, var)
     if not partial.paths:
         return None
     products: list[Node] = []
     for path in partial.paths:
         factors: list[Node] = []
         for link in path:
-            answer = problem.expected.get(f"formula.{link.outer}.{link.inner}")
+            answer = problem.expected.get(exercise_key("formula", link.outer, link.inner))
             factors.append(answer.formula if answer is not None and answer.formula is not None
                            else link.formula)
         products.append(calc.Mul(tuple(factors)))

@@ -4,7 +4,8 @@ the author's published answers."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -32,6 +33,8 @@ class Derivation:
     step: dict[str, float] | None = None
     title: str | None = None
     description: str | None = None
+    second: bool = False  # work out the second derivatives (derivative2., formula2.)
+    shadowed: tuple[str, ...] = ()  # constants (e, pi) that name a variable here
 
     @property
     def name(self) -> str:
@@ -64,14 +67,40 @@ class Derivation:
         return [v for v in order if v in found]
 
 
+CONSTANT_NAMES = {"e": "Euler's number e", "pi": "π", "π": "π"}
+
+
+def declared_constants(function: str, names: Iterable[str]) -> frozenset[str]:
+    """The constants (e, pi) an exercise declares as variables: named in the chain or
+    the point (``names``), or by the function: ``e = c*d``, ``f(x, e) = ...``."""
+    found = {name for name in names if name in CONSTANT_NAMES}
+    head = re.match(r"\s*([^\W\d_]\w*)\s*(?:\(([^()]*)\))?\s*=(?!=)", function)
+    if head is not None:
+        params = head.group(2).split(",") if head.group(2) is not None else []
+        found |= {p.strip() for p in (head.group(1), *params) if p.strip() in CONSTANT_NAMES}
+    return frozenset(found)
+
+
+def shadow_notes(derivation: Derivation) -> list[str]:
+    """What the worked solution says of a variable named like a constant."""
+    return [f"note: {name} is a variable of this exercise, not {CONSTANT_NAMES[name]}"
+            for name in derivation.shadowed]
+
+
 def make_derivation(function: str, chain: Mapping[str, str] | None = None,
                   at: Mapping[str, float] | None = None, step: Mapping[str, float] | None = None,
                   title: str | None = None, description: str | None = None) -> Derivation:
-    """Parse and validate; raises ExpressionError (bad text) or DerivationError (bad setup)."""
-    top = calc.parse_definition(function)
+    """Parse and validate; raises ExpressionError (bad text) or DerivationError (bad setup).
+
+    A variable named e or pi, declared by ``chain``, ``at`` or the function's own
+    ``f(x, e)``, shadows the constant everywhere in the exercise.
+    """
+    shadowed = declared_constants(function, [*(chain or {}), *(at or {})])
+    top = calc.parse_definition(function, shadowed)
     definitions: dict[str, Definition] = {}
     for name, text in (chain or {}).items():
-        definition = calc.parse_definition(text if "=" in text else f"{name} = {text}")
+        definition = calc.parse_definition(text if "=" in text else f"{name} = {text}",
+                                           shadowed)
         if definition.name != name:
             raise DerivationError(f"chain entry '{name}' defines '{definition.name}'")
         if definition.params is not None:
@@ -101,6 +130,8 @@ def make_derivation(function: str, chain: Mapping[str, str] | None = None,
     if len(independent) > MAX_VARIABLES:
         raise DerivationError(f"at most {MAX_VARIABLES} variables")
     exercise = Derivation(top, definitions, independent, None, None, title, description)
+    used = set(independent) | set(definitions) | {top.name or ""}
+    exercise.shadowed = tuple(name for name in sorted(shadowed) if name in used)
     if at is not None:
         exercise.at = _point(at, exercise, "at")
     if step is not None:

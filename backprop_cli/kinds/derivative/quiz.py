@@ -83,6 +83,8 @@ class DerivativeQuiz:
             return f"{parts[1]} at the point"
         if parts[0] == "derivative" and len(parts) == 2:
             return f"∂{name}/∂{parts[1]} at the point"
+        if parts[0] == "derivative2":
+            return f"∂/∂{parts[2]} (∂{name}/∂{parts[1]}) at the point"
         if parts[0] == "derivative":
             return f"∂{parts[1]}/∂{parts[2]} at the point"
         return {"new_value": f"{name} after the step",
@@ -124,8 +126,9 @@ class DerivativeQuiz:
 
     def hint(self, key: str) -> str:
         parts = key.split(".")
-        formula = self.worked.formulas.get("formula." + ".".join(parts[1:]))
-        if parts[0] == "derivative" and formula is not None:
+        head = "formula2." if parts[0] == "derivative2" else "formula."
+        formula = self.worked.formulas.get(head + ".".join(parts[1:]))
+        if parts[0] in ("derivative", "derivative2") and formula is not None:
             return f"{self.describe(key).removesuffix(' at the point')} = {formula}"
         if key == "value":
             return head_line(self.derivation)

@@ -10,15 +10,18 @@ from pathlib import Path
 from backprop_cli import calculus as calc
 from backprop_cli.calculus import ExpressionError
 from backprop_cli.errors import Mark, ProblemError, suggest
+from backprop_cli.files.fields import expression_value, is_expression
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, parse_yaml, read_text
 from backprop_cli.kinds.derivative.model import (
     Derivation,
     DerivationError,
     DerivativeProblem,
     PublishedAnswer,
+    declared_constants,
     make_derivation,
 )
 from backprop_cli.kinds.derivative.working import all_keys
+from backprop_cli.model.keys import EXERCISE_STEP_KEYS, is_formula_key
 from backprop_cli.numfmt import format_number
 
 # ------------------------------------------------------------- problem files
@@ -89,7 +92,8 @@ class DerivativeReader:
         at = self.point(root.get("at"), "at")
         step = self.point(root.get("step"), "step")
         try:
-            self.parse_texts(function_node, function, chain_node, chain)
+            shadowed = declared_constants(function, [*chain, *(at or {})])
+            self.parse_texts(function_node, function, chain_node, chain, shadowed)
             exercise = make_derivation(function, chain, at, step, title, description)
         except DerivationError as error:
             mark = self.mark_for(str(error), root)
@@ -119,11 +123,11 @@ class DerivativeReader:
         return node.mark if node is not None else root.mark
 
     def parse_texts(self, function_node: YNode, function: str, chain_node: YNode | None,
-                    chain: Mapping[str, str]) -> None:
+                    chain: Mapping[str, str], shadowed: frozenset[str]) -> None:
         """Expression errors at their column in the file."""
 
         try:
-            calc.parse_definition(function)
+            calc.parse_definition(function, shadowed)
         except ExpressionError as error:
             raise ProblemError(f"function: {error.message}",
                                self.inside(function_node, error.position)) from None
@@ -132,7 +136,7 @@ class DerivativeReader:
                 value_node = chain_node.get(name)
                 assert value_node is not None
                 try:
-                    calc.parse(text.split("=", 1)[1] if "=" in text else text)
+                    calc.parse(text.split("=", 1)[1] if "=" in text else text, shadowed)
                 except ExpressionError as error:
                     shift = text.index("=") + 1 if "=" in text else 0
                     position = None if error.position is None else error.position + shift
@@ -161,10 +165,14 @@ class DerivativeReader:
         return node
 
     def number(self, node: YNode, what: str, nonnegative: bool = False) -> float:
-        if (not isinstance(node, YScalar) or isinstance(node.value, bool)
+        if is_expression(node):  # "-1/243", "sqrt(2)/2": numbers and constants
+            assert isinstance(node, YScalar)
+            value = expression_value(node, what)
+        elif (not isinstance(node, YScalar) or isinstance(node.value, bool)
                 or not isinstance(node.value, (int, float))):
             raise ProblemError(f"{what} must be a number", node.mark)
-        value = float(node.value)
+        else:
+            value = float(node.value)
         if not math.isfinite(value):
             raise ProblemError(f"{what} must be a finite number, found {node.text}", node.mark)
         if nonnegative and value < 0:
@@ -184,10 +192,11 @@ class DerivativeReader:
         result: dict[str, PublishedAnswer] = {}
         for key, (key_mark, value_node) in node.entries.items():
             if key not in known:
-                raise ProblemError(f"expected: unknown value key '{key}'{suggest(key, known)}",
-                                   key_mark)
-            is_formula = key.startswith("formula.")
-            step_key = key in ("new_value", "predicted_change", "actual_change", "difference")
+                alike = [k for k in known if k.count(".") == key.count(".")]  # the same shape
+                hint = suggest(key, alike) or suggest(key, known)
+                raise ProblemError(f"expected: unknown value key '{key}'{hint}", key_mark)
+            is_formula = is_formula_key(key)
+            step_key = key in EXERCISE_STEP_KEYS
             if not is_formula and not numeric_ok:
                 raise ProblemError(f"expected '{key}' is a value at a point: give 'at'",
                                    key_mark)
@@ -220,7 +229,7 @@ class DerivativeReader:
             if is_formula:
                 answer.text = self.string(answer_node, f"expected '{key}'")
                 try:
-                    answer.formula = calc.parse(answer.text)
+                    answer.formula = calc.parse(answer.text, frozenset(exercise.shadowed))
                 except ExpressionError as error:
                     raise ProblemError(f"expected '{key}': {error.message}",
                                        self.inside(answer_node, error.position)) from None
@@ -234,4 +243,6 @@ class DerivativeReader:
                 assert isinstance(answer_node, YScalar)
                 answer.text = answer_node.text
             result[key] = answer
+            if key.startswith(("derivative2.", "formula2.")):
+                exercise.second = True  # the worked solution shows the second derivatives
         return result

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 
 from backprop_cli import calculus as calc
 from backprop_cli.calculus import Node
-from backprop_cli.kinds.derivative.model import Derivation, reachable_variables
-from backprop_cli.kinds.derivative.working import Link, Worked
+from backprop_cli.kinds.derivative.model import Derivation, reachable_variables, shadow_notes
+from backprop_cli.kinds.derivative.working import Link, Second, Worked
 from backprop_cli.numfmt import format_number
 
 # ------------------------------------------------------------------- writing
@@ -70,11 +70,17 @@ def worked_lines(worked: Worked, digits: int = 6) -> list[str]:
     lines.append(head_line(exercise))
     for name, definition in exercise.chain.items():
         lines.append(f"{name} = {calc.to_text(calc.simplify(definition.expr))}")
+    lines += shadow_notes(exercise)
     lines.append("")
     if exercise.chain:
         lines += _chain_lines(worked)
     else:
         lines += _plain_lines(worked)
+    for second in worked.seconds:
+        line = f"{_second_symbol(exercise, second)} = {calc.to_text(second.formula)}"
+        if second.final != second.formula:
+            line += f" = {calc.to_text(second.final)}"
+        lines.append(line)
     if exercise.at is None:
         return lines
     lines += ["", _at_line(exercise.at, style)]
@@ -92,7 +98,7 @@ def worked_lines(worked: Worked, digits: int = 6) -> list[str]:
     for link in worked.links:
         lines.append(f"  {_link_symbol(exercise, link)} = "
                      f"{_substituted(link.formula, texts, link.value, style)}")
-    for partial in worked.partials:
+    for partial in worked.intermediates + worked.partials:
         symbol = _total_symbol(exercise, partial.var)
         if exercise.chain and partial.single_link:
             continue
@@ -109,9 +115,26 @@ def worked_lines(worked: Worked, digits: int = 6) -> list[str]:
     if len(worked.partials) > 1:
         gradient = ", ".join(style.num(p.value) for p in worked.partials)
         lines.append(f"  ∇{exercise.name} = ({gradient})")
+    for second in worked.seconds:
+        symbol = _second_symbol(exercise, second)
+        if not exercise.chain and len(exercise.variables) == 1:
+            symbol = f"{exercise.name}''({style.num(at[second.x])})"
+        lines.append(f"  {symbol} = {_substituted(second.formula, texts, second.value, style)}")
     if exercise.step and worked.new_point is not None:
         lines += ["", *_step_lines(worked, style)]
     return lines
+
+
+def _second_symbol(exercise: Derivation, second: Second) -> str:
+    """f''(x), d²z/dx², ∂²f/∂x², or ∂/∂y(∂f/∂x) for derivative2.x.y."""
+    name = exercise.name
+    if len(exercise.variables) == 1:
+        if not exercise.chain:
+            return f"{name}''({second.x})"
+        return f"d²{name}/d{second.x}²"
+    if second.x == second.y:
+        return f"∂²{name}/∂{second.x}²"
+    return f"∂/∂{second.y}(∂{name}/∂{second.x})"
 
 
 def _at_line(at: Mapping[str, float], style: _Style) -> str:
@@ -152,7 +175,7 @@ def _chain_lines(worked: Worked) -> list[str]:
     lines: list[str] = []
     for link in worked.links:
         lines.append(f"{_link_symbol(exercise, link)} = {calc.to_text(link.formula)}")
-    for partial in worked.partials:
+    for partial in worked.intermediates + worked.partials:
         symbol = _total_symbol(exercise, partial.var)
         if not partial.paths:
             lines.append(f"{symbol} = 0")

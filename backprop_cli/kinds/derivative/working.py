@@ -3,13 +3,15 @@ the point, with the value keys it produces."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from backprop_cli import calculus as calc
 from backprop_cli.calculus import Node
+from backprop_cli.errors import ProblemError
+from backprop_cli.files import trust
 from backprop_cli.kinds.derivative.model import Derivation
+from backprop_cli.model.keys import EXERCISE_STEP_KEYS, exercise_key
 
 # ------------------------------------------------------------------- working
 
@@ -47,15 +49,46 @@ class Partial:
 
 
 @dataclass
+class Second:
+    """A second derivative ∂/∂y (∂f/∂x), in the independent variables."""
+
+    x: str
+    y: str
+    formula: Node  # simplified
+    expanded: Node  # multiplied out
+    value: float | None = None
+
+    @property
+    def final(self) -> Node:
+        return self.expanded if calc.is_polynomial(self.expanded) else self.formula
+
+
+@dataclass
 class Worked:
     derivation: Derivation
     function: Node  # the top expression, simplified
     links: list[Link]
-    partials: list[Partial]
+    partials: list[Partial]  # ∂f/∂x for each independent variable x
+    # ∂f/∂q for each intermediate variable q, from the top of the chain down
+    intermediates: list[Partial] = field(default_factory=list)
+    seconds: list[Second] = field(default_factory=list)  # when the exercise asks for them
     values: dict[str, float] = field(default_factory=dict)  # value keys, in order
     formulas: dict[str, str] = field(default_factory=dict)  # formula keys -> ASCII text
     intermediate_values: dict[str, float] = field(default_factory=dict)
     new_point: dict[str, float] | None = None
+
+
+# Nodes of a derivative written out, past which it is no exercise to work by hand and
+# multiplying it out would take minutes (x^x^…^x, 60 x's: 218 s); --allow-big lifts it.
+MAX_DERIVATIVE_NODES = 1_000
+
+
+def _check_size(derivative: calc.Node, var: str) -> None:
+    size = calc.tree_size(derivative, MAX_DERIVATIVE_NODES)
+    if size > MAX_DERIVATIVE_NODES and not trust.big_allowed():
+        raise ProblemError(f"the derivative by {var} has more than {MAX_DERIVATIVE_NODES:,} "
+                           "terms and factors: too large to work by hand (pass --allow-big "
+                           "for a deliberate big run)")
 
 
 def work(exercise: Derivation) -> Worked:
@@ -72,8 +105,8 @@ def work(exercise: Derivation) -> Worked:
             links.append(link)
             link_of[(outer, inner)] = link
     full = fully_substituted(definitions, exercise.order)
-    partials: list[Partial] = []
-    for var in exercise.variables:
+
+    def partial_of(var: str) -> Partial:
         if exercise.chain:
             paths = _paths(exercise, top_name, None, var, link_of)
             formula = calc.simplify(calc.Add(tuple(
@@ -82,13 +115,28 @@ def work(exercise: Derivation) -> Worked:
             paths = []
             formula = calc.derivative(exercise.top.expr, var)
         substituted = calc.simplify(calc.substitute(formula, full))
-        expanded = calc.expand(substituted)
-        partials.append(Partial(var, paths, formula, substituted, expanded))
-    worked = Worked(exercise, calc.simplify(exercise.top.expr), links, partials)
+        _check_size(substituted, var)
+        return Partial(var, paths, formula, substituted, calc.expand(substituted))
+
+    partials = [partial_of(var) for var in exercise.variables]
+    intermediates = [partial_of(name) for name in reversed(exercise.order)]
+    worked = Worked(exercise, calc.simplify(exercise.top.expr), links, partials, intermediates)
+    if exercise.second:
+        for partial in partials:
+            for y in exercise.variables:
+                formula = calc.derivative(partial.substituted, y)
+                _check_size(formula, f"{partial.var} and {y}")
+                worked.seconds.append(Second(partial.var, y, formula, calc.expand(formula)))
     for link in links:
-        worked.formulas[f"formula.{link.outer}.{link.inner}"] = calc.to_ascii(link.formula)
+        worked.formulas[exercise_key("formula", link.outer, link.inner)] = calc.to_ascii(
+            link.formula)
+    for partial in intermediates:  # as the links multiply: ∂f/∂q = z
+        worked.formulas[exercise_key("formula", partial.var)] = calc.to_ascii(partial.formula)
     for partial in partials:
-        worked.formulas[f"formula.{partial.var}"] = calc.to_ascii(partial.final)
+        worked.formulas[exercise_key("formula", partial.var)] = calc.to_ascii(partial.final)
+    for second in worked.seconds:
+        worked.formulas[exercise_key("formula2", second.x, second.y)] = calc.to_ascii(
+            second.final)
     if exercise.at is not None:
         _evaluate(worked, exercise.at)
     return worked
@@ -122,14 +170,17 @@ def _evaluate(worked: Worked, at: Mapping[str, float]) -> None:
         value = calc.evaluate(exercise.chain[name].expr, point)
         point[name] = value
         worked.intermediate_values[name] = value
-        worked.values[f"value.{name}"] = value
-    worked.values["value"] = calc.evaluate(exercise.top.expr, point)
+        worked.values[exercise_key("value", name)] = value
+    worked.values[exercise_key("value")] = calc.evaluate(exercise.top.expr, point)
     for link in worked.links:
         link.value = calc.evaluate(link.formula, point)
-        worked.values[f"derivative.{link.outer}.{link.inner}"] = link.value
-    for partial in worked.partials:
+        worked.values[exercise_key("derivative", link.outer, link.inner)] = link.value
+    for partial in worked.intermediates + worked.partials:
         partial.value = calc.evaluate(partial.formula, point)
-        worked.values[f"derivative.{partial.var}"] = partial.value
+        worked.values[exercise_key("derivative", partial.var)] = partial.value
+    for second in worked.seconds:
+        second.value = calc.evaluate(second.formula, at)
+        worked.values[exercise_key("derivative2", second.x, second.y)] = second.value
     if exercise.step:
         new_point = {v: at[v] + exercise.step.get(v, 0.0) for v in exercise.variables}
         worked.new_point = new_point
@@ -137,8 +188,8 @@ def _evaluate(worked: Worked, at: Mapping[str, float]) -> None:
         for name in exercise.order:
             full[name] = calc.evaluate(exercise.chain[name].expr, full)
         new_value = calc.evaluate(exercise.top.expr, full)
-        predicted = math.fsum((p.value or 0.0) * exercise.step.get(p.var, 0.0)
-                              for p in worked.partials if p.var in exercise.step)
+        predicted = calc.safe_fsum([(p.value or 0.0) * exercise.step.get(p.var, 0.0)
+                                    for p in worked.partials if p.var in exercise.step])
         actual = new_value - worked.values["value"]
         worked.values["new_value"] = new_value
         worked.values["predicted_change"] = predicted
@@ -147,15 +198,19 @@ def _evaluate(worked: Worked, at: Mapping[str, float]) -> None:
 
 
 def all_keys(exercise: Derivation) -> list[str]:
-    """Every key of an exercise, in the order a hand calculation produces them."""
-    keys = [f"value.{name}" for name in exercise.order] + ["value"]
+    """Every key of an exercise, in the order a hand calculation produces them (the
+    second derivatives' whether or not the exercise asks for them)."""
+    keys = [exercise_key("value", name) for name in exercise.order] + [exercise_key("value")]
     formulas: list[str] = []
-    if exercise.chain:
-        worked_links = work(Derivation(exercise.top, exercise.chain, exercise.variables)).links
-        for link in worked_links:
-            keys.append(f"derivative.{link.outer}.{link.inner}")
-            formulas.append(f"formula.{link.outer}.{link.inner}")
-    keys += [f"derivative.{v}" for v in exercise.variables]
-    formulas += [f"formula.{v}" for v in exercise.variables]
-    keys += ["new_value", "predicted_change", "actual_change", "difference"]
+    for outer in ([exercise.name, *reversed(exercise.order)] if exercise.chain else []):
+        for inner in exercise.direct(None if outer == exercise.name else outer):
+            keys.append(exercise_key("derivative", outer, inner))
+            formulas.append(exercise_key("formula", outer, inner))
+    wrt = [*reversed(exercise.order), *exercise.variables]
+    keys += [exercise_key("derivative", v) for v in wrt]
+    formulas += [exercise_key("formula", v) for v in wrt]
+    pairs = [(x, y) for x in exercise.variables for y in exercise.variables]
+    keys += [exercise_key("derivative2", x, y) for x, y in pairs]
+    formulas += [exercise_key("formula2", x, y) for x, y in pairs]
+    keys += EXERCISE_STEP_KEYS
     return formulas + keys
