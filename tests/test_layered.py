@@ -478,3 +478,46 @@ def test_frozen_parameters_keep_their_values() -> None:
     assert values["new.c[1]"] != values["c[1]"]
     with pytest.raises(ProblemError, match=r"freeze: 'Q\[\*\]' matches no parameter"):
         layered(CONV_TEXT + "freeze: 'Q[*]'\n")
+
+
+@pytest.mark.parametrize("path", [CONV, RNN], ids=lambda p: p.stem)
+def test_input_gradients_are_the_slopes_of_the_loss(path: Path) -> None:
+    problem = load_exercise(path)
+    assert isinstance(problem, LayeredProblem)
+    values = solve_layered(problem).values
+    names = problem.input_value_names()
+    for flat in range(problem.inputs[0].size):
+        losses = []
+        for sign in (1, -1):
+            nudged = problem.inputs.copy()
+            nudged.flat[flat] += sign * 1e-6
+            losses.append(_loss(replace(problem, inputs=nudged)))
+        numeric = (losses[0] - losses[1]) / 2e-6
+        if problem.sequence:
+            t, j = divmod(flat, len(names))
+            key = f"grad.input.{names[j]}#{t + 1}"
+        else:
+            key = "grad.input." + names[flat]
+        assert values[key] == pytest.approx(numeric, rel=1e-4, abs=1e-9), key
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (RNN.read_text(encoding="utf-8").replace("sequence: [[1], [0.5], [-1]]\n", "input: [1]\n"),
+     "an rnn layer takes a sequence"),
+    (CONV_TEXT + "loss_at: every\n", "loss_at is for a sequence (sequence:)"),
+    (RNN.read_text(encoding="utf-8").replace("target: [0.5]", "targets: [[0.5]]"),
+     "targets (one per step) need loss_at: every"),
+    (RNN.read_text(encoding="utf-8").replace("loss_at: last", "loss_at: evry"),
+     "loss_at must be one of last, every, found 'evry' (did you mean 'every'"),
+    (CONV_TEXT.replace("    - units: [o]\n      activation: sigmoid\n"
+                       "      weights: [[0.1, -0.2, 0.3, 0.4]]\n", ""),
+     "the output layer (layer 3) is flatten: end the network with a dense layer"),
+    (CONV_TEXT.replace("type: flatten", "type: dropout\n      rate: 0.5\n"
+                       "      mask: [[[1, 2], [1, 1]]]"),
+     "layer 3 mask must hold only 0 (dropped) and 1 (kept)"),
+])
+def test_more_mistakes_are_reported(text: str, message: str) -> None:
+    with pytest.raises(ProblemError) as error:
+        layered(text)
+    assert message in str(error.value), str(error.value)
+    assert str(error.value).startswith("t.yaml:")
