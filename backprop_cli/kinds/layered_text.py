@@ -18,9 +18,18 @@ import numpy as np
 from backprop_cli.engine.layered import LayeredSolution, Pass
 from backprop_cli.engine.layers import Pool
 from backprop_cli.engine.layers.base import Array
-from backprop_cli.model.keys import KeyKind, compose, named_kind, prefix_for, time_suffix
+from backprop_cli.model.keys import (
+    KeyKind,
+    compose,
+    index_suffix,
+    named_kind,
+    prefix_for,
+    split_key,
+    time_suffix,
+)
 from backprop_cli.model.layered import LayerSpec, indices
 from backprop_cli.numfmt import format_number
+from backprop_cli.render.formula_text import substituted
 
 # the values of one layer (or parameter) worked out term by term; the rest as a table
 MAX_SPELLED = 12
@@ -365,8 +374,7 @@ class _Writer:
         output = problem.output
         for t in self.times(output):
             for unit in output.units:
-                self.out(f"  {self.show('grad.a', unit + t)} = ∂loss/∂{self.show('a', unit + t)}"
-                         f" = {self.res('grad.a', unit + t)}")
+                self.out(self.loss_gradient(unit, t))
         for li in range(len(problem.layers) - 1, -1, -1):
             spec = problem.layers[li]
             if not spec.has_keys:
@@ -382,6 +390,22 @@ class _Writer:
                 self.delta_lines(run, li, spec, k)
                 if li > 0 and spec.type == "dense" and not spec.over_time:
                     self.dense_input_gradients(li, spec)
+
+    def loss_gradient(self, unit: str, t: str) -> str:
+        """∂L/∂a of an output unit, from the loss's formula with the numbers substituted (a
+        step without a loss, with loss_at: last, has 0)."""
+        problem = self.problem
+        target = self.show("grad.a", unit + t)
+        every = problem.loss_at == "every"
+        if problem.sequence and not every and t != time_suffix(problem.time_steps):
+            return f"  {target} = 0 (no loss at this step)"
+        refs = {"a": self.key("a", unit + t),
+                "y": self.key("target", unit + (t if every else ""))}
+        expr = problem.loss.grad_a_expr(refs["a"], refs["y"], len(problem.output.units))
+        keys, numbers = substituted(expr, self.values, self.digits)
+        for key in refs.values():
+            keys = keys.replace(key, self.show(*_kind_and_name(key)))
+        return f"  {target} = {keys} = {numbers} = {self.res('grad.a', unit + t)}"
 
     def delta_lines(self, run: Pass, li: int, spec: LayerSpec, k: int) -> None:
         assert spec.activation is not None
@@ -611,6 +635,14 @@ class _Writer:
                         self.out("  " + ", ".join(f"{self.show(kind, name)} = "
                                                   f"{self.res(kind, name)}"
                                                   for kind in (*kinds, "new")))
+
+
+def _kind_and_name(key: str) -> tuple[KeyKind, str]:
+    """A key's kind and name (with index and time) without step and sample."""
+    parts = split_key(key)
+    assert parts is not None
+    name = parts.name + index_suffix(parts.index) + time_suffix(parts.time)
+    return parts.kind, name
 
 
 def describe(layer: LayerSpec) -> str:
