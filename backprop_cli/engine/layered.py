@@ -40,7 +40,7 @@ from backprop_cli.model.keys import (
     time_suffix,
 )
 from backprop_cli.model.keyspace import layered_keys
-from backprop_cli.model.layered import LayeredProblem, LayerSpec, index_text, indices
+from backprop_cli.model.layered import LayeredProblem, LayerSpec
 from backprop_cli.model.optimizers import Updater
 from backprop_cli.records import field, record
 
@@ -354,9 +354,4 @@ def _record(problem: LayeredProblem, run: Pass, values: dict[str, float]) -> Non
                      False, "")
 
 
-def tensor_key(name: str, index: tuple[int, ...]) -> str:
-    """``name[i,j]`` of a 0-based index (a layer's or a parameter's element)."""
-    return name + index_text(index)
-
-
-__all__ = ["LayeredSolution", "Pass", "final_loss", "indices", "solve_layered", "tensor_key"]
+__all__ = ["LayeredSolution", "Pass", "final_loss", "solve_layered"]

@@ -41,6 +41,7 @@ from backprop_cli.model.layered import (
     CONV_TYPES,
     LAYER_TYPES,
     LOSS_AT,
+    PARAM_ROLES,
     POOL_TYPES,
     Array,
     LayeredProblem,
@@ -467,7 +468,7 @@ class _Reader:
         shapes["bias"] = (units,)
         defaults = {"weights": f"W{index}", "recurrent": f"U{index}", "bias": f"b{index}"}
         params = []
-        for role in ("weights", "recurrent", "bias"):
+        for role in PARAM_ROLES:
             if role not in shapes:
                 continue
             value_node = self.require(node, role, where) if role != "bias" else node.get(role)

@@ -39,7 +39,7 @@ CONV_TYPES = ("conv1d", "conv2d")
 POOL_TYPES = ("maxpool1d", "maxpool2d", "avgpool1d", "avgpool2d")
 LAYER_TYPES = ("dense", *CONV_TYPES, *POOL_TYPES, "dropout", "flatten", "rnn")
 LOSS_AT = ("last", "every")
-# the parameters of a layer, in the order they are listed
+# the parameters of a layer, in the order they are listed (the roles of engine/layers)
 PARAM_ROLES = ("weights", "recurrent", "bias")
 
 
