@@ -54,9 +54,10 @@ from backprop_cli.model.losses import LOSS_NAMES, LOSSES, make_loss
 from backprop_cli.model.optimizers import ALL_UPDATE_KINDS
 from backprop_cli.model.problem import Expected
 
-TOP_KEYS = ("title", "description", "kind", "network", "loss", "reduction", "learning_rate",
-            "steps", "input", "target", "targets", "sequence", "samples", "loss_at",
-            "optimizer", "weight_decay", "freeze", "expected", "tolerance", "min_digits")
+TOP_KEYS = ("title", "description", "notes", "kind", "network", "loss", "reduction",
+            "learning_rate", "steps", "input", "target", "targets", "sequence", "samples",
+            "loss_at", "optimizer", "weight_decay", "freeze", "expected", "tolerance",
+            "min_digits")
 NETWORK_KEYS = ("inputs", "layers")
 INPUT_KEYS = ("shape", "name")
 _PARAM_KEYS = ("weights", "weight_name", "bias", "bias_name")
@@ -155,6 +156,8 @@ class _Reader:
         description = None
         if (node := root.get("description")) is not None and not _null(node):
             description = _string(node, "description")
+        if (node := root.get("notes")) is not None and not _null(node):
+            _string(node, "notes")  # the instructor's notes: never rendered
         network = _map(self.require(root, "network", "the problem"), "network")
         _check_keys(network, NETWORK_KEYS, "network")
         samples = root.get("samples")

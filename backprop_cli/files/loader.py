@@ -84,12 +84,16 @@ def kind_node(root: YNode | None, text: str) -> YNode | None:
 def layered_network(root: YNode | None) -> bool:
     """Whether a network file is a layered one (issue 19: files/layered.py reads it): a
     layer with a ``type:``, a tensor input, or a ``sequence:``."""
-    network = root.get("network") if isinstance(root, YMap) else None
-    if not isinstance(root, YMap) or not isinstance(network, YMap):
+    if not isinstance(root, YMap):
+        return False
+    if "sequence" in root.entries or "loss_at" in root.entries:
+        return True  # (whatever the network: the layered reader names its mistakes)
+    network = root.get("network")
+    if not isinstance(network, YMap):
         return False
     layers = network.get("layers")
     samples = root.get("samples")
-    return ("sequence" in root.entries or isinstance(network.get("inputs"), YMap)
+    return (isinstance(network.get("inputs"), YMap)
             or any(isinstance(item, YMap) and "sequence" in item.entries
                    for item in (samples.items if isinstance(samples, YSeq) else ()))
             or any(isinstance(item, YMap) and "type" in item.entries
