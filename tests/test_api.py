@@ -30,7 +30,8 @@ ALL_PROBLEMS = sorted(PROBLEMS.glob("*.yaml"))
 DERIVATIVES = {"003e_derivative_polynomial.yaml", "003f_partial_derivatives.yaml",
                "003g_chain_rule.yaml"}
 # layered networks (issue 19): plain text, markdown and json only, as derivatives
-LAYERED = {"020_conv_pool_dropout.yaml", "021_rnn_bptt.yaml"}
+LAYERED = {"020_conv_pool_dropout.yaml", "021_rnn_bptt.yaml",
+           "022_conv1d_stride_padding_avgpool.yaml"}
 SEED = str(PROBLEMS / "001b_two_layer_relu_sigmoid.yaml")
 LONG = str(PROBLEMS / "003d_chain_trained_to_convergence.yaml")  # many steps
 PUBLIC = {"CheckReport", "FileCheck", "GradeReport", "NumericError", "ProblemError", "Solution",

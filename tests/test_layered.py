@@ -24,6 +24,7 @@ from tests.test_render_golden import compare
 
 CONV = PROBLEMS / "020_conv_pool_dropout.yaml"
 RNN = PROBLEMS / "021_rnn_bptt.yaml"
+CONV1D = PROBLEMS / "022_conv1d_stride_padding_avgpool.yaml"
 GOLDEN = Path(__file__).parent / "golden_layered"
 
 CONV_TEXT = """\
@@ -129,7 +130,7 @@ def test_an_unknown_expected_key_suggests_the_nearest() -> None:
 # ------------------------------------------------------------------ keys and values
 
 
-@pytest.mark.parametrize("path", [CONV, RNN], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [CONV, RNN, CONV1D], ids=lambda p: p.stem)
 def test_every_key_is_computed_in_hand_order(path: Path) -> None:
     problem = load_exercise(path)
     assert isinstance(problem, LayeredProblem)
@@ -148,7 +149,7 @@ def _loss(problem: LayeredProblem) -> float:
     return solve_layered(replace(problem, steps=0)).values["loss"]
 
 
-@pytest.mark.parametrize("path", [CONV, RNN], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [CONV, RNN, CONV1D], ids=lambda p: p.stem)
 def test_gradients_are_the_slopes_of_the_loss(path: Path) -> None:
     problem = load_exercise(path)
     assert isinstance(problem, LayeredProblem)
@@ -201,7 +202,7 @@ def test_samples_carry_their_number() -> None:
 # ------------------------------------------------------------------ check and solve
 
 
-@pytest.mark.parametrize("path", [CONV, RNN], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [CONV, RNN, CONV1D], ids=lambda p: p.stem)
 def test_the_hand_worked_problems_pass_check(path: Path) -> None:
     output = run("check", str(path))
     assert "passed" in output and "wrong" not in output
@@ -228,7 +229,7 @@ def test_json_has_every_key_and_a_glob_selects_a_whole_tensor() -> None:
     assert list(one) == ["grad.K[1,1,2,1]"]
 
 
-@pytest.mark.parametrize("path", [CONV, RNN], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [CONV, RNN, CONV1D], ids=lambda p: p.stem)
 def test_worked_solution_matches_golden_file(path: Path, update_golden: bool) -> None:
     text = run("solve", str(path.relative_to(PROBLEMS.parent)), "--format", "plain")
     compare(text, GOLDEN / f"{path.stem}.txt", update_golden)
@@ -480,7 +481,7 @@ def test_frozen_parameters_keep_their_values() -> None:
         layered(CONV_TEXT + "freeze: 'Q[*]'\n")
 
 
-@pytest.mark.parametrize("path", [CONV, RNN], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [CONV, RNN, CONV1D], ids=lambda p: p.stem)
 def test_input_gradients_are_the_slopes_of_the_loss(path: Path) -> None:
     problem = load_exercise(path)
     assert isinstance(problem, LayeredProblem)

@@ -229,8 +229,12 @@ class _Writer:
         below = self.sources(li)
         channels, spatial = spec.input_shape[0], spec.input_shape[1:]
         w_names = weights.element_keys()
-        self.out(f"  {self.show('z', spec.name)}[f,i,j] = Σ_c,p,q {weights.tensor_name}[f,c,p,q]"
-                 f"·input[c, i·s+p, j·s+q] + bias[f]  (cross-correlation"
+        if len(spatial) == 1:
+            where, over, window = "[f,i]", "c,p", "[f,c,p]·input[c, i·s+p]"
+        else:
+            where, over, window = "[f,i,j]", "c,p,q", "[f,c,p,q]·input[c, i·s+p, j·s+q]"
+        self.out(f"  {self.show('z', spec.name)}{where} = Σ_{over} {weights.tensor_name}{window}"
+                 f" + bias[f]  (cross-correlation"
                  f"{', zero padding' if any(spec.padding) else ''})")
         names = spec.value_names()
         for count, index in enumerate(indices(spec.output_shape)):
@@ -268,7 +272,7 @@ class _Writer:
         assert spec.activation is not None
         act = spec.activation.name
         for name in names[:MAX_SPELLED]:
-            self.out(f"  {self.show('a', name + t)} = {act}({self.val('z', name + t)}) = "
+            self.out(f"  {self.show('a', name + t)} = {act}({self.res('z', name + t)}) = "
                      f"{self.res('a', name + t)}")
 
     def pool_forward(self, run: Pass, li: int, spec: LayerSpec, k: int) -> None:
@@ -461,6 +465,20 @@ class _Writer:
             share = int(np.prod(spec.kernel))
             self.out(f"  each element of a window gets 1/{share} of its gradient, summed over "
                      "the windows it belongs to")
+            members: dict[Source, list[str]] = {}
+            for count, index in enumerate(indices(spec.output_shape)):
+                for offset in indices(spec.kernel):
+                    at = tuple(p * st + o for p, st, o in zip(index[1:], spec.stride, offset,
+                                                             strict=True))
+                    element = below[int(np.ravel_multi_index((index[0], *at),
+                                                             spec.input_shape))]
+                    members.setdefault(element, []).append(names[count])
+            for (kind, source), windows in list(members.items())[:MAX_SPELLED]:
+                self.out(f"  {self.show(_grad_of(kind), source)} = "
+                         + " + ".join(f"{self.show('grad.a', w)}/{share}" for w in windows)
+                         + " = " + " + ".join(f"{self.val('grad.a', w)}/{share}"
+                                              for w in windows)
+                         + f" = {self.res(_grad_of(kind), source)}")
             return
         winners = Pool("max", len(spec.kernel), spec.kernel, spec.stride).winners(
             run.caches[li][0])
