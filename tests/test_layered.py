@@ -61,8 +61,8 @@ def layered(text: str, steps: int | None = None) -> LayeredProblem:
     return exercise
 
 
-def run(*args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(cli, list(args))
+def run(*args: str, code: int = 0, input_text: str | None = None) -> str:
+    result = CliRunner().invoke(cli, list(args), input=input_text)
     assert result.exit_code == code, result.output
     return result.output
 
@@ -522,3 +522,11 @@ def test_more_mistakes_are_reported(text: str, message: str) -> None:
         layered(text)
     assert message in str(error.value), str(error.value)
     assert str(error.value).startswith("t.yaml:")
+
+
+def test_a_files_quiz_list_is_what_quiz_asks(tmp_path: Path) -> None:
+    path = tmp_path / "q.yaml"
+    path.write_text(CONV_TEXT + "quiz: ['grad.K[*]', loss]\n", encoding="utf-8")
+    assert "5 questions" in run("quiz", str(path), input_text="q\n")
+    with pytest.raises(ProblemError, match=r"t.yaml:25:8: quiz: 'grad.Q\[\*\]' matches no"):
+        layered(CONV_TEXT + "quiz: ['grad.Q[*]']\n")

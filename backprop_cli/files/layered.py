@@ -57,7 +57,7 @@ from backprop_cli.model.problem import Expected
 TOP_KEYS = ("title", "description", "notes", "kind", "network", "loss", "reduction",
             "learning_rate", "steps", "input", "target", "targets", "sequence", "samples",
             "loss_at", "optimizer", "weight_decay", "freeze", "expected", "tolerance",
-            "min_digits")
+            "min_digits", "quiz")
 NETWORK_KEYS = ("inputs", "layers")
 INPUT_KEYS = ("shape", "name")
 _PARAM_KEYS = ("weights", "weight_name", "bias", "bias_name")
@@ -242,6 +242,8 @@ class _Reader:
             problem.min_digits = _int(node, "min_digits", 1, MAX_MIN_DIGITS)
         if (node := root.get("expected")) is not None:
             problem.expected = self.read_expected(_map(node, "expected"), problem)
+        if (node := root.get("quiz")) is not None:
+            problem.quiz = self.read_quiz(node, problem)
         return problem
 
     # ------------------------------------------------------------------ inputs and data
@@ -532,6 +534,20 @@ class _Reader:
                                    f"{suggest(pattern, names)}", item.mark)
             patterns.append(pattern)
         return list(dict.fromkeys(patterns))
+
+    def read_quiz(self, node: YNode, problem: LayeredProblem) -> list[str]:
+        """The keys or globs `backprop quiz` asks (brackets are the keys' own)."""
+        items = [node] if isinstance(node, YScalar) else _seq(node, "quiz").items
+        keys = layered_keys(problem)
+        patterns = []
+        for item in items:
+            pattern = _string(item, "quiz entry")
+            if not any(key_glob(pattern).match(key) for key in keys):
+                hint = suggest(pattern, keys) if len(keys) <= 20_000 else ""
+                raise ProblemError(f"quiz: '{_short(pattern)}' matches no value key{hint}",
+                                   item.mark)
+            patterns.append(pattern)
+        return patterns
 
     # ------------------------------------------------------------------ expected
 

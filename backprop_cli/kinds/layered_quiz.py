@@ -56,6 +56,7 @@ class LayeredQuiz:
         self.note: str | None = None
         self.values = solve_layered(problem).values
         computed = [key for key in self.values if not _given(split_key(key))]
+        patterns = patterns or problem.quiz or None
         if patterns:
             regexes = [key_glob(pattern) for pattern in patterns]
             for pattern, regex in zip(patterns, regexes, strict=True):

@@ -135,6 +135,7 @@ class LayeredProblem:
     optimizer: Optimizer = SGD
     weight_decay: float = 0.0  # λ: adds λ·w to each weight's gradient (not the biases')
     freeze: list[str] = field(default_factory=list)  # globs of element keys never updated
+    quiz: list[str] = field(default_factory=list)  # the keys (globs) `backprop quiz` asks
     expected: dict[str, Expected] = field(default_factory=dict)
     tolerance: float | None = None
     min_digits: int | None = None
