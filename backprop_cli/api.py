@@ -451,7 +451,35 @@ class FileCheck:
         return f"<FileCheck {self.file!r}: {self.status}>"
 
 
-class CheckReport:
+class _TextReport:
+    """How a report displays itself: Markdown in Jupyter, its text in a terminal and in
+    rich (the same text the command prints)."""
+
+    def to_text(self) -> str:
+        raise NotImplementedError
+
+    def to_markdown(self) -> str:
+        raise NotImplementedError
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter: the Markdown table."""
+        return self.to_markdown()
+
+    def __rich__(self) -> object:
+        """rich: the text report."""
+        from backprop_cli.render import rich_display  # lazy: rich only to render
+
+        return rich_display.text_renderable(self.to_text())
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython in a terminal: the text report."""
+        printer.text(self.to_text().rstrip("\n"))
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+class CheckReport(_TextReport):
     """The judgement of the ``expected`` answers of many files: ``backprop check``.
 
     ``passed`` is True when every file passed (the command's exit status 0);
@@ -521,23 +549,6 @@ class CheckReport:
 
         return step_summary_markdown(self._reports)
 
-    def _repr_markdown_(self) -> str:
-        """Jupyter: the Markdown table."""
-        return self.to_markdown()
-
-    def __rich__(self) -> object:
-        """rich: the text report."""
-        from backprop_cli.render import rich_display  # lazy: rich only to render
-
-        return rich_display.text_renderable(self.to_text())
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        """IPython in a terminal: the text report."""
-        printer.text(self.to_text().rstrip("\n"))
-
-    def __str__(self) -> str:
-        return self.to_text()
-
     def __repr__(self) -> str:
         counts = ", ".join(f"{n} {status}" for status, n in self._counts().items() if n)
         return f"<CheckReport of {len(self._files)} files: {counts or 'none'}>"
@@ -583,7 +594,7 @@ def check(paths: PathLike | Iterable[PathLike], *, jobs: int | None = None) -> C
 # ------------------------------------------------------------------- grading
 
 
-class GradeReport:
+class GradeReport(_TextReport):
     """A class graded: ``backprop grade``.
 
     ``students`` has each student's grade (``.student``, ``.score``, ``.max``,
@@ -685,23 +696,6 @@ class GradeReport:
 
     def _ids(self) -> list[str]:
         return [graded.student for graded in self._book.students]
-
-    def _repr_markdown_(self) -> str:
-        """Jupyter: the Markdown table."""
-        return self.to_markdown()
-
-    def __rich__(self) -> object:
-        """rich: the text report."""
-        from backprop_cli.render import rich_display  # lazy: rich only to render
-
-        return rich_display.text_renderable(self.to_text())
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        """IPython in a terminal: the text report."""
-        printer.text(self.to_text().rstrip("\n"))
-
-    def __str__(self) -> str:
-        return self.to_text()
 
     def __repr__(self) -> str:
         count = len(self._book.students)

@@ -43,14 +43,13 @@ from backprop_cli.app.quiz import (
     Answer,
     parse_answer,
 )
-from backprop_cli.checking.checker import CarriedForward, ProblemSlips
 from backprop_cli.checking.slips import Diagnosis
-from backprop_cli.checking.verdicts import OperandStatus, Precision, correct_at_once, judge
+from backprop_cli.checking.verdicts import OperandStatus, Precision, correct_at_once
 from backprop_cli.engine import solve
 from backprop_cli.errors import Mark, ProblemError, suggest
 from backprop_cli.expr import Expr
 from backprop_cli.files.yamlio import YMap, YScalar, parse_yaml, read_text
-from backprop_cli.kinds.network_quiz import recorded_keys, steps_needed
+from backprop_cli.kinds.network_quiz import StudentWork, recorded_keys, steps_needed
 from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.problem import Problem
@@ -279,26 +278,19 @@ class Grader:
 
 
 class _Marking:
-    """One student's run through the questions: their values so far, as the author's."""
+    """One student's run through the questions: their values so far, as the author's
+    (the quiz's :class:`~backprop_cli.kinds.network_quiz.StudentWork`)."""
 
     def __init__(self, grader: Grader) -> None:
         self.grader = grader
-        self.carried = CarriedForward(grader.problem, grader.values, grader.formulas)
-        self.carried.author.clear()  # the student's answers take the place of the file's
-        self.written: dict[str, tuple[Precision, str]] = {}
-        self.judged: dict[str, OperandStatus] = {}
-        self.slips = ProblemSlips(grader.problem, grader.formulas, self.carried)
+        self.work = StudentWork(grader.problem, grader.values, grader.formulas,
+                                grader.min_digits)
+        self.carried = self.work.carried
 
     def given(self, key: str, text: str) -> None:
         parsed, precision = self.grader.parse(text.strip())
         if parsed.kind == "number":
-            self.take(key, parsed.value, precision, parsed.text)
-
-    def take(self, key: str, value: float, precision: Precision, text: str) -> None:
-        self.carried.author[key] = value
-        # answers come in computation order: nothing recomputed so far reads this key
-        self.carried.memo.pop(key, None)
-        self.written[key] = (precision, text)
+            self.work.accept(key, parsed.value, precision, parsed.text)
 
     def mark(self, key: str, text: str | None) -> AnswerResult:
         grader = self.grader
@@ -315,28 +307,21 @@ class _Marking:
                    f"'{raw}' is not a number (write 0.824, 4/5 or 1,8)")
             return self.unmarked(key, raw, "invalid", why, worth, exact)
         value = parsed.value
-        minimum = grader.min_digits
         seen = (key, raw)
         if seen not in grader.correct:
             grader.correct[seen] = None
-            if correct_at_once(value, precision, exact, minimum):
+            if correct_at_once(value, precision, exact, grader.min_digits):
                 grader.correct[seen] = (
                     AnswerResult(key, raw, "correct", worth, worth, exact, value),
                     "exact" if value == exact else "rounded")
         known = grader.correct[seen]
-        if known is not None:
-            self.judged[key] = known[1]
-            self.take(key, value, precision, parsed.text)
+        if known is not None:  # a class writes the same right texts: judged once
+            self.work.judged[key] = known[1]
+            self.work.accept(key, value, precision, parsed.text)
             return known[0]
-        expr = grader.formulas.for_key(key)
-        operands = None
-        if expr is not None:
-            operands = self.carried.operand_records(expr, grader.values, self.written,
-                                                    self.judged)
-        judged = judge(key, value, precision, exact, expr, operands, min_digits=minimum,
-                       slips=self.slips)
-        self.judged[key] = judged.basis
-        self.take(key, value, precision, parsed.text)
+        judged, expr, operands = self.work.judge(key, value, precision)
+        self.work.judged[key] = judged.basis
+        self.work.accept(key, value, precision, parsed.text)
         verdict: GradeVerdict = judged.verdict if judged.verdict != "erratum" else "wrong"
         points = worth * grader.ecf_credit if verdict == "consistent" else 0.0
         return AnswerResult(

@@ -18,6 +18,7 @@ from backprop_cli.checking.verdicts import Precision
 from backprop_cli.files.yamlio import YNode
 from backprop_cli.formats import SolveFormat
 from backprop_cli.records import record
+from backprop_cli.render.marks import VERDICT_SYMBOLS
 
 
 class Exercise(Protocol):
@@ -145,3 +146,19 @@ class ExerciseKind(Protocol[E]):
         list, or the exercise's default questions, at most ``limit``, when None);
         QuizError for a pattern that matches no computed value."""
         ...
+
+
+def verdict_lines(result: KeyResult, exact: str) -> list[str]:
+    """The feedback on a verdict that every kind's quiz gives alike: the mark, the words,
+    the exact value (``exact``, as the quiz writes numbers), and the slip when one is
+    named. A kind adds its step with the student's numbers after these."""
+    mark = VERDICT_SYMBOLS[result.verdict]
+    if result.verdict == "correct":
+        return [f"{mark} right ({result.key} = {exact})"]
+    if result.verdict == "consistent":
+        return [f"{mark} right from your earlier answers: {result.reason}; "
+                f"the exact value is {exact}"]
+    lines = [f"{mark} wrong: {result.key} = {exact}"]
+    if result.diagnosis is not None:
+        lines.append(f"  {result.diagnosis.message}")
+    return lines

@@ -11,19 +11,24 @@ through :class:`~backprop_cli.checking.checker.CarriedForward`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from backprop_cli.checking.checker import CarriedForward, KeyResult, Precision, ProblemSlips
-from backprop_cli.checking.verdicts import OperandStatus, correct_at_once, judge
+from backprop_cli.checking.verdicts import (
+    Judged,
+    Operand,
+    OperandStatus,
+    correct_at_once,
+    judge,
+)
 from backprop_cli.engine import solve
-from backprop_cli.expr import render
-from backprop_cli.kinds.base import QuizError
+from backprop_cli.expr import Expr, render
+from backprop_cli.kinds.base import QuizError, verdict_lines
 from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.model.questions import default_selection, match_patterns, select_keys
 from backprop_cli.numfmt import format_number
-from backprop_cli.render.marks import VERDICT_SYMBOLS
 from backprop_cli.render.notation import UnicodeNotation
 
 KIND_WORDS = {"z": "pre-activation", "a": "activation", "dadz": "derivative", "loss": "loss",
@@ -117,13 +122,7 @@ class NetworkQuiz:
         self.values = solve(problem, recorded_keys(problem, keys),
                             steps=steps_needed(problem, keys)).values
         self.formulas = Formulas(problem)
-        self.carried = CarriedForward(problem, self.values, self.formulas)
-        # The student's answers take the place of the author's: never the file's own.
-        self.carried.author.clear()
-        # how the student wrote each answer, and what its verdict made of it
-        self.written: dict[str, tuple[Precision, str]] = {}
-        self.judged: dict[str, OperandStatus] = {}
-        self.slips = ProblemSlips(problem, self.formulas, self.carried)
+        self.work = StudentWork(problem, self.values, self.formulas, min_digits)
 
     def given(self) -> list[str]:
         return given_lines(self.problem)
@@ -136,39 +135,20 @@ class NetworkQuiz:
 
     def judge(self, key: str, value: float, typed: Precision, text: str) -> KeyResult | None:
         """The verdict on an answer for ``key``, or None when it has too few digits."""
-        actual = self.values[key]
-        result = KeyResult(key=key, expected=value, text=text, actual=actual, verdict="wrong")
-        if correct_at_once(value, typed, actual, self.min_digits):
-            result.verdict = "correct"  # as in check: a right value needs no recomputation
-            self.judged[key] = "exact" if value == actual else "rounded"
-            return result
-        expr = self.formulas.for_key(key)
-        operands = None
-        if expr is not None:
-            operands = self.carried.operand_records(expr, self.values, self.written,
-                                                    self.judged)
-            result.formula = expr
-            result.operands = {ref: operand.value for ref, operand in operands.items()}
-        judged = judge(key, value, typed, actual, expr, operands,
-                       min_digits=self.min_digits, slips=self.slips,
-                       one_rounding=self.problem.round is not None)
+        judged, expr, operands = self.work.judge(key, value, typed)
         if judged.verdict == "imprecise":
             return None  # right only at a precision coarser than a quiz asks for
-        result.verdict = judged.verdict
-        result.recomputed = judged.recomputed
-        result.reason = judged.reason
-        result.diagnosis = judged.diagnosis
-        self.judged[key] = judged.basis
+        result = KeyResult(key=key, expected=value, text=text, actual=self.values[key],
+                           verdict=judged.verdict, recomputed=judged.recomputed,
+                           reason=judged.reason, diagnosis=judged.diagnosis)
+        if expr is not None and operands is not None:
+            result.formula = expr
+            result.operands = {ref: operand.value for ref, operand in operands.items()}
         return result
 
     def accept(self, key: str, value: float, typed: Precision, text: str) -> None:
         """The student's answer becomes their value of ``key`` for the later questions."""
-        self.carried.author[key] = value
-        # Questions come in computation order, so nothing recomputed so far reads this
-        # key: only its own memo entry (if any) is stale. Clearing all of it would redo
-        # a long run's chain of steps for every answer.
-        self.carried.memo.pop(key, None)
-        self.written[key] = (typed, text)
+        self.work.accept(key, value, typed, text)
 
     def hint(self, key: str) -> str:
         expr = self.formulas.for_key(key)
@@ -177,17 +157,8 @@ class NetworkQuiz:
         return f"{self.notation.symbol(key)} = {render(expr, self.notation)}"
 
     def explain(self, result: KeyResult) -> list[str]:
-        mark = VERDICT_SYMBOLS[result.verdict]
-        exact = self._num(result.actual)
-        if result.verdict == "correct":
-            return [f"{mark} right ({result.key} = {exact})"]
-        if result.verdict == "consistent":
-            return [f"{mark} right from your earlier answers: {result.reason}; "
-                    f"the exact value is {exact}"]
-        lines = [f"{mark} wrong: {result.key} = {exact}"]
-        if result.diagnosis is not None:
-            lines.append(f"  {result.diagnosis.message}")
-        step = self._step(result)
+        lines = verdict_lines(result, self._num(result.actual))
+        step = self._step(result) if result.verdict == "wrong" else None
         if step is not None:
             assert result.recomputed is not None
             own = not math.isclose(result.recomputed, result.actual, rel_tol=1e-9,
@@ -210,6 +181,57 @@ class NetworkQuiz:
             if side != sides[-1]:  # ∂L/∂b3 = δ_o = −0.0253, not "= −0.0253" twice
                 sides.append(side)
         return " = ".join(sides)
+
+
+class StudentWork:
+    """One student's values so far, standing where an author's stand in `check`: the
+    verdict on each of their answers by the one rule, errors carried forward through
+    their own earlier answers. The quiz and grading (:mod:`backprop_cli.app.grading`)
+    judge with it; the exact values and formulas are computed once and shared."""
+
+    def __init__(self, problem: Problem, values: Mapping[str, float], formulas: Formulas,
+                 min_digits: int) -> None:
+        self.problem = problem
+        self.values = values
+        self.formulas = formulas
+        self.min_digits = min_digits
+        self.carried = CarriedForward(problem, values, formulas)
+        # The student's answers take the place of the author's: never the file's own.
+        self.carried.author.clear()
+        # how the student wrote each answer, and what its verdict made of it
+        self.written: dict[str, tuple[Precision, str]] = {}
+        self.judged: dict[str, OperandStatus] = {}
+        self.slips = ProblemSlips(problem, formulas, self.carried)
+
+    def judge(self, key: str, value: float, typed: Precision
+              ) -> tuple[Judged, Expr | None, dict[str, Operand] | None]:
+        """The verdict on ``value`` for ``key``, the step's formula and the student's
+        operands (None for a value right at once: it needs no recomputation)."""
+        actual = self.values[key]
+        if correct_at_once(value, typed, actual, self.min_digits):
+            judged = Judged("correct", basis="exact" if value == actual else "rounded")
+            self.judged[key] = judged.basis
+            return judged, None, None
+        expr = self.formulas.for_key(key)
+        operands = None
+        if expr is not None:
+            operands = self.carried.operand_records(expr, self.values, self.written,
+                                                    self.judged)
+        judged = judge(key, value, typed, actual, expr, operands,
+                       min_digits=self.min_digits, slips=self.slips,
+                       one_rounding=self.problem.round is not None)
+        if judged.verdict != "imprecise":
+            self.judged[key] = judged.basis
+        return judged, expr, operands
+
+    def accept(self, key: str, value: float, typed: Precision, text: str) -> None:
+        """The student's answer becomes their value of ``key`` for the later questions."""
+        self.carried.author[key] = value
+        # Questions come in computation order, so nothing recomputed so far reads this
+        # key: only its own memo entry (if any) is stale. Clearing all of it would redo
+        # a long run's chain of steps for every answer.
+        self.carried.memo.pop(key, None)
+        self.written[key] = (typed, text)
 
 
 def steps_needed(problem: Problem, keys: Iterable[str]) -> int:

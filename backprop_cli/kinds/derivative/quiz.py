@@ -17,14 +17,13 @@ from backprop_cli import calculus as calc
 from backprop_cli.checking.checker import KeyResult, Precision
 from backprop_cli.checking.verdicts import Operand, OperandStatus, correct_at_once, judge
 from backprop_cli.errors import ProblemError, suggest
-from backprop_cli.kinds.base import QuizError
+from backprop_cli.kinds.base import QuizError, verdict_lines
 from backprop_cli.kinds.derivative.judging import recomputation
 from backprop_cli.kinds.derivative.model import Derivation
 from backprop_cli.kinds.derivative.text import head_line
 from backprop_cli.kinds.derivative.working import all_keys, work
 from backprop_cli.numfmt import format_number
 from backprop_cli.render.formula_text import substituted
-from backprop_cli.render.marks import VERDICT_SYMBOLS
 
 
 class DerivativeQuiz:
@@ -141,17 +140,9 @@ class DerivativeQuiz:
         return f"{key} = {substituted(expr, {}, self.digits)[0]}"
 
     def explain(self, result: KeyResult) -> list[str]:
-        mark = VERDICT_SYMBOLS[result.verdict]
-        exact = self._num(result.actual)
-        if result.verdict == "correct":
-            return [f"{mark} right ({result.key} = {exact})"]
-        if result.verdict == "consistent":
-            return [f"{mark} right from your earlier answers: {result.reason}; "
-                    f"the exact value is {exact}"]
-        lines = [f"{mark} wrong: {result.key} = {exact}"]
-        if result.diagnosis is not None:
-            lines.append(f"  {result.diagnosis.message}")
-        if result.formula is not None and result.recomputed is not None:
+        lines = verdict_lines(result, self._num(result.actual))
+        if (result.verdict == "wrong" and result.formula is not None
+                and result.recomputed is not None):
             keys, numbers = substituted(result.formula, result.operands, self.digits)
             lines.append(f"  {result.key} = {keys} = {numbers} = "
                          f"{self._num(result.recomputed)}")
