@@ -83,7 +83,8 @@ def kind_node(root: YNode | None, text: str) -> YNode | None:
 
 def layered_network(root: YNode | None) -> bool:
     """Whether a network file is a layered one (issue 19: files/layered.py reads it): a
-    layer with a ``type:``, a tensor input, or a ``sequence:``."""
+    layer with a ``type:``, a tensor input, a ``sequence:`` (top level or in a sample) or a
+    ``loss_at:``."""
     if not isinstance(root, YMap):
         return False
     if "sequence" in root.entries or "loss_at" in root.entries:
