@@ -46,3 +46,11 @@ def test_sparkline_draws_the_same_data_on_the_same_scale() -> None:
     assert log_scaled(losses)
     line = sparkline(losses, 6, ascii_only=False)
     assert len(line) == 6 and line[0] != line[-1]
+
+
+def test_sparkline_of_subnormal_or_overflowed_values_draws_without_error() -> None:
+    """Found by hypothesis: a loss of 7.6e-156 squared is subnormal; its span made the
+    scale factor infinite (round(inf) raised)."""
+    assert len(sparkline([5e-310, 0.0, 2e-310], 3, ascii_only=False)) == 3
+    assert len(sparkline([1e308, -1e308, 0.0], 3, ascii_only=True)) == 3
+    assert len(sparkline([float("inf"), 1.0, float("nan")], 3, ascii_only=False)) == 3

@@ -23,7 +23,9 @@ from backprop_cli.model.keys import (
     KeyParts,
     compose,
     exercise_key,
+    index_suffix,
     is_formula_key,
+    key_glob,
     keys_of,
     prefix_for,
     prefix_of,
@@ -32,6 +34,7 @@ from backprop_cli.model.keys import (
     step_number,
     step_of,
     suffix_for,
+    time_suffix,
     value_key,
 )
 from backprop_cli.model.optimizers import ALL_UPDATE_KINDS, UPDATE_KINDS
@@ -62,16 +65,23 @@ def key_parts(draw: st.DrawFn) -> KeyParts:
         step = draw(st.none() | steps)
     per_sample = kind not in ("param", "new", "change", *keys.OPTIMIZER_KINDS)
     sample = draw(st.none() | st.integers(0, 10**9 - 2)) if per_sample else None
-    return KeyParts(step, kind, name, sample)
+    # layered networks: a tensor index after the name, a time step for per-sample values
+    index = None if kind == "loss" else draw(
+        st.none() | st.lists(st.integers(1, 10**6), min_size=1, max_size=4).map(tuple))
+    per_time = per_sample and kind != "grad"
+    time = draw(st.none() | st.integers(1, 10**6)) if per_time else None
+    return KeyParts(step, kind, name, sample, index, time)
 
 
 @given(key_parts())
 def test_build_text_parse_round_trips(parts: KeyParts) -> None:
     text = parts.text
     assert split_key(text) == parts
-    assert value_key(parts.kind, parts.name, parts.step, parts.sample) == text
-    assert compose(parts.prefix, parts.kind, parts.name, parts.suffix) == text
-    assert keys_of(parts.prefix, parts.kind, [parts.name], parts.suffix) == [text]
+    assert value_key(parts.kind, parts.name, parts.step, parts.sample, parts.index,
+                     parts.time) == text
+    name = parts.name + index_suffix(parts.index) + time_suffix(parts.time)
+    assert compose(parts.prefix, parts.kind, name, parts.suffix) == text
+    assert keys_of(parts.prefix, parts.kind, [name], parts.suffix) == [text]
     assert step_of(text) == parts.step
     assert prefix_of(text) == parts.prefix
 
@@ -224,6 +234,34 @@ def test_the_grammar_is_a_leaf_and_the_problem_needs_no_lazy_import() -> None:
         imports = _imports(relative)
         assert all(top for _, top in imports), relative
     assert "backprop_cli.model.keyspace" not in dict(_imports("model/problem.py"))
+
+
+@pytest.mark.parametrize(("text", "index", "time", "sample"), [
+    ("z.C[1,2,3]", (1, 2, 3), None, None),
+    ("grad.K[1,1,2,2]", (1, 1, 2, 2), None, None),
+    ("z.h#2", None, 2, None),
+    ("step2.grad.a.h#1@2", None, 1, 1),
+    ("grad.input.x[1,2,3]@3", (1, 2, 3), None, 2),
+])
+def test_layered_keys_split(text: str, index: tuple[int, ...] | None, time: int | None,
+                            sample: int | None) -> None:
+    parts = split_key(text)
+    assert parts is not None and parts.text == text
+    assert (parts.index, parts.time, parts.sample) == (index, time, sample)
+
+
+@pytest.mark.parametrize("text", ["z.C[0,1]", "z.C[1,]", "z.C[]", "z.h#0", "grad.w#2",
+                                  "new.K[1]@1", "K[1]#2", "loss[1]", "z.C[1,2"])
+def test_layered_keys_rejected(text: str) -> None:
+    assert split_key(text) is None
+
+
+def test_key_glob_brackets_are_the_keys_own() -> None:
+    assert key_glob("grad.K[*]").match("grad.K[1,1,2,2]")
+    assert not key_glob("grad.K[*]").match("grad.c[1]")
+    assert key_glob("grad.K[1,1,2,2]").match("grad.K[1,1,2,2]")
+    assert not key_glob("grad.K[1,1,2,2]").match("grad.K[1,1,2,1]")
+    assert key_glob("z.h#?").match("z.h#3") and not key_glob("z.h#?").match("z.h#3@1")
 
 
 # --------------------------------------------------- derivative exercises' keys

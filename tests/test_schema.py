@@ -19,6 +19,9 @@ from hypothesis import given
 
 from backprop_cli.app.generator import TEMPLATE, Options, generate
 from backprop_cli.cli import cli
+from backprop_cli.files.layered import SAMPLE_KEYS as LAYERED_SAMPLE_KEYS
+from backprop_cli.files.layered import TOP_KEYS as LAYERED_TOP_KEYS
+from backprop_cli.files.layered import TYPE_KEYS
 from backprop_cli.files.loader import (
     ACTIVATION_KEYS,
     EXPECTED_ENTRY_KEYS,
@@ -188,7 +191,11 @@ def test_docs_file_is_the_command_output() -> None:
 def test_schema_covers_every_key_the_loaders_read() -> None:
     schema = problem_schema()
     defs = schema["$defs"]
-    assert set(schema["properties"]) == set(TOP_KEYS) | set(DERIVATIVE_KEYS)
+    assert set(schema["properties"]) == set(TOP_KEYS) | set(DERIVATIVE_KEYS) | set(
+        LAYERED_TOP_KEYS)
+    layered = {key for keys in TYPE_KEYS.values() for key in keys}
+    assert set(defs["layered_layer"]["properties"]) == layered
+    assert set(defs["layered_sample"]["properties"]) == set(LAYERED_SAMPLE_KEYS)
     network = schema["properties"]["network"]
     assert set(network["properties"]) == set(NETWORK_KEYS)
     assert set(defs["layer"]["properties"]) == set(LAYER_KEYS)
@@ -298,6 +305,8 @@ def test_format_reference_names_every_key_and_word() -> None:
     words = [*TOP_KEYS, *DERIVATIVE_KEYS, *NETWORK_KEYS, *LAYER_KEYS, *SAMPLE_KEYS,
              *EXPECTED_ENTRY_KEYS, *ACTIVATION_NAMES, *ALIASES, *LOSS_NAMES, *OPTIMIZER_NAMES,
              *INIT_METHODS, *(s for name in OPTIMIZER_NAMES for s in SETTINGS[name])]
+    words += [*LAYERED_TOP_KEYS, *(key for keys in TYPE_KEYS.values() for key in keys),
+              *TYPE_KEYS]
     missing = [word for word in words if f"`{word}" not in text and f"{word}:" not in text]
     assert missing == []
     value_keys = ["z.", "a.", "dadz.", "loss", "grad.a.", "grad.z.", "grad.", "new.",

@@ -14,12 +14,13 @@ from backprop_cli.app.variants import numbered_students, student_seed, variant
 from backprop_cli.checking.checker import check_values
 from backprop_cli.cli import cli
 from backprop_cli.engine import solve
-from backprop_cli.kinds.exercise import load_problem
+from backprop_cli.kinds.exercise import load_exercise, load_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "problems" / "grading" / "exercise.yaml"
+# network problems: derivative exercises and layered networks (conv, rnn) have no variants
 PROBLEMS = sorted(p for p in (ROOT / "problems").glob("*.yaml")
-                  if "kind: derivative" not in p.read_text(encoding="utf-8"))
+                  if load_exercise(p).kind == "network")
 
 
 def _run(*args: str) -> tuple[int, str, str]:

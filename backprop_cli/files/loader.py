@@ -91,6 +91,26 @@ def kind_node(root: YNode | None, text: str) -> YNode | None:
     return None
 
 
+def layered_network(root: YNode | None) -> bool:
+    """Whether a network file is a layered one (issue 19: files/layered.py reads it): a
+    layer with a ``type:``, a tensor input, a ``sequence:`` (top level or in a sample) or a
+    ``loss_at:``."""
+    if not isinstance(root, YMap):
+        return False
+    if "sequence" in root.entries or "loss_at" in root.entries:
+        return True  # (whatever the network: the layered reader names its mistakes)
+    network = root.get("network")
+    if not isinstance(network, YMap):
+        return False
+    layers = network.get("layers")
+    samples = root.get("samples")
+    return (isinstance(network.get("inputs"), YMap)
+            or any(isinstance(item, YMap) and "sequence" in item.entries
+                   for item in (samples.items if isinstance(samples, YSeq) else ()))
+            or any(isinstance(item, YMap) and "type" in item.entries
+                   for item in (layers.items if isinstance(layers, YSeq) else ())))
+
+
 def parse_problem(text: str, path: str = "<input>", steps: int | None = None,
                   title_default: str = "problem") -> Problem:
     try:

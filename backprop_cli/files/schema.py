@@ -23,8 +23,9 @@ from typing import Any
 from backprop_cli.files.datafiles import INIT_METHODS
 from backprop_cli.model.activations import ACTIVATION_NAMES, ACTIVATIONS, ALIASES, DEFAULT_ALPHA
 from backprop_cli.model.keys import value_key_pattern
+from backprop_cli.model.layered import LAYER_TYPES, LOSS_AT
 from backprop_cli.model.losses import LOSS_LABELS, LOSS_NAMES
-from backprop_cli.model.optimizers import OPTIMIZER_NAMES, SETTINGS
+from backprop_cli.model.optimizers import ALL_UPDATE_KINDS, OPTIMIZER_NAMES, SETTINGS
 from backprop_cli.model.problem import RESERVED_WORDS
 from backprop_cli.rounding import MAX_DECIMALS
 
@@ -39,6 +40,7 @@ _NAME = r"[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_^\u00C0-\uFFFF]*"
 # units and inputs may also be whole numbers (units: [4, 5], keys a.4)
 UNIT_NAME_PATTERN = r"^([A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_^\u00C0-\uFFFF]*|[0-9]+)$"
 VALUE_KEY_PATTERN = value_key_pattern(f"(?:{_NAME}|[0-9]+)")
+LAYERED_KEY_PATTERN = value_key_pattern(_NAME, layered=True)  # issue 19's layered networks
 DERIVATIVE_KEY_PATTERN = (rf"^(value(\.{_NAME})?|derivative(\.{_NAME}){{1,2}}|"
                           rf"derivative2(\.{_NAME}){{2}}|new_value|"
                           r"predicted_change|actual_change|difference)$")
@@ -178,6 +180,7 @@ def _defs() -> dict[str, Schema]:
                                               "a row per input unit (X·W, NumPy and Keras); "
                                               "weight_names follow the same layout."}},
             "required": ["units", "weights"], "additionalProperties": False},
+        **_layered_defs(number_list),
         "vector": {
             "description": "A list of numbers, a mapping by name, or one number for all.",
             "anyOf": [{"type": "number"}, _ref("number_expression"), number_list, name_vector]},
@@ -238,6 +241,65 @@ def _defs() -> dict[str, Schema]:
     }
 
 
+def _layered_defs(number_list: Schema) -> dict[str, Schema]:
+    """Issue 19's layer types (files/layered.py reads them; docs/format.md, "Layers beyond
+    dense")."""
+    ints = {"anyOf": [{"type": "integer", "minimum": 0},
+                      {"type": "array", "items": {"type": "integer", "minimum": 0},
+                       "minItems": 1}]}
+    tensor_name = {**_ref("name"), "description": "The tensor's name in keys (K[1,1,2,2])."}
+    return {
+        "tensor": {"description": "Nested lists of numbers (a tensor).",
+                   "anyOf": [{"type": "number"},
+                             {"type": "array", "items": _ref("tensor"), "minItems": 1}]},
+        "param_name": {
+            "description": "A parameter's name in a layered network: a name, where the "
+                           "optimizers' words (v, m, s, ...) are free.",
+            "type": "string", "pattern": NAME_PATTERN,
+            "not": {"enum": sorted(set(RESERVED_WORDS) - set(ALL_UPDATE_KINDS))}},
+        "name_tensor": {"description": "Nested lists of names, shaped like the values.",
+                        "anyOf": [_ref("param_name"),
+                                  {"type": "array", "items": _ref("name_tensor"),
+                                   "minItems": 1}]},
+        "tensor_input": {
+            "type": "object",
+            "properties": {
+                "shape": {"type": "array", "items": {"type": "integer", "minimum": 1},
+                          "minItems": 1,
+                          "description": "[channels, height, width] (conv2d) or "
+                                         "[channels, length] (conv1d)."},
+                "name": {**_ref("name"), "description": "The input's name (default x)."}},
+            "required": ["shape"], "additionalProperties": False},
+        "layered_layer": {
+            "description": "A layer with a type (conv1d, conv2d, max/avg pooling, dropout, "
+                           "flatten, dense, rnn): see docs/format.md.",
+            "type": "object",
+            "properties": {
+                "type": {"enum": list(LAYER_TYPES)},
+                "name": {**_ref("name"),
+                         "description": "The layer's name in keys (default L<position>)."},
+                "filters": {"type": "integer", "minimum": 1},
+                "kernel": ints, "stride": ints, "padding": ints, "size": ints,
+                "units": _ref("names_or_count"),
+                "activation": _ref("activation"),
+                "weights": _ref("tensor"), "recurrent": _ref("tensor"),
+                "bias": {"anyOf": [{"type": "null"}, _ref("tensor")]},
+                "weight_name": tensor_name, "recurrent_name": tensor_name,
+                "bias_name": tensor_name,
+                "weight_names": _ref("name_tensor"), "recurrent_names": _ref("name_tensor"),
+                "bias_names": _ref("name_tensor"),
+                "initial": number_list,
+                "rate": {"type": "number", "minimum": 0, "description": "Below 1."},
+                "mask": _ref("tensor")},
+            "additionalProperties": False},
+        "layered_sample": {
+            "type": "object",
+            "properties": {"input": _ref("tensor"), "sequence": _ref("tensor"),
+                           "target": _ref("tensor"), "targets": _ref("tensor")},
+            "additionalProperties": False},
+    }
+
+
 def _common() -> dict[str, Schema]:
     return {
         "title": {"type": "string",
@@ -267,9 +329,14 @@ def _network_keys() -> dict[str, Schema]:
                            "layer).",
             "type": "object",
             "properties": {
-                "inputs": {**_ref("names_or_count"),
-                           "description": "Names of the inputs, or their number (x1, x2, ...)."},
-                "layers": {"type": "array", "items": _ref("layer"), "minItems": 1,
+                "inputs": {
+                    "description": "Names of the inputs, or their number (x1, x2, ...); or "
+                                   "a tensor input {shape: [channels, height, width], name: "
+                                   "x} (layered networks).",
+                    "anyOf": [_ref("names_or_count"), _ref("tensor_input")]},
+                "layers": {"type": "array", "items": {"anyOf": [_ref("layer"),
+                                                               _ref("layered_layer")]},
+                           "minItems": 1,
                            "description": "At least one; the last is the output layer."}},
             "required": ["inputs", "layers"], "additionalProperties": False},
         "loss": {"enum": [*LOSS_NAMES, "none"],
@@ -307,8 +374,16 @@ def _network_keys() -> dict[str, Schema]:
             "description": "Parameter names or glob patterns never updated (they still get "
                            "gradients).",
             "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
-        "input": {**_ref("vector"), "description": "One sample's input: a list, or a mapping "
-                                                   "by input name."},
+        "input": {"description": "One sample's input: a list, or a mapping by input name; a "
+                                 "tensor input's nested lists (layered networks).",
+                  "anyOf": [_ref("vector"), _ref("tensor")]},
+        "sequence": {**_ref("tensor"),
+                     "description": "An rnn's input: one list of inputs per time step."},
+        "targets": {**_ref("tensor"),
+                    "description": "With loss_at: every, one target per time step."},
+        "loss_at": {"enum": list(LOSS_AT), "default": "last",
+                    "description": "A sequence's loss: at the last step, or the sum over "
+                                   "every step."},
         "target": _ref("target"),
         "samples": {
             "description": "Several samples instead of input and target: a list of {input, "
@@ -316,7 +391,9 @@ def _network_keys() -> dict[str, Schema]:
                            "({file: data.csv}), or .npy files ({inputs: x.npy, targets: "
                            "y.npy}). Value keys of one sample end in @k.",
             "anyOf": [
-                {"type": "array", "items": _ref("sample"), "minItems": 1},
+                {"type": "array", "items": {"anyOf": [_ref("sample"),
+                                                      _ref("layered_sample")]},
+                 "minItems": 1},
                 {"type": "object", "properties": {"file": {"type": "string", "minLength": 1}},
                  "required": ["file"], "additionalProperties": False},
                 {"type": "object",
@@ -407,10 +484,11 @@ def problem_schema() -> Schema:
             "properties": {
                 **{key: False for key in derivative_only},
                 "expected": {
-                    "propertyNames": {"pattern": VALUE_KEY_PATTERN},
+                    "propertyNames": {"anyOf": [{"pattern": VALUE_KEY_PATTERN},
+                                                {"pattern": LAYERED_KEY_PATTERN}]},
                     "additionalProperties": _ref("expected_number")}},
             "anyOf": [{"required": ["input", "target"]}, {"required": ["samples"]},
-                      {"required": ["input", "upstream"]}],
+                      {"required": ["input", "upstream"]}, {"required": ["sequence"]}],
             "not": {"anyOf": [{"required": ["samples", "input"]},
                               {"required": ["samples", "target"]},
                               {"required": ["steps", "epochs"]}]}},

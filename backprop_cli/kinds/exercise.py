@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from backprop_cli.errors import ProblemError, suggest
-from backprop_cli.files.loader import kind_node
+from backprop_cli.files.loader import kind_node, layered_network
 from backprop_cli.files.yamlio import YScalar, parse_yaml, read_text
 from backprop_cli.kinds.base import Exercise, ExerciseKind
 from backprop_cli.kinds.network import KIND as NETWORK
@@ -27,6 +27,7 @@ from backprop_cli.render.sanitize import display_path
 KINDS: dict[str, str] = {
     "network": "backprop_cli.kinds.network",
     "derivative": "backprop_cli.kinds.derivative",
+    "layered": "backprop_cli.kinds.layered",  # chosen by the network's layers, see below
 }
 _loaded: dict[str, ExerciseKind[Any]] = {"network": NETWORK}
 
@@ -73,6 +74,8 @@ def parse_exercise(text: str, path: str = "<input>", steps: int | None = None,
             hint = suggest(str(name), KINDS) or f" (known: {', '.join(KINDS)})"
             raise ProblemError(f"unknown kind '{name}'{hint}", node.mark, path)
         kind = kind_named(str(name))
+    elif layered_network(root):  # conv, pooling, dropout, rnn layers (issue 19)
+        kind = kind_named("layered")
     exercise: Exercise = kind.read(root, path, steps=steps, title_default=title_default)
     return exercise
 
@@ -82,6 +85,10 @@ def load_problem(path: str | Path, steps: int | None = None) -> Problem:
     of exercise included (for the commands that need a network: quiz, train, ...)."""
     exercise = load_exercise(path, steps=steps)
     if not isinstance(exercise, Problem):  # narrows the type; the kind names the reason
+        if exercise.kind == "layered":
+            raise ProblemError("a network with conv, pooling, dropout or rnn layers works "
+                               "with backprop solve, check and quiz only (not yet this command)",
+                               path=str(path))
         raise ProblemError(f"a {exercise.kind} exercise (kind: {exercise.kind}) has no "
                            "network; use backprop solve, check or derive", path=str(path))
     return exercise

@@ -2,7 +2,7 @@
 
 Grammar (see the README's "Value keys"):
 
-    key      := [prefix] body [ "@" k ]
+    key      := [prefix] body [ "[" i { "," i } "]" ] [ "#" t ] [ "@" k ]
     prefix   := "step" k "." (k >= 2) | "final."
     body     := "z." unit | "a." unit | "dadz." unit | "loss"
               | "grad.a." unit | "grad.z." unit | "grad." param
@@ -13,6 +13,12 @@ Grammar (see the README's "Value keys"):
               | "accuracy"                              (final.accuracy only)
               | ("v" | "m" | "s" | "mhat" | "shat") "." param   (the optimizer's)
               | "input." input | "target." unit        (data, never prefixed)
+              | "grad.input." input | "change." param     (layered networks)
+
+Layered networks (issue 19, :mod:`backprop_cli.model.layered`) add a tensor index after
+the name, 1-based (``z.C[1,2,3]``, ``K[1,1,2,2]``, ``input.x[1,2,3]``), and a time step
+``#t`` (1-based) before any ``@k`` (``z.h#2``, ``grad.a.h#1@2``, ``loss#3``). A glob
+pattern over keys with brackets is :func:`key_glob`'s (``grad.K[*]``: the whole tensor).
 
 Per-sample quantities carry ``@k`` (k from 1) when the file uses ``samples``;
 plain ``loss`` and ``grad.<param>`` are then the batch's, and
@@ -78,6 +84,7 @@ EPOCH_KINDS: tuple[KeyKind, ...] = ("epoch.loss", "epoch.loss_sum", "epoch.error
 _EPOCH_WORDS = {kind: kind.partition(".")[2] for kind in EPOCH_KINDS}
 _EPOCH_BY_WORD = {word: kind for kind, word in _EPOCH_WORDS.items()}
 DATA_KINDS: tuple[KeyKind, ...] = ("input", "target")
+# the kinds only layered networks have (the dense format's schema has none of them)
 # the optimizers' values (model/optimizers.py: ALL_UPDATE_KINDS, held equal by a test)
 OPTIMIZER_KINDS: tuple[KeyKind, ...] = ("v", "m", "s", "mhat", "shat")
 # kinds whose body is "<kind>.<name>" (the word before the first '.')
@@ -158,12 +165,45 @@ def for_sample(keys: Iterable[str], suffix: str) -> list[str]:
 
 
 def value_key(kind: KeyKind, name: str = "", step: int | None = 1,
-              sample: int | None = None) -> str:
+              sample: int | None = None, index: tuple[int, ...] | None = None,
+              time: int | None = None) -> str:
     """The key of a value: ``kind`` of ``name`` at ``step`` (None: the final pass) for
-    ``sample`` (0-based; None: no '@k', for a file without samples or a batch value)."""
+    ``sample`` (0-based; None: no '@k', for a file without samples or a batch value);
+    ``index`` a tensor element's (1-based, ``[1,2]``), ``time`` a time step's (``#t``)."""
     if kind in _EPOCH_WORDS:
         return epoch_key(kind, int(name))
-    return prefix_for(step) + _HEADS[kind] + name + suffix_for(sample)
+    return (prefix_for(step) + _HEADS[kind] + name + index_suffix(index) + time_suffix(time)
+            + suffix_for(sample))
+
+
+def index_suffix(index: tuple[int, ...] | None) -> str:
+    """``[1,2,3]`` for a 1-based tensor index; '' for None."""
+    return "" if index is None else "[" + ",".join(map(str, index)) + "]"
+
+
+def element_names(name: str, shape: tuple[int, ...]) -> list[str]:
+    """``name[i,j,…]`` of every element of a tensor of ``shape``, row-major, 1-based."""
+    names = [name + "["]
+    for axis, size in enumerate(shape):
+        last = axis == len(shape) - 1
+        numbers = [f"{i}{']' if last else ','}" for i in range(1, size + 1)]
+        names = [start + number for start in names for number in numbers]
+    return names if shape else [name]
+
+
+def time_suffix(time: int | None) -> str:
+    """``#t`` for a 1-based time step; '' for None."""
+    return "" if time is None else f"#{time}"
+
+
+def key_glob(pattern: str) -> re.Pattern[str]:
+    """A glob over keys as a regex: ``*`` and ``?`` as in fnmatch, but brackets are the
+    keys' own (a tensor index), not character classes: ``grad.K[1,1,2,2]`` matches that
+    key, and ``[*]`` any index (``grad.K[*]``: every element of K)."""
+    parts = []
+    for char in pattern:
+        parts.append(".*" if char == "*" else "." if char == "?" else re.escape(char))
+    return re.compile("".join(parts) + r"\Z", re.DOTALL)
 
 
 @record(frozen=True)
@@ -172,6 +212,8 @@ class KeyParts:
     kind: KeyKind
     name: str  # unit, param or input name ('' for loss)
     sample: int | None  # 0-based sample index, or None
+    index: tuple[int, ...] | None = None  # a tensor element's, 1-based (layered networks)
+    time: int | None = None  # a time step, 1-based (layered networks' sequences)
 
     @property
     def prefix(self) -> str:
@@ -184,7 +226,7 @@ class KeyParts:
     @property
     def text(self) -> str:
         """The key these parts name (``split_key(parts.text) == parts``)."""
-        return value_key(self.kind, self.name, self.step, self.sample)
+        return value_key(self.kind, self.name, self.step, self.sample, self.index, self.time)
 
 
 def _digits(text: str, limit: int = _MAX_DIGITS) -> bool:
@@ -218,12 +260,19 @@ def steps_reached(literal: str) -> set[int] | None:
     return {1}
 
 
-def value_key_pattern(name: str) -> str:
-    """The grammar as one regex (JSON Schema's dialect), with ``name`` the regex of a name.
+def value_key_pattern(name: str, layered: bool = False) -> str:
+    """The grammar of a dense network's keys as one regex (JSON Schema's dialect), with
+    ``name`` the regex of a name (no tensor index or time step).
 
-    Stricter than :func:`split_key` on one point: no '@01'.
+    Stricter than :func:`split_key` on one point: no '@01'. ``layered``: a layered
+    network's keys (tensor indices, time steps) instead.
     """
     kinds = "|".join(re.escape(kind) for kind, text in _HEADS.items() if text.endswith("."))
+    if layered:
+        time = r"(#[1-9][0-9]*)?"
+        index = r"(\[[1-9][0-9]*(,[1-9][0-9]*)*\])?"
+        return (rf"^(step[1-9][0-9]*\.|final\.)?(loss{time}|(({kinds})\.)?{name}{index}{time})"
+                r"(@[1-9][0-9]*)?$")
     epochs = "|".join(_EPOCH_WORDS.values())
     return (rf"^((step[1-9][0-9]*\.|final\.)?(loss|(({kinds})\.)?{name})"
             rf"(@[1-9][0-9]*)?|epoch[1-9][0-9]*\.({epochs})|predict\.accuracy)$")
@@ -260,6 +309,19 @@ def split_key(text: str) -> KeyParts | None:
         if not _digits(number) or number == "0" * len(number):
             return None
         sample = int(number) - 1  # '@01' is read as '@1' (as it always was), written '@1'
+    time: int | None = None
+    if "#" in body:
+        body, _, number = body.rpartition("#")
+        if not _digits(number) or number[0] == "0":
+            return None
+        time = int(number)
+    index: tuple[int, ...] | None = None
+    if body.endswith("]"):
+        opening = body.rfind("[")
+        numbers = body[opening + 1:-1].split(",")
+        if opening < 0 or not all(_digits(n) and n[0] != "0" for n in numbers):
+            return None
+        index, body = tuple(map(int, numbers)), body[:opening]
     if body.startswith(("step", "final.")):
         if body.startswith("final."):
             step, body, prefixed = None, body[6:], True
@@ -272,7 +334,10 @@ def split_key(text: str) -> KeyParts | None:
             step = 1
     kind: KeyKind
     if body == "loss":
-        return KeyParts(step, "loss", "", sample)
+        return None if index is not None else KeyParts(step, "loss", "", sample, None, time)
+    if (index is not None or time is not None) and body.startswith(("predict.", "epoch",
+                                                                    "accuracy")):
+        return None  # predictions, epochs and accuracy have no tensor index or time step
     if body.startswith("predict.") and not prefixed:
         rest = body[8:]
         if rest == "accuracy":
@@ -292,19 +357,21 @@ def split_key(text: str) -> KeyParts | None:
             return KeyParts(1, _EPOCH_BY_WORD[word], number, None)
     head, dot, name = body.partition(".")
     if not dot:
-        if not head or sample is not None or "\n" in head:
-            return None  # a parameter is never per sample
-        return KeyParts(step, "param", head, None)
+        if not head or sample is not None or time is not None or "\n" in head or (
+                "[" in head or "]" in head):
+            return None  # a parameter is never per sample nor per time step
+        return KeyParts(step, "param", head, None, index)
     if head == "grad":
         sub, dot, unit = name.partition(".")
-        if dot and (sub == "a" or sub == "z"):
-            kind, name = ("grad.a" if sub == "a" else "grad.z"), unit
-        elif dot and sub == "input":
-            kind, name = "grad.input", unit
+        if dot and (sub == "a" or sub == "z" or sub == "input"):
+            kind, name = ("grad.a" if sub == "a" else "grad.z" if sub == "z"
+                          else "grad.input"), unit
         else:
             kind = "grad"
         if step is None:
             return None  # the final pass is forward only
+        if kind == "grad" and time is not None:
+            return None  # a parameter's gradient: one for every time step
     else:
         found = _NAMED_KINDS.get(head)
         if found is None:
@@ -317,11 +384,12 @@ def split_key(text: str) -> KeyParts | None:
             if step is None:
                 return None  # the final pass is forward only
         elif kind != "z" and kind != "a" and kind != "dadz" and (
-                step is None or sample is not None):
+                step is None or sample is not None or time is not None):
             return None  # new, change and the optimizer's: a step's update, not a sample's
-    if not name or "." in name or "@" in name or "\n" in name:
+    if not name or "." in name or "@" in name or "\n" in name or "[" in name or (
+            "]" in name or "#" in name):
         return None
-    return KeyParts(step, kind, name, sample)
+    return KeyParts(step, kind, name, sample, index, time)
 
 
 # ------------------------------------------------------- derivative exercises' keys

@@ -52,12 +52,19 @@ def sparkline(values: list[float], width: int, ascii_only: bool) -> str:
     if log_scaled(values):
         floor = min(v for v in values if v > 0)
         values = [math.log10(max(v, floor)) for v in values]
-    low, high = min(values), max(values)
     bars = SPARK_ASCII if ascii_only else SPARK_UNICODE
-    if high == low:
-        return bars[0] * len(values)
-    scale = (len(bars) - 1) / (high - low)
-    return "".join(bars[round((v - low) * scale)] for v in values)
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return bars[-1] * len(values)
+    low, high = min(finite), max(finite)
+    span = high - low
+    if span == 0 or not math.isfinite(span):
+        return "".join(bars[0] if math.isfinite(v) else bars[-1] for v in values)
+    # the share of the span, not a scale factor: a span of subnormal floats (a loss of
+    # 1e-310) would make the factor infinite
+    top = len(bars) - 1
+    return "".join(bars[min(top, round((v - low) / span * top))] if math.isfinite(v)
+                   else bars[-1] for v in values)
 
 
 def width_of(text: str) -> int:

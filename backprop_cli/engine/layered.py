@@ -1,0 +1,357 @@
+"""Run a layered network's problem (issue 19): steps of gradient descent over the layer
+types of :mod:`backprop_cli.engine.layers`, recording every value key.
+
+Each step is one forward pass over the batch (every sample at once), the loss, one
+backward pass, and the optimizer's update (SGD: p ← p − η·g) with g the batch's gradient
+(``reduction: mean``: the mean of the samples' gradients, ``sum``: their sum), over one
+flat array of every parameter (model/optimizers.py's ``Updater``: weight decay, frozen
+elements). The keys and their
+order are :func:`backprop_cli.model.keyspace.layered_keys`; every step's :class:`Pass`
+is kept for the worked solution.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from backprop_cli.engine.layers import (
+    Activate,
+    Conv,
+    Dense,
+    Dropout,
+    Flatten,
+    LayerType,
+    Pool,
+    Rnn,
+    sequence_loss,
+)
+from backprop_cli.engine.layers.base import Array
+from backprop_cli.engine.layers.rnn import Bptt
+from backprop_cli.errors import NumericError
+from backprop_cli.model.keys import (
+    KeyKind,
+    compose,
+    key_glob,
+    keys_of,
+    named_kind,
+    prefix_for,
+    time_suffix,
+)
+from backprop_cli.model.keyspace import layered_keys
+from backprop_cli.model.layered import LayeredProblem, LayerSpec
+from backprop_cli.model.optimizers import Updater
+from backprop_cli.records import field, record
+
+
+def engine_layers(spec: LayerSpec, problem: LayeredProblem) -> list[LayerType[Any]]:
+    """The engine's layers of one layer of the file (a conv or dense layer and its
+    activation are two)."""
+    roles = {param.role for param in spec.params}
+    if spec.type in ("conv1d", "conv2d"):
+        assert spec.activation is not None
+        return [Conv(int(spec.type[-2]), spec.filters, spec.kernel, spec.stride, spec.padding,
+                     "bias" in roles), Activate(spec.activation)]
+    if spec.type.endswith(("pool1d", "pool2d")):
+        return [Pool(spec.type[:3], int(spec.type[-2]), spec.kernel, spec.stride)]
+    if spec.type == "dropout":
+        assert spec.mask is not None
+        return [Dropout(spec.rate, spec.mask)]
+    if spec.type == "flatten":
+        return [Flatten()]
+    assert spec.activation is not None
+    if spec.type == "rnn":
+        return [Rnn(len(spec.units), spec.activation, "bias" in roles, spec.initial)]
+    return [Dense(len(spec.units), "bias" in roles), Activate(spec.activation)]
+
+
+@record(eq=False)
+class Pass:
+    """One step's numbers: what the worked solution shows."""
+
+    step: int | None  # None: the final forward pass
+    params: list[dict[str, Array]]  # per layer of the file: role -> values
+    inputs: Array
+    outs: list[list[Array]]  # per layer of the file: the output of each engine layer
+    caches: list[list[Any]]
+    losses: Array  # (N,) each sample's loss
+    step_losses: Array | None = None  # (N, T): a sequence's per step
+    loss: float = 0.0
+    grad_outs: list[list[Array]] = field(default_factory=list)  # ∂L/∂(each output)
+    bptt: dict[int, Bptt] = field(default_factory=dict)  # per rnn layer (file index)
+    grad_input: Array | None = None
+    grads: list[dict[str, Array]] = field(default_factory=list)  # the batch's, scaled
+    # with samples: each sample's own (unscaled, a leading N axis), for grad.K[…]@k
+    sample_grads: list[dict[str, Array]] = field(default_factory=list)
+    new: list[dict[str, Array]] = field(default_factory=list)
+    state: dict[str, list[dict[str, Array]]] = field(default_factory=dict)  # v, m, s, …
+
+
+@record(eq=False)
+class LayeredSolution:
+    problem: LayeredProblem
+    values: dict[str, float]  # every value key, in hand order
+    passes: list[Pass]  # one per step, then the final forward pass
+
+
+def solve_layered(problem: LayeredProblem) -> LayeredSolution:
+    """Every value of the problem; NumericError when a value is not finite."""
+    stacks = [engine_layers(spec, problem) for spec in problem.layers]
+    params = [{p.role: p.values.copy() for p in spec.params} for spec in problem.layers]
+    updater = _FlatUpdater(problem)
+    passes = []
+    values: dict[str, float] = {}
+    _record_data(problem, values)
+    for step in range(1, max(problem.steps, 1) + 1):
+        run = _forward(problem, stacks, params, step)
+        _backward(problem, stacks, run)
+        if problem.steps >= step:
+            run.new = params = updater.step(params, run.grads)
+            run.state = updater.state()
+        _record(problem, run, values)
+        passes.append(run)
+    final = _forward(problem, stacks, params, None)
+    _record(problem, final, values)
+    passes.append(final)
+    ordered = {key: values[key] for key in layered_keys(problem)}
+    assert len(ordered) == len(values), "a recorded key is not in layered_keys"
+    finite = np.isfinite(np.fromiter(ordered.values(), np.float64, len(ordered)))
+    if not finite.all():
+        bad = list(ordered)[int(np.argmin(finite))]
+        raise NumericError(f"{bad} is {ordered[bad]}: the numbers overflow")
+    return LayeredSolution(problem, ordered, passes)
+
+
+def final_loss(problem: LayeredProblem) -> float:
+    """The loss after the problem's steps, recording no value key (for a long run: every
+    step of :func:`solve_layered` records each value of each sample)."""
+    stacks = [engine_layers(spec, problem) for spec in problem.layers]
+    params = [{p.role: p.values.copy() for p in spec.params} for spec in problem.layers]
+    updater = _FlatUpdater(problem)
+    for step in range(1, problem.steps + 1):
+        run = _forward(problem, stacks, params, step)
+        _backward(problem, stacks, run)
+        params = updater.step(params, run.grads)
+    return _forward(problem, stacks, params, None).loss
+
+
+class _FlatUpdater:
+    """The optimizer's update (model/optimizers.py) over every parameter of the network as
+    one flat array, in the order of ``problem.parameters()`` (weight decay on weights and
+    recurrent weights, not biases)."""
+
+    def __init__(self, problem: LayeredProblem) -> None:
+        self.problem = problem
+        self.places = [(li, param.role, param.values.shape)
+                       for li, spec in enumerate(problem.layers) for param in spec.params]
+        sizes = [int(np.prod(shape)) for _, _, shape in self.places]
+        self.size = sum(sizes)
+        decay = None
+        if problem.weight_decay:
+            decay = np.concatenate([np.full(n, 0.0 if role == "bias" else problem.weight_decay)
+                                    for (_, role, _), n in zip(self.places, sizes,
+                                                               strict=True)] or [np.zeros(0)])
+        live = None
+        if problem.freeze:
+            globs = [key_glob(pattern) for pattern in problem.freeze]
+            live = np.array([not any(glob.match(key) for glob in globs)
+                             for _, param in problem.parameters()
+                             for key in param.element_keys()], dtype=bool)
+        self.updater = Updater(problem.optimizer, problem.learning_rate, self.size,
+                               live=live, decay=decay)
+
+    def flat(self, arrays: list[dict[str, Array]]) -> Array:
+        parts = [arrays[li][role].ravel() for li, role, _ in self.places]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def unflat(self, flat: Array) -> list[dict[str, Array]]:
+        arrays: list[dict[str, Array]] = [{} for _ in self.problem.layers]
+        start = 0
+        for li, role, shape in self.places:
+            n = int(np.prod(shape))
+            arrays[li][role] = flat[start:start + n].reshape(shape).copy()
+            start += n
+        return arrays
+
+    def step(self, params: list[dict[str, Array]], grads: list[dict[str, Array]]
+             ) -> list[dict[str, Array]]:
+        flat = self.flat(params)
+        with np.errstate(all="ignore"):
+            self.updater.step(flat, self.flat(grads))
+        return self.unflat(flat)
+
+    def state(self) -> dict[str, list[dict[str, Array]]]:
+        """The optimizer's values after the step (v; m, s, mhat, shat), by layer and role."""
+        return {kind: self.unflat(values) for kind, values in self.updater.state.items()}
+
+
+def _forward(problem: LayeredProblem, stacks: list[list[LayerType[Any]]],
+             params: list[dict[str, Array]], step: int | None) -> Pass:
+    x = problem.inputs
+    outs: list[list[Array]] = []
+    caches: list[list[Any]] = []
+    with np.errstate(all="ignore"):
+        for stack, p in zip(stacks, params, strict=True):
+            layer_outs, layer_caches = [], []
+            for engine_layer in stack:
+                x, cache = engine_layer.forward(x, p if isinstance(
+                    engine_layer, (Conv, Dense, Rnn)) else {})
+                layer_outs.append(x)
+                layer_caches.append(cache)
+            outs.append(layer_outs)
+            caches.append(layer_caches)
+        run = Pass(step, params, problem.inputs, outs, caches, np.zeros(0))
+        z, a = _output_z(problem, run), outs[-1][-1]
+        activation = problem.output.activation
+        assert activation is not None
+        if problem.sequence:
+            run.losses, run.step_losses, _ = sequence_loss(
+                problem.loss, activation.name, z, a, problem.targets, problem.loss_at)
+        else:
+            run.losses = problem.loss.per_sample(z, a, problem.targets, activation.name)
+    total = float(np.add.reduce(run.losses))
+    run.loss = total / problem.n_samples if problem.reduction == "mean" else total
+    return run
+
+
+def _output_z(problem: LayeredProblem, run: Pass) -> Array:
+    last = run.outs[-1]
+    if problem.output.type == "rnn":
+        return run.caches[-1][0].z
+    return last[0]
+
+
+def _backward(problem: LayeredProblem, stacks: list[list[LayerType[Any]]], run: Pass) -> None:
+    activation = problem.output.activation
+    assert activation is not None
+    z, a = _output_z(problem, run), run.outs[-1][-1]
+    with np.errstate(all="ignore"):
+        if problem.sequence:
+            grad = sequence_loss(problem.loss, activation.name, z, a, problem.targets,
+                                 problem.loss_at)[2]
+        else:
+            grad = problem.loss.grad_a(z, a, problem.targets, activation.name)
+        scale = 1.0 / problem.n_samples if problem.reduction == "mean" else 1.0
+        run.grad_outs = [[np.zeros(0)] * len(stack) for stack in stacks]
+        run.grads = [{} for _ in stacks]
+        for li in range(len(stacks) - 1, -1, -1):
+            stack = stacks[li]
+            p = run.params[li]
+            for ei in range(len(stack) - 1, -1, -1):
+                run.grad_outs[li][ei] = grad
+                engine_layer = stack[ei]
+                cache = run.caches[li][ei]
+                if isinstance(engine_layer, Rnn):
+                    run.bptt[li] = engine_layer.bptt(grad, cache, p)
+                grad, grads = engine_layer.backward(grad, cache, p if isinstance(
+                    engine_layer, (Conv, Dense, Rnn)) else {})
+                for role, value in grads.items():
+                    run.grads[li][role] = value * scale
+        run.grad_input = grad
+        if problem.has_samples:  # each sample's own gradients (grad.K[…]@k)
+            run.sample_grads = [
+                stack[0].param_grads(run.grad_outs[li][0], run.caches[li][0], run.params[li],
+                                     per_sample=True) if run.params[li] else {}
+                for li, stack in enumerate(stacks)]
+
+
+# ---------------------------------------------------------------- recording
+
+
+def _put(values: dict[str, float], prefix: str, kind: KeyKind, names: list[str], array: Array,
+         over_time: bool, suffix: str) -> None:
+    """One sample's array of a layer (its values row-major, or (T, units) over time)."""
+    if over_time:
+        for t in range(array.shape[0]):
+            at = time_suffix(t + 1)
+            values.update(zip(keys_of(prefix, kind, [name + at for name in names], suffix),
+                              array[t].tolist(), strict=True))
+    else:
+        values.update(zip(keys_of(prefix, kind, names, suffix), array.ravel().tolist(),
+                          strict=True))
+
+
+def _record_data(problem: LayeredProblem, values: dict[str, float]) -> None:
+    names = problem.input_value_names()
+    outputs = problem.output.value_names()
+    for k in range(problem.n_samples):
+        suffix = problem.sample_suffix(k)
+        _put(values, "", "input", names, problem.inputs[k], problem.sequence, suffix)
+        y = problem.targets[k]
+        _put(values, "", "target", outputs, y, y.ndim == 2, suffix)
+
+
+def _record(problem: LayeredProblem, run: Pass, values: dict[str, float]) -> None:
+    prefix = prefix_for(run.step)
+    for spec, p in zip(problem.layers, run.params, strict=True):
+        for param in spec.params:
+            _put(values, prefix, "param", param.element_keys(), p[param.role], False, "")
+    for k in range(problem.n_samples):
+        suffix = problem.sample_suffix(k)
+        for li, spec in enumerate(problem.layers):
+            if not spec.has_keys:
+                continue
+            names = spec.value_names()
+            outs, caches = run.outs[li], run.caches[li]
+            if spec.type == "rnn":
+                cache = caches[0]
+                z, a = cache.z[k], cache.h[k]
+            elif spec.activation is not None:
+                z, a = outs[0][k], outs[1][k]
+            else:
+                _put(values, prefix, "a", names, outs[-1][k], False, suffix)
+                continue
+            assert spec.activation is not None
+            _put(values, prefix, "z", names, z, spec.over_time, suffix)
+            _put(values, prefix, "a", names, a, spec.over_time, suffix)
+            if not spec.activation.per_layer:
+                _put(values, prefix, "dadz", names, spec.activation.derivative(z, a),
+                     spec.over_time, suffix)
+        if run.step_losses is not None and problem.loss_at == "every":
+            _put(values, prefix, "loss", [""], run.step_losses[k][:, None], True, suffix)
+        if problem.has_samples:
+            values[compose(prefix, "loss", "", suffix)] = float(run.losses[k])
+    values[compose(prefix, "loss")] = run.loss
+    if run.step is None:
+        return
+    for k in range(problem.n_samples):
+        suffix = problem.sample_suffix(k)
+        for li, spec in enumerate(problem.layers):
+            if not spec.has_keys:
+                continue
+            names = spec.value_names()
+            if spec.type == "rnn":
+                bptt = run.bptt[li]
+                _put(values, prefix, "grad.a", names, bptt.grad_h[k], True, suffix)
+                _put(values, prefix, "grad.z", names, bptt.grad_z[k], True, suffix)
+            elif spec.activation is not None:
+                outs = run.grad_outs[li]
+                _put(values, prefix, "grad.a", names, outs[1][k], spec.over_time, suffix)
+                _put(values, prefix, "grad.z", names, outs[0][k], spec.over_time, suffix)
+            else:
+                _put(values, prefix, "grad.a", names, run.grad_outs[li][-1][k], False, suffix)
+        assert run.grad_input is not None
+        _put(values, prefix, "grad.input", problem.input_value_names(), run.grad_input[k],
+             problem.sequence, suffix)
+    for k in range(problem.n_samples if run.sample_grads else 0):
+        suffix = problem.sample_suffix(k)
+        for spec, grads in zip(problem.layers, run.sample_grads, strict=True):
+            for param in spec.params:
+                _put(values, prefix, "grad", param.element_keys(), grads[param.role][k], False,
+                     suffix)
+    for spec, grads, old, new_params in zip(problem.layers, run.grads, run.params,
+                                            run.new or run.params, strict=True):
+        for param in spec.params:
+            keys = param.element_keys()
+            _put(values, prefix, "grad", keys, grads[param.role], False, "")
+            if run.new:
+                for kind, arrays in run.state.items():
+                    _put(values, prefix, named_kind(kind), keys,
+                         arrays[problem.layers.index(spec)][param.role], False, "")
+                _put(values, prefix, "new", keys, new_params[param.role], False, "")
+                _put(values, prefix, "change", keys, new_params[param.role] - old[param.role],
+                     False, "")
+
+
+__all__ = ["LayeredSolution", "Pass", "final_loss", "solve_layered"]

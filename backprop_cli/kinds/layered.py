@@ -1,0 +1,109 @@
+"""Layered networks (issue 19): convolution, pooling, dropout, flatten, dense and rnn layers.
+
+A network file is of this kind when a layer has a ``type:`` other than dense, its input
+is a tensor or it has a ``sequence:`` (or it says ``kind: layered``). Read by
+:mod:`backprop_cli.files.layered`, run by :mod:`backprop_cli.engine.layered`, the worked
+solution written by :mod:`backprop_cli.kinds.layered_text`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from backprop_cli.checking.checker import KeyResult, settle
+from backprop_cli.checking.report import FileError, FileReport, judged
+from backprop_cli.checking.verdicts import Precision, judge
+from backprop_cli.engine.layered import LayeredSolution, solve_layered
+from backprop_cli.errors import NumericError, ProblemError
+from backprop_cli.files.layered import read_layered
+from backprop_cli.files.yamlio import YMap, YNode
+from backprop_cli.formats import SolveFormat
+from backprop_cli.kinds.base import SolveRequest, SolveRequestError
+from backprop_cli.kinds.layered_quiz import LayeredQuiz
+from backprop_cli.kinds.layered_text import worked_lines
+from backprop_cli.model.keys import key_glob
+from backprop_cli.model.layered import LayeredProblem
+from backprop_cli.render.html import write_text_page
+from backprop_cli.render.jsonout import dumps
+
+
+class LayeredKind:
+    name = "layered"
+    # worked as lines of text, as a derivative exercise is (latex and svg typeset a dense
+    # network's equation document)
+    formats: tuple[SolveFormat, ...] = ("rich", "plain", "markdown", "html", "json")
+
+    def read(self, root: YNode | None, path: str, *, steps: int | None,
+             title_default: str) -> LayeredProblem:
+        if not isinstance(root, YMap):
+            raise ProblemError("a problem file is a YAML mapping (key: value)", None, path)
+        return read_layered(root, path, steps=steps, title_default=title_default)
+
+    def check(self, exercise: LayeredProblem, path: str,
+              min_digits: int | None = None) -> FileReport:
+        try:
+            values = solve_layered(exercise).values
+        except NumericError as error:
+            return FileReport(path, "invalid", exercise.title, errors=[
+                FileError(str(error), None, None, f"{path}: {error}")])
+        digits = min_digits if min_digits is not None else exercise.min_digits
+        results = []
+        for entry in exercise.expected.values():
+            tolerance = entry.tolerance if entry.tolerance is not None else exercise.tolerance
+            actual = values[entry.key]
+            result = KeyResult(key=entry.key, expected=entry.value, text=entry.text,
+                               actual=actual, verdict="wrong", erratum=entry.erratum,
+                               erratum_text=entry.erratum_text, note=entry.note,
+                               line=entry.mark.line, column=entry.mark.column)
+            verdict = judge(entry.key, entry.value, Precision.of(entry.text, tolerance), actual,
+                            min_digits=digits)
+            results.append(settle(result, verdict, tolerance))
+        return judged(path, exercise.title, results)
+
+    def solve(self, exercise: LayeredProblem, request: SolveRequest) -> str:
+        if request.fmt not in self.formats:
+            raise SolveRequestError(f"a layered network is worked as lines of text: solve "
+                                    f"writes it as {', '.join(self.formats)}, not "
+                                    f"{request.fmt}", "--format")
+        for given, option in ((request.handout, "--handout"), (request.statement, "--statement"),
+                              (request.decimals is not None, "--decimals"),
+                              (request.round_decimals is not None, "--round")):
+            if given:
+                raise SolveRequestError(f"{option} is not available for layered networks "
+                                        "(conv, pooling, dropout, rnn) yet", option)
+        solution = solve_layered(exercise)
+        if request.fmt == "json":
+            return dumps(document(solution, request.patterns))
+        last = max(exercise.steps, 1)
+        step = request.step or 1
+        if step > last:
+            raise SolveRequestError(f"the problem runs {exercise.steps} step"
+                                    f"{'s' * (exercise.steps != 1)}; K must be at most {last}",
+                                    "--step")
+        lines = worked_lines(solution, request.digits, step)
+        body = lines[2:]  # the title is the page's
+        if request.fmt == "markdown":
+            joined = "\n".join(body).strip("\n")
+            return f"# {exercise.title}\n\n```text\n{joined}\n```\n"
+        if request.fmt == "html":
+            return write_text_page(exercise.title, body)
+        return "\n".join(lines) + "\n"  # rich and plain print the same text
+
+    def quiz(self, exercise: LayeredProblem, patterns: Sequence[str] | None, limit: int,
+             digits: int, min_digits: int) -> LayeredQuiz:
+        return LayeredQuiz(exercise, patterns, limit, digits, min_digits)
+
+
+def document(solution: LayeredSolution, patterns: tuple[str, ...] = ()) -> dict[str, object]:
+    """``solve --format json``: every value key (or those matching the globs, whose
+    brackets are the keys' own: ``grad.K[*]`` is the whole tensor)."""
+    values = solution.values
+    if patterns:
+        regexes = [key_glob(pattern) for pattern in patterns]
+        values = {key: value for key, value in values.items()
+                  if any(regex.match(key) for regex in regexes)}
+    problem = solution.problem
+    return {"file": problem.path, "title": problem.title, "values": values}
+
+
+KIND = LayeredKind()

@@ -1,0 +1,142 @@
+"""`backprop quiz` on a layered network (issue 19): the questions, their exact values, and
+the verdict on each answer (the verdict rule of checking/verdicts.py, without the
+recomputation from the student's earlier answers a dense network's quiz has: an answer is
+right or wrong against the exact value)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from backprop_cli.checking.checker import KeyResult, Precision
+from backprop_cli.checking.verdicts import correct_at_once, judge
+from backprop_cli.engine.layered import solve_layered
+from backprop_cli.errors import suggest
+from backprop_cli.kinds.base import QuizError
+from backprop_cli.kinds.layered_text import describe as describe_layer
+from backprop_cli.model.keys import KeyParts, key_glob, split_key
+from backprop_cli.model.layered import LayeredProblem
+from backprop_cli.numfmt import format_number
+from backprop_cli.render.marks import VERDICT_SYMBOLS
+
+# what a question asks, by the kind of its key
+_WORDS = {
+    "z": "the pre-activation of", "a": "the output of", "dadz": "f'(z) of",
+    "loss": "the loss", "grad.a": "∂L/∂(the output) of", "grad.z": "the delta ∂L/∂z of",
+    "grad": "∂L/∂", "new": "after the update:", "change": "the update's change of",
+    "grad.input": "∂L/∂(the input)",
+}
+_HINTS = {
+    "z": "z = Σ weight·input (over the kernel's window for a conv layer) + bias",
+    "a": "a = f(z); max pooling: the window's maximum; average pooling: its mean; "
+         "dropout: mask·a_below/(1 − rate)",
+    "dadz": "f'(z), from z or from a = f(z)",
+    "loss": "the loss of the output against the target",
+    "grad.a": "from the loss at the output; below: Σ weight·δ of the layer above (pooling: "
+              "the window's gradient to its winner; dropout: mask/(1 − rate)·gradient)",
+    "grad.z": "δ = ∂L/∂a · f'(z)",
+    "grad": "Σ δ·(the input the weight multiplies) over positions, time steps and samples "
+            "(δ alone for a bias)",
+    "new": "new = p − η·grad",
+    "change": "new − p = −η·grad",
+    "grad.input": "Σ weight·δ of the first layer",
+}
+_GIVEN = ("input", "target", "param")
+
+
+class LayeredQuiz:
+    """The numbers of one layered network's problem, and the verdict on each answer."""
+
+    def __init__(self, problem: LayeredProblem, patterns: Sequence[str] | None, limit: int,
+                 digits: int, min_digits: int) -> None:
+        self.problem = problem
+        self.title = problem.title
+        self.digits = digits
+        self.min_digits = min_digits
+        self.note: str | None = None
+        self.values = solve_layered(problem).values
+        computed = [key for key in self.values if not _given(split_key(key))]
+        patterns = patterns or problem.quiz or None
+        if patterns:
+            regexes = [key_glob(pattern) for pattern in patterns]
+            for pattern, regex in zip(patterns, regexes, strict=True):
+                if not any(regex.match(key) for key in computed):
+                    raise QuizError(f"'{pattern}' matches no computed value key"
+                                    f"{suggest(pattern, computed)}")
+            self.keys = [key for key in computed if any(r.match(key) for r in regexes)]
+        else:
+            first = [key for key in computed if (parts := split_key(key)) is not None
+                     and parts.step == 1]
+            self.keys = first[:limit]
+            if len(first) > limit:
+                self.note = (f"{limit} of step 1's {len(first)} values; ask for the others "
+                             "with --keys (grad.K[*]: a whole tensor)")
+
+    def given(self) -> list[str]:
+        problem = self.problem
+        lines = ["Given:"]
+        lines += [f"  layer {layer.index} {layer.name}: {describe_layer(layer)}"
+                  for layer in problem.layers]
+        lines.append(f"  loss {problem.loss.name}, learning rate "
+                     f"{self._num(problem.learning_rate)}")
+        data = [key for key in self.values if (parts := split_key(key)) is not None
+                and parts.step == 1 and _given(parts)]
+        for start in range(0, len(data), 6):
+            lines.append("  " + ", ".join(f"{key} = {self._num(self.values[key])}"
+                                          for key in data[start:start + 6]))
+        return lines
+
+    def describe(self, key: str) -> str:
+        parts = split_key(key)
+        if parts is None:
+            return key
+        words = _WORDS.get(parts.kind, parts.kind)
+        name = parts.name + ("" if parts.index is None else
+                             "[" + ",".join(map(str, parts.index)) + "]")
+        where = "" if parts.time is None else f" at time step {parts.time}"
+        sample = "" if parts.sample is None else f", sample {parts.sample + 1}"
+        step = "" if parts.step == 1 else " (after training)" if parts.step is None else (
+            f" (step {parts.step})")
+        if parts.kind == "loss":
+            return f"the loss{where}{sample}{step}"
+        if parts.kind == "grad":
+            return f"∂L/∂{name}{sample}{step}"
+        return f"{words} {name}{where}{sample}{step}"
+
+    def exact(self, key: str) -> float:
+        return self.values[key]
+
+    def judge(self, key: str, value: float, typed: Precision, text: str) -> KeyResult | None:
+        actual = self.values[key]
+        result = KeyResult(key=key, expected=value, text=text, actual=actual, verdict="wrong")
+        if correct_at_once(value, typed, actual, self.min_digits):
+            result.verdict = "correct"
+            return result
+        judged = judge(key, value, typed, actual, min_digits=self.min_digits)
+        if judged.verdict == "imprecise":
+            return None
+        result.verdict = judged.verdict
+        result.reason = judged.reason
+        return result
+
+    def accept(self, key: str, value: float, typed: Precision, text: str) -> None:
+        """Nothing to carry: every answer is judged against the exact value."""
+
+    def hint(self, key: str) -> str:
+        parts = split_key(key)
+        return _HINTS.get(parts.kind, key) if parts is not None else key
+
+    def explain(self, result: KeyResult) -> list[str]:
+        mark = VERDICT_SYMBOLS[result.verdict]
+        exact = self._num(result.actual)
+        if result.verdict == "correct":
+            return [f"{mark} right ({result.key} = {exact})"]
+        return [f"{mark} wrong: {result.key} = {exact} (backprop solve shows how)"]
+
+    def _num(self, value: float) -> str:
+        return format_number(value, self.digits, ascii_only=True) if math.isfinite(
+            value) else str(value)
+
+
+def _given(parts: KeyParts | None) -> bool:
+    return parts is not None and parts.kind in _GIVEN
