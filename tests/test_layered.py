@@ -530,3 +530,21 @@ def test_a_files_quiz_list_is_what_quiz_asks(tmp_path: Path) -> None:
     assert "5 questions" in run("quiz", str(path), input_text="q\n")
     with pytest.raises(ProblemError, match=r"t.yaml:25:8: quiz: 'grad.Q\[\*\]' matches no"):
         layered(CONV_TEXT + "quiz: ['grad.Q[*]']\n")
+
+
+def test_a_small_layered_file_cannot_ask_for_unbounded_work(tmp_path: Path) -> None:
+    """Issue 18 for the layered kind (found by the fuzz job): steps: 1000000 on the conv
+    exercise was read by listing every key of every step (gigabytes) before any budget;
+    the budget now comes first, and a run that would record too many values is refused."""
+    from backprop_cli.errors import ProblemError
+    from backprop_cli.kinds.exercise import load_exercise
+
+    path = tmp_path / "big.yaml"
+    path.write_text(CONV.read_text(encoding="utf-8") + "steps: 1000000\n", encoding="utf-8")
+    with pytest.raises(ProblemError) as error:
+        load_exercise(path)
+    assert "over the work budget" in str(error.value) and "--allow-big" in str(error.value)
+    path.write_text(CONV.read_text(encoding="utf-8") + "steps: 200000\n", encoding="utf-8")
+    with pytest.raises(ProblemError) as error:
+        load_exercise(path)
+    assert "values, over the limit of 2,000,000" in str(error.value)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from backprop_cli.errors import Mark, ProblemError, suggest
+from backprop_cli.files import trust
 from backprop_cli.files.fields import (
     MAX_COUNT,
     MAX_STEPS,
@@ -230,6 +231,8 @@ class _Reader:
             loss=loss, reduction=reduction, learning_rate=learning_rate, steps=steps,
             inputs=inputs, targets=targets, has_samples="samples" in root.entries,
             sequence=self.sequence, loss_at=loss_at)
+        # before anything lists the run's keys (expected, quiz, freeze read them)
+        check_recorded_work(problem)
         if (node := root.get("optimizer")) is not None:
             problem.optimizer = read_optimizer(node)
         if (node := root.get("weight_decay")) is not None:
@@ -594,3 +597,26 @@ def _depth(node: YNode) -> int:
     while isinstance(node, YSeq) and node.items:
         node, depth = node.items[0], depth + 1
     return depth
+
+
+# Values a layered run may record over all its steps (the runner records every key of
+# every step, so memory grows with steps): past this, --allow-big (issue 18).
+MAX_RECORDED_VALUES = 2_000_000
+
+
+def check_recorded_work(problem: LayeredProblem) -> None:
+    """Refuse a run whose recording would not fit the budget: a small file with
+    ``steps: 1000000`` must not make the tool take gigabytes (docs/security.md)."""
+    time = max(problem.time_steps, 1)
+    elements = sum(math.prod(layer.output_shape) for layer in problem.layers)
+    parameters = sum(param.values.size for _, param in problem.parameters())
+    # z, a, ∂a/∂z, ∂L/∂a, ∂L/∂z of every element, per sample and time step; the
+    # parameters' values, gradients and updates
+    per_step = 5 * elements * problem.n_samples * time + 4 * parameters
+    trust.check_work(parameters, problem.n_samples * time, problem.steps)
+    recorded = max(problem.steps, 1) * per_step
+    if recorded > MAX_RECORDED_VALUES and not trust.big_allowed():
+        raise ProblemError(f"{problem.steps:,} step{'s' * (problem.steps != 1)} of this "
+                           f"network record about {recorded:,} values, over the limit of "
+                           f"{MAX_RECORDED_VALUES:,} (a layered network's run keeps every "
+                           f"value of every step); {trust.BIG_HINT}", None, problem.path)
