@@ -35,7 +35,7 @@ unit: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
 golden: $(TEST_STAMP)
-	$(BIN)/python -m pytest tests/test_render_golden.py --update-golden
+	$(BIN)/python -m pytest tests/render/test_render_golden.py --update-golden
 
 # Whole-process timings against the import floor and NumPy loops; writes
 # benchmarks/results/latest.{json,md}. BENCH_ARGS="--runs 15 --only engine" narrows it.

@@ -24,7 +24,7 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 
 def seed_files() -> list[Path]:
-    """The network problem files (`kind: derivative` files: tests/test_derive.py)."""
+    """The network problem files (`kind: derivative` files: tests/kinds/test_derive.py)."""
     from backprop_cli.kinds.exercise import load_exercise
     from backprop_cli.model.problem import Problem
 

@@ -184,7 +184,7 @@ class Solution:
 # call, not arithmetic; for a large one it is allocating and filling temporaries.
 # These write the most common activations and loss into preallocated buffers in
 # fewer calls. Each gives exactly the numbers of its reference in activations.py
-# or losses.py (same operations on the same operands; tests/test_hot_path.py
+# or losses.py (same operations on the same operands; tests/engine/test_hot_path.py
 # checks them bit for bit, extremes included): change both together.
 
 
@@ -822,7 +822,7 @@ class _DirectKeys:
     would record it: data at the start; a step's values after its backward pass,
     ``before`` its update; its ``new.`` and optimizer values ``after`` the update;
     ``final.`` after the final pass (``before[None]``). Both give the same
-    numbers, bit for bit (tests/test_hot_path.py).
+    numbers, bit for bit (tests/engine/test_hot_path.py).
     """
 
     def __init__(self, engine: Engine, recorder: Recorder) -> None:

@@ -164,7 +164,7 @@ def resolve_plain(text: str) -> Any:
         return text
     if not text.strip(_DECIMAL_CHARACTERS) and ("." in text or "e" in text or "E" in text):
         # Over these characters Python's float syntax is the core schema's (_DECIMAL), and
-        # float() alone is the cheaper test (tests/test_yamlio.py holds the two together)
+        # float() alone is the cheaper test (tests/files/test_yamlio.py holds the two together)
         try:
             return float(text)
         except ValueError:
@@ -358,7 +358,7 @@ def build(builder: _Builder, next_event: Callable[[], Any]) -> None:
     collections: those are handled here, in one loop with local names (calls
     per event took a third of a file's reading time). Anything with a tag or
     an anchor, aliases and document events take :meth:`_Builder.feed`; both
-    give the same tree and errors (tests/test_yamlio.py compares them).
+    give the same tree and errors (tests/files/test_yamlio.py compares them).
     """
     feed = builder.feed
     stack = builder.stack
@@ -442,7 +442,7 @@ def build(builder: _Builder, next_event: Callable[[], Any]) -> None:
 
 # Written as the characters refused, not as the complement of those allowed: a negated
 # class over the whole of Unicode costs 12 ms to compile, on every run of every command.
-# tests/test_yamlio.py holds each to its complement over every code point.
+# tests/files/test_yamlio.py holds each to its complement over every code point.
 _BAD_CHARACTER = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 # what an escape in a double-quoted value may not produce: the characters above, tab and

@@ -43,7 +43,7 @@ and samples), and the keys of a problem in hand order, are
 A new key kind is one entry in :data:`KeyKind` and :data:`_HEADS` here (its
 text before the name), then its rules in ``keyspace.parse_key``,
 ``keyspace.ordered_keys`` and ``keyspace.key_rank`` (held together by
-tests/test_engine.py), and its value where the engine records it.
+tests/engine/test_engine.py), and its value where the engine records it.
 """
 
 from __future__ import annotations

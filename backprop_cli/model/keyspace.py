@@ -7,7 +7,7 @@ names, the step and the sample of a key exist (:func:`parse_key`).
 :func:`ordered_keys` lists the keys of a problem in the order one computes them
 by hand, which is the order in which the checker reports the first wrong value;
 :func:`key_rank` gives one key's place in that listing without listing the keys
-(a deliberate twin, held to it by tests/test_engine.py).
+(a deliberate twin, held to it by tests/engine/test_engine.py).
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ def key_rank(parts: KeyParts, problem: Problem) -> tuple[int, ...]:
     """A key's place in :func:`ordered_keys`, from its parts, without listing the keys.
 
     Sorting a few keys (a file's expected answers) by this rank gives their order
-    in the listing; tests/test_engine.py holds the two to each other.
+    in the listing; tests/engine/test_engine.py holds the two to each other.
     """
     kind, name, sample = parts.kind, parts.name, parts.sample
     k = 0 if sample is None else sample

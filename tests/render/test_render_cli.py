@@ -60,7 +60,7 @@ def test_markdown_has_display_and_inline_math() -> None:
 
 
 def test_html_is_a_document_and_svg_the_terminal_rendering(tmp_path: Path) -> None:
-    html = solve(SEED, "--format", "html")  # tests/test_handouts.py has the details
+    html = solve(SEED, "--format", "html")  # tests/render/test_handouts.py has the details
     assert html.startswith("<!doctype html>") and "−0.04552" in html
     svg_file = tmp_path / "solution.svg"
     solve(SEED, "--output", str(svg_file))  # the format from the suffix

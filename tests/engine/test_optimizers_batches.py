@@ -22,9 +22,9 @@ from backprop_cli.model.keyspace import all_keys, parse_key
 from backprop_cli.model.optimizers import Optimizer
 from backprop_cli.model.problem import Problem
 from tests.conftest import PROBLEMS
+from tests.engine.test_engine import KINKED, tie_two_weights
 from tests.netgen import dump, problem_documents
 from tests.reftrain import train
-from tests.test_engine import KINKED, tie_two_weights
 
 BASE = """
 network:

@@ -20,12 +20,12 @@ from backprop_cli.model.keyspace import layered_keys
 from backprop_cli.model.layered import LayeredProblem
 from backprop_cli.records import replace
 from tests.conftest import PROBLEMS
-from tests.test_render_golden import compare
+from tests.render.test_render_golden import compare
 
 CONV = PROBLEMS / "030_conv_pool_dropout.yaml"
 RNN = PROBLEMS / "031_rnn_bptt.yaml"
 CONV1D = PROBLEMS / "032_conv1d_stride_padding_avgpool.yaml"
-GOLDEN = Path(__file__).parent / "golden_layered"
+GOLDEN = Path(__file__).parent.parent / "golden_layered"
 
 CONV_TEXT = """\
 network:

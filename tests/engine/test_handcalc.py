@@ -26,8 +26,8 @@ from backprop_cli.model.losses import LOSSES
 from backprop_cli.render.formula_text import substituted
 from backprop_cli.rounding import round_array, round_value
 from tests.conftest import PROBLEMS
+from tests.engine.test_engine import tie_two_weights
 from tests.netgen import dump, problem_documents
-from tests.test_engine import tie_two_weights
 
 SEED_003C = PROBLEMS / "003c_sigmoid_two_inputs.yaml"
 ROUNDED_003H = PROBLEMS / "003h_sigmoid_two_inputs_rounded.yaml"

@@ -86,7 +86,7 @@ def test_docs_show_real_output(path: Path, update_golden: bool) -> None:
     if update_golden:
         path.write_text(fresh, encoding="utf-8")
     assert fresh == text, (f"{path.name} shows outdated output: run "
-                           "`pytest tests/test_help.py --update-golden` and review the diff")
+                           "`pytest tests/cli/test_help.py --update-golden` and review the diff")
 
 
 def test_the_tutorial_pastes_every_command_it_discusses() -> None:

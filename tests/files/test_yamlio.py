@@ -28,9 +28,9 @@ from backprop_cli.files.yamlio import (
     build,
     parse_yaml,
 )
-from tests.test_fuzz import SLOW_OK, documents, yamlish
+from tests.cli.test_fuzz import SLOW_OK, documents, yamlish
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 FILES = sorted([*ROOT.glob("problems/*.yaml"), *ROOT.glob("tests/bad/*.yaml")])
 
 

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from backprop_cli.cli import cli
-from tests.test_cli_check import GOOD
-from tests.test_data_files_init import NETWORK, XOR_CSV
+from tests.cli.test_cli_check import GOOD
+from tests.files.test_data_files_init import NETWORK, XOR_CSV
 
 SECRET = "CI_JOB_TOKEN=glcbt-SECRET-0123456789"
-PROBLEMS_DIR = Path(__file__).resolve().parent.parent / "problems"
+PROBLEMS_DIR = Path(__file__).resolve().parent.parent.parent / "problems"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:

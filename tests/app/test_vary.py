@@ -16,7 +16,7 @@ from backprop_cli.cli import cli
 from backprop_cli.engine import solve
 from backprop_cli.kinds.exercise import load_exercise, load_problem
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLE = ROOT / "problems" / "grading" / "exercise.yaml"
 # network problems: derivative exercises and layered networks (conv, rnn) have no variants
 PROBLEMS = sorted(p for p in (ROOT / "problems").glob("*.yaml")

@@ -26,7 +26,7 @@ from backprop_cli.errors import ProblemError
 from backprop_cli.kinds.exercise import load_problem
 from tests.conftest import PROBLEMS
 
-BAD = Path(__file__).parent / "bad"
+BAD = Path(__file__).parent.parent / "bad"
 VALID = (PROBLEMS / "001b_two_layer_relu_sigmoid.yaml").read_text(encoding="utf-8")
 
 

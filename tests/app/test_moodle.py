@@ -15,7 +15,7 @@ from backprop_cli.engine import solve
 from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.render.moodle import cloze_weights
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLE = ROOT / "problems" / "grading" / "exercise.yaml"
 KEYS = ["z.h1", "z.h2", "z.o", "a.o", "loss", "grad.z.o", "grad.v2", "grad.z.h2", "grad.w3",
         "new.v2"]

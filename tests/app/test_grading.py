@@ -26,7 +26,7 @@ from backprop_cli.app.grading import (
 from backprop_cli.cli import cli
 from backprop_cli.kinds.exercise import load_problem
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLE = ROOT / "problems" / "grading" / "exercise.yaml"
 CLASS = ROOT / "problems" / "grading" / "class.csv"
 KEYS = ["z.h1", "z.h2", "z.o", "a.o", "loss", "grad.z.o", "grad.v2", "grad.z.h2", "grad.w3",

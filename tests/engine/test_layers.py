@@ -752,7 +752,7 @@ def test_the_convolution_exercise_with_the_issues_stride_2_pool() -> None:
 
 def test_the_example_of_docs_layers_md_prints_what_it_says(
         capsys: pytest.CaptureFixture[str]) -> None:
-    text = (Path(__file__).resolve().parent.parent / "docs" / "layers.md").read_text(
+    text = (Path(__file__).resolve().parent.parent.parent / "docs" / "layers.md").read_text(
         encoding="utf-8")
     found = re.search(r"```python\n(.*?)```\n\nprints\n\n```\n(.*?)```", text, re.S)
     assert found is not None

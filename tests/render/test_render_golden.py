@@ -1,6 +1,6 @@
 """Golden files: the worked solution of every problem in problems/, plain and Markdown.
 
-Regenerate after an intended change with ``pytest tests/test_render_golden.py
+Regenerate after an intended change with ``pytest tests/render/test_render_golden.py
 --update-golden`` and read the diff before committing it. A new problem file
 gets its golden files on the first run (which fails once, to be noticed).
 """
@@ -16,7 +16,7 @@ from backprop_cli.kinds.exercise import load_problem
 from backprop_cli.render import RenderOptions, render_problem, solve_for_display
 from tests.conftest import seed_files
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parent.parent / "golden"
 WIDTH = 100
 FORMATS = {"plain": "txt", "markdown": "md"}
 # the handout documents, for a few problems: LaTeX and HTML
