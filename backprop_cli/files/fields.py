@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from backprop_cli.errors import Mark, ProblemError, raise_collected, suggest
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq, resolve_plain
-from backprop_cli.model.problem import RESERVED_WORDS
+from backprop_cli.model.problem import RESERVED_WORDS, Expected
 
 NAME = re.compile(r"^[^\W\d][\w^]*\Z")
 _NAME_MATCH = NAME.match
@@ -253,3 +253,28 @@ def _actual_shape(items: list[YNode]) -> str:
         if len(lengths) == 1:
             return _shape_text(len(items), lengths.pop())
     return _plural(len(items), "row")
+
+
+EXPECTED_ENTRY_KEYS = ("value", "tolerance", "erratum", "note")
+
+
+def read_entry_options(entry: Expected, key: str, node: YNode) -> YNode:
+    """An ``expected`` entry written as ``{value:, tolerance:, erratum:, note:}``: its
+    options set on ``entry``; the node of its value returned (the node itself for a plain
+    number). The same for every kind of network file."""
+    if not isinstance(node, YMap):
+        return node
+    where = f"expected '{key}'"
+    _check_keys(node, EXPECTED_ENTRY_KEYS, where)
+    value = node.get("value")
+    if value is None:
+        raise ProblemError(f"missing required key 'value' in {where}", node.mark)
+    if (tol := node.get("tolerance")) is not None:
+        entry.tolerance = _number(tol, f"{where} tolerance", nonnegative=True)
+    if (err := node.get("erratum")) is not None:
+        entry.erratum = _number(err, f"{where} erratum")
+        assert isinstance(err, YScalar)
+        entry.erratum_text = err.text
+    if (note := node.get("note")) is not None:
+        entry.note = _string(note, f"{where} note")
+    return value

@@ -31,8 +31,9 @@ from backprop_cli.files.fields import (
     _seq,
     _short,
     _string,
+    read_entry_options,
 )
-from backprop_cli.files.loader import EXPECTED_ENTRY_KEYS, MAX_MIN_DIGITS
+from backprop_cli.files.loader import MAX_MIN_DIGITS
 from backprop_cli.files.training_settings import read_optimizer
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq
 from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activation
@@ -563,19 +564,7 @@ class _Reader:
                 raise ProblemError(f"expected: unknown value key '{_short(key)}'{hint}",
                                    key_mark)
             entry = Expected(key=key, value=0.0, text="", mark=key_mark)
-            number_node: YNode = value_node
-            if isinstance(value_node, YMap):
-                _check_keys(value_node, EXPECTED_ENTRY_KEYS, f"expected '{key}'")
-                number_node = self.require(value_node, "value", f"expected '{key}'")
-                if (tol := value_node.get("tolerance")) is not None:
-                    entry.tolerance = _number(tol, f"expected '{key}' tolerance",
-                                              nonnegative=True)
-                if (err := value_node.get("erratum")) is not None:
-                    entry.erratum = _number(err, f"expected '{key}' erratum")
-                    assert isinstance(err, YScalar)
-                    entry.erratum_text = err.text
-                if (note := value_node.get("note")) is not None:
-                    entry.note = _string(note, f"expected '{key}' note")
+            number_node = read_entry_options(entry, key, value_node)
             entry.value = _number(number_node, f"expected '{key}'")
             assert isinstance(number_node, YScalar)
             entry.text = number_node.text

@@ -35,6 +35,7 @@ from backprop_cli.files.fields import (
     _short,
     _string,
     is_expression,
+    read_entry_options,
 )
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq, parse_yaml
 from backprop_cli.model.activations import (
@@ -63,7 +64,6 @@ LAYER_KEYS = ("units", "activation", "weights", "weight_names", "bias", "bias_na
 WEIGHTS_BY = ("unit", "input")  # a row per unit (W·a), or a row per input unit (X·W)
 BIAS_IN_WEIGHTS = ("first", "last")  # bias: {in_weights: ...}: the bias inside each weight row
 SAMPLE_KEYS = ("input", "target")
-EXPECTED_ENTRY_KEYS = ("value", "tolerance", "erratum", "note")
 ACTIVATION_KEYS = ("name", "alpha", "at_zero")  # at_zero: step's value at z = 0
 
 MAX_MIN_DIGITS = 17  # significant digits a float holds
@@ -961,19 +961,7 @@ class _Reader:
                     raise ProblemError(f"expected: unknown value key '{_short(key)}'{hint}",
                                        key_mark)
                 entry = Expected(key=key, value=0.0, text="", mark=key_mark, parts=parts)
-                number_node: YNode = value_node
-                if isinstance(value_node, YMap):
-                    _check_keys(value_node, EXPECTED_ENTRY_KEYS, f"expected '{key}'")
-                    number_node = self.require(value_node, "value", f"expected '{key}'")
-                    if (tol := value_node.get("tolerance")) is not None:
-                        entry.tolerance = _number(tol, f"expected '{key}' tolerance",
-                                                  nonnegative=True)
-                    if (err := value_node.get("erratum")) is not None:
-                        entry.erratum = _number(err, f"expected '{key}' erratum")
-                        assert isinstance(err, YScalar)
-                        entry.erratum_text = err.text
-                    if (note := value_node.get("note")) is not None:
-                        entry.note = _string(note, f"expected '{key}' note")
+                number_node = read_entry_options(entry, key, value_node)
                 value = _plain_float(number_node)
                 entry.value = value if value is not None else _number(number_node,
                                                                       f"expected '{key}'")

@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 
 from backprop_cli.cli import cli
 from backprop_cli.errors import ProblemError
+from backprop_cli.files.fields import EXPECTED_ENTRY_KEYS
 from backprop_cli.files.loader import (
-    EXPECTED_ENTRY_KEYS,
     LAYER_KEYS,
     NETWORK_KEYS,
     TOP_KEYS,

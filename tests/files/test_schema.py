@@ -19,12 +19,12 @@ from hypothesis import given
 
 from backprop_cli.app.generator import TEMPLATE, Options, generate
 from backprop_cli.cli import cli
+from backprop_cli.files.fields import EXPECTED_ENTRY_KEYS
 from backprop_cli.files.layered import SAMPLE_KEYS as LAYERED_SAMPLE_KEYS
 from backprop_cli.files.layered import TOP_KEYS as LAYERED_TOP_KEYS
 from backprop_cli.files.layered import TYPE_KEYS
 from backprop_cli.files.loader import (
     ACTIVATION_KEYS,
-    EXPECTED_ENTRY_KEYS,
     LAYER_KEYS,
     NETWORK_KEYS,
     SAMPLE_KEYS,
