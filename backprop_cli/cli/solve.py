@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import click
 
@@ -25,7 +24,7 @@ MAX_WIDTH = 1000  # --width and $COLUMNS are capped here: no line of megabytes
 def default_format(output: str | None) -> SolveFormat:
     """rich on a terminal; plain in a pipe, in a file or with NO_COLOR set."""
     if output not in (None, "-"):
-        return SUFFIX_FORMATS.get(Path(str(output)).suffix.lower(), "plain")
+        return SUFFIX_FORMATS.get(os.path.splitext(str(output))[1].lower(), "plain")
     if os.environ.get("NO_COLOR") or not sys.stdout.isatty():
         return "plain"
     return "rich"
@@ -97,7 +96,7 @@ def solve(file: str, fmt: SolveFormat | None, digits: int, decimals: int | None,
       backprop solve problem.yaml --format json --keys 'grad.*' --keys final.loss
     """
     if fmt is None and output not in (None, "-"):
-        ending = Path(str(output)).suffix.lower()
+        ending = os.path.splitext(str(output))[1].lower()
         if ending and ending not in SUFFIX_FORMATS:
             known = ", ".join(sorted(SUFFIX_FORMATS))
             raise click.BadParameter(f"'{output}': backprop solve writes no {ending} file "

@@ -23,13 +23,15 @@ import os
 import re
 import stat
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from backprop_cli.errors import Mark, ProblemError
 from backprop_cli.files import trust
+
+if TYPE_CHECKING:
+    from pathlib import Path  # annotations only: pathlib costs start-up time
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 64

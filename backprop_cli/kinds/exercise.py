@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backprop_cli.errors import ProblemError, suggest
 from backprop_cli.files.loader import kind_node, layered_network
@@ -20,6 +19,9 @@ from backprop_cli.kinds.base import Exercise, ExerciseKind
 from backprop_cli.kinds.network import KIND as NETWORK
 from backprop_cli.model.problem import Problem
 from backprop_cli.render.sanitize import display_path
+
+if TYPE_CHECKING:
+    from pathlib import Path  # annotations only: pathlib costs start-up time
 
 # kind name -> the module that holds its KIND. The network kind, which nearly every
 # file is, is imported with this module; the others on their first file (each costs
