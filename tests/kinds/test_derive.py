@@ -327,3 +327,10 @@ def test_a_derivative_exercise_without_a_point_has_no_quiz() -> None:
     code, out = quiz(PROBLEMS / "003g_chain_rule.yaml", "")
     assert code == 1
     assert "has no point: give one with at:" in out
+
+
+def test_a_derivative_quiz_whose_values_overflow_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "d.yaml"
+    path.write_text('kind: derivative\nfunction: "x^x^x^x^x^x^x^x"\nat: {x: 3}\n')
+    code, out = quiz(path, "")
+    assert code == 1 and "no value of this exercise is a finite number at its point" in out

@@ -40,6 +40,10 @@ class DerivativeQuiz:
         values = self.worked.values
         computed = [key for key in all_keys(derivation)
                     if key in values and math.isfinite(values[key])]
+        if not computed and derivation.at is not None:
+            raise ProblemError("no value of this exercise is a finite number at its point "
+                               "(they overflow): a quiz has nothing to ask; choose a smaller "
+                               "point with at:")
         if not computed:
             # the file's own shortcoming, not the command line's: exit 1 with its path
             raise ProblemError("a quiz asks for values at a point, and this exercise has no "
