@@ -113,6 +113,17 @@ class QuizMaterial(Protocol):
         ...
 
 
+def shown_step(request: SolveRequest, steps: int) -> int:
+    """The step a worked solution shows in full (``--step K``, default 1): one of the
+    ``steps`` the exercise runs (step 1 when it runs none); SolveRequestError otherwise."""
+    last = max(steps, 1)
+    step = request.step or 1
+    if step > last:
+        raise SolveRequestError(f"the problem runs {steps} step{'s' * (steps != 1)}; K must "
+                                f"be at most {last}", "--step")
+    return step
+
+
 class ExerciseKind(Protocol[E]):
     """One kind of exercise: read, check, solve and quiz its files."""
 

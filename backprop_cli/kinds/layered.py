@@ -18,7 +18,7 @@ from backprop_cli.errors import NumericError, ProblemError
 from backprop_cli.files.layered import read_layered
 from backprop_cli.files.yamlio import YMap, YNode
 from backprop_cli.formats import SolveFormat
-from backprop_cli.kinds.base import SolveRequest, SolveRequestError
+from backprop_cli.kinds.base import SolveRequest, SolveRequestError, shown_step
 from backprop_cli.kinds.layered_quiz import LayeredQuiz
 from backprop_cli.kinds.layered_text import worked_lines
 from backprop_cli.model.keys import key_glob
@@ -74,12 +74,7 @@ class LayeredKind:
         solution = solve_layered(exercise)
         if request.fmt == "json":
             return dumps(document(solution, request.patterns))
-        last = max(exercise.steps, 1)
-        step = request.step or 1
-        if step > last:
-            raise SolveRequestError(f"the problem runs {exercise.steps} step"
-                                    f"{'s' * (exercise.steps != 1)}; K must be at most {last}",
-                                    "--step")
+        step = shown_step(request, exercise.steps)
         lines = worked_lines(solution, request.digits, step)
         body = lines[2:]  # the title is the page's
         if request.fmt == "markdown":

@@ -18,7 +18,7 @@ from backprop_cli.files import trust
 from backprop_cli.files.loader import problem_from_tree
 from backprop_cli.files.yamlio import YNode
 from backprop_cli.formats import SolveFormat
-from backprop_cli.kinds.base import SolveRequest, SolveRequestError
+from backprop_cli.kinds.base import SolveRequest, SolveRequestError, shown_step
 from backprop_cli.model.keys import value_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.model.questions import match_patterns
@@ -100,12 +100,7 @@ class NetworkKind:
                     raise ProblemError(f"--keys '{pattern}' "
                                        f"{why.get(pattern, 'matches no value key')}")
             return dumps(solution_document(solution))
-        last = max(problem.steps, 1)
-        step = request.step or 1
-        if step > last:
-            raise SolveRequestError(f"the problem runs {problem.steps} step"
-                                    f"{'s' * (problem.steps != 1)}; K must be at most {last}",
-                                    "--step")
+        step = shown_step(request, problem.steps)
         options = RenderOptions(fmt=request.fmt, digits=request.digits,
                                 ascii_only=request.ascii_only, step=step, width=request.width,
                                 color=request.color, decimals=request.decimals,
