@@ -131,6 +131,7 @@ class _Reader:
         self.path = path
         self.names: dict[str, Mark] = {}  # every name a key uses, where it was given
         self.sequence = False
+        self.read_so_far: list[LayerSpec] = []  # what the next layer takes: the last's output
 
     def require(self, node: YMap, key: str, where: str) -> YNode:
         value = node.get(key)
@@ -346,7 +347,32 @@ class _Reader:
                                     index == len(items))
             layers.append(layer)
             shape = layer.output_shape
+            self.read_so_far.append(layer)
         return layers
+
+    def origin(self) -> str:
+        """Where the input shape of the layer being read comes from, for an error about a
+        tensor that must fit it (a mask, a weight matrix): a shape mistake is usually
+        upstream (a pooling stride), not in the tensor the error points at, so the layers
+        that only pass a shape on (flatten, dropout) are looked through."""
+        if not self.read_so_far:
+            return "the network's input"
+        parts = []
+        for below in reversed(self.read_so_far):
+            settings = ""
+            if below.type in POOL_TYPES:
+                settings = (f" size {_shape_words(below.kernel)} stride "
+                            f"{_shape_words(below.stride)}")
+            elif below.type in CONV_TYPES:
+                settings = (f" kernel {_shape_words(below.kernel)} stride "
+                            f"{_shape_words(below.stride)} padding "
+                            f"{_shape_words(below.padding)}")
+            parts.append(f"layer {below.index} {below.name} ({below.type}{settings}: "
+                         f"{_shape_words(below.input_shape)} -> "
+                         f"{_shape_words(below.output_shape)})")
+            if below.type not in ("flatten", "dropout"):
+                break
+        return "the output of " + ", after ".join(parts)
 
     def read_layer(self, node: YMap, index: int, shape: Shape, is_output: bool) -> LayerSpec:
         where = f"layer {index}"
@@ -401,9 +427,10 @@ class _Reader:
             if fields["rate"] >= 1:
                 raise ProblemError(f"{where} rate must be below 1", node.get("rate").mark)  # type: ignore[union-attr]
             mask_node = self.require(node, "mask", where)
-            mask = read_tensor(mask_node, shape, f"{where} mask") if _depth(mask_node) == len(
+            what = f"{where} mask, the shape of {self.origin()}"
+            mask = read_tensor(mask_node, shape, what) if _depth(mask_node) == len(
                 shape) else read_tensor(mask_node, (len(_seq(mask_node, "mask").items), *shape),
-                                        f"{where} mask")
+                                        what)
             if not np.isin(mask, (0.0, 1.0)).all():
                 raise ProblemError(f"{where} mask must hold only 0 (dropped) and 1 (kept)",
                                    mask_node.mark)
@@ -488,6 +515,8 @@ class _Reader:
                 continue
             want = shapes[role]
             what = f"{where} {role}"
+            if role == "weights" and kind not in CONV_TYPES:
+                what += f" (a column per value of {self.origin()})"
             if role == "bias" and isinstance(value_node, YScalar):
                 values = np.full(want, _number(value_node, what))
             else:

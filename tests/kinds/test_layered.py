@@ -95,7 +95,10 @@ def test_the_docs_numbers_of_the_core() -> None:
     (("weights: [[[[1, 0], [0, -1]]]]", "weights: [[[[1, 0, 2], [0, -1, 2]]]]"),
      "t.yaml:8:19: layer 1 weights: expected shape 1×1×2×2, found 3 entries along axis 4"),
     (("size: 2\n      stride: 1", "size: 2\n      stride: 2"),
-     "t.yaml:20:17: layer 4 weights: expected shape 1×1, found 4 entries along axis 2"),
+     # the message points back through flatten to the pooling stride that made the shape
+     "t.yaml:20:17: layer 4 weights (a column per value of the output of layer 3 L3 "
+     "(flatten: 1×1×1 -> 1), after layer 2 P (maxpool2d size 2×2 stride 2×2: 1×3×3 -> "
+     "1×1×1)): expected shape 1×1, found 4 entries along axis 2"),
     (("    - type: flatten\n", ""), "t.yaml:17:7: layer 3 (dense): a dense layer takes a "
                                      "vector, found an input of shape [1, 2, 2]"),
     (("size: 2", "size: 5"), "t.yaml:13:7: layer 2 (maxpool2d): the window (5) is larger "
@@ -108,6 +111,19 @@ def test_mistakes_are_reported_at_their_place(change: tuple[str, str], message: 
     with pytest.raises(ProblemError) as error:
         layered(CONV_TEXT.replace(*change))
     assert str(error.value).startswith(message), str(error.value)
+
+
+def test_the_issues_example_as_printed_names_the_pooling_stride_behind_its_mask() -> None:
+    # The issue's example pools its 3×3 conv output with size 2, stride 2 (1×1 out) but gives
+    # a 2×2 mask and 4 dense weights: the error points back to the stride that made the shape.
+    text = CONV_TEXT.replace("size: 2\n      stride: 1", "size: 2\n      stride: 2").replace(
+        "    - type: flatten\n", "    - type: dropout\n      rate: 0.5\n"
+        "      mask: [[[1, 0], [1, 1]]]\n    - type: flatten\n")
+    with pytest.raises(ProblemError) as error:
+        layered(text)
+    assert "layer 3 mask, the shape of the output of layer 2 P (maxpool2d size 2×2 stride " \
+           "2×2: 1×3×3 -> 1×1×1): expected shape 1×1×1, found 2 entries along axis 2" in str(
+               error.value)
 
 
 def test_a_mistake_on_the_command_line_is_one_line_and_exit_1(tmp_path: Path) -> None:
