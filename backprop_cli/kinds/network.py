@@ -68,7 +68,6 @@ class NetworkKind:
     def solve(self, exercise: Problem, request: SolveRequest) -> str:
         # lazy: the renderers load only when a solution is written, never for `check`
         from backprop_cli.render import RenderOptions, render_problem, solve_for_display
-        from backprop_cli.render.jsonout import dumps, solution_document
 
         problem = exercise
         if request.round_decimals is not None:
@@ -99,6 +98,9 @@ class NetworkKind:
                     why = match_patterns(problem, [pattern], max_steps=SUGGESTION_STEPS)[1]
                     raise ProblemError(f"--keys '{pattern}' "
                                        f"{why.get(pattern, 'matches no value key')}")
+            # lazy: json (1 ms of start-up) loads only for the JSON document
+            from backprop_cli.render.jsonout import dumps, solution_document
+
             return dumps(solution_document(solution))
         step = shown_step(request, problem.steps)
         options = RenderOptions(fmt=request.fmt, digits=request.digits,
