@@ -101,6 +101,22 @@ def _shape_words(shape: Shape) -> str:
     return "×".join(map(str, shape)) if shape else "a number"
 
 
+def _check_target_range(target: Array, loss: str, what: str, mark: Mark) -> None:
+    """The range the loss needs (a log of the output, of 1 − the output): binary cross
+    entropy targets in [0, 1], cross entropy's a distribution (each step's, over time)."""
+    rows = target.reshape(-1, target.shape[-1])
+    wanted = LOSSES[loss].targets
+    if wanted == "unit_interval" and ((rows < 0.0) | (rows > 1.0)).any():
+        bad = float(rows[(rows < 0.0) | (rows > 1.0)][0])
+        raise ProblemError(f"{what} has {bad:g}, but {loss} needs targets in [0, 1]", mark)
+    if wanted == "distribution":
+        sums = rows.sum(axis=1)
+        if (rows < 0.0).any() or (np.abs(sums - 1.0) > 1e-9).any():
+            raise ProblemError(f"{what} sums to {float(sums[np.argmax(np.abs(sums - 1.0))]):g} "
+                               f"or has a negative entry, but {loss} needs non-negative "
+                               "targets that sum to 1", mark)
+
+
 def read_tensor(node: YNode, shape: Shape, what: str) -> Array:
     """Nested lists of numbers of exactly ``shape``; an error at the first list that
     does not fit, with the shape expected."""
@@ -204,7 +220,7 @@ class _Reader:
             if not self.sequence:
                 raise ProblemError("loss_at is for a sequence (sequence:)", node.mark)
         targets = self.read_targets(root, sample_nodes, len(output.units), loss_at,
-                                    input_shape)
+                                    input_shape, loss.name)
         reduction = "mean"
         if (node := root.get("reduction")) is not None:
             reduction = _string(node, "reduction")
@@ -315,7 +331,7 @@ class _Reader:
         return np.stack(arrays), maps
 
     def read_targets(self, root: YMap, samples: list[YMap], outputs: int, loss_at: str,
-                     input_shape: Shape) -> Array:
+                     input_shape: Shape, loss: str) -> Array:
         every = loss_at == "every"
         key, other = ("targets", "target") if every else ("target", "targets")
         found = []
@@ -328,9 +344,12 @@ class _Reader:
             node = self.require(sample, key, where)
             shape = (input_shape[0], outputs) if every else (outputs,)
             if not every and isinstance(node, YScalar) and outputs == 1:
-                found.append(np.array([_number(node, key)]))
+                target = np.array([_number(node, key)])
             else:
-                found.append(read_tensor(node, shape, key))
+                target = read_tensor(node, shape, key)
+            _check_target_range(target, loss, key if sample is root else f"{where} {key}",
+                                node.mark)
+            found.append(target)
         return np.stack(found)
 
     # ------------------------------------------------------------------ layers

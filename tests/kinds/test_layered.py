@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +125,24 @@ def test_the_issues_example_as_printed_names_the_pooling_stride_behind_its_mask(
     assert "layer 3 mask, the shape of the output of layer 2 P (maxpool2d size 2×2 stride " \
            "2×2: 1×3×3 -> 1×1×1): expected shape 1×1×1, found 2 entries along axis 2" in str(
                error.value)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("loss: half_squared_error", "loss: binary_cross_entropy"), None),
+    (("target: [1]", "target: [2]"), "target has 2, but binary_cross_entropy needs targets in "
+                                     "[0, 1]"),
+    (("target: [1]", "target: [-0.5]"), "target has -0.5, but binary_cross_entropy needs "
+                                        "targets in [0, 1]"),
+])
+def test_targets_are_in_the_range_the_loss_takes_the_log_of(
+        change: tuple[str, str], message: str | None) -> None:
+    text = CONV_TEXT.replace("loss: half_squared_error", "loss: binary_cross_entropy").replace(
+        *change)
+    if message is None:
+        assert layered(text).loss.name == "binary_cross_entropy"
+        return
+    with pytest.raises(ProblemError, match=re.escape(message)):
+        layered(text)
 
 
 def test_a_mistake_on_the_command_line_is_one_line_and_exit_1(tmp_path: Path) -> None:
