@@ -17,6 +17,7 @@ import numpy as np
 
 from backprop_cli.errors import Mark, ProblemError, suggest
 from backprop_cli.files import trust
+from backprop_cli.files.datafiles import load_array
 from backprop_cli.files.fields import (
     MAX_COUNT,
     MAX_STEPS,
@@ -75,6 +76,8 @@ TYPE_KEYS: dict[str, tuple[str, ...]] = {
             "bias_names", "recurrent", "recurrent_name", "recurrent_names", "initial"),
 }
 SAMPLE_KEYS = ("input", "sequence", "target", "targets")
+# samples in NumPy files: one array of every input (or sequence), one of every target
+SAMPLE_FILE_KEYS = ("inputs", "sequences", "targets")
 MAX_ELEMENTS = 10_000_000  # a tensor's elements: a typo in a shape is no hang
 
 
@@ -147,6 +150,8 @@ class _Reader:
         self.path = path
         self.names: dict[str, Mark] = {}  # every name a key uses, where it was given
         self.sequence = False
+        self.sample_files: YMap | None = None  # samples: {inputs: x.npy, targets: y.npy}
+        self.n_file_samples = 0
         self.read_so_far: list[LayerSpec] = []  # what the next layer takes: the last's output
 
     def require(self, node: YMap, key: str, where: str) -> YNode:
@@ -182,11 +187,13 @@ class _Reader:
         samples = root.get("samples")
         self.sequence = "sequence" in root.entries or any(
             isinstance(s, YMap) and "sequence" in s.entries
-            for s in (samples.items if isinstance(samples, YSeq) else []))
+            for s in (samples.items if isinstance(samples, YSeq) else [])) or (
+            isinstance(samples, YMap) and "sequences" in samples.entries)
         inputs_node = self.require(network, "inputs", "network")
         input_name, input_names, feature_shape = self.read_inputs(inputs_node)
         data = self.read_data(root, input_names, feature_shape)
         inputs, sample_nodes = data
+        self.n_file_samples = inputs.shape[0]
         input_shape: Shape = tuple(int(n) for n in inputs.shape[1:])
         layers = self.read_layers(self.require(network, "layers", "network"), input_shape)
         output = layers[-1]
@@ -305,6 +312,8 @@ class _Reader:
         """The inputs of every sample (N, *shape) or (N, T, D), and the sample mappings."""
         key = "sequence" if self.sequence else "input"
         samples = root.get("samples")
+        if isinstance(samples, YMap):
+            return self.read_data_files(root, samples, input_names, shape), [root]
         if samples is not None:
             for other in (key, "target", "targets"):
                 if other in root.entries:
@@ -330,9 +339,59 @@ class _Reader:
                   for i, node in enumerate(nodes)]
         return np.stack(arrays), maps
 
+    def read_data_files(self, root: YMap, samples: YMap, input_names: list[str],
+                        shape: Shape) -> Array:
+        """``samples: {inputs: x.npy, targets: y.npy}`` (``sequences:`` for a recurrent
+        network): every sample's input in one array, (N, *shape) or (N, T, D); read
+        through the trust boundary (inside the problem's folder, size-limited)."""
+        key = "sequences" if self.sequence else "inputs"
+        _check_keys(samples, (key, "targets"), "samples")
+        for other in ("input", "sequence", "target", "targets"):
+            if other in root.entries:
+                raise ProblemError(f"give '{other}' in the samples' files, not beside samples",
+                                   root.key_mark(other))
+        node = self.require(samples, key, "samples")
+        self.require(samples, "targets", "samples")
+        inputs = load_array(node, self.path, f"samples {key}")
+        if self.sequence and inputs.ndim == 2 and len(input_names) == 1:
+            inputs = inputs[:, :, None]  # (N, T): one input per time step
+        width = (len(input_names),) if self.sequence else shape
+        if (inputs.ndim != len(width) + 1 + self.sequence or inputs.shape[0] == 0
+                or inputs.shape[1 + self.sequence:] != width
+                or (self.sequence and inputs.shape[1] == 0)):
+            want = "×".join(["N", *(["T"] if self.sequence else []), *map(str, width)])
+            raise ProblemError(f"samples {key}: the file has shape {_shape_words(inputs.shape)} "
+                               f"but needs {want} (a sample per row"
+                               f"{', a time step per column' if self.sequence else ''})",
+                               node.mark)
+        self.sample_files = samples
+        return inputs
+
+    def read_target_file(self, outputs: int, loss_at: str, input_shape: Shape,
+                         n_samples: int, loss: str) -> Array:
+        samples = self.sample_files
+        assert samples is not None
+        node = samples.entries["targets"][1]
+        targets = load_array(node, self.path, "samples targets")
+        every = loss_at == "every"
+        want = (n_samples, input_shape[0], outputs) if every else (n_samples, outputs)
+        if targets.shape == want[:-1] and outputs == 1:
+            targets = targets[..., None]
+        if targets.shape != want:
+            raise ProblemError(f"samples targets: the file has shape "
+                               f"{_shape_words(targets.shape)} but needs "
+                               f"{_shape_words(want)} (a sample per row"
+                               f"{', a time step per column' if every else ''}, "
+                               f"{outputs} output{'s' * (outputs != 1)})", node.mark)
+        _check_target_range(targets, loss, "samples targets", node.mark)
+        return targets
+
     def read_targets(self, root: YMap, samples: list[YMap], outputs: int, loss_at: str,
                      input_shape: Shape, loss: str) -> Array:
         every = loss_at == "every"
+        if self.sample_files is not None:
+            return self.read_target_file(outputs, loss_at, input_shape, self.n_file_samples,
+                                         loss)
         key, other = ("targets", "target") if every else ("target", "targets")
         found = []
         for i, sample in enumerate(samples):
