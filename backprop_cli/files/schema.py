@@ -398,7 +398,11 @@ def _network_keys() -> dict[str, Schema]:
                  "required": ["file"], "additionalProperties": False},
                 {"type": "object",
                  "properties": {"inputs": _ref("npy_file"), "targets": _ref("npy_file")},
-                 "required": ["inputs", "targets"], "additionalProperties": False}]},
+                 "required": ["inputs", "targets"], "additionalProperties": False},
+                {"type": "object", "description": "A recurrent (layered) network's samples: "
+                                                  "(N, T, D) sequences and their targets.",
+                 "properties": {"sequences": _ref("npy_file"), "targets": _ref("npy_file")},
+                 "required": ["sequences", "targets"], "additionalProperties": False}]},
         "optimizer": _ref("optimizer"),
         "weight_decay": _number("λ: L2 weight decay, adds λ·w to each weight's gradient "
                                 "(not the biases').", minimum=0, default=0),

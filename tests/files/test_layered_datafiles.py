@@ -11,8 +11,11 @@ from click.testing import CliRunner
 
 from backprop_cli.cli import cli
 from backprop_cli.engine.layered import solve_layered
+from backprop_cli.files.schema import problem_schema
+from backprop_cli.files.yamlio import parse_yaml, to_python
 from backprop_cli.kinds.exercise import load_exercise
 from backprop_cli.model.layered import LayeredProblem
+from tests.files.test_schema import Validator
 from tests.kinds.test_layered import CONV_TEXT
 
 INLINE_INPUT = "input: [[[1, 2, 0, 1], [0, 1, 3, 1], [2, 1, 0, 0], [1, 0, 1, 2]]]\ntarget: [1]\n"
@@ -108,3 +111,14 @@ def test_a_data_file_that_does_not_fit_is_one_error_at_its_place(
     assert result.exit_code == 1
     assert f"{folder / message.split(':', 1)[0]}:{message.split(':', 1)[1]}" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("text", [
+    CONV_TEXT.replace(INLINE_INPUT, "samples: {inputs: x.npy, targets: y.npy}\n"),
+    RNN_TEXT + "samples: {sequences: seq.npy, targets: y.npy}\n",
+])
+def test_the_schema_knows_the_samples_files(text: str) -> None:
+    validator = Validator(problem_schema())
+    assert validator.errors(to_python(parse_yaml(text))) == []
+    wrong = text.replace("targets: y.npy", "target: y.npy")
+    assert validator.errors(to_python(parse_yaml(wrong))) != []
