@@ -11,10 +11,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from backprop_cli.cli.common import CleanExit, format_option, load, user_errors, write_output
+from backprop_cli.cli.common import (
+    CleanExit,
+    format_option,
+    load_exercise,
+    user_errors,
+    write_output,
+)
 
 if TYPE_CHECKING:
-    from backprop_cli.model.problem import Problem
+    from backprop_cli.kinds.base import Exercise
 
 
 @click.command()
@@ -65,7 +71,7 @@ def grade(problem: str, answers: tuple[str, ...], patterns: tuple[str, ...], ecf
     from backprop_cli.app.grading import grade as grade_class
     from backprop_cli.render.grades import feedback_markdown, grades_csv, grades_json, grades_text
 
-    exercise = load(problem)
+    exercise = load_exercise(problem)
     if not answer_files(answers):
         raise click.UsageError("no answer files (.yaml, .yml, .csv) in "
                                + ", ".join(answers))
@@ -73,13 +79,13 @@ def grade(problem: str, answers: tuple[str, ...], patterns: tuple[str, ...], ecf
     if variants is not None:
         folder = Path(variants)
 
-        def variant_for(student: str) -> Problem | None:
+        def variant_for(student: str) -> Exercise | None:
             for extension in (".yaml", ".yml"):
                 path = folder / f"{file_stem(student)}{extension}"
                 if path.is_file():
-                    from backprop_cli.kinds.exercise import load_problem
+                    from backprop_cli.kinds.exercise import load_exercise as load_variant
 
-                    return load_problem(str(path))
+                    return load_variant(str(path))
             return None
 
     try:
