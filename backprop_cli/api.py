@@ -707,8 +707,8 @@ def grade(problem: Exercise | PathLike, answers: PathLike | Iterable[PathLike], 
           variants: PathLike | None = None) -> GradeReport:
     """Grade a class's answers, as ``backprop grade PROBLEM ANSWERS...``: answer files
     and folders (YAML per student, CSV a row per student), each answer judged against
-    the student's own earlier answers (error carried forward). Any kind of exercise: a
-    dense network, a layered one (conv, pooling, dropout, rnn), a derivative.
+    the student's own earlier answers (error carried forward). A dense network or a
+    layered one (conv, pooling, dropout, rnn).
 
     ``keys`` are ``--keys`` (default: the file's ``quiz:``, else its ``expected`` keys);
     ``ecf_credit`` the share of the points of an answer carried forward; ``variants``
@@ -732,6 +732,8 @@ def grade(problem: Exercise | PathLike, answers: PathLike | Iterable[PathLike], 
     if not 0 <= ecf_credit <= 1:
         raise ValueError(f"ecf_credit must be between 0 and 1, found {ecf_credit}")
     exercise = problem if not isinstance(problem, (str, os.PathLike)) else load(problem)
+    if exercise.kind not in ("network", "layered"):
+        raise ValueError("only a network problem (dense or layered) can be graded")
     if isinstance(answers, (str, os.PathLike)):
         answers = [answers]
     names = [os.fspath(path) for path in answers]
