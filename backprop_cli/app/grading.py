@@ -567,6 +567,9 @@ def grade(problem: Exercise, answers: Iterable[str | Path],
             except GradingError as error:
                 return (f"{getattr(variant, 'path', student)}: {error}: student '{student}' "
                         "not graded")
+            except ProblemError as error:  # a variant its kind cannot quiz (no point)
+                path = getattr(variant, "path", student)
+                return f"{error.with_path(path)}: student '{student}' not graded"
         return cache[student]
 
     return grade_class(getattr(problem, "path", ""), submissions, grader_for, grader.keys,

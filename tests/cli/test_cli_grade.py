@@ -181,3 +181,32 @@ def test_points_of_a_layered_file_are_checked(tmp_path: Path) -> None:
     negative.write_text(text.replace("  new.*: 2", "  new.*: -2"), encoding="utf-8")
     code, _, err = _run("grade", str(negative), str(CONV_CLASS))
     assert code == 1 and "points 'new.*'" in err and "Traceback" not in err
+
+
+def test_time_step_keys_of_an_rnn_in_yaml(tmp_path: Path) -> None:
+    # z.h#1 = w·x1 + u·h0 + b = 0.5·1 + 0.9·0 + 0.1 = 0.6; a.h#1 = tanh(0.6) = 0.53705;
+    # z.h#2 = 0.5·0.5 + 0.9·0.53705 + 0.1 = 0.83334, a.h#2 = tanh(0.83334) = 0.68227 (kai:
+    # 0.75); `#` right after a key's name starts no YAML comment
+    rnn = ROOT / "problems" / "031_rnn_bptt.yaml"
+    (tmp_path / "kai.yaml").write_text(
+        "student: kai\nanswers:\n  z.h#1: 0.6\n  a.h#1: 0.537\n  z.h#2: 0.8333\n"
+        "  a.h#2: 0.75\n", encoding="utf-8")
+    code, out, _ = _run("grade", str(rnn), str(tmp_path / "kai.yaml"), "--keys", "z.h#?",
+                        "--keys", "a.h#1", "--keys", "a.h#2", "--format", "json")
+    assert code == 0
+    marks = {r["key"]: r["verdict"] for r in json.loads(out)["students"][0]["results"]}
+    assert marks == {"z.h#1": "correct", "a.h#1": "correct", "z.h#2": "correct",
+                     "a.h#2": "wrong", "z.h#3": "unanswered"}
+
+
+def test_a_variant_its_kind_cannot_grade_is_reported(tmp_path: Path) -> None:
+    variants = tmp_path / "variants"
+    variants.mkdir()
+    (variants / "dan.yaml").write_text('kind: derivative\nfunction: "f(x) = x^2"\n',
+                                       encoding="utf-8")
+    (tmp_path / "dan.yaml").write_text("answers:\n  value: 1\n", encoding="utf-8")
+    code, out, err = _run("grade", str(DERIVATIVE), str(tmp_path / "dan.yaml"), "--keys",
+                          "value", "--variants", str(variants))
+    assert code == 0 and out.endswith("no student graded\n")
+    assert err.startswith(f"{variants / 'dan.yaml'}: a quiz asks for values at a point")
+    assert err.endswith(": student 'dan' not graded\n")
