@@ -74,7 +74,7 @@ GRADE_VERDICTS: tuple[GradeVerdict, ...] = get_args(GradeVerdict)
 
 DEFAULT_MIN_DIGITS = MIN_SIGNIFICANT  # the quiz's: the worked examples give 3
 DEFAULT_POINTS = 1.0
-DIGITS = 6  # the digits a material writes numbers with (its hints): as feedback's
+DIGITS = 6  # a quiz material's digits (its hints and given lines, which grading never shows)
 ANSWER_SUFFIXES = (".yaml", ".yml", ".csv")
 ANSWER_FILE_KEYS = ("student", "answers")
 STUDENT_COLUMN = "student"
