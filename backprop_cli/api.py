@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from backprop_cli.checking.report import FileError, FileReport
     from backprop_cli.formats import SolveFormat
     from backprop_cli.kinds.base import Exercise
-    from backprop_cli.model.problem import Problem
 
 __all__ = ["CheckReport", "FileCheck", "GradeReport", "NumericError", "ProblemError", "Solution",
            "check", "grade", "load", "loads", "solve"]
@@ -708,7 +707,8 @@ def grade(problem: Exercise | PathLike, answers: PathLike | Iterable[PathLike], 
           variants: PathLike | None = None) -> GradeReport:
     """Grade a class's answers, as ``backprop grade PROBLEM ANSWERS...``: answer files
     and folders (YAML per student, CSV a row per student), each answer judged against
-    the student's own earlier answers (error carried forward).
+    the student's own earlier answers (error carried forward). A dense network or a
+    layered one (conv, pooling, dropout, rnn).
 
     ``keys`` are ``--keys`` (default: the file's ``quiz:``, else its ``expected`` keys);
     ``ecf_credit`` the share of the points of an answer carried forward; ``variants``
@@ -726,15 +726,14 @@ def grade(problem: Exercise | PathLike, answers: PathLike | Iterable[PathLike], 
     # lazy: grading loads the engine (NumPy)
     from backprop_cli.app.grading import GradingError, file_stem
     from backprop_cli.app.grading import grade as grade_class
-    from backprop_cli.kinds.exercise import load_problem
-    from backprop_cli.model.problem import Problem as Network
+    from backprop_cli.kinds.exercise import load_exercise
 
     _check_range("min_digits", min_digits, MIN_DIGITS, MAX_DIGITS)
     if not 0 <= ecf_credit <= 1:
         raise ValueError(f"ecf_credit must be between 0 and 1, found {ecf_credit}")
     exercise = problem if not isinstance(problem, (str, os.PathLike)) else load(problem)
-    if not isinstance(exercise, Network):
-        raise ValueError("only a network problem can be graded")
+    if exercise.kind not in ("network", "layered"):
+        raise ValueError("only a network problem (dense or layered) can be graded")
     if isinstance(answers, (str, os.PathLike)):
         answers = [answers]
     names = [os.fspath(path) for path in answers]
@@ -744,9 +743,9 @@ def grade(problem: Exercise | PathLike, answers: PathLike | Iterable[PathLike], 
     if variants is not None:
         folder = os.fspath(variants)
 
-        def variant_for(student: str) -> Problem | None:
+        def variant_for(student: str) -> Exercise | None:
             path = os.path.join(folder, f"{file_stem(student)}.yaml")
-            return load_problem(path) if os.path.isfile(path) else None
+            return load_exercise(path) if os.path.isfile(path) else None
 
     try:
         book = grade_class(exercise, names, list(keys) if keys else None,

@@ -19,6 +19,14 @@ An answer the student gave, right or wrong, is their value of the key for later
 steps; an unanswered one is recomputed from their earlier answers. Answers to keys
 that are not questions count as their own earlier values too (never graded).
 
+Every kind of exercise is graded: a dense network through the quiz's
+:class:`~backprop_cli.kinds.network_quiz.StudentWork` (:class:`Grader`, with its own
+cache of correct answers), any other kind (a layered network, a derivative) through
+its quiz material (:class:`~backprop_cli.kinds.base.QuizMaterial`, :class:`MaterialGrader`):
+a fresh one per student, each answer judged by ``material.judge`` and then
+``material.accept``-ed in computation order, so that errors are carried forward
+exactly as far as that kind's quiz carries them.
+
 Answers are read from YAML (one file per student: ``student:`` and ``answers:``)
 and CSV (a row per student: a ``student`` column and a column per key), numbers
 as students write them (:func:`backprop_cli.app.quiz.parse_answer`: ``0.824``,
@@ -34,6 +42,7 @@ import io
 import math
 import re
 import statistics
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, get_args
@@ -49,9 +58,13 @@ from backprop_cli.engine import solve
 from backprop_cli.errors import Mark, ProblemError, suggest
 from backprop_cli.expr import Expr
 from backprop_cli.files.yamlio import YMap, YScalar, parse_yaml, read_text
+from backprop_cli.kinds.base import Exercise, QuizError, QuizMaterial
+from backprop_cli.kinds.exercise import kind_of
 from backprop_cli.kinds.network_quiz import StudentWork, recorded_keys, steps_needed
 from backprop_cli.model.formulas import Formulas
+from backprop_cli.model.keys import key_glob
 from backprop_cli.model.keyspace import parse_key
+from backprop_cli.model.layered import LayeredProblem
 from backprop_cli.model.problem import Problem
 from backprop_cli.model.questions import is_given, match_patterns, select_keys
 from backprop_cli.records import field, record
@@ -61,6 +74,7 @@ GRADE_VERDICTS: tuple[GradeVerdict, ...] = get_args(GradeVerdict)
 
 DEFAULT_MIN_DIGITS = MIN_SIGNIFICANT  # the quiz's: the worked examples give 3
 DEFAULT_POINTS = 1.0
+DIGITS = 6  # a quiz material's digits (its hints and given lines, which grading never shows)
 ANSWER_SUFFIXES = (".yaml", ".yml", ".csv")
 ANSWER_FILE_KEYS = ("student", "answers")
 STUDENT_COLUMN = "student"
@@ -105,6 +119,9 @@ class AnswerResult:
     recomputed: float | None = None
     formula: Expr | None = None
     operands: dict[str, float] = field(default_factory=dict)
+    # the question in words, for the feedback of an exercise without a dense network's
+    # notation (its kind's quiz material's ``describe``)
+    question: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -124,7 +141,7 @@ class StudentGrade:
 
     student: str
     source: str
-    exercise: Problem  # the problem (or the student's variant) graded against
+    exercise: Exercise  # the problem (or the student's variant) graded against
     results: list[AnswerResult]
 
     @property
@@ -200,10 +217,12 @@ def _literal(key: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", key)
 
 
-def points_of(problem: Problem, key: str) -> float:
-    """The points ``key`` is worth: the first ``points:`` pattern matching it, else 1."""
+def points_of(problem: Problem | LayeredProblem, key: str) -> float:
+    """The points ``key`` is worth: the first ``points:`` pattern matching it, else 1 (a
+    layered network's brackets are its keys' own: ``grad.K[*]`` is the whole tensor)."""
+    layered = isinstance(problem, LayeredProblem)
     for pattern, points in (problem.points or {}).items():
-        if fnmatch.fnmatchcase(key, pattern):
+        if key_glob(pattern).match(key) if layered else fnmatch.fnmatchcase(key, pattern):
             return points
     return DEFAULT_POINTS
 
@@ -221,11 +240,52 @@ def tolerance_for(exact: float, min_digits: int = DEFAULT_MIN_DIGITS) -> float:
 # ------------------------------------------------------------------ grading
 
 
-class Grader:
-    """Grades submissions against one problem (the values are computed once)."""
+@record(frozen=True)
+class Written:
+    """One answer as written: its text, and the number read or why there is none."""
+
+    raw: str | None  # stripped (None: no answer)
+    number: Answer | None = None
+    precision: Precision | None = None
+    verdict: GradeVerdict | None = None  # with no number: unanswered or invalid
+    reason: str | None = None
+
+
+class _AnswerTexts:
+    """A class writes the same texts again and again: each is read once."""
+
+    def __init__(self) -> None:
+        self.read: dict[str, tuple[Answer, Precision]] = {}
+
+    def parse(self, raw: str) -> tuple[Answer, Precision]:
+        found = self.read.get(raw)
+        if found is None:
+            answer = parse_answer(raw)
+            found = self.read[raw] = (answer, answer.precision)
+        return found
+
+    def written(self, text: str | None) -> Written:
+        """The number in ``text``, or the verdict when there is none (unanswered, invalid)."""
+        raw = None if text is None or not text.strip() else text.strip()
+        if raw is None:
+            return Written(None, verdict="unanswered")
+        parsed, precision = self.parse(raw)
+        if parsed.kind == "skip":
+            return Written(raw, verdict="unanswered")
+        if parsed.kind != "number":
+            why = (parsed.message if "divides by zero" in parsed.message else
+                   f"'{raw}' is not a number (write 0.824, 4/5 or 1,8)")
+            return Written(raw, verdict="invalid", reason=why)
+        return Written(raw, parsed, precision)
+
+
+class Grader(_AnswerTexts):
+    """Grades submissions against one dense network's problem (the values are computed
+    once)."""
 
     def __init__(self, problem: Problem, patterns: Sequence[str] | None = None, *,
                  min_digits: int = DEFAULT_MIN_DIGITS, ecf_credit: float = 1.0) -> None:
+        super().__init__()
         self.problem = problem
         self.keys = question_keys(problem, patterns)
         self.worth = {key: points_of(problem, key) for key in self.keys}
@@ -234,17 +294,9 @@ class Grader:
         self.values = solve(problem, recorded_keys(problem, self.keys),
                             steps=steps_needed(problem, self.keys)).values
         self.formulas = Formulas(problem)
-        # a class writes the same texts again and again: each is read once, and a correct
-        # answer (its verdict depends on the text and the exact value alone) judged once
-        self.read: dict[str, tuple[Answer, Precision]] = {}
+        # a correct answer (its verdict depends on the text and the exact value alone) is
+        # judged once for the class
         self.correct: dict[tuple[str, str], tuple[AnswerResult, OperandStatus] | None] = {}
-
-    def parse(self, raw: str) -> tuple[Answer, Precision]:
-        found = self.read.get(raw)
-        if found is None:
-            answer = parse_answer(raw)
-            found = self.read[raw] = (answer, answer.precision)
-        return found
 
     def known(self, key: str) -> bool:
         """Whether ``key`` is a computed value of the problem (an answer can name it)."""
@@ -296,16 +348,11 @@ class _Marking:
         grader = self.grader
         worth = grader.worth[key]
         exact = grader.values[key]
-        raw = None if text is None or not text.strip() else text.strip()
-        if raw is None:
-            return self.unmarked(key, raw, "unanswered", None, worth, exact)
-        parsed, precision = grader.parse(raw)
-        if parsed.kind == "skip":
-            return self.unmarked(key, raw, "unanswered", None, worth, exact)
-        if parsed.kind != "number":
-            why = (parsed.message if "divides by zero" in parsed.message else
-                   f"'{raw}' is not a number (write 0.824, 4/5 or 1,8)")
-            return self.unmarked(key, raw, "invalid", why, worth, exact)
+        written = grader.written(text)
+        raw, parsed, precision = written.raw, written.number, written.precision
+        if parsed is None or precision is None or raw is None:
+            assert written.verdict is not None
+            return self.unmarked(key, raw, written.verdict, written.reason, worth, exact)
         value = parsed.value
         seen = (key, raw)
         if seen not in grader.correct:
@@ -345,8 +392,126 @@ class _Marking:
                             recomputed, expr, operands)
 
 
+class MaterialGrader(_AnswerTexts):
+    """Grades submissions against an exercise of any kind through its quiz material
+    (:class:`~backprop_cli.kinds.base.QuizMaterial`): a fresh material per student, so
+    that one student's answers never stand in another's recomputations."""
+
+    def __init__(self, exercise: Exercise, patterns: Sequence[str] | None = None, *,
+                 min_digits: int = DEFAULT_MIN_DIGITS, ecf_credit: float = 1.0) -> None:
+        super().__init__()
+        self.problem = exercise
+        self.kind = kind_of(exercise)
+        self.min_digits = min_digits
+        self.ecf_credit = ecf_credit
+        # every computed value, in computation order: the questions come from it, and an
+        # answer to any of them is the student's own value of it
+        every = self.material()
+        self.order = {key: index for index, key in enumerate(every.keys)}
+        self.keys = self.questions(every, patterns)
+        worth: Callable[[str], float] = (
+            (lambda key: points_of(exercise, key)) if isinstance(exercise, LayeredProblem)
+            else (lambda key: DEFAULT_POINTS))
+        self.worth = {key: worth(key) for key in self.keys}
+        self.exact = {key: every.exact(key) for key in self.keys}
+        self.described = {key: every.describe(key) for key in self.keys}
+        self.every = every
+
+    def material(self, patterns: Sequence[str] = ("*",)) -> QuizMaterial:
+        """The exercise's quiz material on the keys matching ``patterns`` (QuizError when
+        a pattern matches none)."""
+        return self.kind.quiz(self.problem, patterns, sys.maxsize, DIGITS, self.min_digits)
+
+    def questions(self, every: QuizMaterial, patterns: Sequence[str] | None) -> list[str]:
+        """``patterns`` (``--keys``), else the file's ``quiz:`` list, else its ``expected``
+        value keys; in computation order."""
+        # quiz: and expected are what a kind's file may have (duck-typed: the Exercise
+        # protocol has a kind and a title only)
+        patterns = patterns or getattr(self.problem, "quiz", None)
+        if patterns:
+            try:
+                return self.material(patterns).keys
+            except QuizError as error:
+                raise GradingError(str(error)) from None
+        expected = getattr(self.problem, "expected", None) or {}
+        keys = [key for key in every.keys if key in expected]  # formula keys are not asked
+        if keys:
+            return keys
+        raise GradingError("nothing to grade: the problem has no `quiz:` list and no `expected` "
+                           "values; list the questions with --keys GLOB or a `quiz:` list")
+
+    def known(self, key: str) -> bool:
+        return key in self.order
+
+    def unknown(self, submission: Submission) -> list[str]:
+        """The keys answered that the exercise does not compute (they are ignored)."""
+        return [key for key in submission.answers if key not in self.order]
+
+    def why_unknown(self, key: str) -> str:
+        try:
+            self.every.exact(key)  # a value of the exercise, but not a computed one
+        except KeyError:
+            return f"unknown value key '{key}'{suggest(key, self.keys)}"
+        return f"'{key}' is given in the problem (data or a starting parameter), not asked"
+
+    def grade(self, submission: Submission) -> StudentGrade:
+        """The verdict on each question for one student: their answers judged and accepted
+        in computation order, those to keys not asked accepted as their own values."""
+        material = self.material()
+        answers = submission.answers
+        asked = set(self.keys)
+        walk = sorted(asked.union(key for key in answers if key in self.order),
+                      key=self.order.__getitem__)
+        results: dict[str, AnswerResult] = {}
+        for key in walk:
+            if key in asked:
+                results[key] = self.mark(material, key, answers.get(key))
+                continue
+            written = self.written(answers[key])
+            if written.number is not None and written.precision is not None:
+                material.accept(key, written.number.value, written.precision,
+                                written.number.text)
+        return StudentGrade(submission.student, submission.source, self.problem,
+                            [results[key] for key in self.keys])
+
+    def mark(self, material: QuizMaterial, key: str, text: str | None) -> AnswerResult:
+        worth, exact, question = self.worth[key], self.exact[key], self.described[key]
+        written = self.written(text)
+        parsed, precision = written.number, written.precision
+        if parsed is None or precision is None:
+            assert written.verdict is not None
+            return AnswerResult(key, written.raw, written.verdict, 0.0, worth, exact,
+                                reason=written.reason, question=question)
+        judged = material.judge(key, parsed.value, precision, parsed.text)
+        material.accept(key, parsed.value, precision, parsed.text)
+        if judged is None:  # right only to fewer digits than asked
+            return AnswerResult(
+                key, written.raw, "imprecise", 0.0, worth, exact, parsed.value,
+                f"{written.raw} has fewer than {self.min_digits} significant digits: "
+                f"write at least {self.min_digits}", question=question)
+        verdict: GradeVerdict = (judged.verdict if judged.verdict in ("correct", "consistent")
+                                 else "wrong")
+        points = (worth if verdict == "correct" else
+                  worth * self.ecf_credit if verdict == "consistent" else 0.0)
+        return AnswerResult(key, written.raw, verdict, points, worth, exact, parsed.value,
+                            judged.reason, judged.diagnosis, judged.recomputed,
+                            judged.formula, dict(judged.operands), question)
+
+
+AnyGrader = Grader | MaterialGrader
+
+
+def grader_of(exercise: Exercise, patterns: Sequence[str] | None = None, *,
+              min_digits: int = DEFAULT_MIN_DIGITS, ecf_credit: float = 1.0) -> AnyGrader:
+    """The grader of ``exercise``: a dense network's own (fast, with the quiz's notation),
+    else its kind's quiz material's."""
+    if isinstance(exercise, Problem):
+        return Grader(exercise, patterns, min_digits=min_digits, ecf_credit=ecf_credit)
+    return MaterialGrader(exercise, patterns, min_digits=min_digits, ecf_credit=ecf_credit)
+
+
 def grade_class(problem_path: str, submissions: Iterable[Submission],
-                grader_for: Callable[[Submission], Grader | str], keys: Sequence[str],
+                grader_for: Callable[[Submission], AnyGrader | str], keys: Sequence[str],
                 worth: Mapping[str, float], reports: Sequence[str] = ()) -> Gradebook:
     """Grade every submission with its grader (``grader_for`` gives a message instead when
     the student cannot be graded: no variant); a student already graded is reported."""
@@ -373,17 +538,18 @@ def grade_class(problem_path: str, submissions: Iterable[Submission],
     return book
 
 
-def grade(problem: Problem, answers: Iterable[str | Path], patterns: Sequence[str] | None = None,
-          *, min_digits: int = DEFAULT_MIN_DIGITS, ecf_credit: float = 1.0,
-          variants: Mapping[str, Problem] | Callable[[str], Problem | None] | None = None
+def grade(problem: Exercise, answers: Iterable[str | Path],
+          patterns: Sequence[str] | None = None, *, min_digits: int = DEFAULT_MIN_DIGITS,
+          ecf_credit: float = 1.0,
+          variants: Mapping[str, Exercise] | Callable[[str], Exercise | None] | None = None
           ) -> Gradebook:
     """Read the answer files and folders and grade the class against ``problem`` (or, with
     ``variants``, each student against their own variant, found by student id)."""
     submissions, reports = read_answers(answers)
-    grader = Grader(problem, patterns, min_digits=min_digits, ecf_credit=ecf_credit)
-    cache: dict[str, Grader] = {}
+    grader = grader_of(problem, patterns, min_digits=min_digits, ecf_credit=ecf_credit)
+    cache: dict[str, AnyGrader] = {}
 
-    def grader_for(submission: Submission) -> Grader | str:
+    def grader_for(submission: Submission) -> AnyGrader | str:
         if variants is None:
             return grader
         student = submission.student
@@ -396,14 +562,18 @@ def grade(problem: Problem, answers: Iterable[str | Path], patterns: Sequence[st
             return f"{submission.source}: no variant for student '{student}': not graded"
         if student not in cache:
             try:
-                cache[student] = Grader(variant, patterns, min_digits=min_digits,
-                                        ecf_credit=ecf_credit)
+                cache[student] = grader_of(variant, patterns, min_digits=min_digits,
+                                           ecf_credit=ecf_credit)
             except GradingError as error:
-                return f"{variant.path}: {error}: student '{student}' not graded"
+                return (f"{getattr(variant, 'path', student)}: {error}: student '{student}' "
+                        "not graded")
+            except ProblemError as error:  # a variant its kind cannot quiz (no point)
+                path = getattr(variant, "path", student)
+                return f"{error.with_path(path)}: student '{student}' not graded"
         return cache[student]
 
-    return grade_class(problem.path, submissions, grader_for, grader.keys, grader.worth,
-                       reports)
+    return grade_class(getattr(problem, "path", ""), submissions, grader_for, grader.keys,
+                       grader.worth, reports)
 
 
 # ------------------------------------------------------------------ reading
@@ -485,11 +655,11 @@ def read_csv_answers(path: Path) -> tuple[list[Submission], list[str]]:
     """A row per student: a ``student`` column and a column per value key."""
     text = read_text(path)
     lines = text.splitlines()
-    header = lines[0] if lines else ""
+    header = _outside_brackets(lines[0]) if lines else ""  # z.C[1,2,3]'s commas are its own
     delimiter = next((d for d in (",", ";", "\t") if d in header), ",")
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
-        columns = [name.strip() for name in next(reader)]
+        columns = [name.strip() for name in _bracketed_columns(next(reader), delimiter)]
     except StopIteration:
         raise ProblemError("empty CSV file: the first row names the columns (student, then "
                            "value keys)", path=str(path)) from None
@@ -528,3 +698,28 @@ def read_csv_answers(path: Path) -> tuple[list[Submission], list[str]]:
         reports.append(f"{where}:{reader.line_num}:1: CSV error: {error}: the rest of the "
                        "file is left out")
     return submissions, reports
+
+
+def _outside_brackets(text: str) -> str:
+    """``text`` without what its brackets hold (a layered key's tensor index)."""
+    kept = []
+    depth = 0
+    for char in text:
+        depth += char == "["
+        if depth == 0:
+            kept.append(char)
+        depth -= char == "]" and depth > 0
+    return "".join(kept)
+
+
+def _bracketed_columns(cells: list[str], delimiter: str) -> list[str]:
+    """The header's cells with a key's index put back together: a header written
+    ``student,z.C[1,2,3]`` (not quoted) reads as the columns ``student`` and ``z.C[1,2,3]``,
+    not ``z.C[1``, ``2`` and ``3]``."""
+    columns: list[str] = []
+    for cell in cells:
+        if columns and columns[-1].count("[") > columns[-1].count("]"):
+            columns[-1] += delimiter + cell
+        else:
+            columns.append(cell)
+    return columns

@@ -11,10 +11,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from backprop_cli.cli.common import CleanExit, format_option, load, user_errors, write_output
+from backprop_cli.cli.common import (
+    CleanExit,
+    format_option,
+    load_exercise,
+    user_errors,
+    write_output,
+)
 
 if TYPE_CHECKING:
-    from backprop_cli.model.problem import Problem
+    from backprop_cli.kinds.base import Exercise
 
 
 @click.command()
@@ -36,28 +42,35 @@ if TYPE_CHECKING:
               help="Write each student's marked answers to DIR/<student>.md (Markdown).")
 @click.option("--variants", type=click.Path(exists=True, file_okay=False), default=None,
               metavar="DIR", help="Grade each student against their own variant, "
-                                  "DIR/<student>.yaml (written by `backprop vary`).")
+                                  "DIR/<student>.yaml (written by `backprop vary`, or "
+                                  "by hand).")
 def grade(problem: str, answers: tuple[str, ...], patterns: tuple[str, ...], ecf_credit: float,
           min_digits: int, fmt: str, output: str | None, feedback: str | None,
           variants: str | None) -> None:
     """Grade the class's ANSWERS to PROBLEM, with error carried forward.
 
+    PROBLEM is a dense network, a layered one (conv, pooling, dropout, flatten,
+    rnn: keys such as z.C[1,2,3], grad.K[1,1,2,2], a.h#2) or a derivative.
     ANSWERS are files and folders: YAML, one per student (`student: <id>` and
     `answers:`, value key -> number), or CSV, a row per student (a `student`
-    column and a column per value key; an empty cell is unanswered). Numbers
-    as students write them: 0.824, -.5, 1e-3, 4/5, 1,8.
+    column and a column per value key, z.C[1,2,3] quoted or not; an empty cell
+    is unanswered). Numbers as students write them: 0.824, -.5, 1e-3, 4/5, 1,8.
 
     Each answer is judged like a published value in `backprop check`, against
     the student's OWN earlier answers: correct (full points), consistent
     (carried forward: points x --ecf-credit), wrong, imprecise, unanswered,
     invalid (0). Points: the file's `points:` (key or glob -> points), else 1.
+    In --keys and points: globs a layered key's brackets are its own:
+    'grad.K[*]' is the whole tensor.
     An unreadable answer file is reported and the rest are graded. Exit
     status 0 when the grading ran, 1 for an invalid PROBLEM, 2 for usage.
 
     \b
     Examples:
-      backprop grade problems/grading/exercise.yaml problems/grading/answers/
+      backprop grade problems/grading/exercise.yaml problems/grading/class.csv
+      backprop grade problems/grading/conv_exercise.yaml problems/grading/conv_class.csv
       backprop grade exercise.yaml class.csv --format csv -o gradebook.csv
+      backprop grade conv.yaml class.csv --keys 'grad.K[*]' --keys 'new.*'
       backprop grade exercise.yaml answers/ --feedback feedback/ --ecf-credit 0.5
       backprop grade exercise.yaml answers/ --variants variants/
     """
@@ -65,7 +78,7 @@ def grade(problem: str, answers: tuple[str, ...], patterns: tuple[str, ...], ecf
     from backprop_cli.app.grading import grade as grade_class
     from backprop_cli.render.grades import feedback_markdown, grades_csv, grades_json, grades_text
 
-    exercise = load(problem)
+    exercise = load_exercise(problem)
     if not answer_files(answers):
         raise click.UsageError("no answer files (.yaml, .yml, .csv) in "
                                + ", ".join(answers))
@@ -73,13 +86,13 @@ def grade(problem: str, answers: tuple[str, ...], patterns: tuple[str, ...], ecf
     if variants is not None:
         folder = Path(variants)
 
-        def variant_for(student: str) -> Problem | None:
+        def variant_for(student: str) -> Exercise | None:
             for extension in (".yaml", ".yml"):
                 path = folder / f"{file_stem(student)}{extension}"
                 if path.is_file():
-                    from backprop_cli.kinds.exercise import load_problem
+                    from backprop_cli.kinds.exercise import load_exercise as load_variant
 
-                    return load_problem(str(path))
+                    return load_variant(str(path))
             return None
 
     try:

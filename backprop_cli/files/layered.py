@@ -60,7 +60,7 @@ from backprop_cli.model.problem import Expected
 TOP_KEYS = ("title", "description", "notes", "kind", "network", "loss", "reduction",
             "learning_rate", "steps", "input", "target", "targets", "sequence", "samples",
             "loss_at", "optimizer", "weight_decay", "freeze", "expected", "tolerance",
-            "min_digits", "quiz")
+            "min_digits", "quiz", "points")
 NETWORK_KEYS = ("inputs", "layers")
 INPUT_KEYS = ("shape", "name")
 _PARAM_KEYS = ("weights", "weight_name", "bias", "bias_name")
@@ -272,6 +272,8 @@ class _Reader:
             problem.expected = self.read_expected(_map(node, "expected"), problem)
         if (node := root.get("quiz")) is not None:
             problem.quiz = self.read_quiz(node, problem)
+        if (node := root.get("points")) is not None:
+            problem.points = self.read_points(_map(node, "points"), problem)
         return problem
 
     # ------------------------------------------------------------------ inputs and data
@@ -653,12 +655,20 @@ class _Reader:
         patterns = []
         for item in items:
             pattern = _string(item, "quiz entry")
-            if not any(key_glob(pattern).match(key) for key in keys):
-                hint = suggest(pattern, keys) if len(keys) <= 20_000 else ""
-                raise ProblemError(f"quiz: '{_short(pattern)}' matches no value key{hint}",
-                                   item.mark)
+            _match_some(pattern, keys, "quiz", item.mark)
             patterns.append(pattern)
         return patterns
+
+    def read_points(self, node: YMap, problem: LayeredProblem) -> dict[str, float]:
+        """`backprop grade`'s points, as a dense file's: value key or glob -> points (the
+        first match wins; brackets are the keys' own, ``grad.K[*]``: the whole tensor)."""
+        keys = layered_keys(problem)
+        points = {}
+        for pattern, (key_mark, value_node) in node.entries.items():
+            _match_some(pattern, keys, "points", key_mark)
+            points[pattern] = _number(value_node, f"points '{_short(pattern)}'",
+                                      nonnegative=True)
+        return points
 
     # ------------------------------------------------------------------ expected
 
@@ -677,6 +687,13 @@ class _Reader:
             entry.text = number_node.text
             result[key] = entry
         return result
+
+
+def _match_some(pattern: str, keys: list[str], what: str, mark: Mark | None) -> None:
+    """ProblemError when the glob ``pattern`` of a ``what:`` entry matches none of ``keys``."""
+    if not any(key_glob(pattern).match(key) for key in keys):
+        hint = suggest(pattern, keys) if len(keys) <= 20_000 else ""
+        raise ProblemError(f"{what}: '{_short(pattern)}' matches no value key{hint}", mark)
 
 
 def _param_name(node: YNode) -> str:

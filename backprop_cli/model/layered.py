@@ -137,6 +137,8 @@ class LayeredProblem:
     freeze: list[str] = field(default_factory=list)  # globs of element keys never updated
     quiz: list[str] = field(default_factory=list)  # the keys (globs) `backprop quiz` asks
     expected: dict[str, Expected] = field(default_factory=dict)
+    # `backprop grade`: value key or glob -> points (the first match wins; default 1)
+    points: dict[str, float] | None = None
     tolerance: float | None = None
     min_digits: int | None = None
     kind: str = "layered"

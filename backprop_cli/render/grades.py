@@ -18,6 +18,7 @@ from backprop_cli.checking.slips import Diagnosis
 from backprop_cli.expr import Expr, render
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
+from backprop_cli.render.formula_text import substituted
 from backprop_cli.render.marks import VERDICT_SYMBOLS
 from backprop_cli.render.notation import LatexNotation
 
@@ -51,13 +52,20 @@ class GradedAnswer(Protocol):
     def formula(self) -> Expr | None: ...
     @property
     def operands(self) -> Mapping[str, float]: ...
+    @property
+    def question(self) -> str | None: ...
+
+
+class GradedExercise(Protocol):
+    @property
+    def title(self) -> str: ...
 
 
 class GradedStudent(Protocol):
     @property
     def student(self) -> str: ...
     @property
-    def exercise(self) -> Problem: ...
+    def exercise(self) -> GradedExercise: ...
     @property
     def results(self) -> Sequence[GradedAnswer]: ...
     @property
@@ -194,38 +202,55 @@ def grades_json(book: GradedClass) -> str:
 
 def feedback_markdown(student: GradedStudent) -> str:
     """One student's answers marked: ✓ right, ≈ carried forward from their own earlier
-    answers, ✗ with the diagnosis and the step worked from their own numbers."""
+    answers, ✗ with the diagnosis and the step worked from their own numbers (a dense
+    network's in its LaTeX notation; another kind's with its keys and the question in
+    words)."""
     problem = student.exercise
-    notation = LatexNotation(problem, DIGITS)
+    notation = LatexNotation(problem, DIGITS) if isinstance(problem, Problem) else None
     lines = [f"# {_escape(problem.title)}: feedback for {_escape(student.student)}", "",
              f"Score: **{points_text(student.score)} / {points_text(student.max)}**", "",
              "✓ right, ≈ right from your own earlier answers (error carried forward), "
              "✗ wrong, – not answered.", ""]
     for result in student.results:
-        symbol = f"${notation.symbol(result.key)}$"
+        if notation is not None:
+            symbol = f"${notation.symbol(result.key)}$"
+            exact = f"${notation.number(result.exact)}$"
+        else:
+            symbol = _escape(result.question or result.key)
+            exact = f"`{format_number(result.exact, DIGITS, ascii_only=True)}`"
         mark = FEEDBACK_MARKS.get(result.verdict, "✗")
         given = f"`{result.answer}`" if result.answer is not None else "no answer"
         earned = f"{points_text(result.points)}/{points_text(result.worth)}"
-        exact = notation.number(result.exact)
         head = f"- {mark} **{result.key}** ({symbol}): {given}, {earned}"
         if result.verdict == "correct":
             lines.append(f"{head}: right")
             continue
         if result.verdict == "consistent":
             lines.append(f"{head}: right from your earlier answers ({result.reason}); "
-                         f"the exact value is ${exact}$")
+                         f"the exact value is {exact}")
             continue
         words = {"wrong": "wrong", "imprecise": "too few digits", "unanswered": "not answered",
                  "invalid": "not a number"}[result.verdict]
-        lines.append(f"{head}: {words}; the exact value is ${exact}$")
+        lines.append(f"{head}: {words}; the exact value is {exact}")
         if result.verdict == "wrong" and result.diagnosis is not None:
             lines.append(f"  - the slip: {_escape(result.diagnosis.message)}")
         elif result.reason:
             lines.append(f"  - {_escape(result.reason)}")
-        working = _working(notation, result)
+        working = (_working(notation, result) if notation is not None
+                   else _key_working(result))
         if working is not None:
-            lines.append(f"  - from your own numbers: $${working}$$")
+            lines.append(f"  - from your own numbers: {working}")
     return "\n".join(lines) + "\n"
+
+
+def _key_working(result: GradedAnswer) -> str | None:
+    """The step with the student's numbers, written with keys (an exercise without a
+    dense network's notation), as inline code."""
+    if result.formula is None or result.recomputed is None:
+        return None
+    keys, numbers = substituted(result.formula, result.operands, DIGITS)
+    value = format_number(result.recomputed, DIGITS, ascii_only=True)
+    return f"`{result.key} = {keys} = {numbers} = {value}`"
 
 
 def _working(notation: LatexNotation, result: GradedAnswer) -> str | None:
@@ -238,7 +263,7 @@ def _working(notation: LatexNotation, result: GradedAnswer) -> str | None:
                  notation.number(result.recomputed)):
         if side != sides[-1]:
             sides.append(side)
-    return " = ".join(sides)
+    return f"$${' = '.join(sides)}$$"
 
 
 def _escape(text: str) -> str:

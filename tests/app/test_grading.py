@@ -4,27 +4,41 @@ points, --ecf-credit, bad answer files reported without stopping the class."""
 from __future__ import annotations
 
 import csv
+import fnmatch
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar, Literal
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backprop_cli.app import grading
 from backprop_cli.app.grading import (
     Grader,
     GradingError,
+    MaterialGrader,
     Submission,
     grade,
+    grader_of,
     points_of,
     question_keys,
     read_answers,
     tolerance_for,
 )
+from backprop_cli.app.quiz import parse_answer
+from backprop_cli.checking.checker import KeyResult
+from backprop_cli.checking.verdicts import Precision
 from backprop_cli.cli import cli
-from backprop_cli.kinds.exercise import load_problem
+from backprop_cli.engine.layered import solve_layered
+from backprop_cli.kinds.base import QuizError
+from backprop_cli.kinds.exercise import load_exercise, load_problem
+from backprop_cli.kinds.layered import KIND as KIND_OF_LAYERED
+from backprop_cli.model.layered import LayeredProblem
+from backprop_cli.records import field, record
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLE = ROOT / "problems" / "grading" / "exercise.yaml"
@@ -409,3 +423,232 @@ def test_a_semicolon_csv_with_decimal_commas_and_output_to_a_file(tmp_path: Path
     assert [(s["student"], s["score"]) for s in students] == [("ana", 3), ("ben", 1)]
     assert [r["verdict"] for r in students[1]["results"][:3]] == [
         "wrong", "unanswered", "correct"]
+
+
+# ------------------------------------------------- other kinds: quiz material
+
+
+CONV = ROOT / "problems" / "grading" / "conv_exercise.yaml"
+CONV_CLASS = ROOT / "problems" / "grading" / "conv_class.csv"
+DERIVATIVE = ROOT / "problems" / "003e_derivative_polynomial.yaml"
+
+
+def _conv() -> LayeredProblem:
+    exercise = load_exercise(str(CONV))
+    assert isinstance(exercise, LayeredProblem)
+    return exercise
+
+
+def test_a_layered_exercise_grades_its_quiz_keys_with_the_files_points() -> None:
+    problem = _conv()
+    grader = MaterialGrader(problem)
+    kernel = [f"grad.K[1,1,{i},{j}]" for i in (1, 2) for j in (1, 2)]
+    assert grader.keys == ["z.C[1,1,2]", "a.P[1,1,1]", "z.o", "a.o", "loss", "grad.z.o",
+                           "grad.a.P[1,1,1]", "grad.z.C[1,1,2]", *kernel, "new.K[1,1,2,2]"]
+    # points: {grad.K[*]: 0.5, new.*: 2}: brackets are the key's own, not a character class
+    assert [grader.worth[key] for key in grader.keys] == [1] * 8 + [0.5] * 4 + [2]
+    assert points_of(problem, "grad.K[1,1,2,2]") == 0.5
+    assert points_of(problem, "z.C[1,1,1]") == 1
+    values = solve_layered(problem).values
+    assert grader.exact == {key: values[key] for key in grader.keys}
+
+
+def test_the_layered_class_verdicts() -> None:
+    book = grade(_conv(), [CONV_CLASS])
+    by_student = {s.student: {r.key: r for r in s.results} for s in book.students}
+    assert list(by_student) == ["ana", "gus", "hal", "ida", "jo"]
+    assert all(r.verdict == "correct" for r in by_student["ana"].values())
+    assert book.students[0].score == 12  # 8 × 1 + 4 × 0.5 + 2
+    ida = by_student["ida"]
+    assert [ida[key].verdict for key in ("z.o", "a.o", "loss", "grad.a.P[1,1,1]")] == [
+        "correct", "correct", "unanswered", "unanswered"]  # 0.668: 3 digits of 0.66819
+    jo = by_student["jo"]
+    assert (jo["a.o"].verdict, jo["a.o"].points) == ("imprecise", 0)  # 0.67: 2 digits
+    assert jo["loss"].verdict == "invalid"
+    assert jo["loss"].reason == "'about 0.05' is not a number (write 0.824, 4/5 or 1,8)"
+    assert jo["grad.K[1,1,2,2]"].verdict == "correct"  # -0.0441 of -0.0441402
+    # hal flips the sign of grad.z.o: wrong; gus miscomputes z.C[1,1,2] (6.5 for 8.5)
+    assert by_student["hal"]["grad.z.o"].verdict == "wrong"
+    assert by_student["gus"]["z.C[1,1,2]"].verdict == "wrong"
+    assert by_student["gus"]["grad.K[1,1,1,2]"].verdict == "correct"  # 0 whatever the δ
+
+
+def test_each_students_answers_go_through_the_kinds_own_judge_and_accept() -> None:
+    """Grading gives, answer by answer, the verdict the kind's quiz gives a student who
+    types the same answers in computation order (whatever the kind carries forward)."""
+    problem = _conv()
+    book = grade(problem, [CONV_CLASS])
+    submissions, _ = read_answers([CONV_CLASS])
+    for submission, graded in zip(submissions, book.students, strict=True):
+        material = KIND_OF_LAYERED.quiz(problem, ["*"], 1000, 6, 3)
+        for result in graded.results:
+            text = submission.answers.get(result.key, "").strip()
+            answer = parse_answer(text) if text else None
+            if answer is None or answer.kind != "number":
+                continue
+            judged = material.judge(result.key, answer.value, answer.precision, answer.text)
+            material.accept(result.key, answer.value, answer.precision, answer.text)
+            expected = "imprecise" if judged is None else judged.verdict
+            assert result.verdict == expected, (submission.student, result.key)
+
+
+def test_a_derivative_exercise_carries_errors_forward() -> None:
+    # f(x) = x³ − 3x² + 2x + 1 at x = 2, Δx = 0.1: f'(2) = 12 − 12 + 2 = 2, but dan writes
+    # 3; his predicted change 3·0.1 = 0.3 follows from it, and his difference
+    # actual − predicted = 0.231 − 0.3 = −0.069 from both
+    problem = load_exercise(str(DERIVATIVE))
+    grader = grader_of(problem, ["*"], ecf_credit=0.5)
+    assert isinstance(grader, MaterialGrader)
+    student = grader.grade(Submission("dan", "dan.yaml", {
+        "value": "1", "derivative.x": "3", "predicted_change": "0.3",
+        "actual_change": "0.231", "difference": "-0.069"}))
+    marks = {r.key: (r.verdict, r.points) for r in student.results}
+    assert marks == {"value": ("correct", 1), "derivative.x": ("wrong", 0),
+                     "new_value": ("unanswered", 0), "predicted_change": ("consistent", 0.5),
+                     "actual_change": ("correct", 1), "difference": ("consistent", 0.5)}
+    carried = student.results[3]
+    assert carried.recomputed == pytest.approx(0.3)
+    assert carried.reason == "follows from your wrong derivative.x = 3 (carried forward)"
+
+
+class _FakeMaterial:
+    """c = a + b; x is computed but never asked. Records every call."""
+
+    made: ClassVar[list[_FakeMaterial]] = []  # every material made, in order
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        every = ["a", "x", "b", "c"]
+        self.keys = [key for key in every if any(fnmatch.fnmatch(key, p) for p in patterns)]
+        if not self.keys:
+            raise QuizError(f"'{patterns[0]}' matches no value key")
+        self.own: dict[str, float] = {}
+        self.calls: list[str] = []
+        self.title = "fake"
+        self.note = None
+        _FakeMaterial.made.append(self)
+
+    def exact(self, key: str) -> float:
+        return {"a": 1.0, "x": 5.0, "b": 2.0, "c": 3.0, "given": 7.0}[key]
+
+    def describe(self, key: str) -> str:
+        return f"the value {key}"
+
+    def judge(self, key: str, value: float, typed: Precision, text: str) -> KeyResult | None:
+        self.calls.append(f"judge {key}")
+        verdict: Literal["correct", "consistent", "wrong"] = "wrong"
+        if value == self.exact(key):
+            verdict = "correct"
+        elif key == "c" and value == self.own.get("a", 1.0) + self.own.get("b", 2.0):
+            verdict = "consistent"
+        return KeyResult(key=key, expected=value, text=text, actual=self.exact(key),
+                         verdict=verdict, reason="fake")
+
+    def accept(self, key: str, value: float, typed: Precision, text: str) -> None:
+        self.calls.append(f"accept {key}")
+        self.own[key] = value
+
+
+class _FakeKind:
+    def quiz(self, exercise: object, patterns: Sequence[str] | None, limit: int, digits: int,
+             min_digits: int) -> _FakeMaterial:
+        return _FakeMaterial(patterns or ["*"])
+
+
+@record
+class _FakeExercise:
+    kind: str = "fake"
+    title: str = "fake"
+    path: str = "fake.yaml"
+    quiz: list[str] = field(default_factory=lambda: ["a", "b", "c"])
+
+
+def test_a_fresh_material_per_student_in_computation_order(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(grading, "kind_of", lambda exercise: _FakeKind())
+    _FakeMaterial.made.clear()
+    grader = MaterialGrader(_FakeExercise())  # type: ignore[arg-type]
+    assert grader.keys == ["a", "b", "c"]
+    made = len(_FakeMaterial.made)
+    # answers in any order: judged in computation order; x is accepted, never judged
+    first = grader.grade(Submission("s1", "s1", {"c": "4", "x": "9", "b": "2", "a": "2"}))
+    assert [(r.key, r.verdict) for r in first.results] == [
+        ("a", "wrong"), ("b", "correct"), ("c", "consistent")]  # 4 = 2 + 2: their own a
+    assert _FakeMaterial.made[-1].calls == ["judge a", "accept a", "accept x", "judge b",
+                                            "accept b", "judge c", "accept c"]
+    # the next student's c = 4 does not follow from their own (unanswered) a: no leak
+    second = grader.grade(Submission("s2", "s2", {"c": "4", "b": "2"}))
+    assert [r.verdict for r in second.results] == ["unanswered", "correct", "wrong"]
+    assert len(_FakeMaterial.made) == made + 2
+    # points with the credit: consistent × ecf_credit
+    half = MaterialGrader(_FakeExercise(), ecf_credit=0.25)  # type: ignore[arg-type]
+    assert half.grade(Submission("s", "s", {"a": "2", "c": "4"})).results[2].points == 0.25
+    assert grader.why_unknown("given") == ("'given' is given in the problem (data or a "
+                                           "starting parameter), not asked")
+    assert grader.why_unknown("bb") == "unknown value key 'bb' (did you mean 'b'?)"
+    with pytest.raises(GradingError, match="'z' matches no value key"):
+        MaterialGrader(_FakeExercise(), ["z"])  # type: ignore[arg-type]
+
+
+def test_a_layered_exercise_without_quiz_grades_its_expected_keys(tmp_path: Path) -> None:
+    text = CONV.read_text(encoding="utf-8")
+    path = tmp_path / "p.yaml"
+    path.write_text(text.split("quiz:")[0], encoding="utf-8")
+    exercise = load_exercise(str(path))
+    assert MaterialGrader(exercise).keys == list(_conv().expected)
+    bare = tmp_path / "bare.yaml"
+    bare.write_text(text.split("expected:")[0], encoding="utf-8")
+    with pytest.raises(GradingError, match="nothing to grade"):
+        MaterialGrader(load_exercise(str(bare)))
+    assert MaterialGrader(load_exercise(str(bare)), ["grad.K[*]"]).keys == [
+        f"grad.K[1,1,{i},{j}]" for i in (1, 2) for j in (1, 2)]
+
+
+# ------------------------------------------------------- CSV headers with brackets
+
+
+@pytest.mark.parametrize("header", [
+    "student,z.C[1,1,2],grad.K[1,1,2,2],a.o",  # not quoted: the index's commas are its own
+    'student,"z.C[1,1,2]","grad.K[1,1,2,2]",a.o',
+    "student;z.C[1,1,2];grad.K[1,1,2,2];a.o",  # a semicolon file: the commas are not it
+    "student\tz.C[1,1,2]\tgrad.K[1,1,2,2]\ta.o",
+])
+def test_csv_headers_with_commas_inside_brackets(tmp_path: Path, header: str) -> None:
+    delimiter = next(d for d in (";", "\t", ",") if d in header.replace("[1,", ""))
+    path = tmp_path / "class.csv"
+    row = delimiter.join(["ana", "8.5", "-0.0441", "0.668"])
+    path.write_text(f"{header}\n{row}\n", encoding="utf-8")
+    submissions, reports = read_answers([path])
+    assert reports == []
+    assert submissions[0].answers == {"z.C[1,1,2]": "8.5", "grad.K[1,1,2,2]": "-0.0441",
+                                      "a.o": "0.668"}
+    assert submissions[0].where("a.o") == f"{path}:2:{len('ana,8.5,-0.0441,') + 1}"
+
+
+def test_yaml_and_csv_answers_to_a_layered_exercise_grade_alike(tmp_path: Path) -> None:
+    problem = _conv()
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    submissions, _ = read_answers([CONV_CLASS])  # its header is not quoted
+    for submission in submissions:
+        lines = [f"student: {submission.student}", "answers:"]
+        lines += [f"  {key}: {json.dumps(text)}" for key, text in submission.answers.items()
+                  if text]
+        (folder / f"{submission.student}.yaml").write_text("\n".join(lines) + "\n",
+                                                           encoding="utf-8")
+    from_csv = grade(problem, [CONV_CLASS])
+    from_yaml = grade(problem, [folder])
+    assert [(s.student, s.score) for s in from_yaml.students] == [
+        (s.student, s.score) for s in from_csv.students]
+    assert [[(r.key, r.verdict, r.points) for r in s.results] for s in from_yaml.students] == [
+        [(r.key, r.verdict, r.points) for r in s.results] for s in from_csv.students]
+    # the same CSV written by a program (quoted headers) reads alike
+    quoted = tmp_path / "quoted.csv"
+    with quoted.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        keys = list(submissions[0].answers)
+        writer.writerow(["student", *keys])
+        for submission in submissions:
+            writer.writerow([submission.student, *(submission.answers[k] for k in keys)])
+    assert "\"z.C[1,1,2]\"" in quoted.read_text(encoding="utf-8")
+    assert [(s.student, s.score) for s in grade(problem, [quoted]).students] == [
+        (s.student, s.score) for s in from_csv.students]
