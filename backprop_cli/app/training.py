@@ -84,21 +84,21 @@ class TrainingResult:
                 for k in range(problem.n_samples) for unit in problem.output_names]
 
     @property
-    def listed_keys(self) -> list[str]:
-        """The final parameters the plain report lists one by one."""
-        return self.parameter_keys
+    def parameter_rows(self) -> list[str | TensorSummary]:
+        """The final parameters as the plain report lists them, in order: a key, or a
+        tensor too large to list summed up (a dense network's parameters are numbers)."""
+        return list(self.parameter_keys)
 
     @property
     def tensors(self) -> list[TensorSummary]:
-        """The final parameter tensors the plain report sums up instead (none: a dense
-        network's parameters are numbers)."""
-        return []
+        """The tensors of :attr:`parameter_rows`."""
+        return [row for row in self.parameter_rows if isinstance(row, TensorSummary)]
 
     # the outputs the plain report lists (None: every one)
     listed_outputs: ClassVar[int | None] = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class TensorSummary:
     """A parameter tensor too large to list: its name, shape, norm and range."""
 
@@ -141,13 +141,15 @@ class LayeredTrainingResult(TrainingResult):
                 for k in range(problem.n_samples) for t in times for unit in problem.output_names]
 
     @property
-    def listed_keys(self) -> list[str]:
-        return [compose(FINAL_PREFIX, "param", key) for _, param in self.problem.parameters()
-                if param.values.size <= LISTED_ELEMENTS for key in param.element_keys()]
-
-    @property
-    def tensors(self) -> list[TensorSummary]:
-        return self.summaries
+    def parameter_rows(self) -> list[str | TensorSummary]:
+        summaries = iter(self.summaries)  # in the order of the parameters
+        rows: list[str | TensorSummary] = []
+        for _, param in self.problem.parameters():
+            if param.values.size > LISTED_ELEMENTS:
+                rows.append(next(summaries))
+            else:
+                rows += [compose(FINAL_PREFIX, "param", key) for key in param.element_keys()]
+        return rows
 
 
 def train(problem: Problem | LayeredProblem, steps: int | None = None,
@@ -300,28 +302,30 @@ def report_lines(result: TrainingResult, rows: int = 11, digits: int = 4,
         scale = " (log scale)" if _is_log(result) else ""
         lines += ["", f"loss after each update{scale}", *chart]
     final = result.final
-    params = [k for k in result.listed_keys if k in final]
-    shown = params[:LISTED_PARAMETERS]
+    rows = [row for row in result.parameter_rows if not isinstance(row, str) or row in final]
+    keys = [row for row in rows if isinstance(row, str)]
+    hidden = set(keys[LISTED_PARAMETERS:])
+    shown = [row for row in rows if row not in hidden]
     outputs = [k for k in result.output_keys if k in final]
     listed = outputs[:result.listed_outputs]
-    tensors = result.tensors
-    key_width = max((len(k) for k in [*shown, *listed, FINAL_LOSS,
-                                      *(tensor.key for tensor in tensors)]), default=0)
+    key_width = max((len(row if isinstance(row, str) else row.key)
+                     for row in [*shown, *listed, FINAL_LOSS]), default=0)
 
-    def row(key: str) -> str:
-        return f"  {key.ljust(key_width)}  {format_number(final[key], digits)}"
+    def row(key: str | TensorSummary) -> str:
+        if isinstance(key, str):
+            return f"  {key.ljust(key_width)}  {format_number(final[key], digits)}"
+        return (f"  {key.key.ljust(key_width)}  {key.shape_text}: norm "
+                f"{format_number(key.norm, digits)}, min {format_number(key.minimum, digits)}"
+                f", max {format_number(key.maximum, digits)}")
 
     def more(count: int) -> list[str]:
         return [f"  … and {count} more (--format json lists them all)"] if count else []
 
     lines += ["", "final parameters", *(row(k) for k in shown)]
-    lines += more(len(params) - len(shown))
-    lines += [f"  {tensor.key.ljust(key_width)}  {tensor.shape_text}: norm "
-              f"{format_number(tensor.norm, digits)}, min {format_number(tensor.minimum, digits)}"
-              f", max {format_number(tensor.maximum, digits)}" for tensor in tensors]
-    if tensors:
-        lines.append("  (tensors of more than 12 elements summed up: --format json lists "
-                     "every element)")
+    lines += more(len(hidden))
+    if result.tensors:
+        lines.append(f"  (a tensor of more than {LISTED_ELEMENTS} elements summed up: "
+                     "--format json lists every element)")
     lines += ["final outputs", *(row(k) for k in listed)]
     lines += more(len(outputs) - len(listed))
     lines += ["final loss", row(FINAL_LOSS)]

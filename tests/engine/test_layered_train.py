@@ -63,15 +63,22 @@ def conv_by_hand(steps: int) -> list[float]:
 
 
 def rnn_by_hand(steps: int) -> list[float]:
+    return rnn_run_by_hand(steps)[0]
+
+
+def rnn_run_by_hand(steps: int) -> tuple[list[float], dict[str, float], list[float]]:
     """Problem 031 written out: h_t = tanh(w·x_t + u·h_{t−1} + b), y_t = v·h_t, half squared
-    error at the last step against 0.5, BPTT, learning rate 0.1."""
+    error at the last step against 0.5, BPTT, learning rate 0.1. The losses, and the
+    parameters and outputs y_1..y_3 after ``steps`` updates."""
     w, u, b, v = 0.5, 0.9, 0.1, 1.5
     xs = [1.0, 0.5, -1.0]
     losses = []
     for _ in range(steps + 1):
+        reached = {"w": w, "u": u, "b": b, "v": v}
         hs = [0.0]
         for x in xs:
             hs.append(float(np.tanh(w * x + u * hs[-1] + b)))
+        outputs = [v * h for h in hs[1:]]
         error = v * hs[-1] - 0.5
         losses.append(0.5 * error ** 2)
         grad_v, grad_h = error * hs[-1], v * error
@@ -83,7 +90,7 @@ def rnn_by_hand(steps: int) -> list[float]:
             grad_b += grad_z
             grad_h = u * grad_z
         w, u, b, v = w - 0.1 * grad_w, u - 0.1 * grad_u, b - 0.1 * grad_b, v - 0.1 * grad_v
-    return losses
+    return losses, reached, outputs
 
 
 RANDOM_CONV = """\
