@@ -302,10 +302,10 @@ def report_lines(result: TrainingResult, rows: int = 11, digits: int = 4,
         scale = " (log scale)" if _is_log(result) else ""
         lines += ["", f"loss after each update{scale}", *chart]
     final = result.final
-    rows = [row for row in result.parameter_rows if not isinstance(row, str) or row in final]
-    keys = [row for row in rows if isinstance(row, str)]
+    params = [row for row in result.parameter_rows if not isinstance(row, str) or row in final]
+    keys = [row for row in params if isinstance(row, str)]
     hidden = set(keys[LISTED_PARAMETERS:])
-    shown = [row for row in rows if row not in hidden]
+    shown = [row for row in params if row not in hidden]
     outputs = [k for k in result.output_keys if k in final]
     listed = outputs[:result.listed_outputs]
     key_width = max((len(row if isinstance(row, str) else row.key)
