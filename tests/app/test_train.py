@@ -162,7 +162,9 @@ def test_command_until_loss() -> None:
     assert document["steps_run"] < 1000
 
 
-def test_command_ctrl_c_prints_the_state_and_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+def press_ctrl_c_after_step_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command's run gets a KeyboardInterrupt from its callback after update 3, as a
+    Ctrl-C arrives (StopOnInterrupt raises it at the step boundary)."""
     import backprop_cli.app.training as training
 
     real = training.train
@@ -177,6 +179,10 @@ def test_command_ctrl_c_prints_the_state_and_exits_130(monkeypatch: pytest.Monke
         return real(problem, until_loss=until_loss, on_step=press_ctrl_c)
 
     monkeypatch.setattr(training, "train", interrupted)
+
+
+def test_command_ctrl_c_prints_the_state_and_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    press_ctrl_c_after_step_3(monkeypatch)
     result = run(str(CHAIN))
     assert result.exit_code == 130
     assert "interrupted (Ctrl-C) after step 3: the state reached" in result.output
@@ -364,21 +370,9 @@ def test_layered_outputs_of_many_samples_are_listed_up_to_24(tmp_path) -> None: 
 
 
 def test_layered_ctrl_c_prints_the_state_and_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
-    import backprop_cli.app.training as training
     from tests.engine.test_layered_train import rnn_run_by_hand
 
-    real = training.train
-
-    def interrupted(problem, until_loss=None, on_step=None):  # type: ignore[no-untyped-def]
-        def press_ctrl_c(step: int, loss: float) -> None:
-            assert on_step is not None
-            on_step(step, loss)
-            if step == 3:
-                raise KeyboardInterrupt
-
-        return real(problem, until_loss=until_loss, on_step=press_ctrl_c)
-
-    monkeypatch.setattr(training, "train", interrupted)
+    press_ctrl_c_after_step_3(monkeypatch)
     result = run(str(RNN), "--steps", "50")
     assert result.exit_code == 130
     assert "gradient descent, learning rate 0.1: 3 of 50 steps" in result.output
