@@ -2,7 +2,9 @@
 
 :func:`train` runs :meth:`Engine.run <backprop_cli.engine.passes.Engine.run>` recording
 only the final values (``final.*``) and keeping the loss of every step in one
-array, so memory does not grow with the number of steps beyond 8 bytes a step.
+array, so memory does not grow with the number of steps beyond 8 bytes a step. A layered
+network (issue 19) runs :func:`backprop_cli.engine.layered_train.train_layered` the same
+way; its result lists its parameters as tensors (:class:`LayeredTrainingResult`).
 
 A run can be stopped from the ``on_step`` callback by raising
 :class:`KeyboardInterrupt` (that is how a Ctrl-C arrives, see
