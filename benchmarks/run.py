@@ -7,7 +7,7 @@ machine go to the terminal and to benchmarks/results/latest.json and .md.
 
     python benchmarks/run.py [--runs N] [--only NAME ...] [--no-save]
 
-Names: startup, batch, engine, memory, scale. Timing is not a test: nothing
+Names: startup, batch, engine, memory, scale, grading, layers. Timing is not a test: nothing
 here fails the build; tests/ checks correctness only.
 """
 
@@ -316,6 +316,27 @@ def bench_grading(report: Report, runs: int, env: dict[str, str], work: Path) ->
                           + cpu_ratio(results["grade"], results["floor"])))
 
 
+def bench_layers(report: Report, runs: int, env: dict[str, str], work: Path) -> None:
+    """Issue 19's conv network: `backprop train` against a hand-written NumPy loop."""
+    from benchmarks.workloads import LAYERS_STEPS, write_layers_problem
+
+    problem = write_layers_problem(work / "layers")
+    results = side_by_side({
+        "numpy": [PYTHON, str(BENCH / "ref_layers.py"), str(problem.parent),
+                  str(LAYERS_STEPS)],
+        "backprop": [BACKPROP, "train", str(problem), "--format", "json", "--rows", "2"],
+    }, runs, env)
+    ours = float(json.loads(results["backprop"][-1].stdout)["values"]["final.loss"])
+    theirs = final_loss(results["numpy"][-1].stdout)
+    report.add(timed(f"NumPy loop, conv 8×3×3, max pool, dense 10, 64 samples of 28×28 × "
+                     f"{LAYERS_STEPS} steps (benchmarks/ref_layers.py)", results["numpy"]))
+    report.add(timed(f"backprop train layers.yaml × {LAYERS_STEPS} steps (the data inline: "
+                     "1.4 MB of YAML)", results["backprop"], versus="NumPy loop", target=1.5,
+                     ratio=median(results["backprop"]) / median(results["numpy"]),
+                     note=f"{agreement(ours, theirs)}; "
+                          + cpu_ratio(results["backprop"], results["numpy"])))
+
+
 GROUPS: dict[str, Callable[[Report, int, dict[str, str], Path], None]] = {
     "startup": bench_startup,
     "batch": bench_batch,
@@ -323,6 +344,7 @@ GROUPS: dict[str, Callable[[Report, int, dict[str, str], Path], None]] = {
     "memory": bench_memory,
     "scale": bench_scale,
     "grading": bench_grading,
+    "layers": bench_layers,
 }
 
 

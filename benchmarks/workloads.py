@@ -169,3 +169,44 @@ def write_grading_class(folder: Path, students: int = 1000) -> tuple[Path, Path]
     answers = folder / "class.csv"
     answers.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path, answers
+
+
+LAYERS_STEPS = 100
+
+
+def write_layers_problem(folder: Path, steps: int = LAYERS_STEPS) -> Path:
+    """Issue 19's workload as a layered network file (benchmarks/ref_layers.py's arrays:
+    64 samples of 1×28×28, conv2d 8 filters 3×3 ReLU, max pool 2, flatten, dense 10 with
+    softmax and cross-entropy), the numbers inline as layered files take no data files
+    yet; the same arrays as .npy files beside it for the hand-written loop."""
+    from benchmarks.ref_layers import CLASSES, FILTERS, KERNEL, LEARNING_RATE, POOL, SIDE
+    from benchmarks.ref_layers import problem as arrays
+
+    folder.mkdir(parents=True, exist_ok=True)
+    data = arrays()
+    for name, array in data.items():
+        np.save(folder / f"{name}.npy", array)
+    problem = {
+        "title": "Issue 19's conv network, 64 samples of 1×28×28 (benchmark)",
+        "network": {
+            "inputs": {"shape": [1, SIDE, SIDE]},
+            "layers": [
+                {"type": "conv2d", "name": "C", "filters": FILTERS, "kernel": KERNEL,
+                 "weights": data["k"].tolist(), "bias": data["c"].tolist(),
+                 "activation": "relu"},
+                {"type": "maxpool2d", "name": "P", "size": POOL},
+                {"type": "flatten"},
+                {"units": CLASSES, "activation": "softmax", "weights": data["w"].tolist(),
+                 "bias": data["b"].tolist()},
+            ],
+        },
+        "loss": "cross_entropy",
+        "learning_rate": LEARNING_RATE,
+        "steps": steps,
+        "samples": [{"input": x.tolist(), "target": y.tolist()}
+                    for x, y in zip(data["x"], data["y"], strict=True)],
+    }
+    path = folder / "layers.yaml"
+    path.write_text(yaml.safe_dump(problem, sort_keys=False, default_flow_style=None,
+                                   allow_unicode=True), encoding="utf-8")
+    return path

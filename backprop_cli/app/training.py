@@ -2,7 +2,9 @@
 
 :func:`train` runs :meth:`Engine.run <backprop_cli.engine.passes.Engine.run>` recording
 only the final values (``final.*``) and keeping the loss of every step in one
-array, so memory does not grow with the number of steps beyond 8 bytes a step.
+array, so memory does not grow with the number of steps beyond 8 bytes a step. A layered
+network (issue 19) runs :func:`backprop_cli.engine.layered_train.train_layered` the same
+way; its result lists its parameters as tensors (:class:`LayeredTrainingResult`).
 
 A run can be stopped from the ``on_step`` callback by raising
 :class:`KeyboardInterrupt` (that is how a Ctrl-C arrives, see
@@ -21,14 +23,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.engine import make_engine
+from backprop_cli.engine.layered_train import train_layered
 from backprop_cli.engine.passes import Recorder
-from backprop_cli.model.keys import FINAL_PREFIX, compose, value_key
+from backprop_cli.model.keys import FINAL_PREFIX, compose, time_suffix, value_key
+from backprop_cli.model.layered import LayeredProblem
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
 from backprop_cli.render.jsonout import finite_only
@@ -81,14 +85,85 @@ class TrainingResult:
         return [compose(FINAL_PREFIX, "a", unit, problem.sample_suffix(k))
                 for k in range(problem.n_samples) for unit in problem.output_names]
 
+    @property
+    def parameter_rows(self) -> list[str | TensorSummary]:
+        """The final parameters as the plain report lists them, in order: a key, or a
+        tensor too large to list summed up (a dense network's parameters are numbers)."""
+        return list(self.parameter_keys)
 
-def train(problem: Problem, steps: int | None = None, until_loss: float | None = None,
+    @property
+    def tensors(self) -> list[TensorSummary]:
+        """The tensors of :attr:`parameter_rows`."""
+        return [row for row in self.parameter_rows if isinstance(row, TensorSummary)]
+
+    # the outputs the plain report lists (None: every one)
+    listed_outputs: ClassVar[int | None] = None
+
+
+@dataclass(frozen=True)
+class TensorSummary:
+    """A parameter tensor too large to list: its name, shape, norm and range."""
+
+    key: str  # final.K
+    shape: tuple[int, ...]
+    norm: float
+    minimum: float
+    maximum: float
+
+    @property
+    def shape_text(self) -> str:
+        return "×".join(map(str, self.shape))
+
+
+# a tensor of at most this many elements is listed element by element (as `solve` shows a
+# layer of at most 12 values in full)
+LISTED_ELEMENTS = 12
+
+
+@dataclass
+class LayeredTrainingResult(TrainingResult):
+    """A layered network's run (issue 19): its parameters are tensors."""
+
+    problem: LayeredProblem  # type: ignore[assignment]
+    summaries: list[TensorSummary] = field(default_factory=list)
+    listed_outputs: ClassVar[int | None] = 24  # 64 samples × 10 classes: not 640 rows
+
+    @property
+    def parameter_keys(self) -> list[str]:
+        return [compose(FINAL_PREFIX, "param", key) for _, param in self.problem.parameters()
+                for key in param.element_keys()]
+
+    @property
+    def output_keys(self) -> list[str]:
+        problem = self.problem
+        output = problem.output
+        times = [time_suffix(t + 1) for t in range(output.output_shape[0])] if (
+            output.over_time) else [""]
+        return [compose(FINAL_PREFIX, "a", unit + t, problem.sample_suffix(k))
+                for k in range(problem.n_samples) for t in times for unit in problem.output_names]
+
+    @property
+    def parameter_rows(self) -> list[str | TensorSummary]:
+        summaries = iter(self.summaries)  # in the order of the parameters
+        rows: list[str | TensorSummary] = []
+        for _, param in self.problem.parameters():
+            if param.values.size > LISTED_ELEMENTS:
+                rows.append(next(summaries))
+            else:
+                rows += [compose(FINAL_PREFIX, "param", key) for key in param.element_keys()]
+        return rows
+
+
+def train(problem: Problem | LayeredProblem, steps: int | None = None,
+          until_loss: float | None = None,
           on_step: Callable[[int, float], None] | None = None) -> TrainingResult:
     """Run ``steps`` updates (default: the problem's) or until the loss reaches ``until_loss``.
 
     ``on_step(step, loss)`` is called after each update with the loss before it;
     a KeyboardInterrupt it raises ends the run with the state after that update.
     """
+    if isinstance(problem, LayeredProblem):
+        return _train_layered(problem, steps, until_loss, on_step)
     steps = problem.steps if steps is None else steps
     engine = make_engine(problem)
     losses = np.empty(steps + 1)
@@ -119,6 +194,30 @@ def train(problem: Problem, steps: int | None = None, until_loss: float | None =
                               interrupted=True)
     return TrainingResult(problem, solution.losses, solution.steps_run, steps, solution.values,
                           until_loss, solution.stopped)
+
+
+def _train_layered(problem: LayeredProblem, steps: int | None, until_loss: float | None,
+                   on_step: Callable[[int, float], None] | None) -> LayeredTrainingResult:
+    """The run of engine/layered_train.py, its final pass as final.* values."""
+    steps = problem.steps if steps is None else steps
+    run = train_layered(problem, steps, until_loss, on_step)
+    final: dict[str, float] = {}
+    summaries = []
+    for spec, param in problem.parameters():
+        values = run.final.params[problem.layers.index(spec)][param.role]
+        keys = [compose(FINAL_PREFIX, "param", key) for key in param.element_keys()]
+        final.update(zip(keys, values.ravel().tolist(), strict=True))
+        if values.size > LISTED_ELEMENTS:
+            summaries.append(TensorSummary(
+                compose(FINAL_PREFIX, "param", param.tensor_name), values.shape,
+                float(np.linalg.norm(values)), float(values.min()), float(values.max())))
+    result = LayeredTrainingResult(problem, run.losses, run.steps_run, steps, final,
+                                   until_loss, run.stopped, run.interrupted,
+                                   summaries=summaries)
+    outputs = run.final.outs[-1][-1]  # (N, K), or (N, T, K) over a sequence's steps
+    final.update(zip(result.output_keys, outputs.ravel().tolist(), strict=True))
+    final[FINAL_LOSS] = run.final.loss
+    return result
 
 
 @dataclass
@@ -205,18 +304,32 @@ def report_lines(result: TrainingResult, rows: int = 11, digits: int = 4,
         scale = " (log scale)" if _is_log(result) else ""
         lines += ["", f"loss after each update{scale}", *chart]
     final = result.final
-    params = [k for k in result.parameter_keys if k in final]
-    shown = params[:LISTED_PARAMETERS]
-    key_width = max((len(k) for k in [*shown, *result.output_keys, FINAL_LOSS]), default=0)
+    params = [row for row in result.parameter_rows if not isinstance(row, str) or row in final]
+    keys = [row for row in params if isinstance(row, str)]
+    hidden = set(keys[LISTED_PARAMETERS:])
+    shown = [row for row in params if row not in hidden]
+    outputs = [k for k in result.output_keys if k in final]
+    listed = outputs[:result.listed_outputs]
+    key_width = max((len(row if isinstance(row, str) else row.key)
+                     for row in [*shown, *listed, FINAL_LOSS]), default=0)
 
-    def row(key: str) -> str:
-        return f"  {key.ljust(key_width)}  {format_number(final[key], digits)}"
+    def row(key: str | TensorSummary) -> str:
+        if isinstance(key, str):
+            return f"  {key.ljust(key_width)}  {format_number(final[key], digits)}"
+        return (f"  {key.key.ljust(key_width)}  {key.shape_text}: norm "
+                f"{format_number(key.norm, digits)}, min {format_number(key.minimum, digits)}"
+                f", max {format_number(key.maximum, digits)}")
+
+    def more(count: int) -> list[str]:
+        return [f"  … and {count} more (--format json lists them all)"] if count else []
 
     lines += ["", "final parameters", *(row(k) for k in shown)]
-    if len(params) > len(shown):
-        lines.append(f"  … and {len(params) - len(shown)} more (--format json lists them all)")
-    outputs = [k for k in result.output_keys if k in final]
-    lines += ["final outputs", *(row(k) for k in outputs)]
+    lines += more(len(hidden))
+    if result.tensors:
+        lines.append(f"  (a tensor of more than {LISTED_ELEMENTS} elements summed up: "
+                     "--format json lists every element)")
+    lines += ["final outputs", *(row(k) for k in listed)]
+    lines += more(len(outputs) - len(listed))
     lines += ["final loss", row(FINAL_LOSS)]
     return lines
 
@@ -245,6 +358,10 @@ def json_document(result: TrainingResult, rows: int = 11,
         "losses": {key: loss for _, key, loss in result.table(rows)},
         "values": {key: final[key] for key in keys if key in final},
     })
+    if result.tensors:
+        doc["tensors"] = {tensor.key: {"shape": list(tensor.shape), "norm": tensor.norm,
+                                       "min": tensor.minimum, "max": tensor.maximum}
+                          for tensor in result.tensors}
     return finite_only(doc)
 
 

@@ -40,13 +40,17 @@ def moodle(problems: tuple[str, ...], output: str | None, cloze: bool,
     table, input, target, what to compute) and the exact answer with a
     tolerance of one unit of the last of --min-digits significant digits. A
     folder of variants (`backprop vary`) becomes one category, a cloze question
-    per variant: add "a random question" from it to a quiz. Exit status 0, 1
-    for an invalid problem, 2 for usage.
+    per variant: add "a random question" from it to a quiz. A layered network
+    (conv, pooling, dropout, rnn) asks its quiz's questions (without `quiz:` or
+    `expected`, the first ones `backprop quiz` asks), stated as the quiz states
+    them; in --keys the brackets are the keys' own (grad.K[*]: a whole tensor).
+    Exit status 0, 1 for an invalid problem, 2 for usage.
 
     \b
     Examples:
       backprop export moodle problems/grading/exercise.yaml -o quiz.xml
       backprop export moodle problems/grading/exercise.yaml --cloze -o quiz.xml
+      backprop export moodle problems/030_conv_pool_dropout.yaml --keys 'grad.K[*]' -o quiz.xml
       backprop export moodle variants/ -o quiz.xml
     """
     from backprop_cli.app.export import moodle_quiz

@@ -16,7 +16,7 @@ from backprop_cli.cli.common import (
     FiniteRange,
     digits_option,
     format_option,
-    load,
+    load_network,
     user_errors,
     write_output,
 )
@@ -68,17 +68,26 @@ def train(file: str, steps: int | None, until_loss: float | None, rows: int, plo
     loss, and the final parameters and outputs. Ctrl-C stops after the current
     step and prints the state reached (exit status 130).
 
+    Layered networks (conv, pooling, dropout, rnn layers) train too; a
+    parameter tensor of more than 12 elements is summed up (shape, norm, min,
+    max), and --format json lists every element. Their run keeps no value of
+    a step but its loss, so it may run far more steps than solve shows.
+
     \b
     Examples:
       backprop train problems/003d_chain_trained_to_convergence.yaml
+      backprop train problems/030_conv_pool_dropout.yaml --steps 500
+      backprop train problems/031_rnn_bptt.yaml --steps 100 --until-loss 1e-12
       backprop train problem.yaml --steps 1000 --until-loss 1e-6
       backprop train problem.yaml --plot loss.png --format json
     """
     from backprop_cli.app.training import StopOnInterrupt, json_document, report_lines
     from backprop_cli.app.training import train as run
+    from backprop_cli.files.trust import unrecorded_run
 
     check_plot_option(plot)
-    problem = load(file, steps=steps)
+    with unrecorded_run():  # a long run of a layered network records no value per step
+        problem = load_network(file, steps=steps)
     total = problem.steps
     show_bar = progress if progress is not None else (
         total >= PROGRESS_MIN_STEPS and sys.stderr.isatty())

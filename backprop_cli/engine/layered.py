@@ -222,7 +222,11 @@ def _output_z(problem: LayeredProblem, run: Pass) -> Array:
     return last[0]
 
 
-def _backward(problem: LayeredProblem, stacks: list[list[LayerType[Any]]], run: Pass) -> None:
+def _backward(problem: LayeredProblem, stacks: list[list[LayerType[Any]]], run: Pass,
+              worked: bool = True) -> None:
+    """∂L/∂(every output) and the batch's gradients; ``worked``: also ∂L/∂(the input) and
+    each sample's own gradients, which the worked solution shows and a training run
+    (engine/layered_train.py) does without."""
     activation = problem.output.activation
     assert activation is not None
     z, a = _output_z(problem, run), run.outs[-1][-1]
@@ -244,10 +248,15 @@ def _backward(problem: LayeredProblem, stacks: list[list[LayerType[Any]]], run: 
                 cache = run.caches[li][ei]
                 if isinstance(engine_layer, Rnn):
                     run.bptt[li] = engine_layer.bptt(grad, cache, p)
-                grad, grads = engine_layer.backward(grad, cache, p if isinstance(
-                    engine_layer, (Conv, Dense, Rnn)) else {})
+                if not worked and li == ei == 0:  # the input is data: no ∂L/∂x
+                    grads = engine_layer.param_grads(grad, cache, p) if p else {}
+                else:
+                    grad, grads = engine_layer.backward(grad, cache, p if isinstance(
+                        engine_layer, (Conv, Dense, Rnn)) else {})
                 for role, value in grads.items():
                     run.grads[li][role] = value * scale
+        if not worked:
+            return
         run.grad_input = grad
         if problem.has_samples:  # each sample's own gradients (grad.K[…]@k)
             run.sample_grads = [

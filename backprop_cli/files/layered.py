@@ -256,8 +256,8 @@ class _Reader:
             loss=loss, reduction=reduction, learning_rate=learning_rate, steps=steps,
             inputs=inputs, targets=targets, has_samples="samples" in root.entries,
             sequence=self.sequence, loss_at=loss_at)
-        # before anything lists the run's keys (expected, quiz, freeze read them)
-        check_recorded_work(problem)
+        # before anything lists the run's keys (expected and quiz read them)
+        listed = check_recorded_work(problem)
         if (node := root.get("optimizer")) is not None:
             problem.optimizer = read_optimizer(node)
         if (node := root.get("weight_decay")) is not None:
@@ -268,9 +268,9 @@ class _Reader:
             problem.tolerance = _number(node, "tolerance", nonnegative=True)
         if (node := root.get("min_digits")) is not None:
             problem.min_digits = _int(node, "min_digits", 1, MAX_MIN_DIGITS)
-        if (node := root.get("expected")) is not None:
+        if (node := root.get("expected")) is not None and listed:
             problem.expected = self.read_expected(_map(node, "expected"), problem)
-        if (node := root.get("quiz")) is not None:
+        if (node := root.get("quiz")) is not None and listed:
             problem.quiz = self.read_quiz(node, problem)
         if (node := root.get("points")) is not None:
             problem.points = self.read_points(_map(node, "points"), problem)
@@ -717,9 +717,12 @@ def _depth(node: YNode) -> int:
 MAX_RECORDED_VALUES = 2_000_000
 
 
-def check_recorded_work(problem: LayeredProblem) -> None:
+def check_recorded_work(problem: LayeredProblem) -> bool:
     """Refuse a run whose recording would not fit the budget: a small file with
-    ``steps: 1000000`` must not make the tool take gigabytes (docs/security.md)."""
+    ``steps: 1000000`` must not make the tool take gigabytes (docs/security.md). For a run
+    that records nothing (:func:`trust.unrecorded_run`, ``backprop train``) only the work
+    budget applies, and False says that its keys are too many to list (its ``expected``
+    and ``quiz``, which the run does not use, are then not read)."""
     time = max(problem.time_steps, 1)
     elements = sum(math.prod(layer.output_shape) for layer in problem.layers)
     parameters = sum(param.values.size for _, param in problem.parameters())
@@ -728,8 +731,11 @@ def check_recorded_work(problem: LayeredProblem) -> None:
     per_step = 5 * elements * problem.n_samples * time + 4 * parameters
     trust.check_work(parameters, problem.n_samples * time, problem.steps)
     recorded = max(problem.steps, 1) * per_step
-    if recorded > MAX_RECORDED_VALUES and not trust.big_allowed():
+    if recorded <= MAX_RECORDED_VALUES or trust.big_allowed():
+        return True
+    if not trust.run_unrecorded():
         raise ProblemError(f"{problem.steps:,} step{'s' * (problem.steps != 1)} of this "
                            f"network record about {recorded:,} values, over the limit of "
                            f"{MAX_RECORDED_VALUES:,} (a layered network's run keeps every "
                            f"value of every step); {trust.BIG_HINT}", None, problem.path)
+    return False

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from collections.abc import Iterator
 
 from backprop_cli.errors import Mark, ProblemError
 
@@ -43,7 +44,7 @@ WORK_BUDGET = 10_000_000_000
 STEP_COST = 40_000
 MAX_INIT_VALUES = 50_000_000
 
-_state: dict[str, bool] = {"allow_outside": False, "allow_big": False}
+_state: dict[str, bool] = {"allow_outside": False, "allow_big": False, "unrecorded": False}
 _roots: list[str] = []  # real paths of the trees being checked
 _inputs: set[tuple[int, int]] = set()  # (device, inode) of every file read
 _repository: list[str | None] = []  # the repository root, once looked up
@@ -70,6 +71,23 @@ def big_allowed() -> bool:
 
 
 BIG_HINT = "pass --allow-big for a deliberate big run"
+
+
+@contextlib.contextmanager
+def unrecorded_run() -> Iterator[None]:
+    """Files read within are for a run that records no value per step (``backprop
+    train``): a layered file's limit on the values its run records does not apply to
+    them (its memory is flat in the steps); the work budget does."""
+    before = _state["unrecorded"]
+    _state["unrecorded"] = True
+    try:
+        yield
+    finally:
+        _state["unrecorded"] = before
+
+
+def run_unrecorded() -> bool:
+    return _state["unrecorded"]
 
 
 def check_work(parameters: int, samples: int, steps: int) -> None:
@@ -104,6 +122,7 @@ def reset() -> None:
     _repository.clear()
     _state["allow_outside"] = False
     _state["allow_big"] = False
+    _state["unrecorded"] = False
 
 
 def repository_root() -> str | None:

@@ -17,6 +17,7 @@ from backprop_cli.files.loader import kind_node, layered_network
 from backprop_cli.files.yamlio import YScalar, parse_yaml, read_text
 from backprop_cli.kinds.base import Exercise, ExerciseKind
 from backprop_cli.kinds.network import KIND as NETWORK
+from backprop_cli.model.layered import LayeredProblem
 from backprop_cli.model.problem import Problem
 from backprop_cli.render.sanitize import display_path
 
@@ -82,15 +83,22 @@ def parse_exercise(text: str, path: str = "<input>", steps: int | None = None,
     return exercise
 
 
+def load_network(path: str | Path, steps: int | None = None) -> Problem | LayeredProblem:
+    """A network problem file, dense or layered (for the commands that take both: train,
+    export); ProblemError (path set) for another kind of exercise."""
+    exercise = load_exercise(path, steps=steps)
+    if not isinstance(exercise, (Problem, LayeredProblem)):  # the kind names the reason
+        raise ProblemError(f"a {exercise.kind} exercise (kind: {exercise.kind}) has no "
+                           "network; use backprop solve, check or derive", path=str(path))
+    return exercise
+
+
 def load_problem(path: str | Path, steps: int | None = None) -> Problem:
     """A network problem file; ProblemError (path set) for anything else, another kind
     of exercise included (for the commands that need a network: quiz, train, ...)."""
-    exercise = load_exercise(path, steps=steps)
-    if not isinstance(exercise, Problem):  # narrows the type; the kind names the reason
-        if exercise.kind == "layered":
-            raise ProblemError("a network with conv, pooling, dropout or rnn layers works "
-                               "with backprop solve, check and quiz only (not yet this command)",
-                               path=str(path))
-        raise ProblemError(f"a {exercise.kind} exercise (kind: {exercise.kind}) has no "
-                           "network; use backprop solve, check or derive", path=str(path))
+    exercise = load_network(path, steps=steps)
+    if not isinstance(exercise, Problem):  # narrows the type
+        raise ProblemError("a network with conv, pooling, dropout or rnn layers works "
+                           "with backprop solve, check and quiz only (not yet this command)",
+                           path=str(path))
     return exercise

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
@@ -47,15 +47,20 @@ class MoodleValue:
     exact: float
     tolerance: float
     points: float = 1.0
+    words: str = ""  # the question in words, when the exercise has no LaTeX notation
 
 
 @record(frozen=True)
 class MoodleExercise:
-    """One problem (or one student's variant) and the values it asks."""
+    """One problem (or one student's variant) and the values it asks: a dense network's
+    (``problem``: its table and LaTeX symbols), or another's stated as the lines of text
+    its quiz gives (``given``, a layered network's) under its ``title``."""
 
     name: str
-    problem: Problem
+    problem: Problem | None
     values: tuple[MoodleValue, ...]
+    title: str = ""
+    given: tuple[str, ...] = ()
 
 
 @record(frozen=True)
@@ -106,10 +111,8 @@ def _question(kind: str, name: str, html: str, points: float) -> ET.Element:
 
 
 def _numerical(exercise: MoodleExercise, value: MoodleValue) -> ET.Element:
-    notation = LatexNotation(exercise.problem, GIVEN_DIGITS)
-    html = (statement(exercise.problem) + "<p>Compute "
-            f"\\({notation.symbol(value.key)}\\) (<code>{_escape(value.key)}</code>), with at "
-            "least 3 significant digits.</p>")
+    html = (_statement(exercise) + f"<p>Compute {_asked(exercise)(value)} "
+            f"(<code>{_escape(value.key)}</code>), with at least 3 significant digits.</p>")
     question = _question("numerical", f"{exercise.name}: {value.key}", html, value.points)
     answer = ET.SubElement(question, "answer", fraction="100", format="moodle_auto_format")
     _text(answer, _number(value.exact))
@@ -122,14 +125,14 @@ def _numerical(exercise: MoodleExercise, value: MoodleValue) -> ET.Element:
 
 
 def _cloze(exercise: MoodleExercise) -> ET.Element:
-    notation = LatexNotation(exercise.problem, GIVEN_DIGITS)
+    asked = _asked(exercise)
     weights = cloze_weights([value.points for value in exercise.values])
     rows = "".join(
-        f"<tr><td>\\({notation.symbol(value.key)}\\)</td><td><code>{_escape(value.key)}</code>"
+        f"<tr><td>{asked(value)}</td><td><code>{_escape(value.key)}</code>"
         f"</td><td>{{{weight}:NUMERICAL:={_number(value.exact)}:{_number(value.tolerance)}}}"
         "</td></tr>"
         for value, weight in zip(exercise.values, weights, strict=True))
-    html = (statement(exercise.problem) + "<p>Compute, with at least 3 significant digits:</p>"
+    html = (_statement(exercise) + "<p>Compute, with at least 3 significant digits:</p>"
             f"<table border=\"1\"><tbody>{rows}</tbody></table>")
     total = math.fsum(value.points for value in exercise.values)
     question = _question("cloze", exercise.name, html, total)
@@ -144,6 +147,22 @@ def cloze_weights(points: Sequence[float]) -> list[int]:
 
 
 # ------------------------------------------------------------------ statement
+
+
+def _statement(exercise: MoodleExercise) -> str:
+    """A dense network's table, or the lines its quiz states for another network."""
+    if exercise.problem is not None:
+        return statement(exercise.problem)
+    given = "\n".join(exercise.given)
+    return f"<p><b>{_escape(exercise.title)}</b></p><pre>{_escape(given)}</pre>"
+
+
+def _asked(exercise: MoodleExercise) -> Callable[[MoodleValue], str]:
+    """What a question names: the value's LaTeX symbol (a dense network), else its words."""
+    if exercise.problem is None:
+        return lambda value: _escape(value.words or value.key)
+    notation = LatexNotation(exercise.problem, GIVEN_DIGITS)
+    return lambda value: f"\\({notation.symbol(value.key)}\\)"
 
 
 def statement(problem: Problem) -> str:

@@ -7,12 +7,14 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from backprop_cli.app.grading import tolerance_for
 from backprop_cli.cli import cli
 from backprop_cli.engine import solve
 from backprop_cli.kinds.exercise import load_problem
+from backprop_cli.model.questions import DEFAULT_LIMIT
 from backprop_cli.render.moodle import cloze_weights
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -128,3 +130,89 @@ def test_cloze_weights_are_whole_numbers_in_the_ratio_of_the_points() -> None:
     assert cloze_weights([1, 1, 2]) == [1, 1, 2]
     assert cloze_weights([0.5, 1, 1.5]) == [1, 2, 3]
     assert cloze_weights([1 / 3, 1]) == [1, 3]
+
+
+# ---------------------------------------------------------------- layered networks (issue 19)
+
+CONV = ROOT / "problems" / "030_conv_pool_dropout.yaml"
+RNN = ROOT / "problems" / "031_rnn_bptt.yaml"
+
+
+def _layered_values(path: Path) -> dict[str, float]:
+    from backprop_cli.engine.layered import solve_layered
+    from backprop_cli.kinds.exercise import load_exercise
+    from backprop_cli.model.layered import LayeredProblem
+
+    problem = load_exercise(path)
+    assert isinstance(problem, LayeredProblem)
+    return solve_layered(problem).values
+
+
+def test_a_layered_file_and_a_dense_one_exported_together() -> None:
+    """030 asks its `expected` keys (brackets in them), the dense file its `quiz:`."""
+    from backprop_cli.kinds.exercise import load_exercise
+
+    quiz = _export(str(CONV), str(EXAMPLE))
+    questions = quiz.findall("question")
+    conv = load_exercise(CONV)
+    asked = list(conv.expected)  # type: ignore[attr-defined]
+    assert [q.get("type") for q in questions] == (
+        ["category"] + ["numerical"] * len(asked) + ["category"] + ["numerical"] * len(KEYS))
+    values = _layered_values(CONV)
+    title = conv.title
+    for question, key in zip(questions[1:len(asked) + 1], asked, strict=True):
+        assert _text(question, "name/text") == f"{title}: {key}"  # z.C[1,2,3] as written
+        answer = question.find("answer")
+        assert answer is not None and answer.get("fraction") == "100"
+        exact = float(_text(answer, "text"))
+        assert abs(exact - values[key]) <= 1e-9 * max(1.0, abs(values[key]))
+        assert float(_text(answer, "tolerance")) == tolerance_for(values[key])
+        statement = html.unescape(_text(question, "questiontext/text"))
+        assert f"(<code>{key}</code>)" in statement
+        assert "layer 1 C: conv2d, 1 filter 2×2" in statement
+        assert "K[1,1,2,2] = -1" in statement
+    assert _text(questions[1], "answer/tolerance") == "0.001"  # z.C[1,1,1] = 0.5
+    dense = solve(load_problem(str(EXAMPLE))).values
+    for question, key in zip(questions[len(asked) + 2:], KEYS, strict=True):
+        assert abs(float(_text(question, "answer/text")) - dense[key]) <= 1e-9 * max(
+            1.0, abs(dense[key]))
+
+
+def test_layered_keys_with_time_steps_and_globs(tmp_path: Path) -> None:
+    """`#t` in names and cloze text; `--keys` with the keys' own brackets."""
+    quiz = _export(str(RNN), "--keys", "grad.a.h#*", "--keys", "new.*")
+    questions = quiz.findall("question")[1:]
+    keys = ["grad.a.h#3", "grad.a.h#2", "grad.a.h#1", "new.w", "new.u", "new.b", "new.v"]
+    values = _layered_values(RNN)
+    assert [_text(q, "name/text").rsplit(": ", 1)[1] for q in questions] == keys
+    for question, key in zip(questions, keys, strict=True):
+        assert float(_text(question, "answer/text")) == pytest.approx(values[key], rel=1e-9)
+    assert "∂L/∂(the output) of h at time step 3" in _text(questions[0], "questiontext/text")
+    cloze = _export(str(CONV), "--cloze", "--keys", "grad.K[*]")
+    text = html.unescape(_text(cloze.findall("question")[1], "questiontext/text"))
+    gaps = GAP.findall(text)
+    conv = _layered_values(CONV)
+    kernel = [f"grad.K[1,1,{i},{j}]" for i in (1, 2) for j in (1, 2)]
+    assert [f"<code>{key}</code>" in text for key in kernel] == [True] * 4
+    assert [float(exact) for _, exact, _ in gaps] == pytest.approx(
+        [conv[key] for key in kernel], rel=1e-9)
+
+
+def test_layered_default_questions_without_quiz_or_expected(tmp_path: Path) -> None:
+    """No `quiz:`, no `expected`: the quiz's first questions of step 1."""
+    text = RNN.read_text(encoding="utf-8")
+    path = tmp_path / "bare.yaml"
+    path.write_text(text[:text.index("expected:")], encoding="utf-8")
+    questions = _export(str(path)).findall("question")[1:]
+    names = [_text(q, "name/text").rsplit(": ", 1)[1] for q in questions]
+    assert names[:4] == ["z.h#1", "a.h#1", "dadz.h#1", "z.h#2"] and len(names) == DEFAULT_LIMIT
+    with_quiz = tmp_path / "quiz.yaml"
+    with_quiz.write_text(text + "quiz: ['grad.?']\n", encoding="utf-8")
+    questions = _export(str(with_quiz)).findall("question")[1:]
+    assert [_text(q, "name/text").rsplit(": ", 1)[1] for q in questions] == [
+        "grad.w", "grad.u", "grad.b", "grad.v"]
+
+
+def test_layered_errors() -> None:
+    result = CliRunner().invoke(cli, ["export", "moodle", str(CONV), "--keys", "grad.Q[*]"])
+    assert result.exit_code == 2 and "matches no computed value key" in result.stderr

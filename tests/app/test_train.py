@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from backprop_cli.app.training import StopOnInterrupt, TrainingResult, report_lines, train
 from backprop_cli.cli import cli
-from backprop_cli.kinds.exercise import load_problem
+from backprop_cli.kinds.exercise import load_exercise, load_problem
+from backprop_cli.numfmt import format_number
 from backprop_cli.render.textplot import loss_chart, spaced
 from tests.conftest import PROBLEMS
 
@@ -161,7 +162,9 @@ def test_command_until_loss() -> None:
     assert document["steps_run"] < 1000
 
 
-def test_command_ctrl_c_prints_the_state_and_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+def press_ctrl_c_after_step_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command's run gets a KeyboardInterrupt from its callback after update 3, as a
+    Ctrl-C arrives (StopOnInterrupt raises it at the step boundary)."""
     import backprop_cli.app.training as training
 
     real = training.train
@@ -176,6 +179,10 @@ def test_command_ctrl_c_prints_the_state_and_exits_130(monkeypatch: pytest.Monke
         return real(problem, until_loss=until_loss, on_step=press_ctrl_c)
 
     monkeypatch.setattr(training, "train", interrupted)
+
+
+def test_command_ctrl_c_prints_the_state_and_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    press_ctrl_c_after_step_3(monkeypatch)
     result = run(str(CHAIN))
     assert result.exit_code == 130
     assert "interrupted (Ctrl-C) after step 3: the state reached" in result.output
@@ -228,3 +235,164 @@ def test_a_zero_loss_gets_no_bar_on_the_log_chart_not_a_fake_floor() -> None:
     assert chart[1] == "0.0001 ┤██▁"  # the bottom row: three bars, none for the two zeros
     assert chart[1].startswith("0.0001 ")  # the axis ends at the smallest real loss
     assert "no bar" not in "".join(loss_chart([3.0, 2.0, 0.0], width=3))  # a linear axis
+
+
+# ---------------------------------------------------------------- layered networks (issue 19)
+
+CONV = PROBLEMS / "030_conv_pool_dropout.yaml"
+RNN = PROBLEMS / "031_rnn_bptt.yaml"
+
+RNN_THREE_STEPS = """\
+A recurrent unit unrolled over three steps: BPTT by hand
+gradient descent, learning rate 0.1: 3 of 3 steps
+
+ step  loss       key
+    1  0.01688    loss
+    2  0.0003431  step2.loss
+    3  1.818e-5   step3.loss
+final  1.07e-6    final.loss
+
+loss after each update (log scale)
+ 0.0169 ┤█
+        ┤█
+        ┤█
+        ┤█▆
+        ┤██
+        ┤██▃
+        ┤███
+1.07e-6 ┤███▁
+        └────
+         0 updates 3
+
+final parameters
+  final.w      0.4859
+  final.u      0.929
+  final.b      0.1546
+  final.v      1.505
+final outputs
+  final.a.y#1  0.8507
+  final.a.y#2  1.094
+  final.a.y#3  0.4985
+final loss
+  final.loss   1.07e-6
+"""
+
+
+def test_layered_plain_output_exactly() -> None:
+    from tests.engine.test_layered_train import rnn_run_by_hand
+
+    result = run(str(RNN), "--steps", "3", "--rows", "0")
+    assert result.exit_code == 0, result.output
+    assert result.output == RNN_THREE_STEPS
+    # its numbers are BPTT written out, to 4 significant digits
+    losses, params, outputs = rnn_run_by_hand(3)
+    shown = {line.split()[-1]: line.split()[1] for line in RNN_THREE_STEPS.splitlines()[4:8]}
+    assert [float(shown[key]) for key in ("loss", "step2.loss", "step3.loss", "final.loss")
+            ] == [float(f"{loss:.4g}") for loss in losses]
+    rows = dict(line.split() for line in RNN_THREE_STEPS.splitlines()[-12:] if "final." in line)
+    for name, value in params.items():
+        assert float(rows[f"final.{name}"]) == float(f"{value:.4g}")
+    for t, value in enumerate(outputs, start=1):
+        assert float(rows[f"final.a.y#{t}"]) == float(f"{value:.4g}")
+
+
+def test_layered_losses_are_the_loops_written_out() -> None:
+    from tests.engine.test_layered_train import conv_by_hand, rnn_by_hand
+
+    conv = train(load_exercise(CONV), steps=30)
+    assert conv.losses == pytest.approx(conv_by_hand(30), rel=1e-12)
+    assert [conv.loss_key(k) for k in (0, 1, 30)] == ["loss", "step2.loss", "final.loss"]
+    rnn = train(load_exercise(RNN), steps=12)
+    assert rnn.losses == pytest.approx(rnn_by_hand(12), rel=1e-9)
+
+
+def test_layered_until_loss_stops_at_the_first_loss_reached() -> None:
+    from tests.engine.test_layered_train import rnn_by_hand
+
+    losses = rnn_by_hand(40)
+    target = losses[6] * 0.999  # reached first after 7 updates (the losses only fall)
+    assert losses[7] <= target < losses[6]
+    result = run(str(RNN), "--steps", "40", "--until-loss", repr(target), "--format", "json")
+    document = json.loads(result.output)
+    assert document["steps_run"] == 7
+    assert document["stopped"] == f"loss {losses[7]:.6g} reached {target:g} after 7 updates"
+    assert document["values"]["final.loss"] == pytest.approx(losses[7], rel=1e-9)
+
+
+def test_layered_json_document_lists_every_element_and_sums_up_big_tensors(
+        tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.engine.test_layered_train import random_conv
+
+    path = random_conv(tmp_path, 7)  # kernel 2×2×3×3 = 36 elements, dense 3×8 = 24
+    result = run(str(path), "--steps", "5", "--rows", "3", "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert list(document) == ["file", "title", "learning_rate", "steps", "steps_run",
+                              "until_loss", "stopped", "interrupted", "losses", "values",
+                              "tensors"]
+    assert list(document["losses"]) == ["loss", "step5.loss", "final.loss"]
+    values = document["values"]
+    problem = load_exercise(path)
+    solved = train(problem, steps=5)
+    kernel = [values[f"final.W1[{f},{c},{i},{j}]"] for f in (1, 2) for c in (1, 2)
+              for i in (1, 2, 3) for j in (1, 2, 3)]
+    assert len(values) == 36 + 2 + 24 + 3 + 2 * 3 + 1  # parameters, outputs, loss
+    assert list(values)[-7:] == [f"final.a.{unit}@{k}" for k in (1, 2) for unit in "pqr"] + [
+        "final.loss"]
+    assert document["tensors"]["final.W1"] == {
+        "shape": [2, 2, 3, 3], "norm": pytest.approx(float(np.linalg.norm(kernel))),
+        "min": min(kernel), "max": max(kernel)}
+    assert set(document["tensors"]) == {"final.W1", "final.W4"}  # b1 (2), b4 (3): in full
+    assert values["final.loss"] == solved.final["final.loss"]
+    lines = report_lines(solved, digits=4)
+    section = lines[lines.index("final parameters") + 1:lines.index("final outputs")]
+    # in the order of the parameters: each tensor summed up, each bias in full
+    assert [line.split()[0] for line in section[:-1]] == [
+        "final.W1", "final.b1[1]", "final.b1[2]", "final.W4", "final.b4[1]", "final.b4[2]",
+        "final.b4[3]"]
+    norm, low, high = (format_number(number, 4) for number in (
+        float(np.linalg.norm(kernel)), min(kernel), max(kernel)))
+    assert section[0].split(None, 1)[1] == f"2×2×3×3: norm {norm}, min {low}, max {high}"
+    assert section[-1] == ("  (a tensor of more than 12 elements summed up: --format json "
+                           "lists every element)")
+
+
+def test_layered_outputs_of_many_samples_are_listed_up_to_24(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.engine.test_layered_train import random_conv
+
+    path = random_conv(tmp_path, 8)
+    text = path.read_text(encoding="utf-8")
+    samples = text[text.index("samples:\n") + len("samples:\n"):]
+    path.write_text(text + samples * 9, encoding="utf-8")  # 20 samples × 3 outputs
+    lines = report_lines(train(load_exercise(path), steps=1))
+    outputs = lines[lines.index("final outputs") + 1:lines.index("final loss")]
+    assert len(outputs) == 25 and outputs[-1] == "  … and 36 more (--format json lists them all)"
+
+
+def test_layered_ctrl_c_prints_the_state_and_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.engine.test_layered_train import rnn_run_by_hand
+
+    press_ctrl_c_after_step_3(monkeypatch)
+    result = run(str(RNN), "--steps", "50")
+    assert result.exit_code == 130
+    assert "gradient descent, learning rate 0.1: 3 of 50 steps" in result.output
+    assert "interrupted (Ctrl-C) after step 3: the state reached" in result.output
+    w = rnn_run_by_hand(3)[1]["w"]
+    assert f"  final.w      {w:.4g}\n" in result.output
+
+
+def test_layered_long_run_past_what_solve_would_record() -> None:
+    """solve refuses 14,000 steps of the conv exercise (it keeps every value of every
+    step); train keeps the losses only."""
+    from tests.engine.test_layered_train import conv_by_hand
+
+    assert CliRunner().invoke(cli, ["solve", str(CONV), "--steps", "14000"]).exit_code == 1
+    result = run(str(CONV), "--steps", "14000", "--until-loss", "4.9e-5", "--format", "json")
+    assert result.exit_code == 0, result.output
+    reached = next(k for k, loss in enumerate(conv_by_hand(20)) if loss <= 4.9e-5)
+    assert json.loads(result.output)["steps_run"] == reached
+
+
+def test_a_derivative_exercise_is_still_refused() -> None:
+    result = run(str(PROBLEMS / "003e_derivative_polynomial.yaml"))
+    assert result.exit_code == 1 and "has no network" in result.output
