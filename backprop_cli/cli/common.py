@@ -25,6 +25,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
     from backprop_cli.kinds.base import Exercise
+    from backprop_cli.model.layered import LayeredProblem
     from backprop_cli.model.problem import Problem
 
 
@@ -70,6 +71,15 @@ def load(path: str, steps: int | None = None) -> Problem:
 
     with user_errors(path):
         return load_problem(path, steps=steps)
+
+
+def load_network(path: str, steps: int | None = None) -> Problem | LayeredProblem:
+    """A network problem, dense or layered (conv, pooling, dropout, rnn), or a clean exit
+    for anything else."""
+    from backprop_cli.kinds.exercise import load_network as load_any  # lazy: start-up
+
+    with user_errors(path):
+        return load_any(path, steps=steps)
 
 
 def load_exercise(path: str, steps: int | None = None) -> Exercise:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from backprop_cli.errors import ProblemError, suggest
 from backprop_cli.files.loader import kind_node, layered_network
@@ -22,6 +22,8 @@ from backprop_cli.render.sanitize import display_path
 
 if TYPE_CHECKING:
     from pathlib import Path  # annotations only: pathlib costs start-up time
+
+    from backprop_cli.model.layered import LayeredProblem
 
 # kind name -> the module that holds its KIND. The network kind, which nearly every
 # file is, is imported with this module; the others on their first file (each costs
@@ -85,12 +87,25 @@ def parse_exercise(text: str, path: str = "<input>", steps: int | None = None,
 def load_problem(path: str | Path, steps: int | None = None) -> Problem:
     """A network problem file; ProblemError (path set) for anything else, another kind
     of exercise included (for the commands that need a network: quiz, train, ...)."""
+    return _dense(load_exercise(path, steps=steps), path)
+
+
+def load_network(path: str | Path, steps: int | None = None) -> Problem | LayeredProblem:
+    """A network problem file, dense or layered (conv, pooling, dropout, rnn): for the
+    commands that handle both (gradcheck, probe, surface); ProblemError for any other
+    exercise."""
     exercise = load_exercise(path, steps=steps)
+    if exercise.kind == "layered":
+        return cast("LayeredProblem", exercise)
+    return _dense(exercise, path)
+
+
+def _dense(exercise: Exercise, path: str | Path) -> Problem:
     if not isinstance(exercise, Problem):  # narrows the type; the kind names the reason
         if exercise.kind == "layered":
             raise ProblemError("a network with conv, pooling, dropout or rnn layers works "
-                               "with backprop solve, check and quiz only (not yet this command)",
-                               path=str(path))
+                               "with backprop solve, check, quiz, gradcheck, probe and surface "
+                               "only (not yet this command)", path=str(path))
         raise ProblemError(f"a {exercise.kind} exercise (kind: {exercise.kind}) has no "
                            "network; use backprop solve, check or derive", path=str(path))
     return exercise
