@@ -71,7 +71,8 @@ def surface(file: str, x_name: str, y_name: str, steps: int | None, plot: str | 
     Examples:
       backprop surface problems/003d_chain_trained_to_convergence.yaml w1 w2
       backprop surface problems/031_rnn_bptt.yaml w u --steps 50
-      backprop surface problems/030_conv_pool_dropout.yaml 'K[1,1,1,1]' 'W5[1,4]'
+      backprop surface problems/030_conv_pool_dropout.yaml 'K[1,1,1,1]' 'W5[1,4]' \\
+        --x-range -2:2 --y-range -2:2
       backprop surface problems/003d_chain_trained_to_convergence.yaml w1 w2 --plot surface.png
       backprop surface problem.yaml w1 b1 --steps 200 --x-range -1:1 --format json
     """
