@@ -193,7 +193,7 @@ class LayeredLoss:
             losses[step - 1] = run.loss
             params = updater.step(params, run.grads)
             if not all(np.isfinite(v).all() for p in params for v in p.values()):
-                raise NumericError(f"the parameters overflow at step {step}")
+                raise NumericError(f"the numbers overflow at step {step}")
             read(step)
         losses[steps] = forward_pass(problem, stacks, params, None).loss
         if not np.isfinite(losses).all():

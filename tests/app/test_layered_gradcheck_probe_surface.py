@@ -397,7 +397,7 @@ def test_surface_path_is_gradient_descent_and_others_may_train() -> None:
     assert both.final["final.v"] != 1.5 and both.train_others
 
 
-def test_surface_errors_on_a_layered_file() -> None:
+def test_surface_errors_on_a_layered_file(tmp_path: Path) -> None:
     problem = load_network(CONV)
     with pytest.raises(SurfaceError, match=r"no parameter 'K\[1,1,3,1\]' \(did you mean"):
         loss_surface(problem, "K[1,1,3,1]", "c[1]")
@@ -405,6 +405,23 @@ def test_surface_errors_on_a_layered_file() -> None:
         loss_surface(problem, "c[1]", "c[1]")
     result = run("surface", str(CONV), "K[1,1,9,9]", "c[1]")
     assert result.exit_code == 2 and "no parameter 'K[1,1,9,9]'" in result.output
+    # h_t = h_{t−1} + x_t with α = 10¹⁰: each step multiplies the error by about 10¹⁰
+    blow = tmp_path / "blow.yaml"
+    blow.write_text("""network:
+  inputs: [x]
+  layers:
+    - {type: rnn, units: [h], activation: identity, weights: [[1]], recurrent: [[1]]}
+    - {units: [y], weights: [[1]]}
+sequence: [[1], [1]]
+target: [0]
+learning_rate: 1e10
+loss: half_squared_error
+steps: 20
+""")
+    result = run("surface", str(blow), "W1[1,1]", "U1[1,1]")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"{blow}: gradient descent did not stay finite: the "
+                                    "numbers overflow at step ")
 
 
 def test_surface_plain_output_of_a_small_file(tmp_path: Path) -> None:
