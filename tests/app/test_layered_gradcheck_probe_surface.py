@@ -161,6 +161,15 @@ def test_random_layered_networks_pass(make: Any, activation: str, other: str,
 # ------------------------------------------------------------------ gradcheck
 
 
+@pytest.mark.parametrize("args", [["gradcheck"], ["probe", "x=+1"], ["surface", "x", "y"]])
+def test_an_exercise_without_a_network_is_still_refused(args: list[str]) -> None:
+    derivative = PROBLEMS / "003e_derivative_polynomial.yaml"
+    result = run(args[0], str(derivative), *args[1:])
+    assert result.exit_code == 1
+    assert result.output == (f"{derivative}: a derivative exercise (kind: derivative) has no "
+                             "network; use backprop solve, check or derive\n")
+
+
 @pytest.mark.parametrize("path", [CONV, RNN, CONV1D], ids=lambda p: p.stem)
 def test_the_layered_problems_pass_the_gradient_check(path: Path) -> None:
     result = check_gradients(load_network(path))
