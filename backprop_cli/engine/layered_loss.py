@@ -110,7 +110,7 @@ class LayeredLoss:
         if tail is None:  # the same problem from layer `start` on, its input that layer's
             tail = self._tails[start] = records.replace(
                 self.problem, layers=self.problem.layers[start:])
-        tail.inputs = self._inputs[start]
+        tail.inputs = self._inputs[start]  # (start 0: the problem's own, unchanged)
         run = forward_pass(tail, self.stacks[start:], self.params[start:], None)
         for k, outs in enumerate(run.outs[:-1]):
             self._inputs[start + k + 1] = outs[-1]
@@ -127,9 +127,7 @@ class LayeredLoss:
         Raises NumericError when the loss is not finite: there is no gradient to look at.
         """
         loss, grads = self.gradient_arrays()
-        flat = np.concatenate([grads[li][role].ravel() for li, role, _ in self._tensors()]
-                              or [np.zeros(0)])
-        return loss, dict(zip(self._places, flat.tolist(), strict=True))
+        return loss, dict(zip(self._places, self._flat(grads), strict=True))
 
     def gradient_arrays(self) -> tuple[float, list[dict[str, Array]]]:
         """The loss and the gradient of each layer's parameters (layer -> role -> array)."""
@@ -141,10 +139,12 @@ class LayeredLoss:
         backward_pass(self.problem, self.stacks, run)
         return run.loss, run.grads
 
-    def _tensors(self) -> list[tuple[int, str, int]]:
-        """(layer, role, size) of every parameter tensor, in the order of the file."""
-        return [(li, param.role, param.values.size)
-                for li, spec in enumerate(self.problem.layers) for param in spec.params]
+    def _flat(self, arrays: list[dict[str, Array]]) -> list[float]:
+        """Every element of a value per parameter (layer -> role -> array), in the order of
+        :attr:`names`."""
+        parts = [arrays[li][param.role].ravel()
+                 for li, spec in enumerate(self.problem.layers) for param in spec.params]
+        return np.concatenate(parts).tolist() if parts else []
 
     def kinks_between(self, plus: Forward, minus: Forward) -> list[str]:
         """What is not differentiable between two passes that moved one parameter:
@@ -198,9 +198,7 @@ class LayeredLoss:
         losses[steps] = forward_pass(problem, stacks, params, None).loss
         if not np.isfinite(losses).all():
             raise NumericError("the loss overflows on the way")
-        flat = np.concatenate([params[li][role].ravel() for li, role, _ in self._tensors()]
-                              or [np.zeros(0)])
-        return Descent(path, losses, dict(zip(self._places, flat.tolist(), strict=True)))
+        return Descent(path, losses, dict(zip(self._places, self._flat(params), strict=True)))
 
 
 def _kink(layer: LayerType[Any], plus: Any, minus: Any) -> str | None:
