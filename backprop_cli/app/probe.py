@@ -11,7 +11,9 @@ see (½·Δpᵀ·H·Δp and smaller terms), which shrinks like Δp².
 
 A nudge is a change, ``w2+=0.1``, ``w1-=0.05`` or ``w2=+0.1`` (a plus sign), or a new
 value, ``w2=0.6`` or ``w1:=-0.3``. ``w1=-0.3`` could be read either way (set to −0.3, or
-lower by 0.3), so it is refused with both spellings that say which.
+lower by 0.3), so it is refused with both spellings that say which. A layered network's
+parameters are its elements' keys: ``K[1,1,2,2]+=0.1``, ``c[1]=0.4``, an rnn's ``u-=0.1``
+(:mod:`backprop_cli.engine.layered_loss`).
 
 Value keys: ``loss``, ``<p>``, ``grad.<p>``, ``nudged.<p>``, ``nudged.loss``,
 ``predicted_change``, ``actual_change``, ``difference`` (actual − predicted).
@@ -23,13 +25,18 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from backprop_cli.engine.paramspace import Point, exact, unknown_parameter
-from backprop_cli.model.keys import value_key
+from backprop_cli.engine.layered_loss import LayeredLoss
+from backprop_cli.engine.paramspace import Point, exact, no_parameter
+from backprop_cli.model.keys import split_key, value_key
+from backprop_cli.model.layered import LayeredProblem
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
 from backprop_cli.render.jsonout import finite_only
 
-_NUDGE = re.compile(r"^\s*(?P<name>[^\W\d][\w^]*)\s*(?P<op>:=|\+=|-=|−=|=)\s*(?P<number>\S+)\s*$")
+# the name is a parameter's key: a name, and a tensor element's index in brackets
+# (K[1,1,2,2]); model/keys.split_key checks it
+_NUDGE = re.compile(r"^\s*(?P<name>[^\W\d][\w^]*(?:\[[^\]]*\])?)\s*(?P<op>:=|\+=|-=|−=|=)\s*"
+                    r"(?P<number>\S+)\s*$")
 
 
 class NudgeError(ValueError):
@@ -64,6 +71,10 @@ def parse_nudge(text: str) -> Nudge:
     if not math.isfinite(amount):
         raise NudgeError(f"'{text}': the number must be finite")
     name, op = match.group("name"), match.group("op")
+    parts = split_key(name)
+    if parts is None or parts.kind != "param" or parts.text != name:
+        raise NudgeError(f"'{text}': '{name}' is not a parameter's name (a tensor element's "
+                         "indices count from 1: K[1,1,2,2])")
     if op == ":=":
         return Nudge(name, value=amount)
     if op == "+=":
@@ -98,7 +109,7 @@ class Moved:
 
 @dataclass
 class ProbeResult:
-    problem: Problem
+    problem: Problem | LayeredProblem
     loss: float
     new_loss: float
     moved: list[Moved] = field(default_factory=list)
@@ -148,17 +159,23 @@ class ProbeResult:
         return f"If {said}{comma} the loss should {should}; it {does}."
 
 
-def probe(problem: Problem, nudges: list[Nudge]) -> ProbeResult:
+def probe(problem: Problem | LayeredProblem, nudges: list[Nudge]) -> ProbeResult:
     """The loss, its gradient, and the loss with the nudged parameters."""
-    problem = exact(problem)
+    point: Point | LayeredLoss
+    if isinstance(problem, LayeredProblem):
+        point = LayeredLoss(problem)
+        names = point.names
+    else:
+        problem = exact(problem)
+        point = Point(problem)
+        names = list(problem.parameters)
     seen: set[str] = set()
     for nudge in nudges:
-        if nudge.name not in problem.parameters:
-            raise NudgeError(unknown_parameter(nudge.name, problem))
+        if nudge.name not in names:
+            raise NudgeError(no_parameter(nudge.name, names))
         if nudge.name in seen:
             raise NudgeError(f"'{nudge.name}' is nudged twice")
         seen.add(nudge.name)
-    point = Point(problem)
     loss, gradients = point.gradients()
     moved = []
     for nudge in nudges:

@@ -12,7 +12,9 @@ w1·w2 = 10, and gradient descent from (2, 0.5) with α = 0.01 walks into it at
 (3.391, 2.949).
 
 The grid loss is exact and over all samples (see :mod:`backprop_cli.engine.paramspace`);
-a point where the loss overflows is NaN.
+a point where the loss overflows is NaN. A layered network (conv, pooling, dropout, rnn)
+works the same way over two of its parameter elements (``K[1,1,2,2]``, ``c[1]``, an rnn's
+``w``), through :mod:`backprop_cli.engine.layered_loss`.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from numpy.typing import NDArray
 
 from backprop_cli import records
 from backprop_cli.engine import make_engine
-from backprop_cli.engine.paramspace import Point, exact, unknown_parameter
+from backprop_cli.engine.layered_loss import LayeredLoss
+from backprop_cli.engine.paramspace import Point, exact, no_parameter
 from backprop_cli.engine.passes import Recorder
 from backprop_cli.errors import NumericError
 from backprop_cli.model.keys import value_key
+from backprop_cli.model.layered import LayeredProblem
 from backprop_cli.model.problem import Problem
 from backprop_cli.render.jsonout import finite_only
 from backprop_cli.render.textplot import shaded_map, spaced
@@ -47,7 +51,7 @@ class SurfaceError(ValueError):
 
 @dataclass
 class Surface:
-    problem: Problem
+    problem: Problem | LayeredProblem
     x_name: str
     y_name: str
     xs: Array  # (nx,) grid values of the x parameter
@@ -91,25 +95,37 @@ def parse_range(text: str) -> tuple[float, float]:
     return lo, hi
 
 
-def loss_surface(problem: Problem, x_name: str, y_name: str, steps: int | None = None,
-                 size: tuple[int, int] = (61, 41), x_range: tuple[float, float] | None = None,
+def loss_surface(problem: Problem | LayeredProblem, x_name: str, y_name: str,
+                 steps: int | None = None, size: tuple[int, int] = (61, 41),
+                 x_range: tuple[float, float] | None = None,
                  y_range: tuple[float, float] | None = None,
                  train_others: bool = False) -> Surface:
     """The grid of losses over (x_name, y_name) and the descent path from the file's start."""
+    point: Point | LayeredLoss
+    if isinstance(problem, LayeredProblem):
+        point = LayeredLoss(problem)
+        names = point.names
+    else:
+        names = list(problem.parameters)
     for name in (x_name, y_name):
-        if name not in problem.parameters:
-            raise SurfaceError(unknown_parameter(name, problem))
+        if name not in names:
+            raise SurfaceError(no_parameter(name, names))
     if x_name == y_name:
         raise SurfaceError("choose two different parameters")
-    others = [n for n in problem.parameters if n not in (x_name, y_name)]
-    run_problem = problem
-    if not train_others and others:
-        run_problem = records.replace(problem, freeze=[*problem.freeze, *others])
-    path_x, path_y, path_loss, steps_run, final, stopped = _descent(run_problem, x_name, y_name,
-                                                                    steps)
+    others = [n for n in names if n not in (x_name, y_name)]
+    if isinstance(problem, LayeredProblem):
+        assert isinstance(point, LayeredLoss)
+        path_x, path_y, path_loss, steps_run, final, stopped = _layered_descent(
+            point, x_name, y_name, problem.steps if steps is None else steps, train_others)
+    else:
+        run_problem = problem
+        if not train_others and others:
+            run_problem = records.replace(problem, freeze=[*problem.freeze, *others])
+        path_x, path_y, path_loss, steps_run, final, stopped = _descent(run_problem, x_name,
+                                                                        y_name, steps)
+        point = Point(exact(problem))
     xs = np.linspace(*(x_range or _extent(path_x)), size[0])
     ys = np.linspace(*(y_range or _extent(path_y)), size[1])
-    point = Point(exact(problem))
     fixed = {n: point.get(n) for n in others}
     grid = np.empty((len(ys), len(xs)))
     with np.errstate(all="ignore"):  # an overflow far from the path is a NaN, not an error
@@ -150,6 +166,19 @@ def _descent(problem: Problem, x_name: str, y_name: str, steps: int | None
         raise SurfaceError(f"gradient descent did not stay finite: {error}") from None
     n = solution.steps_run
     return (xs[: n + 1], ys[: n + 1], solution.losses, n, solution.values, solution.stopped)
+
+
+def _layered_descent(point: LayeredLoss, x_name: str, y_name: str, steps: int,
+                     train_others: bool
+                     ) -> tuple[Array, Array, Array, int, dict[str, float], str | None]:
+    """:func:`_descent` for a layered network (its training has no early stop)."""
+    try:
+        run = point.descend(steps, [x_name, y_name], None if train_others else (x_name, y_name))
+    except NumericError as error:
+        raise SurfaceError(f"gradient descent did not stay finite: {error}") from None
+    final = {value_key("param", name, None): value for name, value in run.final.items()}
+    final[value_key("loss", step=None)] = float(run.losses[-1])
+    return run.path[:, 0], run.path[:, 1], run.losses, steps, final, None
 
 
 def _extent(values: Array) -> tuple[float, float]:

@@ -74,7 +74,8 @@ def load(path: str, steps: int | None = None) -> Problem:
 
 
 def load_network(path: str, steps: int | None = None) -> Problem | LayeredProblem:
-    """A network problem, dense or layered, or a clean exit for anything else."""
+    """A network problem, dense or layered (conv, pooling, dropout, rnn), or a clean exit
+    for anything else."""
     from backprop_cli.kinds.exercise import load_network as load_any  # lazy: start-up
 
     with user_errors(path):

@@ -6,7 +6,13 @@ import sys
 
 import click
 
-from backprop_cli.cli.common import FiniteRange, format_option, load, user_errors, write_output
+from backprop_cli.cli.common import (
+    FiniteRange,
+    format_option,
+    load_network,
+    user_errors,
+    write_output,
+)
 
 
 @click.command()
@@ -24,18 +30,23 @@ def gradcheck(file: str, step: float, tolerance: float, fmt: str) -> None:
 
     A parameter fails when the two differ by more than the tolerance (relative)
     plus the rounding noise of the difference. A ReLU unit crossing 0 between
-    p − h and p + h is a kink, reported but not failed. Exit status 1 when any
-    parameter fails.
+    p − h and p + h is a kink, reported but not failed; so is a max-pooling
+    window whose winner changes. Exit status 1 when any parameter fails.
+
+    A layered network (conv, pooling, dropout, rnn) is checked element by
+    element (K[1,1,2,2], c[1], w); past 60 elements the text report has a row
+    per tensor and one per failure (--format json: every element).
 
     \b
     Examples:
       backprop gradcheck problems/003c_sigmoid_two_inputs.yaml
+      backprop gradcheck problems/030_conv_pool_dropout.yaml
       backprop gradcheck problem.yaml --step 1e-5 --tolerance 1e-7
       backprop gradcheck problem.yaml --format json
     """
     from backprop_cli.app.gradcheck import check_gradients, json_document, report_lines
 
-    problem = load(file)
+    problem = load_network(file)
     with user_errors(file):
         result = check_gradients(problem, step, tolerance)
     if fmt == "json":

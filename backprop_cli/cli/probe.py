@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from backprop_cli.cli.common import digits_option, format_option, load, user_errors, write_output
+from backprop_cli.cli.common import (
+    digits_option,
+    format_option,
+    load_network,
+    user_errors,
+    write_output,
+)
 
 
 @click.command()
@@ -23,10 +29,14 @@ def probe(file: str, nudges: tuple[str, ...], fmt: str, digits: int) -> None:
     as old → new. The loss is over every sample, at the file's starting
     parameters, in full precision.
 
+    A layered network's (conv, pooling, dropout, rnn) parameters are its
+    elements' keys: quote the bracketed ones for the shell ('K[1,1,2,2]+=0.1').
+
     \b
     Examples:
       backprop probe problems/003a_chain_x_w1_w2.yaml w2=+0.1
       backprop probe problems/003c_sigmoid_two_inputs.yaml w3=+0.1
+      backprop probe problems/030_conv_pool_dropout.yaml 'K[1,1,1,1]+=0.1' 'c[1]-=0.05'
       backprop probe problem.yaml w1-=0.05 w2+=0.1 --format json
     """
     from backprop_cli.app.probe import NudgeError, json_document, parse_nudge, report_lines
@@ -36,7 +46,7 @@ def probe(file: str, nudges: tuple[str, ...], fmt: str, digits: int) -> None:
         parsed = [parse_nudge(text) for text in nudges]
     except NudgeError as error:
         raise click.BadParameter(str(error), param_hint="NUDGES") from None
-    problem = load(file)
+    problem = load_network(file)
     try:
         with user_errors(file):
             result = run(problem, parsed)

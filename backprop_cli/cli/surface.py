@@ -10,7 +10,7 @@ from backprop_cli.cli.common import (
     CleanExit,
     digits_option,
     format_option,
-    load,
+    load_network,
     user_errors,
     write_output,
 )
@@ -64,9 +64,15 @@ def surface(file: str, x_name: str, y_name: str, steps: int | None, plot: str | 
     Without --plot, a shaded map in the terminal: darker is higher loss, S the
     start, • each step, E the end.
 
+    A layered network's (conv, pooling, dropout, rnn) parameters are its
+    elements' keys: quote the bracketed ones for the shell ('K[1,1,1,1]').
+
     \b
     Examples:
       backprop surface problems/003d_chain_trained_to_convergence.yaml w1 w2
+      backprop surface problems/031_rnn_bptt.yaml w u --steps 50
+      backprop surface problems/030_conv_pool_dropout.yaml 'K[1,1,1,1]' 'W5[1,4]' \\
+        --x-range -2:2 --y-range -2:2
       backprop surface problems/003d_chain_trained_to_convergence.yaml w1 w2 --plot surface.png
       backprop surface problem.yaml w1 b1 --steps 200 --x-range -1:1 --format json
     """
@@ -74,7 +80,7 @@ def surface(file: str, x_name: str, y_name: str, steps: int | None, plot: str | 
 
     check_plot_option(plot)
     ranges = _range(x_range, "--x-range"), _range(y_range, "--y-range")
-    problem = load(file)
+    problem = load_network(file)
     size = FIGURE_SIZE if plot is not None else TERMINAL_SIZE
     try:
         with user_errors(file):

@@ -363,4 +363,11 @@ def _record(problem: LayeredProblem, run: Pass, values: dict[str, float]) -> Non
                      False, "")
 
 
-__all__ = ["LayeredSolution", "Pass", "final_loss", "solve_layered"]
+# one forward pass, one backward pass and the optimizer's update, for the commands that
+# move parameters by hand (gradcheck, probe, surface: engine/layered_loss.py)
+forward_pass = _forward
+backward_pass = _backward
+FlatUpdater = _FlatUpdater
+
+__all__ = ["FlatUpdater", "LayeredSolution", "Pass", "backward_pass", "final_loss",
+           "forward_pass", "solve_layered"]

@@ -35,7 +35,12 @@ def exact(problem: Problem) -> Problem:
 
 def unknown_parameter(name: str, problem: Problem) -> str:
     """A message for a name that is no parameter of the problem."""
-    names = list(problem.parameters)
+    return no_parameter(name, list(problem.parameters))
+
+
+def no_parameter(name: str, names: list[str]) -> str:
+    """A message for a name that is none of ``names`` (a network's parameters), with a
+    suggestion for a typo."""
     listed = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
     return f"no parameter '{name}'{suggest(name, names)} (parameters: {listed})"
 

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from backprop_cli.errors import ProblemError, suggest
 from backprop_cli.files.loader import kind_node, layered_network
 from backprop_cli.files.yamlio import YScalar, parse_yaml, read_text
 from backprop_cli.kinds.base import Exercise, ExerciseKind
 from backprop_cli.kinds.network import KIND as NETWORK
-from backprop_cli.model.layered import LayeredProblem
 from backprop_cli.model.problem import Problem
 from backprop_cli.render.sanitize import display_path
 
 if TYPE_CHECKING:
     from pathlib import Path  # annotations only: pathlib costs start-up time
+
+    from backprop_cli.model.layered import LayeredProblem
 
 # kind name -> the module that holds its KIND. The network kind, which nearly every
 # file is, is imported with this module; the others on their first file (each costs
@@ -83,22 +84,28 @@ def parse_exercise(text: str, path: str = "<input>", steps: int | None = None,
     return exercise
 
 
-def load_network(path: str | Path, steps: int | None = None) -> Problem | LayeredProblem:
-    """A network problem file, dense or layered (for the commands that take both: train,
-    export); ProblemError (path set) for another kind of exercise."""
-    exercise = load_exercise(path, steps=steps)
-    if not isinstance(exercise, (Problem, LayeredProblem)):  # the kind names the reason
-        raise ProblemError(f"a {exercise.kind} exercise (kind: {exercise.kind}) has no "
-                           "network; use backprop solve, check or derive", path=str(path))
-    return exercise
-
-
 def load_problem(path: str | Path, steps: int | None = None) -> Problem:
     """A network problem file; ProblemError (path set) for anything else, another kind
     of exercise included (for the commands that need a network: quiz, train, ...)."""
-    exercise = load_network(path, steps=steps)
-    if not isinstance(exercise, Problem):  # narrows the type
-        raise ProblemError("a network with conv, pooling, dropout or rnn layers works "
-                           "with backprop solve, check and quiz only (not yet this command)",
-                           path=str(path))
+    return _dense(load_exercise(path, steps=steps), path)
+
+
+def load_network(path: str | Path, steps: int | None = None) -> Problem | LayeredProblem:
+    """A network problem file, dense or layered (conv, pooling, dropout, rnn): for the
+    commands that handle both (gradcheck, probe, surface); ProblemError for any other
+    exercise."""
+    exercise = load_exercise(path, steps=steps)
+    if exercise.kind == "layered":
+        return cast("LayeredProblem", exercise)
+    return _dense(exercise, path)
+
+
+def _dense(exercise: Exercise, path: str | Path) -> Problem:
+    if not isinstance(exercise, Problem):  # narrows the type; the kind names the reason
+        if exercise.kind == "layered":
+            raise ProblemError("this command does not take a network with conv, pooling, "
+                               "dropout or rnn layers yet (solve, check, quiz, grade, train, "
+                               "export, gradcheck, probe and surface do)", path=str(path))
+        raise ProblemError(f"a {exercise.kind} exercise (kind: {exercise.kind}) has no "
+                           "network; use backprop solve, check or derive", path=str(path))
     return exercise

@@ -310,11 +310,12 @@ def test_the_format_reference_examples_solve() -> None:
         assert solve_layered(problem).values["loss"] > 0
 
 
-def test_commands_that_need_a_dense_network_say_so() -> None:
-    output = run("gradcheck", str(RNN), code=1)
+def test_commands_that_need_a_dense_network_say_so(tmp_path: Path) -> None:
+    output = run("vary", str(RNN), "--seed", "1", "--count", "1", "-o", str(tmp_path),
+                 code=1)
     assert output.strip().endswith(
-        "a network with conv, pooling, dropout or rnn layers works with backprop solve, check "
-        "and quiz only (not yet this command)")
+        "a network with conv, pooling, dropout or rnn layers works with backprop solve, check, "
+        "quiz, gradcheck, probe and surface only (not yet this command)")
 
 
 def test_quiz_asks_the_keys_and_judges_the_answers() -> None:
