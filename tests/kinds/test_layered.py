@@ -314,8 +314,8 @@ def test_commands_that_need_a_dense_network_say_so(tmp_path: Path) -> None:
     output = run("vary", str(RNN), "--seed", "1", "--count", "1", "-o", str(tmp_path),
                  code=1)
     assert output.strip().endswith(
-        "a network with conv, pooling, dropout or rnn layers works with backprop solve, check, "
-        "quiz, gradcheck, probe and surface only (not yet this command)")
+        "this command does not take a network with conv, pooling, dropout or rnn layers yet "
+        "(solve, check, quiz, grade, train, export, gradcheck, probe and surface do)")
 
 
 def test_quiz_asks_the_keys_and_judges_the_answers() -> None:
