@@ -106,11 +106,12 @@ class LayeredWork:
         return tuple(reversed(found))
 
     def _wrong_before(self, key: str) -> list[Operand]:
-        """The given values other than ``key`` that are wrong, the latest first."""
+        """The given values judged before ``key`` that are wrong, the latest first (values
+        are judged in computation order: a later one cannot move ``key``)."""
         wrong = []
         for ref in reversed(self.given):
             exact = self.exact.get(ref)
-            if ref == key or exact is None:
+            if ref == key or exact is None or ref not in self.judged:
                 continue
             typed, text = self.written[ref]
             operand = Operand(ref, self.given[ref], exact, typed, text,

@@ -111,6 +111,7 @@ def test_a_wrong_state_gives_a_consistent_next_state() -> None:
 def test_step_two_follows_from_the_given_update() -> None:
     # h_0 = 0: step 2's z.h#1 = new.w·1 + new.b, with new.b exact (0.1 − 0.1·grad.b)
     done = work(RNN, {"new.w": "0.3"}, steps=2)
+    assert verdicts(done) == {"new.w": ("wrong", "wrong from the start")}
     exact = done.exact
     value = 0.3 + exact["new.b"]
     done.give("step2.z.h#1", value, Precision.of("0.1"), "0.1")
