@@ -21,14 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backprop_cli.checking.layered import LayeredWork  # noqa: E402
-from backprop_cli.checking.verdicts import Precision  # noqa: E402
-from backprop_cli.engine.layered import solve_layered  # noqa: E402
-from backprop_cli.engine.layered_carry import carry_layered  # noqa: E402
-from backprop_cli.files import trust  # noqa: E402
-from backprop_cli.kinds.exercise import parse_exercise  # noqa: E402
-from backprop_cli.model.layered import LayeredProblem  # noqa: E402
-from benchmarks.layers_bench import problem as bench_data  # noqa: E402
+from backprop_cli.checking.layered import LayeredWork
+from backprop_cli.checking.verdicts import Precision
+from backprop_cli.engine.layered import solve_layered
+from backprop_cli.engine.layered_carry import carry_layered
+from backprop_cli.files import trust
+from backprop_cli.kinds.exercise import parse_exercise
+from backprop_cli.model.layered import LayeredProblem
+from benchmarks.layers_bench import problem as bench_data
 
 # the published values of the file: forward, loss, backward, update; the first is wrong
 PUBLISHED = ["z.C[1,1,1]@1", "a.C[1,1,1]@1", "a.P[1,1,1]@1", "z.o1@1", "a.o1@1", "loss",

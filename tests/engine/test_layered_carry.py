@@ -151,8 +151,8 @@ def assert_carries_the_exact_values(problem: LayeredProblem) -> None:
     """Given the exact values, every key's carried value is its exact value; given none,
     the pass is the run itself."""
     exact = solve_layered(problem).values
-    for given in (exact, {}):
-        carried = carry_layered(problem, given, exact)
+    for values in (exact, {}):
+        carried = carry_layered(problem, values, exact)
         assert carried.keys() == exact.keys()
         for key, value in exact.items():
             assert math.isclose(carried[key], value, rel_tol=1e-12, abs_tol=1e-15), (
