@@ -20,6 +20,7 @@ from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.layered import LayeredProblem
 from backprop_cli.model.problem import Problem
 from tests.conftest import PROBLEMS
+from tests.kinds.test_layered import DENSE
 
 CONV = PROBLEMS / "030_conv_pool_dropout.yaml"
 RNN = PROBLEMS / "031_rnn_bptt.yaml"
@@ -230,29 +231,6 @@ def test_random_rnns_carry_their_exact_values(data: st.DataObject) -> None:
 
 # ------------------------------------------------------------------ against the dense checker
 
-DENSE = """\
-network:
-  inputs: [x1, x2]
-  layers:
-    - units: [h1, h2]
-      activation: tanh
-      weights: [[0.3, -0.2], [0.5, 0.4]]
-      weight_names: [[w1, w2], [w3, w4]]
-      bias: [0.1, -0.1]
-      bias_names: [b1, b2]
-    - units: [o]
-      activation: sigmoid
-      weights: [[0.7, -0.6]]
-      weight_names: [[w5, w6]]
-loss: half_squared_error
-learning_rate: 0.5
-steps: 2
-samples:
-  - {input: [1, 2], target: [1]}
-  - {input: [-1, 0.5], target: [0]}
-"""
-
-
 @settings(max_examples=25, deadline=None)
 @given(st.data())
 def test_a_dense_network_as_layers_carries_as_the_dense_checker_recomputes(
@@ -260,9 +238,10 @@ def test_a_dense_network_as_layers_carries_as_the_dense_checker_recomputes(
     """The dense checker recomputes each value with its formula from the author's values
     (checking/checker.py's CarriedForward), an independent implementation of the same
     rule: on a dense network written as layers, the carried pass gives the same."""
-    dense = parse_exercise(DENSE, "d.yaml")
+    text = DENSE.format(optimizer="")  # SGD: three steps over two samples
+    dense = parse_exercise(text, "d.yaml")
     assert isinstance(dense, Problem)
-    typed = layered(DENSE.replace("    - units:", "    - type: dense\n      units:"))
+    typed = layered(text.replace("    - units:", "    - type: dense\n      units:"))
     exact = solve_layered(typed).values
     dense_exact = solve(dense).values
     keys = [key for key in exact if key in dense_exact and not key.startswith(
