@@ -52,6 +52,7 @@ class LayeredWork:
         self.written: dict[str, tuple[Precision, str]] = {}  # how each was written
         self.judged: dict[str, OperandStatus] = {}  # what its verdict made of it
         self._carried: dict[str, float] = {}  # the pass on self.given, by key
+        self._unreached: set[str] = set()
         self._reverted: dict[str, dict[str, float]] = {}  # the same, one value exact
 
     def give(self, key: str, value: float, typed: Precision, text: str) -> None:
@@ -85,8 +86,10 @@ class LayeredWork:
 
     def carried(self, key: str) -> float | None:
         """What the step gives ``key`` from the given values before it."""
-        if key not in self._carried:
+        if key not in self._carried and key not in self._unreached:
             self._carried.update(carry_layered(self.problem, self.given, [*self.given, key]))
+            if key not in self._carried:  # a key the pass does not have: no second pass
+                self._unreached.add(key)
         return self._carried.get(key)
 
     def sources(self, key: str) -> tuple[Operand, ...]:
