@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from typing import Literal, get_args
 
 from backprop_cli.checking.slips import Diagnosis, SlipContext, diagnose
-from backprop_cli.expr import Expr
+from backprop_cli.expr import Expr, Ref
 from backprop_cli.numfmt import format_number
 from backprop_cli.records import record
 
@@ -249,6 +249,20 @@ def judge(key: str, published: float, precision: Precision, exact: float,
                                                     else exact)
     return _wrong(key, published, precision, exact, recomputed, formula, operands,
                   allowance, slips)
+
+
+def judge_carried(key: str, published: float, precision: Precision, exact: float,
+                  carried: float, sources: tuple[Operand, ...] = (), *,
+                  min_digits: int | None = None) -> Judged:
+    """:func:`judge` for a value with no formula of its own: a layered network's, worked by
+    array operations (engine/layered_carry.py). ``carried`` is what its step gives from
+    the author's (or student's) earlier values, ``sources`` the written ones among them
+    that it follows from and that are not exact. The rule is the same: the carried value
+    stands as the step recomputed from the author's values, which moves with none of their
+    rounding (its operands are the arrays, not one formula's few numbers)."""
+    operand = Operand(key, carried, exact, sources=sources)
+    return judge(key, published, precision, exact, Ref(key), {key: operand},
+                 min_digits=min_digits)
 
 
 def propagated(formula: Expr, operands: Mapping[str, Operand], at: float) -> float:

@@ -186,6 +186,10 @@ class _FlatUpdater:
         return {kind: self.unflat(values) for kind, values in self.updater.state.items()}
 
 
+# the carried pass (engine/layered_carry.py) updates its parameters as this runner does
+FlatUpdater = _FlatUpdater
+
+
 def _forward(problem: LayeredProblem, stacks: list[list[LayerType[Any]]],
              params: list[dict[str, Array]], step: int | None) -> Pass:
     x = problem.inputs

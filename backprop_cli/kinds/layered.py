@@ -8,11 +8,12 @@ solution written by :mod:`backprop_cli.kinds.layered_text`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from backprop_cli.checking.checker import KeyResult, settle
+from backprop_cli.checking.layered import LayeredWork
 from backprop_cli.checking.report import FileError, FileReport, judged
-from backprop_cli.checking.verdicts import Precision, judge
+from backprop_cli.checking.verdicts import Precision, correct_at_once
 from backprop_cli.engine.layered import LayeredSolution, solve_layered
 from backprop_cli.errors import NumericError, ProblemError
 from backprop_cli.files.layered import read_layered
@@ -55,9 +56,13 @@ class LayeredKind:
                                actual=actual, verdict="wrong", erratum=entry.erratum,
                                erratum_text=entry.erratum_text, note=entry.note,
                                line=entry.mark.line, column=entry.mark.column)
-            verdict = judge(entry.key, entry.value, Precision.of(entry.text, tolerance), actual,
-                            min_digits=digits)
-            results.append(settle(result, verdict, tolerance))
+            # a correct value needs no carried pass (most files' values all are)
+            if entry.erratum is None and correct_at_once(
+                    entry.value, Precision.of(entry.text, tolerance), actual, digits):
+                result.verdict = "correct"
+            results.append(result)
+        if any(result.verdict != "correct" for result in results):
+            _carry_forward(exercise, values, results, digits)
         return judged(path, exercise.title, results)
 
     def solve(self, exercise: LayeredProblem, request: SolveRequest) -> str:
@@ -87,6 +92,27 @@ class LayeredKind:
     def quiz(self, exercise: LayeredProblem, patterns: Sequence[str] | None, limit: int,
              digits: int, min_digits: int) -> LayeredQuiz:
         return LayeredQuiz(exercise, patterns, limit, digits, min_digits)
+
+
+def _carry_forward(exercise: LayeredProblem, values: Mapping[str, float],
+                   results: list[KeyResult], digits: int | None) -> None:
+    """Judge the file's values against the exact ones and what the step gives from the
+    author's own earlier values (engine/layered_carry.py), in computation order."""
+    work = LayeredWork(exercise, values, digits)
+    tolerances = {}
+    for result in results:
+        entry = exercise.expected[result.key]
+        tolerances[result.key] = (entry.tolerance if entry.tolerance is not None
+                                  else exercise.tolerance)
+        work.give(result.key, result.expected, Precision.of(result.text,
+                                                            tolerances[result.key]), result.text)
+    rank = {key: place for place, key in enumerate(values)}
+    for result in sorted(results, key=lambda r: rank[r.key]):
+        tolerance = tolerances[result.key]
+        verdict = work.judge(result.key, result.expected, Precision.of(result.text, tolerance))
+        settle(result, verdict, tolerance)
+        if result.verdict == "erratum":
+            work.mark(result.key, "wrong")
 
 
 def document(solution: LayeredSolution, patterns: tuple[str, ...] = ()) -> dict[str, object]:

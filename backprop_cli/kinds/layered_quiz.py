@@ -1,7 +1,7 @@
 """`backprop quiz` on a layered network (issue 19): the questions, their exact values, and
-the verdict on each answer (the verdict rule of checking/verdicts.py, without the
-recomputation from the student's earlier answers a dense network's quiz has: an answer is
-right or wrong against the exact value)."""
+the verdict on each answer by the rule of checking/verdicts.py, the student's own earlier
+answers standing where an author's values stand in `check` (errors carried forward through
+the carried pass: :class:`backprop_cli.checking.layered.LayeredWork`)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,14 @@ import math
 from collections.abc import Sequence
 
 from backprop_cli.checking.checker import KeyResult, Precision
-from backprop_cli.checking.verdicts import correct_at_once, judge
+from backprop_cli.checking.layered import LayeredWork
 from backprop_cli.engine.layered import solve_layered
 from backprop_cli.errors import suggest
-from backprop_cli.kinds.base import QuizError
+from backprop_cli.kinds.base import QuizError, verdict_lines
 from backprop_cli.kinds.layered_text import describe as describe_layer
 from backprop_cli.model.keys import KeyParts, key_glob, split_key
 from backprop_cli.model.layered import LayeredProblem
 from backprop_cli.numfmt import format_number
-from backprop_cli.render.marks import VERDICT_SYMBOLS
 
 # what a question asks, by the kind of its key
 _WORDS = {
@@ -55,6 +54,7 @@ class LayeredQuiz:
         self.min_digits = min_digits
         self.note: str | None = None
         self.values = solve_layered(problem).values
+        self.work = LayeredWork(problem, self.values, min_digits)
         computed = [key for key in self.values if not _given(split_key(key))]
         patterns = patterns or problem.quiz or None
         if patterns:
@@ -107,31 +107,32 @@ class LayeredQuiz:
         return self.values[key]
 
     def judge(self, key: str, value: float, typed: Precision, text: str) -> KeyResult | None:
-        actual = self.values[key]
-        result = KeyResult(key=key, expected=value, text=text, actual=actual, verdict="wrong")
-        if correct_at_once(value, typed, actual, self.min_digits):
-            result.verdict = "correct"
-            return result
-        judged = judge(key, value, typed, actual, min_digits=self.min_digits)
+        """The verdict on an answer for ``key``, or None when it has too few digits."""
+        judged = self.work.judge(key, value, typed)
         if judged.verdict == "imprecise":
-            return None
-        result.verdict = judged.verdict
-        result.reason = judged.reason
-        return result
+            return None  # right only at a precision coarser than a quiz asks for
+        return KeyResult(key=key, expected=value, text=text, actual=self.values[key],
+                         verdict=judged.verdict, recomputed=judged.recomputed,
+                         reason=judged.reason, diagnosis=judged.diagnosis)
 
     def accept(self, key: str, value: float, typed: Precision, text: str) -> None:
-        """Nothing to carry: every answer is judged against the exact value."""
+        """The student's answer becomes their value of ``key`` for the later questions."""
+        self.work.give(key, value, typed, text)
 
     def hint(self, key: str) -> str:
         parts = split_key(key)
         return _HINTS.get(parts.kind, key) if parts is not None else key
 
     def explain(self, result: KeyResult) -> list[str]:
-        mark = VERDICT_SYMBOLS[result.verdict]
-        exact = self._num(result.actual)
-        if result.verdict == "correct":
-            return [f"{mark} right ({result.key} = {exact})"]
-        return [f"{mark} wrong: {result.key} = {exact} (backprop solve shows how)"]
+        lines = verdict_lines(result, self._num(result.actual))
+        if result.verdict != "wrong":
+            return lines
+        lines[0] += " (backprop solve shows how)"
+        own = result.recomputed
+        if own is not None and not math.isclose(own, result.actual, rel_tol=1e-9,
+                                                abs_tol=1e-12):
+            lines.append(f"  {result.reason}")  # what the student's own answers give
+        return lines
 
     def _num(self, value: float) -> str:
         return format_number(value, self.digits, ascii_only=True) if math.isfinite(

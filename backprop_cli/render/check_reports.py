@@ -89,7 +89,13 @@ def _explained(result: KeyResult, indent: str = "") -> list[str]:
 
 def describe_recomputation(result: KeyResult, digits: int = 6) -> str | None:
     """The step recomputed from the file's own numbers, with those numbers substituted."""
-    if result.formula is None or result.recomputed is None:
+    if result.recomputed is None:
+        return None
+    if result.formula is None:  # a layered network's value: worked by array operations,
+        # its recomputation is the carried pass; the reason says what the file's own
+        # earlier values give, when it is not the exact value
+        if result.reason and not _close(result.recomputed, result.actual):
+            return result.reason
         return None
     if result.shown is not None:  # the worked solution's notation, for a person
         symbol, formula, numbers, value = result.shown

@@ -117,6 +117,11 @@ class Rnn:
                     per_sample: bool = False) -> Grads:
         return self._grads(self.bptt(grad_out, cache, params).grad_z, cache, per_sample)
 
+    def delta_grads(self, grad_z: Array, cache: RnnCache, per_sample: bool = False) -> Grads:
+        """The parameters' gradients from every step's ∂L/∂z_t as given (the carried pass
+        of engine/layered_carry.py gives a student's δ, not the ones BPTT computes)."""
+        return self._grads(grad_z, cache, per_sample)
+
     def _grads(self, grad_z: Array, cache: RnnCache, per_sample: bool = False) -> Grads:
         previous = np.concatenate([cache.h0[:, None], cache.h[:, :-1]], axis=1)  # h_{t−1}
         if per_sample:  # each sample's sum over time
