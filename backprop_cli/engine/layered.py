@@ -99,19 +99,19 @@ def solve_layered(problem: LayeredProblem) -> LayeredSolution:
     """Every value of the problem; NumericError when a value is not finite."""
     stacks = [engine_layers(spec, problem) for spec in problem.layers]
     params = [{p.role: p.values.copy() for p in spec.params} for spec in problem.layers]
-    updater = _FlatUpdater(problem)
+    updater = FlatUpdater(problem)
     passes = []
     values: dict[str, float] = {}
     _record_data(problem, values)
     for step in range(1, max(problem.steps, 1) + 1):
-        run = _forward(problem, stacks, params, step)
-        _backward(problem, stacks, run)
+        run = forward_pass(problem, stacks, params, step)
+        backward_pass(problem, stacks, run)
         if problem.steps >= step:
             run.new = params = updater.step(params, run.grads)
             run.state = updater.state()
         _record(problem, run, values)
         passes.append(run)
-    final = _forward(problem, stacks, params, None)
+    final = forward_pass(problem, stacks, params, None)
     _record(problem, final, values)
     passes.append(final)
     ordered = {key: values[key] for key in layered_keys(problem)}
@@ -128,15 +128,15 @@ def final_loss(problem: LayeredProblem) -> float:
     step of :func:`solve_layered` records each value of each sample)."""
     stacks = [engine_layers(spec, problem) for spec in problem.layers]
     params = [{p.role: p.values.copy() for p in spec.params} for spec in problem.layers]
-    updater = _FlatUpdater(problem)
+    updater = FlatUpdater(problem)
     for step in range(1, problem.steps + 1):
-        run = _forward(problem, stacks, params, step)
-        _backward(problem, stacks, run)
+        run = forward_pass(problem, stacks, params, step)
+        backward_pass(problem, stacks, run)
         params = updater.step(params, run.grads)
-    return _forward(problem, stacks, params, None).loss
+    return forward_pass(problem, stacks, params, None).loss
 
 
-class _FlatUpdater:
+class FlatUpdater:
     """The optimizer's update (model/optimizers.py) over every parameter of the network as
     one flat array, in the order of ``problem.parameters()`` (weight decay on weights and
     recurrent weights, not biases)."""
@@ -186,11 +186,7 @@ class _FlatUpdater:
         return {kind: self.unflat(values) for kind, values in self.updater.state.items()}
 
 
-# the carried pass (engine/layered_carry.py) updates its parameters as this runner does
-FlatUpdater = _FlatUpdater
-
-
-def _forward(problem: LayeredProblem, stacks: list[list[LayerType[Any]]],
+def forward_pass(problem: LayeredProblem, stacks: list[list[LayerType[Any]]],
              params: list[dict[str, Array]], step: int | None) -> Pass:
     x = problem.inputs
     outs: list[list[Array]] = []
@@ -226,7 +222,7 @@ def _output_z(problem: LayeredProblem, run: Pass) -> Array:
     return last[0]
 
 
-def _backward(problem: LayeredProblem, stacks: list[list[LayerType[Any]]], run: Pass,
+def backward_pass(problem: LayeredProblem, stacks: list[list[LayerType[Any]]], run: Pass,
               worked: bool = True) -> None:
     """∂L/∂(every output) and the batch's gradients; ``worked``: also ∂L/∂(the input) and
     each sample's own gradients, which the worked solution shows and a training run
@@ -366,12 +362,6 @@ def _record(problem: LayeredProblem, run: Pass, values: dict[str, float]) -> Non
                 _put(values, prefix, "change", keys, new_params[param.role] - old[param.role],
                      False, "")
 
-
-# one forward pass, one backward pass and the optimizer's update, for the commands that
-# move parameters by hand (gradcheck, probe, surface: engine/layered_loss.py)
-forward_pass = _forward
-backward_pass = _backward
-FlatUpdater = _FlatUpdater
 
 __all__ = ["FlatUpdater", "LayeredSolution", "Pass", "backward_pass", "final_loss",
            "forward_pass", "solve_layered"]

@@ -2,8 +2,8 @@
 
 :func:`backprop_cli.engine.layered.solve_layered` records every value key of every step
 for the worked solution; a run of thousands of steps on a convolution over 64 images
-cannot keep that. :func:`train_layered` runs the same passes (``_forward``, ``_backward``
-without the input's gradient and the samples' own gradients, ``_FlatUpdater``) and keeps
+cannot keep that. :func:`train_layered` runs the same passes (``forward_pass``, ``backward_pass``
+without the input's gradient and the samples' own gradients, ``FlatUpdater``) and keeps
 the loss of each step in one array (8 bytes a step) and the last pass: memory is flat in
 the number of steps.
 """
@@ -16,11 +16,11 @@ from collections.abc import Callable
 import numpy as np
 
 from backprop_cli.engine.layered import (
+    FlatUpdater,
     Pass,
-    _backward,
-    _FlatUpdater,
-    _forward,
+    backward_pass,
     engine_layers,
+    forward_pass,
 )
 from backprop_cli.engine.layers.base import Array
 from backprop_cli.errors import NumericError
@@ -52,19 +52,19 @@ def train_layered(problem: LayeredProblem, steps: int | None = None,
     steps = problem.steps if steps is None else steps
     stacks = [engine_layers(spec, problem) for spec in problem.layers]
     params = [{p.role: p.values.copy() for p in spec.params} for spec in problem.layers]
-    updater = _FlatUpdater(problem)
+    updater = FlatUpdater(problem)
     losses = np.empty(steps + 1)
     stopped = None
     interrupted = False
     done = 0
     for step in range(1, steps + 1):
-        run = _forward(problem, stacks, params, step)
+        run = forward_pass(problem, stacks, params, step)
         _finite(run.loss, step)
         losses[step - 1] = run.loss
         if until_loss is not None and run.loss <= until_loss:
             stopped = f"loss {run.loss:.6g} reached {until_loss:g} after {done} updates"
             break
-        _backward(problem, stacks, run, worked=False)
+        backward_pass(problem, stacks, run, worked=False)
         params = updater.step(params, run.grads)
         done = step
         if on_step is not None:
@@ -74,7 +74,7 @@ def train_layered(problem: LayeredProblem, steps: int | None = None,
                 interrupted = True
                 stopped = f"interrupted after {done} of {steps} steps"
                 break
-    final = _forward(problem, stacks, params, None)
+    final = forward_pass(problem, stacks, params, None)
     _finite(final.loss, None)
     losses[done] = final.loss
     return LayeredRun(losses[:done + 1], done, final, stopped, interrupted)

@@ -114,7 +114,11 @@ def test_each_steps_gradient_is_the_finite_difference_of_its_batch_loss(
             down = batch_loss(problem, {**params, name: params[name] - h}, batch)
             numeric = (up - down) / (2 * h)
             analytic = values[f"{prefix}grad.{name}"]
-            assert analytic == pytest.approx(numeric, rel=1e-4, abs=1e-6), (step, name)
+            # the difference's own rounding: a loss of 1e12 (a random identity network
+            # grown by a large learning rate) leaves it a few units of eps·L/h
+            noise = 8 * 2.0**-52 * max(abs(up), abs(down)) / (2 * h)
+            assert analytic == pytest.approx(numeric, rel=1e-4, abs=1e-6 + noise), (
+                step, name)
 
 
 @given(st.data())
