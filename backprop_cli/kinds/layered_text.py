@@ -602,10 +602,11 @@ class _Builder:
     def deltas(self, section: Section, spec: LayerSpec) -> None:
         assert spec.activation is not None
         names = spec.value_names()
+        times = self.times(spec)
         shown = 0
-        for t in reversed(self.times(spec)):
+        for t in reversed(times):
             for name in names:
-                if shown == spelled(len(names)):
+                if shown == spelled(len(names) * len(times)):
                     break
                 shown += 1
                 key = self.key("grad.z", name + t)

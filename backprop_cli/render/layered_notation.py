@@ -3,9 +3,9 @@
 The same :class:`~backprop_cli.render.notation.MathNotation` classes typeset them (numbers,
 fractions, marks for samples and steps); only *what* a key denotes differs from a dense
 network's: a tensor layer's value carries its index (``z.C[1,2,3]`` is z_C[1,2,3], in LaTeX
-:math:`z^{C}_{1,2,3}`), a time step its ``⟨t⟩`` (``a.h#2`` is a_h⟨2⟩, :math:`a_{h}^{\\langle
+:math:`z_{1,2,3}^{C}`), a time step its ``⟨t⟩`` (``a.h#2`` is a_h⟨2⟩, :math:`a_{h}^{\\langle
 2\\rangle}`), a parameter tensor's element its index (``K[1,1,2,2]``: K[1,1,2,2],
-:math:`K_{1,1,2,2}`; a default name ``W5`` is :math:`W^{[5]}`). Keys are read with
+:math:`K_{1,1,2,2}`; a default name ``W5`` is :math:`W_{1,4}^{[5]}`). Keys are read with
 :func:`backprop_cli.model.keys.split_key`, the one grammar.
 """
 
@@ -179,15 +179,17 @@ class LayeredLatex(_LayeredSymbols, LatexNotation):
         if index is None:
             return super().layer_value(letter, name, index)
         head = r"\delta" if letter == "δ" else letter
-        return f"{head}^{{{latex_name(name, top=False)}}}_{{{','.join(map(str, index))}}}"
+        # subscript first: MathML stacks x_{…}^{…} as one msubsup, as LaTeX does
+        return f"{head}_{{{','.join(map(str, index))}}}^{{{latex_name(name, top=False)}}}"
 
     def element(self, name: str, index: tuple[int, ...] | None) -> str:
         if index is None:
             return self.name(name)
         numbered = _NUMBERED.match(name)
-        base = (f"{numbered.group(1)}^{{[{numbered.group(2)}]}}" if numbered
-                else latex_name(name, top=False))
-        return f"{base}_{{{','.join(map(str, index))}}}"
+        subscript = f"_{{{','.join(map(str, index))}}}"
+        if numbered:
+            return f"{numbered.group(1)}{subscript}^{{[{numbered.group(2)}]}}"
+        return latex_name(name, top=False) + subscript
 
     def timed(self, base: str, time: int | None) -> str:
         if time is None:

@@ -90,9 +90,9 @@ def test_the_symbols_of_layered_keys() -> None:
     assert unicode.symbol("input.x[1,2,3]") == "x[1,2,3]"
     assert unicode.symbol("a.o") == "ŷ"
     assert ascii_.symbol("grad.z.C[1,3,1]") == "delta_C[1,3,1]"
-    assert latex.symbol("z.C[1,2,3]") == "z^{C}_{1,2,3}"
-    assert latex.symbol("W5[1,4]") == "W^{[5]}_{1,4}"
-    assert latex.symbol("grad.z.C[1,3,1]") == r"\delta^{C}_{1,3,1}"
+    assert latex.symbol("z.C[1,2,3]") == "z_{1,2,3}^{C}"
+    assert latex.symbol("W5[1,4]") == "W_{1,4}^{[5]}"
+    assert latex.symbol("grad.z.C[1,3,1]") == r"\delta_{1,3,1}^{C}"
     rnn = load(RNN)
     assert layered_notation("unicode", rnn).symbol("a.h#2") == "a_h⟨2⟩"
     assert layered_notation("latex", rnn).symbol("a.h#2") == r"a_{h}^{\langle 2\rangle}"
@@ -122,6 +122,8 @@ def test_the_rules_are_mathematics_in_latex_and_html() -> None:
     latex = run("solve", str(CONV), "--format", "latex")
     assert r"\sum_{c} \sum_{p} \sum_{q} K_{f,c,p,q}" in latex
     assert r"\max(" in latex and r"\begin{longtable}" in latex
+    # a tensor layer's value: one msubsup (z with its index below and its layer above)
+    assert "<msubsup><mi>z</mi><mrow><mn>1</mn>" in run("solve", str(CONV), "--format", "html")
     html = run("solve", str(RNN), "--format", "html")
     assert "<mo>⟨</mo>" in html and "\\langle" not in html
 
