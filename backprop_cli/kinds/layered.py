@@ -19,7 +19,12 @@ from backprop_cli.errors import NumericError, ProblemError
 from backprop_cli.files.layered import read_layered
 from backprop_cli.files.yamlio import YMap, YNode
 from backprop_cli.formats import SolveFormat
-from backprop_cli.kinds.base import SolveRequest, SolveRequestError, shown_step
+from backprop_cli.kinds.base import (
+    SolveRequest,
+    SolveRequestError,
+    check_document_options,
+    shown_step,
+)
 from backprop_cli.kinds.layered_quiz import LayeredQuiz
 from backprop_cli.model.keys import key_glob
 from backprop_cli.model.layered import LayeredProblem
@@ -67,18 +72,9 @@ class LayeredKind:
             raise SolveRequestError("--round is not available for layered networks (conv, "
                                     "pooling, dropout, rnn) yet: their engine does not round "
                                     "the values it produces", "--round")
-        if request.handout and request.statement:
-            raise SolveRequestError("--handout and --statement are two documents: give one",
-                                    "--handout")
+        check_document_options(request)
         solution = solve_layered(exercise)
         if request.fmt == "json":
-            for given, option in ((request.handout, "--handout"),
-                                  (request.statement, "--statement"),
-                                  (request.decimals is not None, "--decimals")):
-                if given:
-                    raise SolveRequestError(f"{option} shapes a document for people; "
-                                            "--format json has every value at full precision",
-                                            option)
             return dumps(document(solution, request.patterns))
         step = shown_step(request, exercise.steps)
         # lazy: the document model, its writers and notation load only when a solution is

@@ -923,6 +923,10 @@ def worked_document(solution: LayeredSolution, step: int = 1,
 def statement_document(solution: LayeredSolution, asked: Sequence[str]) -> Document:
     """The problem sheet: the problem section, then what to compute (``asked``: keys or
     globs; the data and starting parameters are given, not asked)."""
+    # lazy: the dense handouts' module (and its document builder) for a problem sheet only;
+    # this module loads with the quiz, on check's path
+    from backprop_cli.render.handout import add_questions
+
     builder = _Builder(solution, 1, {})
     builder.statement = True
     problem = solution.problem
@@ -937,16 +941,6 @@ def statement_document(solution: LayeredSolution, asked: Sequence[str]) -> Docum
             if (regex.match(key) and key not in keys and parts is not None
                     and not is_given(parts)):
                 keys.append(key)
-    if not keys:
-        what = ("the forward pass, the loss and the backward pass (every gradient)"
-                if problem.steps == 0 else
-                "the forward pass, the loss, the backward pass (every gradient), the update "
-                "of every parameter and the loss after it")
-        task.add(Para([f"Work out {what}."]))
-    else:
-        task.add(Para([f"Work out these {len(keys)} value{'s' * (len(keys) != 1)}; "
-                       "the key names each for backprop check and backprop quiz."]))
-        task.add(Table([Column(["value"]), Column(["key"]), Column(["your answer"])],
-                       [[[Sym(key)], [key], []] for key in keys]))
+    add_questions(task, keys, problem.steps)
     doc.sections.append(task)
     return doc
