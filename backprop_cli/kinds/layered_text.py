@@ -154,6 +154,9 @@ class _Builder:
         parts: list[Inline] = [lead] if lead else []
         for index, key in enumerate(keys):
             parts += [", " if index else "", Sym(key), " = ", Num(self.values[key])]
+            judgement = self.judge(key)
+            if judgement is not None:
+                parts += [" ", VerdictMark(judgement, compact=True)]
         return Para(parts)
 
     def long_sum(self, key: str, first: Sequence[Inline], last: Sequence[Inline],
@@ -742,8 +745,9 @@ class _Builder:
         section = self.section(f"{number}. Parameter gradients")
         if problem.n_samples > 1:
             scale = "(1/N)·" if problem.reduction == "mean" else ""
-            section.add(Para([f"{scale}the sum of the samples' gradients, each worked as for "
-                              "one sample below from its own δ and inputs."]))
+            section.add(Para([f"{scale}the sum of the samples' own gradients (each the sum of "
+                              "its δ·input products, as for one sample; each sample's is "
+                              "grad.<p>@k in solve --format json)."]))
         elif problem.sequence:
             section.add(Para(["Shared over time: each gradient is the sum over the steps."]))
         for li, spec in enumerate(problem.layers):
@@ -843,14 +847,11 @@ class _Builder:
                                      self.ref("grad", name)))), (1, -1)), rate_symbol=True)
                         equation.digits = self.change_digits(name)
                         section.add(equation)
-                    else:
-                        parts: list[Inline] = []
-                        for state in kinds:
-                            state_key = compose(self.pre, state, name)  # type: ignore[arg-type]
-                            if state_key in self.values:
-                                parts += [Sym(state_key), " = ", Num(self.values[state_key]),
-                                          ", "]
-                        section.add(self.value_line(key, parts))
+                    else:  # the optimizer's values of the element, then its new value
+                        states = [compose(self.pre, state, name)  # type: ignore[arg-type]
+                                  for state in kinds]
+                        section.add(self.listing([*(state for state in states
+                                                    if state in self.values), key]))
         return section
 
     def change_digits(self, name: str) -> int | None:

@@ -191,6 +191,16 @@ class LayeredLatex(_LayeredSymbols, LatexNotation):
             return f"{numbered.group(1)}{subscript}^{{[{numbered.group(2)}]}}"
         return latex_name(name, top=False) + subscript
 
+    def mark(self, base: str, marks: list[str]) -> str:
+        """A sample's (k), new or prev in the symbol's own superscript when it has one
+        (z_{1,2,3}^{C,(1)}): a second superscript on a braced ŷ^{⟨t⟩} is one too many for
+        TeX (a group of one accent is unwrapped)."""
+        start = _closing_superscript(base)
+        if not marks or start is None:
+            return super().mark(base, marks)
+        extra = ",".join(rf"\text{{{m}}}" if m in ("new", "prev") else m for m in marks)
+        return f"{base[:-1]},{extra}}}"
+
     def timed(self, base: str, time: int | None) -> str:
         if time is None:
             return base
@@ -198,6 +208,23 @@ class LayeredLatex(_LayeredSymbols, LatexNotation):
         if "^" in base:
             return f"{{{base}}}^{{\\langle {time}\\rangle}}"
         return f"{base}^{{\\langle {time}\\rangle}}"
+
+
+def _closing_superscript(text: str) -> int | None:
+    """Where the top-level ``^{…}`` that ends ``text`` begins, or None."""
+    depth = 0
+    opened: int | None = None
+    for index, ch in enumerate(text):
+        if ch == "{":
+            if depth == 0:
+                opened = index
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+    if opened is None or not text.endswith("}") or depth != 0 or opened == 0 or (
+            text[opened - 1] != "^"):
+        return None
+    return opened
 
 
 def layered_notation(style: str, problem: LayeredProblem, digits: int = 4,

@@ -140,6 +140,39 @@ def test_the_latex_compiles(path: Path, tmp_path: Path) -> None:
     assert (tmp_path / "solution.pdf").stat().st_size > 10_000
 
 
+SAMPLES_AND_ADAM = """\
+network:
+  inputs: [x]
+  layers:
+    - {type: rnn, units: [h], activation: tanh, weights: [[0.5]], weight_names: [[w]],
+       recurrent: [[0.9]], recurrent_names: [[u]], bias: 0.1, bias_names: [b]}
+    - {units: [y], weights: [[1.5]], weight_names: [[v]]}
+samples:
+  - {sequence: [[1], [0.5]], targets: [[0.5], [0.2]]}
+  - {sequence: [[0], [-1]], targets: [[0.1], [0.3]]}
+loss_at: every
+loss: half_squared_error
+learning_rate: 0.1
+steps: 2
+optimizer: {name: adam}
+"""
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_the_latex_of_samples_time_steps_and_adam_compiles(tmp_path: Path) -> None:
+    # a sample's mark joins a time step's superscript: ŷ^{⟨1⟩,(1)}, never {ŷ^{⟨1⟩}}^{(1)}
+    # (TeX unwraps a braced accent: a double superscript)
+    path = tmp_path / "rnn.yaml"
+    path.write_text(SAMPLES_AND_ADAM, encoding="utf-8")
+    latex = run("solve", str(path), "--format", "latex", "--step", "2")
+    assert r"\hat{y}^{\langle 1\rangle,(1)}" in latex
+    (tmp_path / "solution.tex").write_text(latex, encoding="utf-8")
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
+                           "solution.tex"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
 def test_a_large_tensor_becomes_a_table_and_the_solution_stays_short(tmp_path: Path) -> None:
     path = tmp_path / "large.yaml"
     path.write_text(large_network(), encoding="utf-8")
