@@ -112,6 +112,7 @@ def test_every_format_is_written(path: Path) -> None:
     assert "```" not in markdown  # a document, not one block of text
     assert "## 2. Forward pass" in markdown and "## 4. Backward pass" in markdown
     assert "### Layer 1" in markdown and "$$" in markdown
+    assert run("solve", str(path), "--format", "plain", "--ascii").isascii()
     latex = run("solve", str(path), "--format", "latex")
     assert latex.startswith(r"\documentclass") and r"\cdot" in latex
     assert r"\begin{verbatim}" not in latex.split(r"\maketitle", 1)[1].split(
