@@ -250,6 +250,7 @@ FUNCTIONS: dict[str, Callable[[list[float], dict[str, float]], float]] = {
     "exp": lambda a, p: _safe_exp(a[0]),
     "log": lambda a, p: _safe_log(a[0]),
     "mean": lambda a, p: math.fsum(a) / len(a),
+    "max": lambda a, p: max(a),  # max pooling's window
     "sqrt": lambda a, p: math.sqrt(a[0]) if a[0] >= 0 else math.nan,
 }
 

@@ -29,7 +29,7 @@ from tests.conftest import PROBLEMS, ROOT
 ALL_PROBLEMS = sorted(PROBLEMS.glob("*.yaml"))
 DERIVATIVES = {"003e_derivative_polynomial.yaml", "003f_partial_derivatives.yaml",
                "003g_chain_rule.yaml"}
-# layered networks (issue 19): plain text, markdown and json only, as derivatives
+# layered networks (issue 19): every format, as a dense network
 LAYERED = {"030_conv_pool_dropout.yaml", "031_rnn_bptt.yaml",
            "032_conv1d_stride_padding_avgpool.yaml"}
 SEED = str(PROBLEMS / "001b_two_layer_relu_sigmoid.yaml")
@@ -141,7 +141,11 @@ def test_each_format_equals_the_cli(path: Path) -> None:
     assert solution.to_text() == cli_out("solve", str(path), "--format", "plain")
     assert solution.to_markdown() == cli_out("solve", str(path), "--format", "markdown")
     assert solution.to_html() == cli_out("solve", str(path), "--format", "html")
-    if path.name in DERIVATIVES or path.name in LAYERED:  # lines of text: no svg (nor latex)
+    if path.name in LAYERED:  # the document model, as a dense network's (issue 19)
+        assert solution.to_svg() == cli_out("solve", str(path), "--format", "svg")
+        assert solution.to_latex(handout=True) == cli_out("solve", str(path), "--format",
+                                                          "latex", "--handout")
+    if path.name in DERIVATIVES:  # lines of text: no svg (nor latex)
         message = cli_out("solve", str(path), "--format", "svg", code=2,
                           err=True).splitlines()[-1]
         with pytest.raises(ValueError) as error:

@@ -113,6 +113,21 @@ class QuizMaterial(Protocol):
         ...
 
 
+def check_document_options(request: SolveRequest) -> None:
+    """SolveRequestError for options that do not fit together: --handout with --statement
+    (two documents), or an option that shapes a document for people with --format json."""
+    if request.handout and request.statement:
+        raise SolveRequestError("--handout and --statement are two documents: give one",
+                                "--handout")
+    if request.fmt != "json":
+        return
+    for given, option in ((request.handout, "--handout"), (request.statement, "--statement"),
+                          (request.decimals is not None, "--decimals")):
+        if given:
+            raise SolveRequestError(f"{option} shapes a document for people; "
+                                    "--format json has every value at full precision", option)
+
+
 def shown_step(request: SolveRequest, steps: int) -> int:
     """The step a worked solution shows in full (``--step K``, default 1): one of the
     ``steps`` the exercise runs (step 1 when it runs none); SolveRequestError otherwise."""

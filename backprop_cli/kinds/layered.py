@@ -3,7 +3,8 @@
 A network file is of this kind when a layer has a ``type:`` other than dense, its input
 is a tensor or it has a ``sequence:`` (or it says ``kind: layered``). Read by
 :mod:`backprop_cli.files.layered`, run by :mod:`backprop_cli.engine.layered`, the worked
-solution written by :mod:`backprop_cli.kinds.layered_text`.
+solution built by :mod:`backprop_cli.kinds.layered_text` as the document model every
+writer of :mod:`backprop_cli.render` typesets.
 """
 
 from __future__ import annotations
@@ -19,20 +20,23 @@ from backprop_cli.errors import NumericError, ProblemError
 from backprop_cli.files.layered import read_layered
 from backprop_cli.files.yamlio import YMap, YNode
 from backprop_cli.formats import SolveFormat
-from backprop_cli.kinds.base import SolveRequest, SolveRequestError, shown_step
+from backprop_cli.kinds.base import (
+    SolveRequest,
+    SolveRequestError,
+    check_document_options,
+    shown_step,
+)
 from backprop_cli.kinds.layered_quiz import LayeredQuiz
-from backprop_cli.kinds.layered_text import worked_lines
 from backprop_cli.model.keys import key_glob
 from backprop_cli.model.layered import LayeredProblem
-from backprop_cli.render.html import write_text_page
 from backprop_cli.render.jsonout import dumps
 
 
 class LayeredKind:
     name = "layered"
-    # worked as lines of text, as a derivative exercise is (latex and svg typeset a dense
-    # network's equation document)
-    formats: tuple[SolveFormat, ...] = ("rich", "plain", "markdown", "html", "json")
+    # the worked solution is the document model every writer typesets, as a dense network's
+    formats: tuple[SolveFormat, ...] = ("rich", "plain", "markdown", "latex", "html", "svg",
+                                        "json")
 
     def read(self, root: YNode | None, path: str, *, steps: int | None,
              title_default: str) -> LayeredProblem:
@@ -67,27 +71,39 @@ class LayeredKind:
 
     def solve(self, exercise: LayeredProblem, request: SolveRequest) -> str:
         if request.fmt not in self.formats:
-            raise SolveRequestError(f"a layered network is worked as lines of text: solve "
-                                    f"writes it as {', '.join(self.formats)}, not "
-                                    f"{request.fmt}", "--format")
-        for given, option in ((request.handout, "--handout"), (request.statement, "--statement"),
-                              (request.decimals is not None, "--decimals"),
-                              (request.round_decimals is not None, "--round")):
-            if given:
-                raise SolveRequestError(f"{option} is not available for layered networks "
-                                        "(conv, pooling, dropout, rnn) yet", option)
+            raise SolveRequestError(f"solve writes a layered network as "
+                                    f"{', '.join(self.formats)}, not {request.fmt}", "--format")
+        if request.round_decimals is not None:
+            raise SolveRequestError("--round is not available for layered networks (conv, "
+                                    "pooling, dropout, rnn) yet: their engine does not round "
+                                    "the values it produces", "--round")
+        check_document_options(request)
         solution = solve_layered(exercise)
         if request.fmt == "json":
             return dumps(document(solution, request.patterns))
         step = shown_step(request, exercise.steps)
-        lines = worked_lines(solution, request.digits, step)
-        body = lines[2:]  # the title is the page's
-        if request.fmt == "markdown":
-            joined = "\n".join(body).strip("\n")
-            return f"# {exercise.title}\n\n```text\n{joined}\n```\n"
-        if request.fmt == "html":
-            return write_text_page(exercise.title, body)
-        return "\n".join(lines) + "\n"  # rich and plain print the same text
+        # lazy: the document model, its writers and notation load only when a solution is
+        # written, never for `check`
+        from backprop_cli.kinds.layered_text import (
+            judgements,
+            statement_document,
+            worked_document,
+        )
+        from backprop_cli.render import RenderOptions
+        from backprop_cli.render.api import write_document
+        from backprop_cli.render.layered_notation import layered_notation
+
+        if request.statement:
+            doc = statement_document(solution, [*exercise.expected, *exercise.quiz])
+        else:  # the handout: the worked solution without the published values' marks
+            judged = {} if request.handout else judgements(
+                self.check(exercise, exercise.path).results)
+            doc = worked_document(solution, step, judged, request.digits)
+        options = RenderOptions(fmt=request.fmt, digits=request.digits,
+                                ascii_only=request.ascii_only, step=step, width=request.width,
+                                color=request.color, decimals=request.decimals)
+        return write_document(doc, lambda style: layered_notation(
+            style, exercise, request.digits, request.decimals), options)
 
     def quiz(self, exercise: LayeredProblem, patterns: Sequence[str] | None, limit: int,
              digits: int, min_digits: int) -> LayeredQuiz:

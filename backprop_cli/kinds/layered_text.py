@@ -1,40 +1,64 @@
-"""The worked solution of a layered network's problem (issue 19), as plain text lines.
+"""The worked solution of a layered network's problem (issue 19), as the document model.
+
+The solution is built as a :class:`~backprop_cli.render.model.Document` (sections,
+equations over value keys, tables), so that every writer (plain, rich, Markdown, LaTeX,
+HTML, SVG) typesets it, as it does a dense network's: the problem; the forward pass layer by
+layer; the loss; the backward pass layer by layer; the parameters' gradients; the update;
+the loss after it.
 
 Convolution: each output as the sum over its window with the numbers substituted, and the
 kernel gradient as the sum of δ·window products. Max pooling names the winner of each
 window and routes its gradient there; average pooling shares it. Dropout shows the mask
 and the scale. A recurrence is unrolled: the forward pass step by step, then BPTT from
 the last step back, with the sums over time of the shared weights. A layer with more than
-:data:`MAX_SPELLED` values shows its first ones in full, then every value in a table.
+:data:`MAX_SPELLED` values shows its first :data:`EXAMPLES` in full, then every value in a
+table.
 
-Every key is built by :mod:`backprop_cli.model.keys` (:meth:`_Writer.key` and
-:meth:`_Writer.show`); a value's name is its key without the step prefix and the sample.
+Every key is built by :mod:`backprop_cli.model.keys` (:meth:`_Builder.key`); its symbol is
+:mod:`backprop_cli.render.layered_notation`'s.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import math
+from collections.abc import Mapping, Sequence
 
-from backprop_cli.engine.layered import LayeredSolution, Pass
+from backprop_cli.checking.checker import KeyResult
+from backprop_cli.engine.layered import LayeredSolution
 from backprop_cli.engine.layers import Pool
-from backprop_cli.engine.layers.base import Array
-from backprop_cli.model.keys import (
-    KeyKind,
-    compose,
-    index_suffix,
-    named_kind,
-    prefix_for,
-    split_key,
-    time_suffix,
-)
+from backprop_cli.expr import Call, Const, Expr, Product, Quotient, Ref, Sum, reduce_innermost
+from backprop_cli.model.keys import KeyKind, compose, key_glob, prefix_for, split_key, time_suffix
 from backprop_cli.model.layered import LayerSpec, indices
+from backprop_cli.model.questions import is_given
 from backprop_cli.numfmt import format_number
-from backprop_cli.render.formula_text import substituted
+from backprop_cli.render.model import (
+    FINAL,
+    Cell,
+    Column,
+    Document,
+    Equation,
+    Fields,
+    Inline,
+    Judgement,
+    Num,
+    Para,
+    Section,
+    Sym,
+    Table,
+    VerdictMark,
+    Word,
+)
 
 # the values of one layer (or parameter) worked out term by term; the rest as a table
 MAX_SPELLED = 12
 # samples shown in full (the others: their values in solve --format json)
 MAX_SAMPLES = 3
+# values of a larger layer (or parameter) worked out term by term, as examples
+EXAMPLES = 4
+# a vector longer than this is tabulated in rows of this many values
+ROW_LENGTH = 12
+# a sum of more terms is written Σ (its first and last term), not term by term
+MAX_TERMS = 24
 # kinds without a sample suffix (a parameter's), and without a step prefix (data)
 _PARAM_KINDS = ("param", "grad", "new", "change")
 _DATA_KINDS = ("input", "target")
@@ -46,48 +70,50 @@ def _grad_of(kind: KeyKind) -> KeyKind:
     return "grad.input" if kind == "input" else "grad.a"
 
 
-class _Writer:
-    def __init__(self, solution: LayeredSolution, digits: int) -> None:
+def judgements(results: Sequence[KeyResult]) -> dict[str, Judgement]:
+    """The author's published values with their verdicts, by key."""
+    return {r.key: Judgement(r.key, r.text, r.verdict, r.erratum_text, r.note, r.recomputed,
+                             r.reason, r.diagnosis.message if r.diagnosis else None)
+            for r in results}
+
+
+def spelled(count: int) -> int:
+    """How many of a layer's ``count`` values are worked out term by term: every one up to
+    :data:`MAX_SPELLED`, else the first :data:`EXAMPLES` (the rest alike, in a table)."""
+    return count if count <= MAX_SPELLED else EXAMPLES
+
+
+def _sum(terms: Sequence[Expr]) -> Expr:
+    return terms[0] if len(terms) == 1 else Sum(tuple(terms), (1,) * len(terms))
+
+
+class _Builder:
+    def __init__(self, solution: LayeredSolution, step: int,
+                 judged: Mapping[str, Judgement], digits: int = 4) -> None:
+        self.digits = digits
         self.solution = solution
         self.problem = solution.problem
-        self.digits = digits
         self.values = solution.values
-        self.lines: list[str] = []
-        self.pre = ""  # the step prefix of the values shown
+        self.step = step
+        self.run = solution.passes[step - 1]
+        self.judged = judged
+        self.shown: set[str] = set()
+        self.tabulated: set[tuple[KeyKind, str]] = set()  # (kind, first name): shown once
+        self.pre = prefix_for(step)  # the step prefix of the values shown
+        self.statement = False  # the problem sheet: no step shown in full
         self.sfx = ""  # the sample suffix of the values shown
 
-    # ---------------------------------------------------------------- keys and numbers
+    # ---------------------------------------------------------------- keys
 
     def key(self, kind: KeyKind, name: str = "") -> str:
         """The full key of a value of the step and sample shown."""
         return compose("" if kind in _DATA_KINDS else self.pre, kind, name,
                        "" if kind in _PARAM_KINDS else self.sfx)
 
-    @staticmethod
-    def show(kind: KeyKind, name: str = "") -> str:
-        """A value's name in a formula (its key without step and sample)."""
-        return compose("", kind, name)
+    def ref(self, kind: KeyKind, name: str = "") -> Ref:
+        return Ref(self.key(kind, name))
 
-    def n(self, value: float) -> str:
-        """A number as an operand: a negative one in parentheses."""
-        text = format_number(float(value), self.digits)
-        return f"({text})" if text.startswith(("-", "−")) else text
-
-    def r(self, value: float) -> str:
-        """A number as a result."""
-        return format_number(float(value), self.digits)
-
-    def val(self, kind: KeyKind, name: str = "") -> str:
-        return self.n(self.values[self.key(kind, name)])
-
-    def res(self, kind: KeyKind, name: str = "") -> str:
-        return self.r(self.values[self.key(kind, name)])
-
-    def out(self, text: str = "") -> None:
-        self.lines.append(text)
-
-    def at(self, run: Pass, k: int | None) -> None:
-        self.pre = prefix_for(run.step)
+    def at(self, k: int | None) -> None:
         self.sfx = "" if k is None else self.problem.sample_suffix(k)
 
     def times(self, spec: LayerSpec) -> list[str]:
@@ -95,87 +121,189 @@ class _Writer:
             return [""]
         return [time_suffix(t) for t in range(1, self.problem.time_steps + 1)]
 
+    def section(self, title: str | list[Inline], level: int = 1,
+                context: int | None = None) -> Section:
+        parts: list[Inline] = [title] if isinstance(title, str) else title
+        return Section(parts, level, context=self.step if context is None else context)
+
+    # ---------------------------------------------------------------- equations
+
+    def judge(self, key: str) -> Judgement | None:
+        judgement = self.judged.get(key)
+        if judgement is not None:
+            self.shown.add(key)
+        return judgement
+
+    def equation(self, key: str, expr: Expr, rate_symbol: bool = False) -> Equation:
+        steps = [expr]
+        reduced = reduce_innermost(expr, self.values) if len(expr.refs()) <= MAX_SPELLED else None
+        if reduced is not None:
+            steps.append(reduced)
+        return Equation(key, steps, self.values, self.values[key], judgement=self.judge(key),
+                        rate_symbol=rate_symbol)
+
+    def value_line(self, key: str, before: Sequence[Inline] = (),
+                   after: Sequence[Inline] = ()) -> Para:
+        """``symbol = … = value`` as a sentence, with the published value's mark."""
+        judgement = self.judge(key)
+        mark: list[Inline] = [] if judgement is None else ["  ", VerdictMark(judgement)]
+        return Para([Sym(key), " = ", *before, Num(self.values[key]), *after, *mark])
+
+    def listing(self, keys: Sequence[str], lead: str = "") -> Para:
+        """``a = 1, b = 2, …``: given values in one sentence."""
+        parts: list[Inline] = [lead] if lead else []
+        for index, key in enumerate(keys):
+            parts += [", " if index else "", Sym(key), " = ", Num(self.values[key])]
+            judgement = self.judge(key)
+            if judgement is not None:
+                parts += [" ", VerdictMark(judgement, compact=True)]
+        return Para(parts)
+
+    def long_sum(self, key: str, first: Sequence[Inline], last: Sequence[Inline],
+                 count: int) -> Para:
+        """A sum of ``count`` terms written by its first and last term."""
+        return self.value_line(key, [*first, " + … + ", *last, f" ({count} terms) = "])
+
+    # ---------------------------------------------------------------- tables
+
+    def tensor_tables(self, section: Section, kind: KeyKind, names: Sequence[str],
+                      shape: tuple[int, ...]) -> None:
+        """The values ``kind`` of ``names`` (row-major, ``shape``) as one table: a row per
+        index of every axis but the last (``1,2``: channel 1, row 2), a column per index of
+        the last; a long vector in rows of :data:`ROW_LENGTH`. Once per tensor."""
+        if (kind, names[0]) in self.tabulated:
+            return
+        self.tabulated.add((kind, names[0]))
+        if len(names) == 1:
+            section.add(self.value_line(self.key(kind, names[0])))
+            return
+        keys = [self.key(kind, name) for name in names]
+        title: list[Inline] = [Sym(keys[0]), " to ", Sym(keys[-1])]
+        if len(shape) <= 1 or math.prod(shape[:-1]) == 1:  # a vector
+            width = min(len(keys), ROW_LENGTH)
+            labels = [str(start + 1) for start in range(0, len(keys), width)]
+            header = [Column(["j"] if len(keys) > width else [])]
+        else:
+            width = shape[-1]
+            labels = [",".join(str(i + 1) for i in index) for index in indices(shape[:-1])]
+            letters = "fcij"[-(len(shape) - 1) - 1:-1] if len(shape) <= 4 else ""
+            header = [Column([f"{','.join(letters)} \\ j" if letters else ""])]
+        if len(shape) <= 1 or math.prod(shape[:-1]) == 1:
+            header += [Column([f"+{j}" if len(keys) > width else str(j + 1)], "right")
+                       for j in range(width)]
+        else:
+            header += [Column([str(j + 1)], "right") for j in range(width)]
+        rows: list[Sequence[Cell]] = []
+        for row, label in enumerate(labels):
+            cells: list[Cell] = [[label]]
+            cells += [self.cell(key) for key in keys[row * width:(row + 1) * width]]
+            rows.append(cells)
+        if len(labels) == 1 and len(keys) <= width:
+            header, rows = header[1:], [list(row[1:]) for row in rows]
+        section.add(Table(header, rows, title=title))
+
+    def cell(self, key: str) -> Cell:
+        judgement = self.judge(key)
+        if judgement is None:
+            return [Num(self.values[key])]
+        return [Num(self.values[key]), " ", VerdictMark(judgement, compact=True)]
+
     # ---------------------------------------------------------------- the document
 
-    def write(self, step: int) -> list[str]:
+    def build(self) -> Document:
         problem = self.problem
-        self.out(problem.title)
-        self.out("=" * len(problem.title))
-        if problem.description:
-            self.out(problem.description.strip())
-        self.out()
-        self.network()
-        run = self.solution.passes[step - 1]
-        self.out()
-        heading = f"Step {step}" + (f" of {problem.steps}" if problem.steps > 1 else "")
-        self.out(heading)
-        self.out("-" * len(heading))
-        self.at(run, None)
-        self.parameters(run)
-        samples = range(min(problem.n_samples, MAX_SAMPLES))
-        for k in samples:
-            self.forward(run, k)
-        if problem.n_samples > MAX_SAMPLES:
-            self.out(f"(samples {MAX_SAMPLES + 1} to {problem.n_samples}: the same; their "
-                     "values are in solve --format json)")
-        self.out()
-        self.at(run, None)
-        self.out(f"{self.show('loss')} = {self.res('loss')}"
-                 + (f" (the {problem.reduction} over {problem.n_samples} samples)"
-                    if problem.has_samples else ""))
-        for k in samples:
-            self.backward(run, k)
-        self.at(run, None)
-        self.param_gradients(run)
-        if run.new:
-            self.update(run)
-        self.out()
-        final = self.solution.passes[-1]
-        self.at(final, None)
-        self.out(f"After {problem.steps} step{'s' * (problem.steps != 1)}: "
-                 f"{self.key('loss')} = {self.res('loss')}")
-        return self.lines
+        doc = Document(problem.title, problem.description)
+        doc.sections.append(self.problem_section(1))
+        doc.sections.append(self.forward_section(2))
+        doc.sections.append(self.loss_section(3))
+        doc.sections.append(self.backward_section(4))
+        doc.sections.append(self.gradient_section(5))
+        number = 6
+        if self.run.new:
+            doc.sections.append(self.update_section(number))
+            number += 1
+        doc.sections.append(self.after_section(number))
+        leftover = [key for key in self.judged if key not in self.shown]
+        if leftover:
+            doc.sections.append(self.published_section(number + 1, leftover))
+        return doc
 
-    def network(self) -> None:
+    def problem_section(self, number: int) -> Section:
         problem = self.problem
+        section = self.section(f"{number}. The problem", context=1)
         if problem.sequence:
-            self.out(f"Input: a sequence of {problem.time_steps} steps of "
+            given = (f"a sequence of {problem.time_steps} steps of "
                      f"({', '.join(problem.input_names)})")
         else:
-            self.out(f"Input: {problem.input_name}, {'×'.join(map(str, problem.input_shape))}")
-        for layer in problem.layers:
-            self.out(f"Layer {layer.index} {layer.name}: {describe(layer)} → "
-                     f"{'×'.join(map(str, layer.output_shape))}")
-        loss_at = ""
+            given = f"{problem.input_name}, {'×'.join(map(str, problem.input_shape))}"
+        loss = problem.loss.name
         if problem.sequence:
-            loss_at = " (at every step, summed)" if problem.loss_at == "every" else (
+            loss += " (at every step, summed)" if problem.loss_at == "every" else (
                 " (at the last step)")
-        self.out(f"Loss: {problem.loss.name}{loss_at}; learning rate η = "
-                 f"{self.r(problem.learning_rate)}")
-
-    def parameters(self, run: Pass) -> None:
-        self.out("Parameters:")
-        for spec in self.problem.layers:
+        rows: list[tuple[str, Sequence[Inline]]] = [("Input", [given]), ("Loss", [loss])]
+        if problem.has_samples:
+            rows.append(("Samples", [f"{problem.n_samples} (the {problem.reduction} of their "
+                                     "losses)"]))
+        rows.append(("Learning rate", [Word("rate"), " = ", Num(problem.learning_rate)]))
+        optimizer = problem.optimizer.label if problem.optimizer.name != "sgd" else "SGD"
+        if problem.weight_decay:
+            optimizer += f", weight decay λ = {format_number(problem.weight_decay, 4)}"
+        rows.append(("Optimizer", [optimizer]))
+        steps = problem.steps
+        rows.append(("Steps", [f"{steps}" + (f" (step {self.step} in full)"
+                                             if steps > 1 and not self.statement else "")]))
+        section.add(Fields(rows))
+        layers: list[Sequence[Cell]] = [
+            [[str(layer.index)], [layer.name if layer.has_keys else "—"], [describe(layer)],
+             ["×".join(map(str, layer.output_shape))]] for layer in problem.layers]
+        section.add(Table([Column(["layer"], "right"), Column(["name"]), Column(["type"]),
+                           Column(["output"])], layers, title=["The layers"]))
+        section.add(self.data_section(problem.n_samples))
+        params = self.section("Starting parameters", 2, context=1)
+        for spec in problem.layers:
             for param in spec.params:
                 if param.element_names is not None:
-                    self.out("  " + ", ".join(f"{name} = {self.res('param', name)}"
-                                              for name in param.element_keys()))
+                    params.add(self.listing(param.element_keys()))
                 else:
-                    self.table(param.tensor_name, run.params[spec.index - 1][param.role])
+                    self.tensor_tables(params, "param", param.element_keys(),
+                                       param.values.shape)
+        section.add(params)
+        return section
 
-    def table(self, name: str, array: Array) -> None:
-        """A tensor as matrices: one per leading index (rows × columns)."""
-        if array.ndim <= 1:
-            self.out(f"  {name} = [" + ", ".join(self.r(x) for x in array.ravel()) + "]")
-            return
-        for lead in indices(array.shape[:-2]):
-            matrix = array[lead]
-            label = f"{name}[{','.join(str(i + 1) for i in lead)}{',' if lead else ''}·,·]"
-            cells = [[self.r(x) for x in row] for row in matrix]
-            width = max(len(c) for row in cells for c in row)
-            self.out(f"  {label} =")
-            for row in cells:
-                self.out("    " + "  ".join(c.rjust(width) for c in row))
+    def data_section(self, samples: int) -> Section:
+        problem = self.problem
+        section = self.section("Data", 2, context=1)
+        for k in range(min(samples, MAX_SAMPLES)):
+            self.at(k)
+            if problem.has_samples:
+                section.add(Para([f"Sample {k + 1}:"]))
+            if problem.sequence:
+                rows: list[Sequence[Cell]] = [
+                    [[str(t)], *[[Num(self.values[self.key("input", name + time_suffix(t))])]
+                                 for name in problem.input_names]]
+                    for t in range(1, problem.time_steps + 1)]
+                section.add(Table([Column(["t"], "right"), *[
+                    Column([Sym(self.key("input", name))], "right")
+                    for name in problem.input_names]], rows))
+            elif problem.input_names:
+                section.add(self.listing([self.key("input", name)
+                                          for name in problem.input_names]))
+            else:
+                self.tensor_tables(section, "input", problem.input_value_names(),
+                                   problem.input_shape)
+            section.add(self.listing([self.key("target", name + t) for t in self.target_times()
+                                      for name in problem.output.units], "Target: "))
+        if samples > MAX_SAMPLES:
+            section.add(Para([f"(samples {MAX_SAMPLES + 1} to {samples}: their values are in "
+                              "solve --format json)"], "note"))
+        self.at(None)
+        return section
+
+    def target_times(self) -> list[str]:
+        problem = self.problem
+        if problem.sequence and problem.loss_at == "every":
+            return [time_suffix(t) for t in range(1, problem.time_steps + 1)]
+        return [""]
 
     def sources(self, li: int) -> list[Source]:
         """What layer ``li`` reads, row-major: the input, or the output of the layer
@@ -187,152 +315,170 @@ class _Writer:
             return [("input", name) for name in self.problem.input_value_names()]
         return [("a", name) for name in self.problem.layers[j].value_names()]
 
+    def layer_title(self, spec: LayerSpec) -> list[Inline]:
+        name = f" {spec.name}" if spec.has_keys and not spec.units else ""
+        return [f"Layer {spec.index}{name}: {describe(spec)}"]
+
+    def samples(self) -> range:
+        return range(min(self.problem.n_samples, MAX_SAMPLES))
+
+    def per_sample(self, section: Section, k: int) -> Section:
+        if not self.problem.has_samples:
+            return section
+        return section.add(self.section(f"Sample {k + 1}", 2))  # type: ignore[return-value]
+
+    def more_samples(self, section: Section) -> None:
+        n = self.problem.n_samples
+        if n > MAX_SAMPLES:
+            section.add(Para([f"(samples {MAX_SAMPLES + 1} to {n}: the same; their values "
+                              "are in solve --format json)"], "note"))
+
     # ---------------------------------------------------------------- forward
 
-    def forward(self, run: Pass, k: int) -> None:
+    def forward_section(self, number: int) -> Section:
         problem = self.problem
-        self.at(run, k)
-        self.out()
-        self.out("Forward pass" + (f", sample {k + 1}" if problem.has_samples else ""))
-        if problem.sequence:
-            for t in range(1, problem.time_steps + 1):
-                self.out(f"  t = {t}: " + ", ".join(
-                    f"{self.show('input', name + time_suffix(t))} = "
-                    f"{self.res('input', name + time_suffix(t))}"
-                    for name in problem.input_names))
-        for li, spec in enumerate(problem.layers):
-            self.out(f" Layer {spec.name} ({spec.type})")
-            if spec.type in ("conv1d", "conv2d"):
-                self.conv_forward(run, li, spec, k)
-            elif spec.type.endswith(("pool1d", "pool2d")):
-                self.pool_forward(run, li, spec, k)
-            elif spec.type == "dropout":
-                self.dropout_forward(li, spec, k)
-            elif spec.type == "flatten":
-                sources = [self.show(*s) for s in self.sources(li)]
-                self.out(f"  row-major over {'×'.join(map(str, spec.input_shape))}: "
-                         f"{', '.join(sources[:6])}{', …' if len(sources) > 6 else ''}")
-            else:
-                self.unit_forward(spec, li)
-        if problem.loss_at == "every":
-            steps = [time_suffix(t) for t in range(1, problem.time_steps + 1)]
-            self.out(f"  {self.show('loss')} = " + " + ".join(self.show("loss", t)
-                                                              for t in steps)
-                     + " = " + " + ".join(self.val("loss", t) for t in steps)
-                     + (f" = {self.res('loss')}" if problem.has_samples else ""))
-        elif problem.has_samples:
-            self.out(f"  {self.key('loss')} = {self.res('loss')}")
+        title = f"{number}. Forward pass"
+        if problem.steps > 1:
+            title += f" (step {self.step})"
+        section = self.section(title)
+        for k in self.samples():
+            self.at(k)
+            target = self.per_sample(section, k)
+            for li, spec in enumerate(problem.layers):
+                sub = self.section(self.layer_title(spec), 3)
+                target.add(sub)
+                if spec.type in ("conv1d", "conv2d"):
+                    self.conv_forward(sub, li, spec)
+                elif spec.type.endswith(("pool1d", "pool2d")):
+                    self.pool_forward(sub, li, spec, k)
+                elif spec.type == "dropout":
+                    self.dropout_forward(sub, li, spec, k)
+                elif spec.type == "flatten":
+                    shown = [Sym(self.key(*s)) for s in self.sources(li)[:6]]
+                    parts: list[Inline] = [f"Row-major over {'×'.join(map(str, spec.input_shape))}"
+                                           ": "]
+                    for index, symbol in enumerate(shown):
+                        parts += [", " if index else "", symbol]
+                    if len(self.sources(li)) > 6:
+                        parts.append(", …")
+                    sub.add(Para(parts))
+                else:
+                    self.unit_forward(sub, li, spec)
+        self.more_samples(section)
+        self.at(None)
+        return section
 
-    def conv_forward(self, run: Pass, li: int, spec: LayerSpec, k: int) -> None:
+    def conv_forward(self, section: Section, li: int, spec: LayerSpec) -> None:
         weights = spec.params[0]
         bias = next((p for p in spec.params if p.role == "bias"), None)
         below = self.sources(li)
         channels, spatial = spec.input_shape[0], spec.input_shape[1:]
         w_names = weights.element_keys()
-        if len(spatial) == 1:
-            where, over, window = "[f,i]", "c,p", "[f,c,p]·input[c, i·s+p]"
-        else:
-            where, over, window = "[f,i,j]", "c,p,q", "[f,c,p,q]·input[c, i·s+p, j·s+q]"
-        self.out(f"  {self.show('z', spec.name)}{where} = Σ_{over} {weights.tensor_name}{window}"
-                 f" + bias[f]  (cross-correlation"
-                 f"{', zero padding' if any(spec.padding) else ''})")
+        section.add(Para(["Cross-correlation, as every framework computes convolution: ",
+                          Word("rule", spec.type),
+                          " (x padded with zeros)." if any(spec.padding) else "."]))
         names = spec.value_names()
         for count, index in enumerate(indices(spec.output_shape)):
-            if count == MAX_SPELLED:
-                self.out(f"  … (the other {len(names) - MAX_SPELLED} outputs alike)")
+            if count == spelled(len(names)):
+                section.add(Para([f"The other {len(names) - count} outputs alike; all of "
+                                  "them:"]))
                 break
             f, pos = index[0], index[1:]
-            terms, numbers = [], []
+            terms: list[Expr] = []
             for c in range(channels):
                 for offset in indices(spec.kernel):
                     at = tuple(p * s - pad + o for p, s, pad, o in zip(
                         pos, spec.stride, spec.padding, offset, strict=True))
-                    w = w_names[int(np.ravel_multi_index((f, c, *offset),
-                                                         weights.values.shape))]
+                    w = self.ref("param", w_names[_flat((f, c, *offset),
+                                                        weights.values.shape)])
                     if all(0 <= a < n for a, n in zip(at, spatial, strict=True)):
-                        source = below[int(np.ravel_multi_index((c, *at), spec.input_shape))]
-                        terms.append(f"{w}·{self.show(*source)}")
-                        numbers.append(f"{self.val('param', w)}·{self.val(*source)}")
+                        source = below[_flat((c, *at), spec.input_shape)]
+                        terms.append(Product((w, self.ref(*source))))
                     else:
-                        terms.append(f"{w}·0")
-                        numbers.append(f"{self.val('param', w)}·0")
+                        terms.append(Product((w, Const(0.0))))
             if bias is not None:
-                b = bias.element_keys()[f]
-                terms.append(b)
-                numbers.append(self.val("param", b))
-            name = names[count]
-            self.out(f"  {self.show('z', name)} = {' + '.join(terms)}")
-            self.out(f"       = {' + '.join(numbers)} = {self.res('z', name)}")
-        self.activation_lines(spec, names, "")
+                terms.append(self.ref("param", bias.element_keys()[f]))
+            section.add(self.equation(self.key("z", names[count]), _sum(terms)))
+        self.activations(section, spec, names, "")
         if len(names) > MAX_SPELLED:
-            self.table(self.show("z", spec.name), run.outs[li][0][k])
-            self.table(self.show("a", spec.name), run.outs[li][1][k])
+            self.tensor_tables(section, "z", names, spec.output_shape)
+            self.tensor_tables(section, "a", names, spec.output_shape)
 
-    def activation_lines(self, spec: LayerSpec, names: list[str], t: str) -> None:
+    def activations(self, section: Section, spec: LayerSpec, names: list[str], t: str) -> None:
         assert spec.activation is not None
-        act = spec.activation.name
-        for name in names[:MAX_SPELLED]:
-            self.out(f"  {self.show('a', name + t)} = {act}({self.res('z', name + t)}) = "
-                     f"{self.res('a', name + t)}")
+        if spec.activation.per_layer:  # softmax: each output reads the whole layer
+            for name in names[:spelled(len(names))]:
+                section.add(self.value_line(self.key("a", name + t),
+                                            [f"{spec.activation.name}(…) = "]))
+            return
+        for name in names[:spelled(len(names))]:
+            section.add(self.equation(self.key("a", name + t), Call(
+                spec.activation.name, (self.ref("z", name + t),))))
 
-    def pool_forward(self, run: Pass, li: int, spec: LayerSpec, k: int) -> None:
+    def pool_forward(self, section: Section, li: int, spec: LayerSpec, k: int) -> None:
         below = self.sources(li)
         kind = spec.type[:3]
-        share = int(np.prod(spec.kernel))
-        self.out(f"  window {'×'.join(map(str, spec.kernel))}, stride "
-                 f"{'×'.join(map(str, spec.stride))}"
-                 + ("; the gradient goes to the first maximum of each window (row-major)"
-                    if kind == "max" else f"; each element gets 1/{share} of the gradient"))
+        share = math.prod(spec.kernel)
+        window = "×".join(map(str, spec.kernel))
+        stride = "×".join(map(str, spec.stride))
+        section.add(Para([f"Window {window}, stride {stride}; "
+                          + ("the gradient goes to the first maximum of each window "
+                             "(row-major: with a tie the upper, then the left element)."
+                             if kind == "max" else
+                             f"each element gets 1/{share} of its window's gradient.")]))
         winners = None
         if kind == "max":
             winners = Pool("max", len(spec.kernel), spec.kernel, spec.stride).winners(
-                run.caches[li][0])
+                self.run.caches[li][0])
         names = spec.value_names()
         for count, index in enumerate(indices(spec.output_shape)):
-            if count == MAX_SPELLED:
-                self.out(f"  … (the other {len(names) - MAX_SPELLED} windows alike)")
+            if count == spelled(len(names)):
+                section.add(Para([f"The other {len(names) - count} windows alike; all of "
+                                  "them:"]))
                 break
-            c, pos = index[0], index[1:]
-            members = []
-            for offset in indices(spec.kernel):
-                at = tuple(p * s + o for p, s, o in zip(pos, spec.stride, offset, strict=True))
-                members.append(below[int(np.ravel_multi_index((c, *at), spec.input_shape))])
-            shown = [self.val(*m) for m in members]
-            name = names[count]
+            members = [self.ref(*below[_flat((index[0], *at), spec.input_shape)])
+                       for at in self.window(index, spec)]
+            key = self.key("a", names[count])
             if winners is not None:
                 win = tuple(int(w) for w in winners[(k, *index)])
-                winner = below[int(np.ravel_multi_index((c, *win), spec.input_shape))]
-                self.out(f"  {self.show('a', name)} = max({', '.join(shown)}) = "
-                         f"{self.res('a', name)}  (winner {self.show(*winner)})")
+                winner = below[_flat((index[0], *win), spec.input_shape)]
+                section.add(self.equation(key, Call("max", tuple(members))))
+                section.add(Para(["winner: ", Sym(self.key(*winner))], "note"))
             else:
-                self.out(f"  {self.show('a', name)} = ({' + '.join(shown)})/{share} = "
-                         f"{self.res('a', name)}")
+                section.add(self.equation(key, Quotient(_sum(members), Const(float(share)))))
         if len(names) > MAX_SPELLED:
-            self.table(self.show("a", spec.name), run.outs[li][0][k])
+            self.tensor_tables(section, "a", names, spec.output_shape)
 
-    def mask_of(self, spec: LayerSpec, k: int) -> Array:
+    @staticmethod
+    def window(index: tuple[int, ...], spec: LayerSpec) -> list[tuple[int, ...]]:
+        """The input positions (without the channel) of pooling window ``index``."""
+        return [tuple(p * s + o for p, s, o in zip(index[1:], spec.stride, offset, strict=True))
+                for offset in indices(spec.kernel)]
+
+    def mask_of(self, spec: LayerSpec, k: int) -> list[float]:
         assert spec.mask is not None
-        return spec.mask if spec.mask.ndim == len(spec.input_shape) else spec.mask[k]
+        mask = spec.mask if spec.mask.ndim == len(spec.input_shape) else spec.mask[k]
+        return [float(m) for m in mask.ravel()]
 
-    def dropout_forward(self, li: int, spec: LayerSpec, k: int) -> None:
+    def dropout_forward(self, section: Section, li: int, spec: LayerSpec, k: int) -> None:
         mask = self.mask_of(spec, k)
-        scale = self.r(1.0 / (1.0 - spec.rate))
-        self.out(f"  rate {self.r(spec.rate)}: a kept element × 1/(1 − {self.r(spec.rate)}) = "
-                 f"{scale}, a dropped one 0")
-        self.table("mask", mask.astype(np.float64))
+        scale = 1.0 / (1.0 - spec.rate)
+        section.add(Para([f"Rate {format_number(spec.rate, 4)}: a kept element (mask 1) × "
+                          f"1/(1 − {format_number(spec.rate, 4)}) = "
+                          f"{format_number(scale, 6)}, a dropped one (mask 0) is 0. The mask: "
+                          + " ".join(format_number(m, 1) for m in mask[:64])
+                          + (" …" if len(mask) > 64 else "")]))
         names = spec.value_names()
-        for count, (name, source, kept) in enumerate(zip(names, self.sources(li), mask.ravel(),
+        for count, (name, source, kept) in enumerate(zip(names, self.sources(li), mask,
                                                          strict=True)):
-            if count == MAX_SPELLED:
-                self.out(f"  … (the other {len(names) - MAX_SPELLED} alike)")
+            if count == spelled(len(names)):
+                section.add(Para([f"The other {len(names) - count} alike; all of them:"]))
+                self.tensor_tables(section, "a", names, spec.output_shape)
                 break
-            if kept:
-                self.out(f"  {self.show('a', name)} = {scale}·{self.show(*source)} = {scale}·"
-                         f"{self.val(*source)} = {self.res('a', name)}")
-            else:
-                self.out(f"  {self.show('a', name)} = 0 (dropped)")
+            section.add(self.equation(self.key("a", name), Product((
+                Const(scale if kept else 0.0), self.ref(*source)))))
 
-    def unit_forward(self, spec: LayerSpec, li: int) -> None:
+    def unit_forward(self, section: Section, li: int, spec: LayerSpec) -> None:
         recurrent = next((p for p in spec.params if p.role == "recurrent"), None)
         bias = next((p for p in spec.params if p.role == "bias"), None)
         below = self.sources(li)
@@ -341,326 +487,413 @@ class _Writer:
         b_names = bias.element_keys() if bias is not None else []
         units = list(spec.units)
         times = self.times(spec)
-        h0 = spec.initial if spec.initial is not None else np.zeros(len(units))
+        h0 = [float(h) for h in spec.initial] if spec.initial is not None else [0.0] * len(units)
         for ti, t in enumerate(times):
+            if spec.over_time:
+                section.add(Para([f"t = {ti + 1}:"]))
             for u, unit in enumerate(units):
-                terms, numbers = [], []
-                for j, (kind, name) in enumerate(below):
-                    w = w_names[u * len(below) + j]
-                    terms.append(f"{w}·{self.show(kind, name + t)}")
-                    numbers.append(f"{self.val('param', w)}·{self.val(kind, name + t)}")
+                terms: list[Expr] = [
+                    Product((self.ref("param", w_names[u * len(below) + j]),
+                             self.ref(kind, name + t)))
+                    for j, (kind, name) in enumerate(below)]
                 for j, other in enumerate(units if recurrent is not None else []):
-                    w = u_names[u * len(units) + j]
-                    if ti == 0:
-                        terms.append(f"{w}·h0")
-                        numbers.append(f"{self.val('param', w)}·{self.n(h0[j])}")
-                    else:
-                        terms.append(f"{w}·{self.show('a', other + times[ti - 1])}")
-                        numbers.append(f"{self.val('param', w)}·"
-                                       f"{self.val('a', other + times[ti - 1])}")
+                    w = self.ref("param", u_names[u * len(units) + j])
+                    terms.append(Product((w, Const(h0[j]) if ti == 0 else
+                                          self.ref("a", other + times[ti - 1]))))
                 if b_names:
-                    terms.append(b_names[u])
-                    numbers.append(self.val("param", b_names[u]))
-                if len(terms) > 2 * MAX_SPELLED:
-                    terms = [*terms[:3], "…", terms[-1]]
-                    numbers = [*numbers[:3], "…", numbers[-1]]
-                self.out(f"  {self.show('z', unit + t)} = {' + '.join(terms)}")
-                self.out(f"       = {' + '.join(numbers)} = {self.res('z', unit + t)}")
-            self.activation_lines(spec, units, t)
+                    terms.append(self.ref("param", b_names[u]))
+                key = self.key("z", unit + t)
+                if len(terms) > MAX_TERMS:
+                    first: list[Inline] = [Sym(self.key("param", w_names[u * len(below)])), "·",
+                             Sym(self.key(*below[0]))]
+                    last: list[Inline] = [
+                        Sym(self.key("param", w_names[u * len(below) + len(below) - 1])),
+                            "·", Sym(self.key(*below[-1]))]
+                    if b_names:
+                        last += [" + ", Sym(self.key("param", b_names[u]))]
+                    section.add(self.long_sum(key, first, last, len(terms)))
+                else:
+                    section.add(self.equation(key, _sum(terms)))
+            self.activations(section, spec, units, t)
+
+    # ---------------------------------------------------------------- loss
+
+    def loss_section(self, number: int) -> Section:
+        problem = self.problem
+        section = self.section(f"{number}. Loss ({problem.loss.name})")
+        units = problem.output.units
+        last = time_suffix(problem.time_steps) if problem.sequence else ""
+        for k in self.samples():
+            self.at(k)
+            if problem.loss_at == "every":
+                steps = self.target_times()
+                for t in steps:
+                    section.add(self.equation(self.key("loss", t), problem.loss.expr(
+                        [self.key("a", u + t) for u in units],
+                        [self.key("target", u + t) for u in units])))
+                section.add(self.equation(self.key("loss"), _sum(
+                    [self.ref("loss", t) for t in steps])))
+            else:
+                section.add(self.equation(self.key("loss"), problem.loss.expr(
+                    [self.key("a", u + last) for u in units],
+                    [self.key("target", u) for u in units])))
+        self.at(None)
+        if problem.has_samples:
+            key = self.key("loss")
+            n = problem.n_samples
+            if n <= MAX_SAMPLES:
+                total = _sum([Ref(key + problem.sample_suffix(k)) for k in range(n)])
+                section.add(self.equation(key, Quotient(total, Const(float(n)))
+                                          if problem.reduction == "mean" else total))
+            else:
+                section.add(self.value_line(key, after=[
+                    f" (the {problem.reduction} of the {n} sample losses)"]))
+        return section
 
     # ---------------------------------------------------------------- backward
 
-    def backward(self, run: Pass, k: int) -> None:
+    def backward_section(self, number: int) -> Section:
         problem = self.problem
-        self.at(run, k)
-        self.out()
-        self.out("Backward pass" + (f", sample {k + 1}" if problem.has_samples else ""))
-        output = problem.output
-        for t in self.times(output):
-            for unit in output.units:
-                self.out(self.loss_gradient(unit, t))
-        for li in range(len(problem.layers) - 1, -1, -1):
-            spec = problem.layers[li]
-            if not spec.has_keys:
-                continue
-            self.out(f" Layer {spec.name} ({spec.type})")
-            if spec.type == "rnn":
-                self.rnn_backward(spec, li)
-            elif spec.type.endswith(("pool1d", "pool2d")):
-                self.pool_backward(run, li, spec, k)
-            elif spec.type == "dropout":
-                self.dropout_backward(li, spec, k)
-            else:
-                self.delta_lines(run, li, spec, k)
-                if li > 0 and spec.type == "dense" and not spec.over_time:
-                    self.dense_input_gradients(li, spec)
+        section = self.section(f"{number}. Backward pass")
+        section.add(Para(["From the loss down, layer by layer: ∂L/∂a of each value, then ",
+                          Word("rule", "delta"), "."]))
+        for k in self.samples():
+            self.at(k)
+            target = self.per_sample(section, k)
+            output = problem.output
+            sub = self.section(["The loss's gradient"], 3)
+            target.add(sub)
+            for t in self.times(output):
+                for unit in output.units:
+                    self.loss_gradient(sub, unit, t)
+            for li in range(len(problem.layers) - 1, -1, -1):
+                spec = problem.layers[li]
+                if not spec.has_keys:
+                    continue
+                sub = self.section(self.layer_title(spec), 3)
+                target.add(sub)
+                if spec.type == "rnn":
+                    self.rnn_backward(sub, spec, li)
+                elif spec.type.endswith(("pool1d", "pool2d")):
+                    self.pool_backward(sub, li, spec, k)
+                elif spec.type == "dropout":
+                    self.dropout_backward(sub, li, spec, k)
+                else:
+                    self.deltas(sub, spec)
+                    if li > 0 and spec.type == "dense" and not spec.over_time:
+                        self.dense_input_gradients(sub, li, spec)
+                    elif li > 0 and spec.type in ("conv1d", "conv2d"):
+                        self.conv_input_gradients(sub, li)
+        self.more_samples(section)
+        self.at(None)
+        return section
 
-    def loss_gradient(self, unit: str, t: str) -> str:
-        """∂L/∂a of an output unit, from the loss's formula with the numbers substituted (a
-        step without a loss, with loss_at: last, has 0)."""
+    def loss_gradient(self, section: Section, unit: str, t: str) -> None:
+        """∂L/∂a of an output unit, from the loss's formula (a step without a loss, with
+        loss_at: last, has 0)."""
         problem = self.problem
-        target = self.show("grad.a", unit + t)
+        key = self.key("grad.a", unit + t)
         every = problem.loss_at == "every"
         if problem.sequence and not every and t != time_suffix(problem.time_steps):
-            return f"  {target} = 0 (no loss at this step)"
-        refs = {"a": self.key("a", unit + t),
-                "y": self.key("target", unit + (t if every else ""))}
-        expr = problem.loss.grad_a_expr(refs["a"], refs["y"], len(problem.output.units))
-        keys, numbers = substituted(expr, self.values, self.digits)
-        for key in refs.values():
-            keys = keys.replace(key, self.show(*_kind_and_name(key)))
-        return f"  {target} = {keys} = {numbers} = {self.res('grad.a', unit + t)}"
+            section.add(self.value_line(key, after=[" (no loss at this step)"]))
+            return
+        expr = problem.loss.grad_a_expr(self.key("a", unit + t),
+                                        self.key("target", unit + (t if every else "")),
+                                        len(problem.output.units))
+        section.add(self.equation(key, expr))
 
-    def delta_lines(self, run: Pass, li: int, spec: LayerSpec, k: int) -> None:
+    def deltas(self, section: Section, spec: LayerSpec) -> None:
         assert spec.activation is not None
         names = spec.value_names()
+        times = self.times(spec)
         shown = 0
-        for t in reversed(self.times(spec)):
+        for t in reversed(times):
             for name in names:
-                if shown == MAX_SPELLED:
+                if shown == spelled(len(names) * len(times)):
                     break
                 shown += 1
-                target = self.show("grad.z", name + t)
+                key = self.key("grad.z", name + t)
                 if spec.activation.per_layer:
-                    self.out(f"  {target} = {self.res('grad.z', name + t)} (through softmax)")
+                    section.add(self.value_line(key, after=[" (through softmax)"]))
                 else:
-                    self.out(f"  {target} = {self.show('grad.a', name + t)}·"
-                             f"{self.show('dadz', name + t)} = "
-                             f"{self.val('grad.a', name + t)}·{self.val('dadz', name + t)} = "
-                             f"{self.res('grad.z', name + t)}")
+                    section.add(self.equation(key, Product((self.ref("grad.a", name + t),
+                                                            self.ref("dadz", name + t)))))
         if len(names) > MAX_SPELLED:
-            self.table(self.show("grad.z", spec.name), run.grad_outs[li][0][k])
+            section.add(Para(["All of them:"]))
+            self.tensor_tables(section, "grad.a", names, spec.output_shape)
+            self.tensor_tables(section, "grad.z", names, spec.output_shape)
 
-    def dense_input_gradients(self, li: int, spec: LayerSpec) -> None:
+    def dense_input_gradients(self, section: Section, li: int, spec: LayerSpec) -> None:
         """∂L/∂(the layer's inputs): the grad.a of the layer below."""
         below = self.sources(li)
         w_names = spec.params[0].element_keys()
-        for j, (kind, name) in enumerate(below[:MAX_SPELLED]):
-            terms = [f"{w_names[u * len(below) + j]}·{self.show('grad.z', unit)}"
-                     for u, unit in enumerate(spec.units)]
-            numbers = [f"{self.val('param', w_names[u * len(below) + j])}·"
-                       f"{self.val('grad.z', unit)}" for u, unit in enumerate(spec.units)]
-            self.out(f"  {self.show(_grad_of(kind), name)} = {' + '.join(terms)} = "
-                     f"{' + '.join(numbers)} = {self.res(_grad_of(kind), name)}")
+        for j, (kind, name) in enumerate(below[:spelled(len(below))]):
+            section.add(self.equation(self.key(_grad_of(kind), name), _sum([
+                Product((self.ref("param", w_names[u * len(below) + j]),
+                         self.ref("grad.z", unit))) for u, unit in enumerate(spec.units)])))
+        self.below_table(section, li, len(below))
 
-    def dropout_backward(self, li: int, spec: LayerSpec, k: int) -> None:
+    def below_table(self, section: Section, li: int, count: int) -> None:
+        """Every ∂L/∂a of the layer below ``li`` as tables, when not all were spelled out."""
+        j = li - 1
+        while j >= 0 and not self.problem.layers[j].has_keys:
+            j -= 1
+        if count > MAX_SPELLED and j >= 0:
+            spec = self.problem.layers[j]
+            section.add(Para(["All of them:"]))
+            self.tensor_tables(section, "grad.a", spec.value_names(), spec.output_shape)
+
+    def conv_input_gradients(self, section: Section, li: int) -> None:
+        """∂L/∂a of the layer below a convolution: the full correlation of δ with the kernel
+        rotated by 180° (each element: the sum of δ·K over the windows that read it)."""
+        j = li - 1
+        while j >= 0 and not self.problem.layers[j].has_keys:
+            j -= 1
+        below = self.problem.layers[j]
+        section.add(Para(["∂L/∂a of the layer below: each element is the sum of δ·K over the "
+                          "windows that read it (the full correlation of δ with the kernel "
+                          "rotated by 180°):"]))
+        self.tensor_tables(section, "grad.a", below.value_names(), below.output_shape)
+
+    def dropout_backward(self, section: Section, li: int, spec: LayerSpec, k: int) -> None:
         mask = self.mask_of(spec, k)
-        scale = self.r(1.0 / (1.0 - spec.rate))
+        scale = 1.0 / (1.0 - spec.rate)
+        sources = self.sources(li)
         for count, (name, (kind, source), kept) in enumerate(zip(
-                spec.value_names(), self.sources(li), mask.ravel(), strict=True)):
-            if count == MAX_SPELLED:
-                self.out("  … (the others alike)")
+                spec.value_names(), sources, mask, strict=True)):
+            if count == spelled(len(sources)):
+                self.below_table(section, li, len(sources))
                 break
-            target = self.show(_grad_of(kind), source)
-            if kept:
-                self.out(f"  {target} = {scale}·{self.show('grad.a', name)} = {scale}·"
-                         f"{self.val('grad.a', name)} = {self.res(_grad_of(kind), source)}")
-            else:
-                self.out(f"  {target} = 0 (dropped)")
+            section.add(self.equation(self.key(_grad_of(kind), source), Product((
+                Const(scale if kept else 0.0), self.ref("grad.a", name)))))
 
-    def pool_backward(self, run: Pass, li: int, spec: LayerSpec, k: int) -> None:
+    def pool_backward(self, section: Section, li: int, spec: LayerSpec, k: int) -> None:
         below = self.sources(li)
         names = spec.value_names()
         if not spec.type.startswith("max"):
-            share = int(np.prod(spec.kernel))
-            self.out(f"  each element of a window gets 1/{share} of its gradient, summed over "
-                     "the windows it belongs to")
+            share = float(math.prod(spec.kernel))
+            section.add(Para(["Each element of a window gets 1/"
+                              f"{math.prod(spec.kernel)} of its gradient, summed over the "
+                              "windows it belongs to."]))
             members: dict[Source, list[str]] = {}
             for count, index in enumerate(indices(spec.output_shape)):
-                for offset in indices(spec.kernel):
-                    at = tuple(p * st + o for p, st, o in zip(index[1:], spec.stride, offset,
-                                                             strict=True))
-                    element = below[int(np.ravel_multi_index((index[0], *at),
-                                                             spec.input_shape))]
+                for at in self.window(index, spec):
+                    element = below[_flat((index[0], *at), spec.input_shape)]
                     members.setdefault(element, []).append(names[count])
-            for (kind, source), windows in list(members.items())[:MAX_SPELLED]:
-                self.out(f"  {self.show(_grad_of(kind), source)} = "
-                         + " + ".join(f"{self.show('grad.a', w)}/{share}" for w in windows)
-                         + " = " + " + ".join(f"{self.val('grad.a', w)}/{share}"
-                                              for w in windows)
-                         + f" = {self.res(_grad_of(kind), source)}")
+            for (kind, source), windows in list(members.items())[:spelled(len(below))]:
+                section.add(self.equation(self.key(_grad_of(kind), source), _sum([
+                    Quotient(self.ref("grad.a", w), Const(share)) for w in windows])))
+            self.below_table(section, li, len(below))
             return
         winners = Pool("max", len(spec.kernel), spec.kernel, spec.stride).winners(
-            run.caches[li][0])
+            self.run.caches[li][0])
         routed: dict[Source, list[str]] = {}
         for count, index in enumerate(indices(spec.output_shape)):
             win = tuple(int(w) for w in winners[(k, *index)])
-            winner = below[int(np.ravel_multi_index((index[0], *win), spec.input_shape))]
+            winner = below[_flat((index[0], *win), spec.input_shape)]
             routed.setdefault(winner, []).append(names[count])
-        for (kind, source), windows in list(routed.items())[:MAX_SPELLED]:
-            sums = "" if len(windows) == 1 else " = " + " + ".join(
-                self.val("grad.a", w) for w in windows)
-            self.out(f"  {self.show(_grad_of(kind), source)} = "
-                     + " + ".join(self.show("grad.a", w) for w in windows)
-                     + f"{sums} = {self.res(_grad_of(kind), source)}  (it wins "
-                     + ", ".join(self.show("a", w) for w in windows) + ")")
-        self.out("  every other element: 0 (it wins no window)")
+        for (kind, source), windows in list(routed.items())[:spelled(len(below))]:
+            section.add(self.equation(self.key(_grad_of(kind), source),
+                                      _sum([self.ref("grad.a", w) for w in windows])))
+            wins: list[Inline] = ["it wins "]
+            for number, w in enumerate(windows):
+                wins += [", " if number else "", Sym(self.key("a", w))]
+            section.add(Para(wins, "note"))
+        section.add(Para(["Every other element: 0 (it wins no window)."]))
+        self.below_table(section, li, len(below))
 
-    def from_above(self, li: int, i: int, at: str) -> tuple[str, str]:
+    def from_above(self, li: int, i: int, at: str) -> list[Expr]:
         """What ∂L/∂h_t of unit i of the rnn ``li`` receives from the dense layer above it
-        at step ``at``: (the terms, with numbers)."""
+        at step ``at``."""
         layers = self.problem.layers
         if li + 1 >= len(layers) or layers[li + 1].type != "dense":
-            return "(from the loss)", "(from the loss)"
+            return []
         above = layers[li + 1]
         w_names = above.params[0].element_keys()
         width = len(layers[li].units)
-        terms = [f"{w_names[y * width + i]}·{self.show('grad.z', unit + at)}"
-                 for y, unit in enumerate(above.units)]
-        numbers = [f"{self.val('param', w_names[y * width + i])}·{self.val('grad.z', unit + at)}"
-                   for y, unit in enumerate(above.units)]
-        return " + ".join(terms), " + ".join(numbers)
+        return [Product((self.ref("param", w_names[y * width + i]),
+                         self.ref("grad.z", unit + at))) for y, unit in enumerate(above.units)]
 
-    def rnn_backward(self, spec: LayerSpec, li: int) -> None:
+    def rnn_backward(self, section: Section, spec: LayerSpec, li: int) -> None:
         steps = self.problem.time_steps
         recurrent = next(p for p in spec.params if p.role == "recurrent")
         u_names = recurrent.element_keys()
         units = list(spec.units)
-        self.out("  BPTT, from the last step back: ∂L/∂h_t = (from the layer above at t) + "
-                 "Uᵀ·∂L/∂z_(t+1)")
+        section.add(Para(["BPTT, from the last step back: ", Word("rule", "bptt"), "."]))
         for t in range(steps, 0, -1):
             at = time_suffix(t)
+            section.add(Para([f"t = {t}:"]))
             for i, unit in enumerate(units):
-                grad_h = self.show("grad.a", unit + at)
-                above, above_numbers = self.from_above(li, i, at)
+                terms = self.from_above(li, i, at)
                 if t < steps:
                     later = time_suffix(t + 1)
-                    carried = " + ".join(
-                        f"{u_names[j * len(units) + i]}·{self.show('grad.z', other + later)}"
-                        for j, other in enumerate(units))
-                    numbers = " + ".join(
-                        f"{self.val('param', u_names[j * len(units) + i])}·"
-                        f"{self.val('grad.z', other + later)}" for j, other in enumerate(units))
-                    self.out(f"  {grad_h} = {above} + {carried}")
-                    self.out(f"       = {above_numbers} + {numbers} = "
-                             f"{self.res('grad.a', unit + at)}")
+                    terms += [Product((self.ref("param", u_names[j * len(units) + i]),
+                                       self.ref("grad.z", other + later)))
+                              for j, other in enumerate(units)]
+                key = self.key("grad.a", unit + at)
+                if terms:
+                    section.add(self.equation(key, _sum(terms)))
                 else:
-                    self.out(f"  {grad_h} = {above} = {above_numbers} = "
-                             f"{self.res('grad.a', unit + at)}")
-                self.out(f"  {self.show('grad.z', unit + at)} = {grad_h}·"
-                         f"{self.show('dadz', unit + at)} = {self.val('grad.a', unit + at)}·"
-                         f"{self.val('dadz', unit + at)} = {self.res('grad.z', unit + at)}")
+                    section.add(self.value_line(key, after=[" (from the loss)"]))
+                section.add(self.equation(self.key("grad.z", unit + at), Product((
+                    self.ref("grad.a", unit + at), self.ref("dadz", unit + at)))))
 
     # ---------------------------------------------------------------- gradients, update
 
-    def param_gradients(self, run: Pass) -> None:
+    def gradient_section(self, number: int) -> Section:
         problem = self.problem
-        self.out()
+        section = self.section(f"{number}. Parameter gradients")
         if problem.n_samples > 1:
             scale = "(1/N)·" if problem.reduction == "mean" else ""
-            self.out(f"Parameter gradients: {scale}the sum of the samples' (each as below "
-                     "for one sample)")
-        else:
-            self.out("Parameter gradients" + (" (shared over time: the sum over the steps)"
-                                              if problem.sequence else ""))
+            section.add(Para([f"{scale}the sum of the samples' own gradients (each the sum of "
+                              "its δ·input products, as for one sample; each sample's is "
+                              "grad.<p>@k in solve --format json)."]))
+        elif problem.sequence:
+            section.add(Para(["Shared over time: each gradient is the sum over the steps."]))
         for li, spec in enumerate(problem.layers):
             for param in spec.params:
                 for count, name in enumerate(param.element_keys()):
-                    if count == MAX_SPELLED:
-                        self.table(self.show("grad", param.tensor_name),
-                                   run.grads[li][param.role])
+                    if count == spelled(len(param.element_keys())):
+                        section.add(Para(["All of them:"]))
+                        self.tensor_tables(section, "grad", param.element_keys(),
+                                           param.values.shape)
                         break
-                    explain = "" if problem.n_samples > 1 else self.gradient_sum(
-                        spec, li, param.role, count)
-                    self.out(f"  {self.show('grad', name)}{explain} = {self.res('grad', name)}")
+                    key = self.key("grad", name)
+                    terms = self.gradient_terms(spec, li, param.role, count)
+                    if problem.n_samples > 1 or terms is None:
+                        section.add(self.value_line(key))
+                    elif len(terms) > MAX_SPELLED:
+                        f = count // max(1, len(param.element_keys()) // max(spec.filters, 1))
+                        section.add(self.value_line(key, [
+                            f"Σ over the {len(terms)} outputs of filter {f + 1}: δ·(the input "
+                            "under this weight) = "]))
+                    else:
+                        section.add(self.equation(key, _sum(terms)))
+        return section
 
-    def gradient_sum(self, spec: LayerSpec, li: int, role: str, element: int) -> str:
-        """' = Σ δ·input = …' of one parameter element (one sample)."""
+    def gradient_terms(self, spec: LayerSpec, li: int, role: str,
+                       element: int) -> list[Expr] | None:
+        """The terms δ·input of one parameter element's gradient (one sample); None for a
+        layer without parameters."""
         below = self.sources(li)
         names = spec.value_names()
-        terms, numbers = [], []
+        terms: list[Expr] = []
         if spec.type in ("conv1d", "conv2d"):
             shape = spec.params[0].values.shape if role == "weights" else (spec.filters,)
-            index = tuple(int(i) for i in np.unravel_index(element, shape))
+            index = _unflat(element, shape)
             f = index[0]
             for count, out_index in enumerate(indices(spec.output_shape)):
                 if out_index[0] != f:
                     continue
-                delta = names[count]
+                delta = self.ref("grad.z", names[count])
                 if role == "bias":
-                    terms.append(self.show("grad.z", delta))
-                    numbers.append(self.val("grad.z", delta))
+                    terms.append(delta)
                     continue
                 c, offset = index[1], index[2:]
                 at = tuple(p * s - pad + o for p, s, pad, o in zip(
                     out_index[1:], spec.stride, spec.padding, offset, strict=True))
-                if not all(0 <= a < n for a, n in zip(at, spec.input_shape[1:], strict=True)):
-                    continue  # a padding zero
-                under = below[int(np.ravel_multi_index((c, *at), spec.input_shape))]
-                terms.append(f"{self.show('grad.z', delta)}·{self.show(*under)}")
-                numbers.append(f"{self.val('grad.z', delta)}·{self.val(*under)}")
-            if len(terms) > MAX_SPELLED:
-                return (f" = Σ_i,j {self.show('grad.z', spec.name)}[{f + 1},i,j]·(the window "
-                        "element under it)")
-            return f" = {' + '.join(terms)}\n      = {' + '.join(numbers)}"
+                if all(0 <= a < n for a, n in zip(at, spec.input_shape[1:], strict=True)):
+                    terms.append(Product((delta, self.ref(*below[_flat((c, *at),
+                                                                       spec.input_shape)]))))
+            return terms
         if spec.type not in ("dense", "rnn"):
-            return ""
+            return None
         units = list(spec.units)
         times = self.times(spec)
-        source: Source | None = None
         if role == "bias":
-            u = element
-        elif role == "weights":
+            return [self.ref("grad.z", units[element] + t) for t in times]
+        if role == "weights":
             u, j = divmod(element, len(below))
-            source = below[j]
+            kind, name = below[j]
         else:
             u, j = divmod(element, len(units))
-            source = ("a", units[j])
+            kind, name = "a", units[j]
         for ti, t in enumerate(times):
-            delta = units[u] + t
-            if source is None:
-                terms.append(self.show("grad.z", delta))
-                numbers.append(self.val("grad.z", delta))
+            delta = self.ref("grad.z", units[u] + t)
+            if role == "recurrent" and ti == 0:
+                h0 = float(spec.initial[j]) if spec.initial is not None else 0.0
+                terms.append(Product((delta, Const(h0))))
                 continue
-            kind, name = source
-            if role == "recurrent":
-                if ti == 0:
-                    h0 = spec.initial[j] if spec.initial is not None else 0.0
-                    terms.append(f"{self.show('grad.z', delta)}·h0")
-                    numbers.append(f"{self.val('grad.z', delta)}·{self.n(h0)}")
-                    continue
-                name += times[ti - 1]
-            else:
-                name += t
-            terms.append(f"{self.show('grad.z', delta)}·{self.show(kind, name)}")
-            numbers.append(f"{self.val('grad.z', delta)}·{self.val(kind, name)}")
-        if len(terms) > MAX_SPELLED:
-            return ""
-        return f" = {' + '.join(terms)}\n      = {' + '.join(numbers)}"
+            source = name + (times[ti - 1] if role == "recurrent" else t)
+            terms.append(Product((delta, self.ref(kind, source))))
+        return terms
 
-    def update(self, run: Pass) -> None:
+    def update_section(self, number: int) -> Section:
         problem = self.problem
-        rate = self.r(problem.learning_rate)
+        section = self.section(f"{number}. Update")
         plain = problem.optimizer.name == "sgd" and not problem.weight_decay
-        kinds = [named_kind(kind) for kind in problem.optimizer.kinds]
-        self.out()
         if plain:
-            self.out(f"Update (SGD): new = p − η·grad, η = {rate}")
+            section.add(Para(["Gradient descent: ", Word("update_rule"), ", ", Word("rate"),
+                              " = ", Num(problem.learning_rate), "."]))
         else:
-            decay = (f", weight decay λ = {self.r(problem.weight_decay)} (g = grad + λ·w for "
-                     "weights)" if problem.weight_decay else "")
-            self.out(f"Update ({problem.optimizer.label}), η = {rate}{decay}")
-        for li, spec in enumerate(problem.layers):
+            decay = (f", weight decay λ = {format_number(problem.weight_decay, 4)} (g = grad + "
+                     "λ·w for weights)" if problem.weight_decay else "")
+            section.add(Para([f"{problem.optimizer.label}, ", Word("rate"), " = ",
+                              Num(problem.learning_rate), f"{decay}."]))
+        kinds = [kind for kind in problem.optimizer.kinds]
+        for spec in problem.layers:
             for param in spec.params:
                 for count, name in enumerate(param.element_keys()):
-                    if count == MAX_SPELLED:
-                        self.table(self.show("new", param.tensor_name), run.new[li][param.role])
+                    if count == spelled(len(param.element_keys())):
+                        section.add(Para(["All of them:"]))
+                        self.tensor_tables(section, "new", param.element_keys(),
+                                           param.values.shape)
                         break
+                    key = self.key("new", name)
                     if plain:
-                        self.out(f"  {self.show('new', name)} = {self.val('param', name)} − "
-                                 f"{rate}·{self.val('grad', name)} = {self.res('new', name)}")
-                    else:
-                        self.out("  " + ", ".join(f"{self.show(kind, name)} = "
-                                                  f"{self.res(kind, name)}"
-                                                  for kind in (*kinds, "new")))
+                        equation = self.equation(key, Sum((
+                            self.ref("param", name),
+                            Product((Const(problem.learning_rate, role="rate"),
+                                     self.ref("grad", name)))), (1, -1)), rate_symbol=True)
+                        equation.digits = self.change_digits(name)
+                        section.add(equation)
+                    else:  # the optimizer's values of the element, then its new value
+                        states = [compose(self.pre, state, name)  # type: ignore[arg-type]
+                                  for state in kinds]
+                        section.add(self.listing([*(state for state in states
+                                                    if state in self.values), key]))
+        return section
+
+    def change_digits(self, name: str) -> int | None:
+        """The significant digits that show a parameter's new value differs from its old
+        one (None: the document's do)."""
+        old, new = self.values[self.key("param", name)], self.values[self.key("new", name)]
+        if old == new or format_number(old, self.digits) != format_number(new, self.digits):
+            return None
+        # the change's first two digits: 1 + 3.726e-5 = 1.000037
+        return min(15, max(self.digits, math.ceil(math.log10(abs(new) / abs(new - old))) + 2))
+
+    def after_section(self, number: int) -> Section:
+        problem = self.problem
+        steps = problem.steps
+        section = self.section(f"{number}. After {steps} step{'s' * (steps != 1)}",
+                               context=FINAL)
+        section.add(self.value_line("final.loss"))
+        return section
+
+    def published_section(self, number: int, keys: list[str]) -> Section:
+        section = self.section(f"{number}. Other published values")
+        section.add(Table([Column(["value"]), Column(["key"]), Column(["computed"], "right"),
+                           Column(["published"])],
+                          [[[Sym(key)], [key], [Num(self.values[key])], self.cell(key)[2:]]
+                           for key in keys]))
+        return section
 
 
-def _kind_and_name(key: str) -> tuple[KeyKind, str]:
-    """A key's kind and name (with index and time) without step and sample."""
-    parts = split_key(key)
-    assert parts is not None
-    name = parts.name + index_suffix(parts.index) + time_suffix(parts.time)
-    return parts.kind, name
+def _flat(index: tuple[int, ...], shape: tuple[int, ...]) -> int:
+    """The row-major position of ``index`` in an array of ``shape``."""
+    position = 0
+    for i, n in zip(index, shape, strict=True):
+        position = position * n + i
+    return position
+
+
+def _unflat(position: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    index = []
+    for n in reversed(shape):
+        position, i = divmod(position, n)
+        index.append(i)
+    return tuple(reversed(index))
 
 
 def describe(layer: LayerSpec) -> str:
@@ -680,6 +913,35 @@ def describe(layer: LayerSpec) -> str:
     return f"{layer.type} [{', '.join(layer.units)}]{act}"
 
 
-def worked_lines(solution: LayeredSolution, digits: int = 4, step: int = 1) -> list[str]:
-    """The worked solution of step ``step`` (1-based) as lines of plain text."""
-    return _Writer(solution, digits).write(step)
+def worked_document(solution: LayeredSolution, step: int = 1,
+                    judged: Mapping[str, Judgement] | None = None, digits: int = 4) -> Document:
+    """The worked solution of step ``step`` (1-based), with the published values' marks
+    (``judged``; none for a handout); ``digits``: the significant digits it is written
+    with (an update whose change they would hide gets more)."""
+    return _Builder(solution, step, judged or {}, digits).build()
+
+
+def statement_document(solution: LayeredSolution, asked: Sequence[str]) -> Document:
+    """The problem sheet: the problem section, then what to compute (``asked``: keys or
+    globs; the data and starting parameters are given, not asked)."""
+    # lazy: the dense handouts' module (and its document builder) for a problem sheet only;
+    # this module loads with the quiz, on check's path
+    from backprop_cli.render.handout import add_questions
+
+    builder = _Builder(solution, 1, {})
+    builder.statement = True
+    problem = solution.problem
+    doc = Document(problem.title, problem.description)
+    doc.sections.append(builder.problem_section(1))
+    task = builder.section("2. What to compute", context=1)
+    keys: list[str] = []
+    for pattern in asked:
+        regex = key_glob(pattern)
+        for key in solution.values:
+            parts = split_key(key)
+            if (regex.match(key) and key not in keys and parts is not None
+                    and not is_given(parts)):
+                keys.append(key)
+    add_questions(task, keys, problem.steps)
+    doc.sections.append(task)
+    return doc

@@ -18,7 +18,12 @@ from backprop_cli.files import trust
 from backprop_cli.files.loader import problem_from_tree
 from backprop_cli.files.yamlio import YNode
 from backprop_cli.formats import SolveFormat
-from backprop_cli.kinds.base import SolveRequest, SolveRequestError, shown_step
+from backprop_cli.kinds.base import (
+    SolveRequest,
+    SolveRequestError,
+    check_document_options,
+    shown_step,
+)
 from backprop_cli.model.keys import value_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.model.questions import match_patterns
@@ -72,17 +77,8 @@ class NetworkKind:
         problem = exercise
         if request.round_decimals is not None:
             problem = replace(problem, round=request.round_decimals)
-        if request.handout and request.statement:
-            raise SolveRequestError("--handout and --statement are two documents: give one",
-                                    "--handout")
+        check_document_options(request)
         if request.fmt == "json":
-            for given, option in ((request.handout, "--handout"),
-                                  (request.statement, "--statement"),
-                                  (request.decimals is not None, "--decimals")):
-                if given:
-                    raise SolveRequestError(f"{option} shapes a document for people; "
-                                            "--format json has every value at full precision",
-                                            option)
             values = max(problem.steps, 1) * problem.n_samples * (
                 problem.n_parameters * 3 + sum(layer.size for layer in problem.layers) * 5)
             if not request.patterns and values > MAX_JSON_VALUES:

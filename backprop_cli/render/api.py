@@ -8,6 +8,7 @@ therefore stays flat in the number of steps.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from backprop_cli.engine import make_engine
@@ -18,6 +19,7 @@ from backprop_cli.model.problem import Problem
 from backprop_cli.records import record
 
 if TYPE_CHECKING:
+    from backprop_cli.render.model import Document
     from backprop_cli.render.notation import MathNotation
 
 
@@ -73,11 +75,6 @@ def render_problem(problem: Problem, solution: Solution, options: RenderOptions)
     """The worked solution as text in ``options.fmt`` (formats.DOCUMENT_FORMATS)."""
     # lazy: the document model and its writers load only when a solution is rendered,
     # never on `check`'s path, which imports this module through the network kind
-    from backprop_cli.render.arithmetic import (
-        positional_columns,
-        settle_decimals,
-        settle_digits,
-    )
     from backprop_cli.render.document import BuildOptions, build_document
     from backprop_cli.render.handout import handout_document, statement_document
     from backprop_cli.render.notation import make_notation
@@ -90,15 +87,31 @@ def render_problem(problem: Problem, solution: Solution, options: RenderOptions)
     else:
         doc = build_document(problem, solution, build)
     decimals = options.decimals
-    if decimals is not None:
-        settle_decimals(doc, decimals)
-    elif problem.round is None:  # hand-calculation mode shows the rounded arithmetic itself
-        settle_digits(doc, options.digits)
-        positional_columns(doc, options.digits)
 
     def notation(style: str) -> MathNotation:
         return make_notation(style, problem, options.digits, decimals=decimals)
 
+    return write_document(doc, notation, options, hand=problem.round is not None)
+
+
+def write_document(doc: Document, notation: Callable[[str], MathNotation],
+                   options: RenderOptions, hand: bool = False) -> str:
+    """A worked-solution document in ``options.fmt``: its numbers settled (``--decimals``,
+    or significant digits whose shown sums add up; ``hand``: hand-calculation mode shows
+    the rounded arithmetic itself), then written with ``notation(style)`` ('unicode',
+    'ascii' or 'latex') by the format's writer."""
+    # lazy: the writers and the arithmetic load only when a solution is rendered
+    from backprop_cli.render.arithmetic import (
+        positional_columns,
+        settle_decimals,
+        settle_digits,
+    )
+
+    if options.decimals is not None:
+        settle_decimals(doc, options.decimals)
+    elif not hand:
+        settle_digits(doc, options.digits)
+        positional_columns(doc, options.digits)
     fmt = options.fmt
     if fmt == "markdown":
         # lazy: one writer per run

@@ -15,7 +15,17 @@ from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.problem import Problem
 from backprop_cli.model.questions import is_given, match_patterns
 from backprop_cli.render.document import Builder, BuildOptions
-from backprop_cli.render.model import Cell, Column, Document, Fields, Inline, Para, Sym, Table
+from backprop_cli.render.model import (
+    Cell,
+    Column,
+    Document,
+    Fields,
+    Inline,
+    Para,
+    Section,
+    Sym,
+    Table,
+)
 
 _IN_FULL = re.compile(r" \(step \d+ in full\)")
 
@@ -45,9 +55,17 @@ def statement_document(problem: Problem, solution: Solution, options: BuildOptio
     task = builder.section("2. What to compute", context=1)
     keys = [key for key in asked if (parts := parse_key(key, problem)) is not None
             and not is_given(parts)]
+    add_questions(task, keys, problem.steps)
+    doc.sections.append(task)
+    return doc
+
+
+def add_questions(task: Section, keys: Sequence[str], steps: int) -> None:
+    """What to compute: a table of ``keys`` (symbol, key, a column for the answer), or the
+    whole pass when none is asked (the update too when the problem runs ``steps``)."""
     if not keys:
         what = ("the forward pass, the loss and the backward pass (every gradient)"
-                if problem.steps == 0 else
+                if steps == 0 else
                 "the forward pass, the loss, the backward pass (every gradient), the update "
                 "of every parameter and the loss after it")
         task.add(Para([f"Work out {what}."]))
@@ -56,8 +74,6 @@ def statement_document(problem: Problem, solution: Solution, options: BuildOptio
         task.add(Para([f"Work out these {len(keys)} value{'s' * (len(keys) != 1)}; "
                        "the key names each for backprop check and backprop quiz."]))
         task.add(Table([Column(["value"]), Column(["key"]), Column(["your answer"])], rows))
-    doc.sections.append(task)
-    return doc
 
 
 def _without_in_full(part: Inline) -> Inline:

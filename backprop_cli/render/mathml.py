@@ -24,8 +24,9 @@ IDENTIFIERS = {
 OPERATORS = {
     "cdot": "·", "times": "×", "le": "≤", "ge": "≥", "to": "→", "leftarrow": "←",
     "pm": "±", "approx": "≈", "surd": "√", "checkmark": "✓", "ldots": "…",
+    "langle": "⟨", "rangle": "⟩", "sum": "∑",
 }
-FUNCTIONS = {"tanh", "log", "exp", "sin", "cos"}
+FUNCTIONS = {"tanh", "log", "exp", "sin", "cos", "max"}
 SPACES = {"quad": "1em", "qquad": "2em", " ": "0.25em", ",": "0.17em", ";": "0.28em"}
 _OPERATOR_CHARS = set("+-=()[],/<>|!:;'")
 

@@ -532,7 +532,7 @@ class AsciiNotation(MathNotation):
         return {"½": "1/2"}.get(display, display)
 
 
-LATEX_FUNCTIONS = {"log": r"\log", "exp": r"\exp"}
+LATEX_FUNCTIONS = {"log": r"\log", "exp": r"\exp", "max": r"\max"}
 
 
 def _has_top_superscript(text: str) -> bool:
