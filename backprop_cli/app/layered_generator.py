@@ -57,6 +57,7 @@ from backprop_cli.app.generator import (
     output_for_loss,
     plain_number,
 )
+from backprop_cli.engine.layered import solve_layered
 from backprop_cli.engine.layers import (
     Activate,
     Conv,
@@ -70,6 +71,8 @@ from backprop_cli.engine.layers import (
 from backprop_cli.engine.layers.base import Params
 from backprop_cli.engine.layers.pool import PoolCache
 from backprop_cli.errors import suggest
+from backprop_cli.kinds.exercise import parse_exercise
+from backprop_cli.kinds.layered import KIND
 from backprop_cli.model.activations import ACTIVATIONS, make_activation
 from backprop_cli.model.keys import split_key
 from backprop_cli.model.layered import CONV_TYPES, POOL_TYPES, LayeredProblem, output_shape
@@ -706,10 +709,6 @@ class GeneratedLayered:
 
 def generate_layered(options: LayeredOptions) -> GeneratedLayered:
     """A new layered exercise with its answer key, checked to pass ``backprop check``."""
-    from backprop_cli.engine.layered import solve_layered  # lazy: numbers of the layered kind
-    from backprop_cli.kinds.exercise import parse_exercise  # lazy: the kinds' registry
-    from backprop_cli.kinds.layered import KIND
-
     if not 1 <= options.samples <= MAX_SAMPLES:
         raise GeneratorError(f"--samples must be between 1 and {MAX_SAMPLES}")
     if not (math.isfinite(options.learning_rate) and options.learning_rate > 0):
