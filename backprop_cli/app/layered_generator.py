@@ -107,8 +107,8 @@ class LayerItem:
     text: str
     size: int = 0  # dense and rnn units, conv filters, the pooling window
     kernel: Shape = ()
-    stride: int = 1
-    padding: int = 0
+    stride: Shape = ()  # conv and pooling: one per axis
+    padding: Shape = ()
     rate: float = 0.0
 
     @property
@@ -148,8 +148,7 @@ class Architecture:
 
     def _next_shape(self, item: LayerItem, shape: Shape) -> Shape:
         return output_shape(item.type, shape, filters=item.size, kernel=item.kernel,
-                            stride=(item.stride,) * item.dims,
-                            padding=(item.padding,) * item.dims, units=item.size,
+                            stride=item.stride, padding=item.padding, units=item.size,
                             sequence=self.sequence)
 
 
@@ -218,8 +217,8 @@ def _layer_item(item: str) -> LayerItem:
                              f"{example}, with optional /s2 (stride) and /p1 (padding)")
         stride, padding = _suffixes(item, suffixes, stride=True, padding=True)
         return LayerItem(word, item, size=int(numbers[0]),
-                         kernel=tuple(int(n) for n in numbers[1:]), stride=stride,
-                         padding=padding)
+                         kernel=tuple(int(n) for n in numbers[1:]), stride=(stride,) * dims,
+                         padding=(padding,) * dims)
     if word in POOL_TYPES:
         if not head.isdigit() or not 1 <= int(head) <= MAX_UNITS:
             raise _bad(item, f"{word} takes the window's size, 1 to {MAX_UNITS}, e.g. "
@@ -228,7 +227,8 @@ def _layer_item(item: str) -> LayerItem:
         stride, _ = _suffixes(item, suffixes, stride=True, padding=False)
         if not any(_STRIDE.fullmatch(part) for part in suffixes):
             stride = size
-        return LayerItem(word, item, size=size, kernel=(size,) * int(word[-2]), stride=stride)
+        dims = int(word[-2])
+        return LayerItem(word, item, size=size, kernel=(size,) * dims, stride=(stride,) * dims)
     if suffixes:
         raise _bad(item, f"{word} takes no /suffix")
     if word == "dropout":
@@ -382,11 +382,10 @@ def _engine_layers(layer: DrawnLayer) -> list[LayerType[Any]]:
     item = layer.item
     if item.type in CONV_TYPES:
         assert layer.activation is not None
-        return [Conv(item.dims, item.size, item.kernel, (item.stride,) * item.dims,
-                     (item.padding,) * item.dims, True),
+        return [Conv(item.dims, item.size, item.kernel, item.stride, item.padding, True),
                 Activate(make_activation(layer.activation))]
     if item.type in POOL_TYPES:
-        return [Pool(item.type[:3], item.dims, item.kernel, (item.stride,) * item.dims)]
+        return [Pool(item.type[:3], item.dims, item.kernel, item.stride)]
     if item.type == "dropout":
         assert layer.mask is not None
         return [Dropout(item.rate, layer.mask)]
@@ -407,28 +406,28 @@ def _param_shapes(item: LayerItem, input_shape: Shape) -> dict[str, Shape]:
     return shapes
 
 
-def _z_of(layer: DrawnLayer, outs: list[Array], caches: list[Any]) -> Array:
+def _z_of(layer_type: str, outs: list[Array], caches: list[Any]) -> Array:
     """The layer's z with its units (filters) on axis 0: (units, everything else)."""
-    if layer.item.type == "rnn":
+    if layer_type == "rnn":
         z = caches[0].z  # (N, T, H)
         return np.moveaxis(z, -1, 0).reshape(z.shape[-1], -1)
     z = outs[0]
-    axis = 1 if layer.item.type in CONV_TYPES else -1
+    axis = 1 if layer_type in CONV_TYPES else -1
     return np.moveaxis(z, axis, 0).reshape(z.shape[axis], -1)
 
 
-def _bad_units(layer: DrawnLayer, outs: list[Array], caches: list[Any],
-               options: LayeredOptions) -> set[int]:
-    """The units (filters) of a conv, dense or rnn layer that are dead or saturated."""
-    assert layer.activation is not None
-    spec = ACTIVATIONS[layer.activation]
+def _bad_units(layer_type: str, activation: str, outs: list[Array], caches: list[Any],
+               nice: bool, allow_dead: bool) -> set[int]:
+    """The units (filters) of a conv, dense or rnn layer that are dead or saturated (the
+    engine's outputs and caches of its layers)."""
+    spec = ACTIVATIONS[activation]
     if spec.per_layer:  # softmax: judged together, never dead
         return set()
-    z = _z_of(layer, outs, caches)
+    z = _z_of(layer_type, outs, caches)
     bad = set()
     for unit in range(z.shape[0]):
-        dead = spec.dies and not options.allow_dead and not np.any(z[unit] > ALIVE_Z)
-        saturated = options.nice and spec.saturating and np.any(np.abs(z[unit]) > NICE_Z_LIMIT)
+        dead = spec.dies and not allow_dead and not np.any(z[unit] > ALIVE_Z)
+        saturated = nice and spec.saturating and np.any(np.abs(z[unit]) > NICE_Z_LIMIT)
         if dead or saturated:
             bad.add(unit)
     return bad
@@ -462,8 +461,9 @@ def _run_segment(segment: list[DrawnLayer], x: Array, options: LayeredOptions
             outs.append(a)
             caches.append(cache)
             params = {}  # an activation after a conv or dense layer has none
-        if layer.item.activated:
-            bad |= _bad_units(layer, outs, caches, options)
+        if layer.activation is not None:
+            bad |= _bad_units(layer.item.type, layer.activation, outs, caches, options.nice,
+                              options.allow_dead)
         if layer.item.type.startswith("maxpool"):
             tied = _tied_channels(caches[0])
             if segment[0].item.type in CONV_TYPES:
@@ -557,6 +557,31 @@ def _redraw(layer: DrawnLayer, units: set[int], draw: _LayeredDraw, fan_in: int,
                 values[unit] = draw.tensor_weights(values[unit].shape, fan_in)
 
 
+def usable(problem: LayeredProblem, nice: bool = True) -> bool:
+    """Whether a problem's step 1 has no dead unit or filter, no saturated one (``nice``)
+    and no max-pooling tie: the draw's own tests, redone on a file (``backprop vary``
+    writes drawn numbers into an author's file, a shared bias as one number)."""
+    first = solve_layered(problem).passes[0]
+    for layer, outs, caches in zip(problem.layers, first.outs, first.caches, strict=True):
+        if layer.activation is not None and _bad_units(
+                layer.type, layer.activation.name, outs, caches, nice, allow_dead=False):
+            return False
+        if layer.type.startswith("maxpool") and _tied_channels(caches[0]):
+            return False
+    return True
+
+
+def architecture_of(problem: LayeredProblem) -> Architecture:
+    """The layers of a problem file as ``--layers`` items (for ``backprop vary``)."""
+    items = []
+    for layer in problem.layers:
+        size = (layer.filters or len(layer.units) or (layer.kernel[0] if layer.kernel else 0))
+        items.append(LayerItem(layer.type, layer.name, size=size, kernel=layer.kernel,
+                               stride=layer.stride, padding=layer.padding, rate=layer.rate))
+    shape = problem.input_shape[1:] if problem.sequence else problem.input_shape
+    return Architecture(problem.title, shape, tuple(items))
+
+
 # ------------------------------------------------------------------ writing
 
 
@@ -609,17 +634,24 @@ SUBSET_COMMENT = (f"  # step 1's values; of a tensor of more than {SHOWN_PER_TEN
                   "first): backprop solve shows them all")
 
 
+def _setting(values: Shape) -> str:
+    """One number when every axis has it (stride: 2), else a list ([2, 1])."""
+    if len(set(values)) == 1:
+        return str(values[0])
+    return "[" + ", ".join(str(v) for v in values) + "]"
+
+
 def _layer_lines(layer: DrawnLayer) -> list[str]:
     item = layer.item
     # a dense layer is written as the issue writes it, without its type
     lines = [f"    - units: {item.size}" if item.type == "dense" else f"    - type: {item.type}"]
     if item.type in CONV_TYPES:
         lines += [f"      filters: {item.size}",
-                  f"      kernel: [{', '.join(str(k) for k in item.kernel)}]",
-                  f"      stride: {item.stride}",
-                  f"      padding: {item.padding}"]
+                  f"      kernel: {_setting(item.kernel)}",
+                  f"      stride: {_setting(item.stride)}",
+                  f"      padding: {_setting(item.padding)}"]
     elif item.type in POOL_TYPES:
-        lines += [f"      size: {item.size}", f"      stride: {item.stride}"]
+        lines += [f"      size: {_setting(item.kernel)}", f"      stride: {_setting(item.stride)}"]
     elif item.type == "dropout":
         assert layer.mask is not None
         mask = layer.mask[0] if layer.mask.shape[0] == 1 else layer.mask

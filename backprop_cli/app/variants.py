@@ -35,12 +35,14 @@ from backprop_cli.app.generator import (
     plain_number,
 )
 from backprop_cli.app.grading import STUDENT_COLUMN, GradingError, file_stem, question_keys
+from backprop_cli.app.layered_variants import layered_variant
 from backprop_cli.checking.checker import check_values
 from backprop_cli.engine import solve
 from backprop_cli.errors import Mark, ProblemError, suggest
 from backprop_cli.files.loader import parse_problem
 from backprop_cli.files.yamlio import parse_yaml, read_text, to_python
 from backprop_cli.model.activations import ACTIVATIONS
+from backprop_cli.model.layered import LayeredProblem
 from backprop_cli.model.problem import Problem
 from backprop_cli.model.questions import exercise_keys
 
@@ -112,8 +114,10 @@ def read_roster(path: str | Path) -> list[str]:
     return students
 
 
-def variant(problem: Problem, student: str, seed: int) -> str:
+def variant(problem: Problem | LayeredProblem, student: str, seed: int) -> str:
     """The text of ``student``'s variant of ``problem`` (a problem file with answers)."""
+    if isinstance(problem, LayeredProblem):
+        return _layered(problem, student, seed)
     if problem.kind != "network":
         raise VariantError("only network problems have variants")
     if not 1 <= problem.n_samples <= MAX_SAMPLES:
@@ -137,6 +141,19 @@ def variant(problem: Problem, student: str, seed: int) -> str:
         if text is not None:
             return text
     raise VariantError(f"no usable draw for student '{student}' in {TRIES} tries")
+
+
+def _layered(problem: LayeredProblem, student: str, seed: int) -> str:
+    """A layered network's variant (conv, pooling, dropout, rnn): app/layered_variants.py."""
+    if not 1 <= problem.n_samples <= MAX_SAMPLES:
+        raise VariantError(f"a variant has at most {MAX_SAMPLES} samples; this problem has "
+                           f"{problem.n_samples}")
+    document = to_python(parse_yaml(read_text(problem.path)))
+    rng = np.random.default_rng(student_seed(seed, student))
+    text = layered_variant(problem, document, student, seed, rng, TRIES, _number, _dump, _Plain)
+    if text is None:
+        raise VariantError(f"no usable draw for student '{student}' in {TRIES} tries")
+    return text
 
 
 def _render(problem: Problem, document: dict[str, Any], student: str, seed: int,
@@ -227,7 +244,7 @@ def _dump(doc: dict[str, Any]) -> str:
                      default_flow_style=False, width=4096)
 
 
-def write_variants(problem: Problem, students: Sequence[str], seed: int,
+def write_variants(problem: Problem | LayeredProblem, students: Sequence[str], seed: int,
                    folder: str | Path) -> list[Path]:
     """Each student's variant in ``folder/<student>.yaml``; the paths written."""
     target = Path(folder)
