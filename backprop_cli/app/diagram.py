@@ -343,8 +343,16 @@ def _settings(layer: LayerSpec) -> dict[str, Any]:
     if layer.type.endswith(("pool1d", "pool2d")):
         return {"size": list(layer.kernel), "stride": list(layer.stride)}
     if layer.type == "dropout":
-        return {"rate": layer.rate}
+        assert layer.mask is not None
+        small = layer.mask.size <= SMALL_TENSOR  # the mask itself only when small
+        return {"rate": layer.rate, **({"mask": layer.mask.tolist()} if small else {})}
     return {}
+
+
+def _mask_text(mask: Any) -> str:
+    if isinstance(mask, list):
+        return "[" + ", ".join(_mask_text(item) for item in mask) + "]"
+    return str(int(mask))
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -399,7 +407,9 @@ def layer_lines(node: LayerNode, diagram: LayeredDiagram, digits: int) -> list[s
         lines.append(f"size {_shape_text(tuple(settings['size']))}, stride "
                      f"{_shape_text(tuple(settings['stride']))}")
     elif "rate" in settings:
-        lines.append(f"rate {format_number(settings['rate'], digits)}")
+        mask = settings.get("mask")
+        lines.append(f"rate {format_number(settings['rate'], digits)}"
+                     + ("" if mask is None else f", mask {_mask_text(mask)}"))
     if node.units:
         lines.append(f"units [{', '.join(node.units)}]")
     if node.activation is not None:
