@@ -22,8 +22,8 @@ from backprop_cli.app.diagram import (
     mermaid,
 )
 from backprop_cli.cli import cli
-from backprop_cli.files.loader import parse_problem
 from backprop_cli.engine.layered import solve_layered
+from backprop_cli.files.loader import parse_problem
 from backprop_cli.kinds.exercise import load_exercise, load_problem
 from backprop_cli.model.layered import LayeredProblem
 from backprop_cli.numfmt import format_number
