@@ -25,12 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from backprop_cli.engine.layered import solve_layered
 from backprop_cli.engine.paramspace import Point, exact
 from backprop_cli.model.keys import value_key
 from backprop_cli.model.layered import LayeredProblem, LayerSpec
 from backprop_cli.model.problem import Problem
 from backprop_cli.numfmt import format_number
-from backprop_cli.render.jsonout import finite_only
+from backprop_cli.render.jsonout import dumps, finite_only
 
 
 @dataclass
@@ -113,6 +114,20 @@ def build(problem: Problem, gradients: bool = False) -> Diagram:
     return diagram
 
 
+def diagram_text(problem: Problem | LayeredProblem, fmt: str, gradients: bool, digits: int,
+                 path: str | None = None) -> str:
+    """``backprop diagram``'s output: mermaid, dot or json, of a network or a layered one."""
+    if isinstance(problem, LayeredProblem):
+        layered = build_layered(problem, gradients)
+        if fmt == "json":
+            return dumps(layered_json(layered, path))
+        return (layered_dot if fmt == "dot" else layered_mermaid)(layered, digits)
+    graph = build(problem, gradients)
+    if fmt == "json":
+        return dumps(json_document(graph, path))
+    return (dot if fmt == "dot" else mermaid)(graph, digits)
+
+
 def _num(value: float | None, digits: int) -> str:
     return "?" if value is None else format_number(value, digits)
 
@@ -188,17 +203,22 @@ def _dot_string(text: str) -> str:
     return '"' + escaped.replace("\n", "\\n") + '"'
 
 
+def _dot_head(title: str) -> list[str]:
+    """The first lines of a diagram's DOT text: its title, left to right, the fonts."""
+    return [f"digraph {_dot_string('network')} {{",
+            f"  label={_dot_string(_one_line(title))};",
+            "  labelloc=t;",
+            "  rankdir=LR;",
+            '  node [fontname="Helvetica", fontsize=11];',
+            '  edge [fontname="Helvetica", fontsize=10];']
+
+
 DOT_SHAPES = {"input": "box", "unit": "circle", "output": "doublecircle", "loss": "hexagon"}
 
 
 def dot(diagram: Diagram, digits: int = 4) -> str:
     """Graphviz text: ``dot -Tsvg network.dot -o network.svg``."""
-    lines = [f"digraph {_dot_string('network')} {{",
-             f"  label={_dot_string(_one_line(diagram.title))};",
-             "  labelloc=t;",
-             "  rankdir=LR;",
-             '  node [fontname="Helvetica", fontsize=11];',
-             '  edge [fontname="Helvetica", fontsize=10];']
+    lines = _dot_head(diagram.title)
     layers: dict[int, list[str]] = {}
     for node in diagram.nodes:
         layers.setdefault(node.layer, []).append(node.id)
@@ -308,8 +328,6 @@ class LayeredDiagram:
 
 def build_layered(problem: LayeredProblem, gradients: bool = False) -> LayeredDiagram:
     """The layers of ``problem`` at its starting parameters, with step 1's gradients."""
-    from backprop_cli.engine.layered import solve_layered  # lazy: the layered engine
-
     first = solve_layered(problem).passes[0]
     diagram = LayeredDiagram(problem.title, gradients, problem.loss.label, first.loss,
                              problem.time_steps)
@@ -428,6 +446,18 @@ def _recurrent_label(tensor: TensorInfo) -> str:
     return f"{name}: h(t−1) → h(t)"
 
 
+def _layered_edges(diagram: LayeredDiagram) -> list[tuple[str, str, str | None]]:
+    """Each layer to the next (unlabelled), then each rnn to itself (its recurrent
+    weights)."""
+    edges: list[tuple[str, str, str | None]] = [
+        (below.id, above.id, None) for below, above in zip(diagram.nodes, diagram.nodes[1:],
+                                                           strict=False)]
+    for node in diagram.nodes:
+        if (tensor := _recurrent(node)) is not None:
+            edges.append((node.id, node.id, _recurrent_label(tensor)))
+    return edges
+
+
 LAYERED_MERMAID = {"input": ('["', '"]'), "loss": ('{{"', '"}}')}
 
 
@@ -438,12 +468,9 @@ def layered_mermaid(diagram: LayeredDiagram, digits: int = 4) -> str:
         opening, closing = LAYERED_MERMAID.get(node.type, ('["', '"]'))
         label = "<br/>".join(_mermaid_text(t) for t in layer_lines(node, diagram, digits))
         lines.append(f"  {node.id}{opening}{label}{closing}")
-    for below, above in zip(diagram.nodes, diagram.nodes[1:], strict=False):
-        lines.append(f"  {below.id} --> {above.id}")
-    for node in diagram.nodes:
-        if (tensor := _recurrent(node)) is not None:
-            lines.append(f'  {node.id} -->|"{_mermaid_text(_recurrent_label(tensor))}"| '
-                         f"{node.id}")
+    for source, target, edge in _layered_edges(diagram):
+        lines.append(f"  {source} --> {target}" if edge is None else
+                     f'  {source} -->|"{_mermaid_text(edge)}"| {target}')
     return "\n".join(lines) + "\n"
 
 
@@ -452,23 +479,15 @@ LAYERED_DOT = {"input": "box", "loss": "hexagon"}
 
 def layered_dot(diagram: LayeredDiagram, digits: int = 4) -> str:
     """Graphviz text: ``dot -Tsvg network.dot -o network.svg``."""
-    lines = [f"digraph {_dot_string('network')} {{",
-             f"  label={_dot_string(_one_line(diagram.title))};",
-             "  labelloc=t;",
-             "  rankdir=LR;",
-             '  node [fontname="Helvetica", fontsize=11];',
-             '  edge [fontname="Helvetica", fontsize=10];']
+    lines = _dot_head(diagram.title)
     for node in diagram.nodes:
         label = "\n".join(layer_lines(node, diagram, digits))
         shape = LAYERED_DOT.get(node.type, "box")
         style = "" if node.type in LAYERED_DOT else ", style=rounded"
         lines.append(f"  {node.id} [shape={shape}{style}, label={_dot_string(label)}];")
-    for below, above in zip(diagram.nodes, diagram.nodes[1:], strict=False):
-        lines.append(f"  {below.id} -> {above.id};")
-    for node in diagram.nodes:
-        if (tensor := _recurrent(node)) is not None:
-            lines.append(f"  {node.id} -> {node.id} "
-                         f"[label={_dot_string(_recurrent_label(tensor))}];")
+    for source, target, edge in _layered_edges(diagram):
+        lines.append(f"  {source} -> {target};" if edge is None else
+                     f"  {source} -> {target} [label={_dot_string(edge)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -350,12 +350,13 @@ def command_line(options: Options, seed: int) -> str:
     parts += ["--loss", options.loss, "--learning-rate", plain_number(options.learning_rate)]
     if options.samples != 1:
         parts += ["--samples", str(options.samples)]
-    parts += ["--seed", str(seed)]
-    if options.nice:
-        parts.append("--nice")
-    if options.allow_dead:
-        parts.append("--allow-dead")
-    return " ".join(parts)
+    return " ".join(parts + seed_and_flags(seed, options.nice, options.allow_dead))
+
+
+def seed_and_flags(seed: int, nice: bool, allow_dead: bool) -> list[str]:
+    """The end of a `backprop new` command line: --seed, --nice, --allow-dead."""
+    return ["--seed", str(seed), *(["--nice"] if nice else []),
+            *(["--allow-dead"] if allow_dead else [])]
 
 
 def _title(options: Options, activations: list[str], seed: int) -> str:
@@ -372,10 +373,12 @@ def _description(options: Options, answers: bool) -> str:
         f"A generated exercise. For {data}, compute the forward pass (z and a of every\n"
         "unit) and the loss, then the deltas ∂L/∂z, the gradient of every weight and\n"
         f"bias, and the parameters after one gradient-descent step (learning rate {rate}).\n")
-    if answers:
-        return text
-    return text + ("Check each answer with `backprop quiz` on this file; `backprop solve`\n"
-                   "shows the worked solution.\n")
+    return text if answers else text + QUIZ_HINT
+
+
+# for the students of a file without its answers
+QUIZ_HINT = ("Check each answer with `backprop quiz` on this file; `backprop solve`\n"
+             "shows the worked solution.\n")
 
 
 # for the instructor, in `notes:` (never rendered), not in the students' description
@@ -431,14 +434,23 @@ class Generated:
     command: str
 
 
+def check_samples_and_rate(samples: int, learning_rate: float) -> None:
+    if not 1 <= samples <= MAX_SAMPLES:
+        raise GeneratorError(f"--samples must be between 1 and {MAX_SAMPLES}")
+    if not (math.isfinite(learning_rate) and learning_rate > 0):
+        raise GeneratorError("the learning rate must be a number greater than 0")
+
+
+def chosen_seed(seed: int | None) -> int:
+    """The seed given, or a fresh one (written into the file's first line)."""
+    return seed if seed is not None else secrets.randbelow(1_000_000)
+
+
 def generate(options: Options) -> Generated:
     """A new exercise with its answer key, checked to pass ``backprop check``."""
-    if not 1 <= options.samples <= MAX_SAMPLES:
-        raise GeneratorError(f"--samples must be between 1 and {MAX_SAMPLES}")
-    if not (math.isfinite(options.learning_rate) and options.learning_rate > 0):
-        raise GeneratorError("the learning rate must be a number greater than 0")
+    check_samples_and_rate(options.samples, options.learning_rate)
     activations = resolve_activations(options)
-    seed = options.seed if options.seed is not None else secrets.randbelow(1_000_000)
+    seed = chosen_seed(options.seed)
     net = _draw_network(options, activations, np.random.default_rng(seed))
     bare = render_document(options, seed, activations, net, {})
     problem = parse_problem(bare, "<generated>")

@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import secrets
 import textwrap
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,19 +42,24 @@ import numpy as np
 from backprop_cli.app.generator import (
     ALIVE_Z,
     ANSWER_DIGITS,
+    ANSWER_NOTES,
     MAX_LAYERS,
-    MAX_SAMPLES,
     MAX_UNITS,
     NICE_Z_LIMIT,
+    QUIZ_HINT,
     Array,
     Draw,
+    Generated,
     GeneratorError,
     answer_text,
     check_activation_names,
     check_loss,
+    check_samples_and_rate,
+    chosen_seed,
     draw_targets,
     output_for_loss,
     plain_number,
+    seed_and_flags,
 )
 from backprop_cli.engine.layered import solve_layered
 from backprop_cli.engine.layers import (
@@ -604,12 +608,7 @@ def layered_command_line(options: LayeredOptions, seed: int) -> str:
             parts += ["--sequence-length", str(options.sequence_length)]
         if options.loss_at != "last":
             parts += ["--loss-at", options.loss_at]
-    parts += ["--seed", str(seed)]
-    if options.nice:
-        parts.append("--nice")
-    if options.allow_dead:
-        parts.append("--allow-dead")
-    return " ".join(parts)
+    return " ".join(parts + seed_and_flags(seed, options.nice, options.allow_dead))
 
 
 def _description(options: LayeredOptions, answers: bool) -> str:
@@ -621,14 +620,9 @@ def _description(options: LayeredOptions, answers: bool) -> str:
         f"A generated exercise. For {data}, compute the forward pass{over}: every layer's "
         "outputs and the loss; then the deltas, the gradient of every weight and bias, and "
         f"the parameters after one gradient-descent step (learning rate {rate}).", 78) + "\n"
-    if answers:
-        return text
-    return text + ("Check each answer with `backprop quiz` on this file; `backprop solve`\n"
-                   "shows the worked solution.\n")
+    return text if answers else text + QUIZ_HINT
 
 
-ANSWER_NOTES = ("The answers are under `expected`, to 4 significant digits: hide them from\n"
-                "students, or let them practise with `backprop quiz` on this file.\n")
 SUBSET_COMMENT = (f"  # step 1's values; of a tensor of more than {SHOWN_PER_TENSOR} values "
                   f"the first {SHOWN_PER_TENSOR}\n  # in row-major order (the first filter's "
                   "first): backprop solve shows them all")
@@ -731,24 +725,13 @@ def answer_keys(problem: LayeredProblem, values: dict[str, float]) -> tuple[list
     return keys, cut
 
 
-@dataclass(frozen=True)
-class GeneratedLayered:
-    text: str
-    question: str
-    seed: int
-    command: str
-
-
-def generate_layered(options: LayeredOptions) -> GeneratedLayered:
+def generate_layered(options: LayeredOptions) -> Generated:
     """A new layered exercise with its answer key, checked to pass ``backprop check``."""
-    if not 1 <= options.samples <= MAX_SAMPLES:
-        raise GeneratorError(f"--samples must be between 1 and {MAX_SAMPLES}")
-    if not (math.isfinite(options.learning_rate) and options.learning_rate > 0):
-        raise GeneratorError("the learning rate must be a number greater than 0")
+    check_samples_and_rate(options.samples, options.learning_rate)
     if not 1 <= options.sequence_length <= MAX_SEQUENCE_LENGTH:
         raise GeneratorError(f"--sequence-length must be between 1 and {MAX_SEQUENCE_LENGTH}")
     activations = resolve_layered_activations(options)
-    seed = options.seed if options.seed is not None else secrets.randbelow(1_000_000)
+    seed = chosen_seed(options.seed)
     net = draw_layered(options, activations, np.random.default_rng(seed))
     bare = render_layered(options, seed, net, {}, False)
     problem = parse_exercise(bare, "<generated>")
@@ -763,6 +746,6 @@ def generate_layered(options: LayeredOptions) -> GeneratedLayered:
     failed = [r.key for r in report.results if not r.passed]
     if failed or report.status == "invalid":
         raise RuntimeError(f"generated answers fail the check: {', '.join(failed)}")
-    return GeneratedLayered(text, bare, seed, layered_command_line(options, seed))
+    return Generated(text, bare, seed, layered_command_line(options, seed))
 
 

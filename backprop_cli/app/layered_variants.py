@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,26 @@ from backprop_cli.model.keys import key_glob
 from backprop_cli.model.layered import LayeredProblem
 
 Numbers = Callable[[Any], Any]
+
+
+def answers_usable(values: dict[str, float], keys: Sequence[str]) -> bool:
+    """Every question a finite number, and no zero loss (it teaches nothing)."""
+    return all(math.isfinite(values[key]) for key in keys) and not any(
+        value == 0.0 for key, value in values.items() if key.startswith("loss"))
+
+
+def with_answers(doc: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
+    """The variant's file with its ``expected`` answers, ``quiz:`` and ``points:`` after
+    them as in the original files."""
+    doc["expected"] = expected
+    if "quiz" in doc or "points" in doc:
+        doc = {**{k: v for k, v in doc.items() if k not in ("quiz", "points")},
+               **{k: doc[k] for k in ("quiz", "points") if k in doc}}
+    return doc
+
+
+def variant_header(path: str, seed: int, student: str) -> str:
+    return f"# backprop vary {path} --seed {seed}: the variant for student {student}\n"
 
 
 def layered_keys(problem: LayeredProblem, values: dict[str, float]) -> list[str]:
@@ -70,15 +90,10 @@ def layered_variant(problem: LayeredProblem, document: dict[str, Any], student: 
         if not usable(drawn):
             continue
         values = solve_layered(drawn).values
-        if not all(math.isfinite(values[key]) for key in keys) or any(
-                value == 0.0 for key, value in values.items() if key.startswith("loss")):
+        if not answers_usable(values, keys):
             continue
-        doc["expected"] = {key: plain(answer_text(values[key])) for key in keys}
-        if "quiz" in doc or "points" in doc:  # after expected, as in the original files
-            doc = {**{k: v for k, v in doc.items() if k not in ("quiz", "points")},
-                   **{k: doc[k] for k in ("quiz", "points") if k in doc}}
-        text = (f"# backprop vary {problem.path} --seed {seed}: the variant for student "
-                f"{student}\n" + dump(doc))
+        doc = with_answers(doc, {key: plain(answer_text(values[key])) for key in keys})
+        text = variant_header(problem.path, seed, student) + dump(doc)
         final = parse_exercise(text, problem.path)
         assert isinstance(final, LayeredProblem)
         report = KIND.check(final, problem.path)

@@ -17,7 +17,6 @@ import copy
 import csv
 import hashlib
 import io
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,12 @@ from backprop_cli.app.generator import (
     plain_number,
 )
 from backprop_cli.app.grading import STUDENT_COLUMN, GradingError, file_stem, question_keys
-from backprop_cli.app.layered_variants import layered_variant
+from backprop_cli.app.layered_variants import (
+    answers_usable,
+    layered_variant,
+    variant_header,
+    with_answers,
+)
 from backprop_cli.checking.checker import check_values
 from backprop_cli.engine import solve
 from backprop_cli.errors import Mark, ProblemError, suggest
@@ -202,16 +206,10 @@ def _render(problem: Problem, document: dict[str, Any], student: str, seed: int,
     if not _nice(drawn):
         return None
     values = solve(drawn).values
-    if not all(math.isfinite(values[key]) for key in keys):
+    if not answers_usable(values, keys):
         return None
-    if any(value == 0.0 for key, value in values.items() if key.startswith("loss")):
-        return None  # a zero loss teaches nothing
-    doc["expected"] = {key: _Plain(answer_text(values[key])) for key in keys}
-    if "quiz" in doc or "points" in doc:  # after expected, as in the original files
-        doc = {**{k: v for k, v in doc.items() if k not in ("quiz", "points")},
-               **{k: doc[k] for k in ("quiz", "points") if k in doc}}
-    text = (f"# backprop vary {problem.path} --seed {seed}: the variant for student "
-            f"{student}\n" + _dump(doc))
+    doc = with_answers(doc, {key: _Plain(answer_text(values[key])) for key in keys})
+    text = variant_header(problem.path, seed, student) + _dump(doc)
     final = parse_problem(text, problem.path)
     if not all(result.passed for result in check_values(final, solve(final).values)):
         return None

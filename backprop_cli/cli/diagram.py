@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from backprop_cli.cli.common import (
@@ -14,9 +12,6 @@ from backprop_cli.cli.common import (
     user_errors,
     write_output,
 )
-
-if TYPE_CHECKING:
-    from backprop_cli.model.layered import LayeredProblem
 
 
 @click.command()
@@ -47,37 +42,12 @@ def diagram(file: str, fmt: str, grad: bool, digits: int, output: str | None) ->
       backprop diagram problem.yaml --grad --format dot | dot -Tsvg -o network.svg
       backprop diagram problem.yaml --format json
     """
-    from backprop_cli.app.diagram import build, dot, json_document, mermaid
+    from backprop_cli.app.diagram import diagram_text
     from backprop_cli.model.layered import LayeredProblem
 
     exercise = load_exercise(file)
-    if isinstance(exercise, LayeredProblem):
-        _layered(exercise, file, fmt, grad, digits, output)
-        return
-    problem = load(file)  # a network, or the reason this file has none
+    # a layered network, else a network (or the reason this file has none)
+    problem = exercise if isinstance(exercise, LayeredProblem) else load(file)
     with user_errors(file):
-        graph = build(problem, gradients=grad)
-    if fmt == "json":
-        from backprop_cli.render.jsonout import dumps
-
-        write_output(dumps(json_document(graph, file)), output)
-    elif fmt == "dot":
-        write_output(dot(graph, digits), output)
-    else:
-        write_output(mermaid(graph, digits), output)
-
-
-def _layered(exercise: LayeredProblem, file: str, fmt: str, grad: bool, digits: int,
-             output: str | None) -> None:
-    from backprop_cli.app.diagram import build_layered, layered_dot, layered_json, layered_mermaid
-
-    with user_errors(file):
-        graph = build_layered(exercise, gradients=grad)
-    if fmt == "json":
-        from backprop_cli.render.jsonout import dumps
-
-        write_output(dumps(layered_json(graph, file)), output)
-    elif fmt == "dot":
-        write_output(layered_dot(graph, digits), output)
-    else:
-        write_output(layered_mermaid(graph, digits), output)
+        text = diagram_text(problem, fmt, grad, digits, file)
+    write_output(text, output)
