@@ -99,8 +99,10 @@ EXPECTED_KINDS = ("z", "a", "loss", "grad.z", "grad", "new")
 GRAMMAR_HINT = ("a number (dense units), conv2d:FxKxK, conv1d:FxK (F filters, a kernel "
                 "of K; /sN stride, /pN padding), maxpool2d:K, avgpool2d:K, maxpool1d:K, "
                 "avgpool1d:K (/sN stride), dropout:RATE, flatten or rnn:UNITS")
-_STRIDE = re.compile(r"s([0-9]+)")
-_PADDING = re.compile(r"p([0-9]+)")
+_STRIDE = re.compile(r"s([0-9]{1,9})", re.ASCII)
+_PADDING = re.compile(r"p([0-9]{1,9})", re.ASCII)
+# values of one tensor (the input, a layer's output, a parameter) in an exercise by hand
+MAX_TENSOR = 4096
 
 
 @dataclass(frozen=True)
@@ -161,12 +163,17 @@ def is_layered(text: str) -> bool:
     return any(c.isalpha() and c != "x" for c in text) or ":" in text
 
 
+def _whole(text: str) -> bool:
+    """ASCII digits only (str.isdigit takes other scripts' digits, and superscripts)."""
+    return text.isascii() and text.isdigit()
+
+
 def _bad(item: str, expected: str) -> GeneratorError:
     return GeneratorError(f"'{item}' in --layers: {expected}")
 
 
 def _count(text: str, item: str, expected: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= MAX_UNITS:
+    if not _whole(text) or not 1 <= int(text) <= MAX_UNITS:
         raise _bad(item, expected)
     return int(text)
 
@@ -174,7 +181,11 @@ def _count(text: str, item: str, expected: str) -> int:
 def _suffixes(item: str, parts: list[str], stride: bool, padding: bool
               ) -> tuple[int, int]:
     found_stride, found_padding = 1, 0
+    seen: set[str] = set()
     for part in parts:
+        if part[:1] in seen and (_STRIDE.fullmatch(part) or _PADDING.fullmatch(part)):
+            raise _bad(item, f"'/{part}' repeats the {'stride' if part[0] == 's' else 'padding'}")
+        seen.add(part[:1])
         if stride and (match := _STRIDE.fullmatch(part)):
             found_stride = int(match.group(1))
             if not 1 <= found_stride <= MAX_UNITS:
@@ -191,7 +202,7 @@ def _suffixes(item: str, parts: list[str], stride: bool, padding: bool
 
 
 def _layer_item(item: str) -> LayerItem:
-    if item.isdigit():
+    if _whole(item):
         return LayerItem("dense", item, size=_count(item, item, "a dense layer needs 1 to "
                                                     f"{MAX_UNITS} units"))
     word, colon, rest = item.partition(":")
@@ -215,7 +226,7 @@ def _layer_item(item: str) -> LayerItem:
             "filters x kernel length")
         example = "conv2d:2x3x3 (2 filters of 3×3)" if dims == 2 else (
             "conv1d:2x3 (2 filters of length 3)")
-        if len(numbers) != 1 + dims or not all(n.isdigit() and 1 <= int(n) <= MAX_UNITS
+        if len(numbers) != 1 + dims or not all(_whole(n) and 1 <= int(n) <= MAX_UNITS
                                                for n in numbers):
             raise _bad(item, f"{word} takes {shape_words}, each 1 to {MAX_UNITS}, e.g. "
                              f"{example}, with optional /s2 (stride) and /p1 (padding)")
@@ -224,7 +235,7 @@ def _layer_item(item: str) -> LayerItem:
                          kernel=tuple(int(n) for n in numbers[1:]), stride=(stride,) * dims,
                          padding=(padding,) * dims)
     if word in POOL_TYPES:
-        if not head.isdigit() or not 1 <= int(head) <= MAX_UNITS:
+        if not _whole(head) or not 1 <= int(head) <= MAX_UNITS:
             raise _bad(item, f"{word} takes the window's size, 1 to {MAX_UNITS}, e.g. "
                              f"{word}:2, with an optional /s1 (stride; default the size)")
         size = int(head)
@@ -249,7 +260,7 @@ def _layer_item(item: str) -> LayerItem:
 
 def _input_shape(item: str) -> Shape:
     numbers = item.split("x")
-    if not 1 <= len(numbers) <= 3 or not all(n.isdigit() and 1 <= int(n) <= MAX_UNITS
+    if not 1 <= len(numbers) <= 3 or not all(_whole(n) and 1 <= int(n) <= MAX_UNITS
                                              for n in numbers):
         raise _bad(item, "the first item is the input: a number of inputs, CxL (conv1d: "
                          "channels x length) or CxHxW (conv2d: channels x height x width), "
@@ -266,6 +277,9 @@ def parse_architecture(text: str) -> Architecture:
         raise GeneratorError(f"'{text}' is not a network: write the input and each layer "
                              "joined by '-', e.g. 1x4x4-conv2d:1x2x2-maxpool2d:2-1")
     input_shape = _input_shape(parts[0])
+    if math.prod(input_shape) > MAX_TENSOR:
+        raise _bad(parts[0], f"the input has {math.prod(input_shape):,} values: at most "
+                             f"{MAX_TENSOR:,} in an exercise")
     written = [_layer_item(part) for part in parts[1:]]
     if len(written) > MAX_LAYERS:
         raise GeneratorError(f"'{text}': at most {MAX_LAYERS} layers in an exercise")
@@ -294,10 +308,17 @@ def parse_architecture(text: str) -> Architecture:
     architecture = Architecture(text, input_shape, tuple(items))
     shape: Shape = (1, *input_shape) if architecture.sequence else input_shape
     for item in items:  # each layer's shape arithmetic, the item named when it fails
+        below = shape
         try:
             shape = architecture._next_shape(item, shape)
         except ValueError as error:
             raise _bad(item.spelled(), str(error)) from None
+        weights = (math.prod(_param_shapes(item, below)["weights"]) if item.activated
+                   else 0)
+        for what, count in (("output", math.prod(shape)), ("weights", weights)):
+            if count > MAX_TENSOR:
+                raise _bad(item.spelled(), f"its {what} would have {count:,} values: at most "
+                                           f"{MAX_TENSOR:,} in an exercise")
     return architecture
 
 
@@ -449,12 +470,14 @@ def _tied_channels(cache: PoolCache) -> set[int]:
 
 
 def _run_segment(segment: list[DrawnLayer], x: Array, options: LayeredOptions
-                 ) -> tuple[Array, set[int], bool]:
+                 ) -> tuple[Array, set[int], set[int], bool]:
     """Run a segment (a layer with parameters and the layers up to the next one): its
-    output, the units of its first layer to redraw, and whether anything else (a tie in a
-    segment without parameters) asks for a redraw."""
+    output, the units of its first layer that are dead or saturated, the filters whose
+    max-pooling windows have a tie, and whether a segment without parameters (pooling on
+    the data) has one."""
     bad: set[int] = set()
-    other = False
+    tied: set[int] = set()
+    data_tie = False
     a = x
     for layer in segment:
         outs: list[Array] = []
@@ -469,12 +492,12 @@ def _run_segment(segment: list[DrawnLayer], x: Array, options: LayeredOptions
             bad |= _bad_units(layer.item.type, layer.activation, outs, caches, options.nice,
                               options.allow_dead)
         if layer.item.type.startswith("maxpool"):
-            tied = _tied_channels(caches[0])
+            channels = _tied_channels(caches[0])
             if segment[0].item.type in CONV_TYPES:
-                bad |= tied  # a pooled channel is a filter of the conv layer
-            elif tied:
-                other = True
-    return a, bad, other
+                tied |= channels  # a pooled channel is a filter of the conv layer
+            elif channels:
+                data_tie = True
+    return a, bad, tied, data_tie
 
 
 def draw_layered(options: LayeredOptions, activations: list[str], rng: np.random.Generator
@@ -482,14 +505,14 @@ def draw_layered(options: LayeredOptions, activations: list[str], rng: np.random
     """The numbers of an exercise of ``options``' architecture; GeneratorError when no
     usable draw is found in :data:`NETWORK_TRIES` draws of the whole network (new inputs
     each: some inputs leave a tie no filter can undo, three equal numbers in a row)."""
-    for attempt in range(NETWORK_TRIES):
-        try:
-            return _draw_once(options, activations, rng)
+    for attempt in range(NETWORK_TRIES + 1):
+        try:  # the last attempt takes a max-pooling tie it cannot avoid
+            return _draw_once(options, activations, rng, ties=attempt == NETWORK_TRIES)
         except _NoDraw as failure:
-            if attempt == NETWORK_TRIES - 1:
+            if attempt == NETWORK_TRIES:
                 raise GeneratorError(
-                    f"could not draw '{failure.item}' without a dead, saturated or tied output "
-                    f"in {NETWORK_TRIES} × {SEGMENT_TRIES} tries; try another seed or shape"
+                    f"could not draw '{failure.item}' without a dead or saturated output "
+                    f"in {NETWORK_TRIES + 1} × {SEGMENT_TRIES} tries; try another seed or shape"
                     + ("" if options.allow_dead else ", or --allow-dead")) from None
     raise AssertionError("unreachable")
 
@@ -500,8 +523,8 @@ class _NoDraw(Exception):
         self.item = item
 
 
-def _draw_once(options: LayeredOptions, activations: list[str], rng: np.random.Generator
-               ) -> DrawnNetwork:
+def _draw_once(options: LayeredOptions, activations: list[str], rng: np.random.Generator,
+               ties: bool) -> DrawnNetwork:
     arch = options.architecture
     draw = _LayeredDraw(rng, options.nice)
     steps = options.sequence_length
@@ -524,19 +547,30 @@ def _draw_once(options: LayeredOptions, activations: list[str], rng: np.random.G
             for role, shape in _param_shapes(head.item, shapes[start]).items():
                 head.params[role] = (draw.biases(shape[0]) if role == "bias"
                                      else draw.tensor_weights(shape, fan_in))
+        # ties are avoided where a redraw can: a large map after a ReLU has windows of
+        # zeros that no draw undoes; then (``ties``) the first draw without a dead or
+        # saturated unit
+        fallback: tuple[list[dict[str, Array]], list[Array | None], Array, Array] | None = None
         for tries in range(SEGMENT_TRIES):
             for layer, shape in zip(segment, shapes[start:end], strict=True):
                 if layer.item.type == "dropout" and (layer.mask is None or tries):
                     layer.mask = draw.mask((n, *shape), layer.item.rate)
-            out, bad, other = _run_segment(segment, a, options)
-            if not bad and not other:
+            out, bad, tied, data_tie = _run_segment(segment, a, options)
+            if not bad and not tied and not data_tie:
                 break
+            if not bad and fallback is None:
+                fallback = ([{k: v.copy() for k, v in layer.params.items()} for layer in segment],
+                            [layer.mask for layer in segment], x, out)
             if head.item.activated:
-                _redraw(head, bad, draw, fan_in, flip=tries == 0)
+                _redraw(head, bad | tied, draw, fan_in, flip=tries == 0)
             elif start == 0:  # a tie in the data itself: new inputs
                 x = a = draw.inputs((n, *shapes[0]))
         else:
-            raise _NoDraw(head.item.spelled())
+            if fallback is None or not ties:
+                raise _NoDraw(head.item.spelled())
+            params, masks, x, out = fallback
+            for layer, kept, mask in zip(segment, params, masks, strict=True):
+                layer.params, layer.mask = kept, mask
         a = out
     output = layers[-1].activation
     assert output is not None
@@ -561,16 +595,17 @@ def _redraw(layer: DrawnLayer, units: set[int], draw: _LayeredDraw, fan_in: int,
                 values[unit] = draw.tensor_weights(values[unit].shape, fan_in)
 
 
-def usable(problem: LayeredProblem, nice: bool = True) -> bool:
+def usable(problem: LayeredProblem, nice: bool = True, ties: bool = False) -> bool:
     """Whether a problem's step 1 has no dead unit or filter, no saturated one (``nice``)
-    and no max-pooling tie: the draw's own tests, redone on a file (``backprop vary``
-    writes drawn numbers into an author's file, a shared bias as one number)."""
+    and (unless ``ties``) no max-pooling tie: the draw's own tests, redone on a file
+    (``backprop vary`` writes drawn numbers into an author's file, a shared bias as one
+    number)."""
     first = solve_layered(problem).passes[0]
     for layer, outs, caches in zip(problem.layers, first.outs, first.caches, strict=True):
         if layer.activation is not None and _bad_units(
                 layer.type, layer.activation.name, outs, caches, nice, allow_dead=False):
             return False
-        if layer.type.startswith("maxpool") and _tied_channels(caches[0]):
+        if not ties and layer.type.startswith("maxpool") and _tied_channels(caches[0]):
             return False
     return True
 

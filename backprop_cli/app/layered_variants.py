@@ -6,9 +6,10 @@ rate, ``loss_at``, ``initial``, ``quiz:`` and ``points:``) and redraws the numbe
 (:func:`backprop_cli.app.layered_generator.draw_layered`): weights, recurrent weights and
 biases in tenths, small whole inputs or sequences, targets the output can reach, and the
 dropout masks (redrawn at the file's rate: which elements are dropped is part of the
-numbers, not of the exercise). A draw is kept when the written file still has no dead,
-saturated or tied unit (:func:`~backprop_cli.app.layered_generator.usable`: a bias the
-author wrote as one number is written as one number) and passes ``backprop check``.
+numbers, not of the exercise). A draw is kept when the written file still has no dead or
+saturated unit, and no tie in max pooling where half the draws find one without
+(:func:`~backprop_cli.app.layered_generator.usable`: a bias the author wrote as one number
+is written as one number), and passes ``backprop check``.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def layered_variant(problem: LayeredProblem, document: dict[str, Any], student: 
     activations = [layer.activation.name for layer in problem.layers
                    if layer.activation is not None]
     keys = layered_keys(problem, solve_layered(problem).values)
-    for _ in range(tries):
+    for attempt in range(tries):
         try:
             net = draw_layered(options, activations, rng)
         except GeneratorError:
@@ -87,7 +88,8 @@ def layered_variant(problem: LayeredProblem, document: dict[str, Any], student: 
         doc = _write_numbers(problem, document, student, seed, net, number)
         drawn = parse_exercise(dump(doc), problem.path)
         assert isinstance(drawn, LayeredProblem)
-        if not usable(drawn):
+        # a max-pooling tie is avoided where the first half of the draws can
+        if not usable(drawn, ties=attempt >= tries // 2):
             continue
         values = solve_layered(drawn).values
         if not answers_usable(values, keys):

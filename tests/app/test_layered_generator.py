@@ -119,6 +119,17 @@ def test_an_rnn_network_reads_a_sequence() -> None:
     ("a-conv1d:1x2-1", "'a' in --layers: the first item is the input: a number of inputs, "
      "CxL (conv1d: channels x length) or CxHxW (conv2d: channels x height x width), each 1 "
      "to 64, e.g. 1x4x4"),
+    ("1x4x4-conv2d:1x2x2/s2/s3-1", "'conv2d:1x2x2/s2/s3' in --layers: '/s3' repeats the "
+     "stride"),
+    ("1x4x4-conv2d:\u0661x2x2-1", "'conv2d:\u0661x2x2' in --layers: conv2d takes filters x "
+     "kernel height x kernel width, each 1 to 64, e.g. conv2d:2x3x3 (2 filters of 3×3), with "
+     "optional /s2 (stride) and /p1 (padding)"),
+    ("64x64x64-conv2d:1x2x2-1", "'64x64x64' in --layers: the input has 262,144 values: at "
+     "most 4,096 in an exercise"),
+    ("16x16x16-conv2d:64x3x3-1", "'conv2d:64x3x3' in --layers: its output would have 12,544 "
+     "values: at most 4,096 in an exercise"),  # 64 filters × 14 × 14
+    ("1x64x64-flatten-64-1", "'64' in --layers: its weights would have 262,144 values: at "
+     "most 4,096 in an exercise"),  # 64 units × 4096 inputs
     ("1x4x4--1", "'1x4x4--1' is not a network: write the input and each layer joined by "
      "'-', e.g. 1x4x4-conv2d:1x2x2-maxpool2d:2-1"),
 ])
@@ -175,6 +186,15 @@ def test_generated_files_pass_check_for_many_seeds(layers: str, nice: bool) -> N
             assert problem.loss_at == loss_at and problem.n_samples == 1 + seed % 2
             bare = _problem(generated.question)
             assert not bare.expected
+
+
+def test_a_large_map_keeps_the_ties_no_draw_avoids() -> None:
+    """64×64 after a ReLU: some 2×2 windows are all zeros whatever the kernel; the file is
+    still made (the worked solution names the first maximum) and passes check."""
+    arch = parse_architecture("1x64x64-conv2d:1x3x3-maxpool2d:2-1")
+    problem = _check(generate_layered(LayeredOptions(arch, seed=1, nice=True)).text)
+    assert usable(problem, ties=True)
+    assert not usable(problem)  # the ties are there
 
 
 def test_the_same_seed_gives_the_same_file() -> None:
