@@ -69,7 +69,8 @@ def new(layers: str | None, activations: str | None, loss: str | None,
     `backprop check` and works with `backprop quiz`. With conv, pooling,
     dropout or rnn layers, a tensor of more than 12 values gives its first 12
     answers (row-major: the first filter's); the dropout mask is drawn from the
-    seed; --nice also avoids ties in max pooling. docs/format.md has the grammar.
+    seed; ties in max pooling are redrawn where a draw can avoid them.
+    docs/format.md ("Generating a layered exercise") has the grammar.
 
     \b
     Examples:
