@@ -198,3 +198,19 @@ def test_vary_command_on_a_layered_problem(tmp_path: Path) -> None:
     assert err == f"2 variants of {path} in {tmp_path}/ (seed 7)\n"
     code, out, _ = _run("check", str(tmp_path / "s01.yaml"), str(tmp_path / "s02.yaml"))
     assert code == 0 and "2 passed, 0 failed" in out
+
+
+def test_layered_variant_asks_the_files_quiz(tmp_path: Path) -> None:
+    source = tmp_path / "quiz.yaml"
+    source.write_text((ROOT / "problems" / "030_conv_pool_dropout.yaml").read_text()
+                      + 'quiz: ["grad.K[*]", loss]\n', encoding="utf-8")
+    problem = _layered(source)
+    file = tmp_path / "v.yaml"
+    file.write_text(variant(problem, "s01", 3), encoding="utf-8")
+    drawn = _layered(file)
+    assert drawn.quiz == ["grad.K[*]", "loss"]
+    # the quiz's questions, in hand order: the loss, then the kernel's four gradients
+    assert list(drawn.expected) == ["loss", "grad.K[1,1,1,1]", "grad.K[1,1,1,2]",
+                                    "grad.K[1,1,2,1]", "grad.K[1,1,2,2]"]
+    report = KIND.check(drawn, str(file))
+    assert all(r.passed for r in report.results)
