@@ -61,17 +61,8 @@ from backprop_cli.app.generator import (
     plain_number,
     seed_and_flags,
 )
-from backprop_cli.engine.layered import solve_layered
-from backprop_cli.engine.layers import (
-    Activate,
-    Conv,
-    Dense,
-    Dropout,
-    Flatten,
-    LayerType,
-    Pool,
-    Rnn,
-)
+from backprop_cli.engine.layered import layer_stack, solve_layered
+from backprop_cli.engine.layers import LayerType
 from backprop_cli.engine.layers.base import Params
 from backprop_cli.engine.layers.pool import PoolCache
 from backprop_cli.errors import suggest
@@ -405,21 +396,10 @@ class _LayeredDraw(Draw):
 
 def _engine_layers(layer: DrawnLayer) -> list[LayerType[Any]]:
     item = layer.item
-    if item.type in CONV_TYPES:
-        assert layer.activation is not None
-        return [Conv(item.dims, item.size, item.kernel, item.stride, item.padding, True),
-                Activate(make_activation(layer.activation))]
-    if item.type in POOL_TYPES:
-        return [Pool(item.type[:3], item.dims, item.kernel, item.stride)]
-    if item.type == "dropout":
-        assert layer.mask is not None
-        return [Dropout(item.rate, layer.mask)]
-    if item.type == "flatten":
-        return [Flatten()]
-    assert layer.activation is not None
-    if item.type == "rnn":
-        return [Rnn(item.size, make_activation(layer.activation), True)]
-    return [Dense(item.size, True), Activate(make_activation(layer.activation))]
+    activation = make_activation(layer.activation) if layer.activation is not None else None
+    return layer_stack(item.type, activation, size=item.size, kernel=item.kernel,
+                       stride=item.stride, padding=item.padding, rate=item.rate,
+                       mask=layer.mask)
 
 
 def _param_shapes(item: LayerItem, input_shape: Shape) -> dict[str, Shape]:
