@@ -60,7 +60,7 @@ TARGET_TRIES = 50
 NICE_Z_LIMIT = 3.0
 
 
-def _output_for_loss(loss: str) -> tuple[str, ...] | None:
+def output_for_loss(loss: str) -> tuple[str, ...] | None:
     """The output activation a loss needs (its logs must see values in (0, 1)): the first
     of its LossSpec.output_activations; None: any."""
     return LOSSES[loss].output_activations[:1] or None
@@ -115,12 +115,10 @@ def parse_activations(text: str) -> tuple[str, ...]:
 def resolve_activations(options: Options) -> list[str]:
     """One activation name per layer, checked against the loss."""
     n_layers = len(options.layers) - 1
-    if options.loss not in LOSS_NAMES:
-        hint = suggest(options.loss, LOSS_NAMES) or f" (known: {', '.join(LOSS_NAMES)})"
-        raise GeneratorError(f"unknown loss '{options.loss}'{hint}")
+    check_loss(options.loss)
     given = options.activations
     if given is None:
-        output = (_output_for_loss(options.loss) or ("sigmoid",))[0]
+        output = (output_for_loss(options.loss) or ("sigmoid",))[0]
         names = ["relu"] * (n_layers - 1) + [output]
     elif len(given) == 1:
         names = list(given) * n_layers
@@ -129,27 +127,39 @@ def resolve_activations(options: Options) -> list[str]:
     else:
         raise GeneratorError(f"{len(given)} activations for {n_layers} layers: give one per "
                              "layer after the inputs, or one for all")
-    outputs = options.layers[-1]
-    spec = LOSSES[options.loss]
-    if outputs < spec.min_outputs:
+    check_activation_names(names, options.layers[1:], options.loss)
+    return names
+
+
+def check_loss(loss: str) -> None:
+    if loss not in LOSS_NAMES:
+        hint = suggest(loss, LOSS_NAMES) or f" (known: {', '.join(LOSS_NAMES)})"
+        raise GeneratorError(f"unknown loss '{loss}'{hint}")
+
+
+def check_activation_names(names: Sequence[str], units: Sequence[int], loss: str) -> None:
+    """GeneratorError when the activations (one per layer, of ``units`` units each) and
+    the loss cannot make an exercise: too few outputs, softmax over one unit, an output
+    activation the loss cannot read."""
+    spec = LOSSES[loss]
+    if units[-1] < spec.min_outputs:
         raise GeneratorError(f"{spec.name} needs at least two output units (e.g. 2-3-2); "
                              f"for one output use {spec.single_output_loss}")
-    for index, (name, units) in enumerate(zip(names, options.layers[1:], strict=True), 1):
-        if ACTIVATIONS[name].per_layer and units < 2:
+    for index, (name, size) in enumerate(zip(names, units, strict=True), 1):
+        if ACTIVATIONS[name].per_layer and size < 2:
             raise GeneratorError(f"{name} over one unit (layer {index}) is always 1, a "
                                  "constant loss: give that layer two or more units, or use "
                                  "sigmoid")
-    wanted = _output_for_loss(options.loss)
+    wanted = output_for_loss(loss)
     if wanted is not None and names[-1] not in wanted:
-        raise GeneratorError(f"{options.loss} needs a {' or '.join(wanted)} output layer, "
+        raise GeneratorError(f"{loss} needs a {' or '.join(wanted)} output layer, "
                              f"found {names[-1]} (the last of --activations)")
-    return names
 
 
 # ------------------------------------------------------------------ drawing
 
 
-class _Draw:
+class Draw:
     """Random numbers for one exercise, from a grid with --nice."""
 
     def __init__(self, rng: np.random.Generator, nice: bool) -> None:
@@ -168,7 +178,7 @@ class _Draw:
             return self.rng.integers(-5, 6, size=size) / 10.0
         return np.round(self.rng.uniform(-0.5, 0.5, size=size), 2) + 0.0
 
-    def inputs(self, shape: tuple[int, int]) -> Array:
+    def inputs(self, shape: tuple[int, ...]) -> Array:
         if self.nice:  # small whole numbers, not 0 (its weights would get no gradient)
             return self.rng.choice([-2.0, -1.0, 1.0, 2.0, 3.0], size=shape)
         values = np.round(self.rng.uniform(-2.0, 2.0, size=shape), 1)
@@ -234,7 +244,7 @@ def _unit_names(sizes: Sequence[int]) -> list[list[str]]:
 
 def _draw_network(options: Options, activation_names: list[str],
                   rng: np.random.Generator) -> _Network:
-    draw = _Draw(rng, options.nice)
+    draw = Draw(rng, options.nice)
     sizes = options.layers
     x = draw.inputs((options.samples, sizes[0]))
     a = x
@@ -263,7 +273,7 @@ def _draw_network(options: Options, activation_names: list[str],
         a = activation.forward(z)
         weights.append(w)
         biases.append(b)
-    targets = _draw_targets(draw, options, activations[-1], a)
+    targets = draw_targets(draw, options.loss, activations[-1], a)
     return _Network(_unit_names(sizes[1:]), activations, weights, biases, x, targets)
 
 
@@ -274,12 +284,12 @@ def draw_network(options: Options, activations: Sequence[str],
     return _draw_network(options, list(activations), rng)
 
 
-def _draw_targets(draw: _Draw, options: Options, output: Activation, a: Array) -> Array:
+def draw_targets(draw: Draw, loss: str, output: Activation, a: Array) -> Array:
     """One target row per sample; never exactly the output (a zero loss teaches nothing)."""
     rows = []
     for k in range(a.shape[0]):
         for _ in range(TARGET_TRIES):
-            y = draw.target(output.name, options.loss, a.shape[1])
+            y = draw.target(output.name, loss, a.shape[1])
             if not np.allclose(y, a[k], rtol=0.0, atol=1e-9):
                 break
         rows.append(y)
@@ -340,12 +350,13 @@ def command_line(options: Options, seed: int) -> str:
     parts += ["--loss", options.loss, "--learning-rate", plain_number(options.learning_rate)]
     if options.samples != 1:
         parts += ["--samples", str(options.samples)]
-    parts += ["--seed", str(seed)]
-    if options.nice:
-        parts.append("--nice")
-    if options.allow_dead:
-        parts.append("--allow-dead")
-    return " ".join(parts)
+    return " ".join(parts + seed_and_flags(seed, options.nice, options.allow_dead))
+
+
+def seed_and_flags(seed: int, nice: bool, allow_dead: bool) -> list[str]:
+    """The end of a `backprop new` command line: --seed, --nice, --allow-dead."""
+    return ["--seed", str(seed), *(["--nice"] if nice else []),
+            *(["--allow-dead"] if allow_dead else [])]
 
 
 def _title(options: Options, activations: list[str], seed: int) -> str:
@@ -362,10 +373,12 @@ def _description(options: Options, answers: bool) -> str:
         f"A generated exercise. For {data}, compute the forward pass (z and a of every\n"
         "unit) and the loss, then the deltas ∂L/∂z, the gradient of every weight and\n"
         f"bias, and the parameters after one gradient-descent step (learning rate {rate}).\n")
-    if answers:
-        return text
-    return text + ("Check each answer with `backprop quiz` on this file; `backprop solve`\n"
-                   "shows the worked solution.\n")
+    return text if answers else text + QUIZ_HINT
+
+
+# for the students of a file without its answers
+QUIZ_HINT = ("Check each answer with `backprop quiz` on this file; `backprop solve`\n"
+             "shows the worked solution.\n")
 
 
 # for the instructor, in `notes:` (never rendered), not in the students' description
@@ -421,14 +434,23 @@ class Generated:
     command: str
 
 
+def check_samples_and_rate(samples: int, learning_rate: float) -> None:
+    if not 1 <= samples <= MAX_SAMPLES:
+        raise GeneratorError(f"--samples must be between 1 and {MAX_SAMPLES}")
+    if not (math.isfinite(learning_rate) and learning_rate > 0):
+        raise GeneratorError("the learning rate must be a number greater than 0")
+
+
+def chosen_seed(seed: int | None) -> int:
+    """The seed given, or a fresh one (written into the file's first line)."""
+    return seed if seed is not None else secrets.randbelow(1_000_000)
+
+
 def generate(options: Options) -> Generated:
     """A new exercise with its answer key, checked to pass ``backprop check``."""
-    if not 1 <= options.samples <= MAX_SAMPLES:
-        raise GeneratorError(f"--samples must be between 1 and {MAX_SAMPLES}")
-    if not (math.isfinite(options.learning_rate) and options.learning_rate > 0):
-        raise GeneratorError("the learning rate must be a number greater than 0")
+    check_samples_and_rate(options.samples, options.learning_rate)
     activations = resolve_activations(options)
-    seed = options.seed if options.seed is not None else secrets.randbelow(1_000_000)
+    seed = chosen_seed(options.seed)
     net = _draw_network(options, activations, np.random.default_rng(seed))
     bare = render_document(options, seed, activations, net, {})
     problem = parse_problem(bare, "<generated>")

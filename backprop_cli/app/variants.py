@@ -17,7 +17,6 @@ import copy
 import csv
 import hashlib
 import io
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,12 +34,19 @@ from backprop_cli.app.generator import (
     plain_number,
 )
 from backprop_cli.app.grading import STUDENT_COLUMN, GradingError, file_stem, question_keys
+from backprop_cli.app.layered_variants import (
+    answers_usable,
+    layered_variant,
+    variant_header,
+    with_answers,
+)
 from backprop_cli.checking.checker import check_values
 from backprop_cli.engine import solve
 from backprop_cli.errors import Mark, ProblemError, suggest
 from backprop_cli.files.loader import parse_problem
 from backprop_cli.files.yamlio import parse_yaml, read_text, to_python
 from backprop_cli.model.activations import ACTIVATIONS
+from backprop_cli.model.layered import LayeredProblem
 from backprop_cli.model.problem import Problem
 from backprop_cli.model.questions import exercise_keys
 
@@ -112,8 +118,10 @@ def read_roster(path: str | Path) -> list[str]:
     return students
 
 
-def variant(problem: Problem, student: str, seed: int) -> str:
+def variant(problem: Problem | LayeredProblem, student: str, seed: int) -> str:
     """The text of ``student``'s variant of ``problem`` (a problem file with answers)."""
+    if isinstance(problem, LayeredProblem):
+        return _layered(problem, student, seed)
     if problem.kind != "network":
         raise VariantError("only network problems have variants")
     if not 1 <= problem.n_samples <= MAX_SAMPLES:
@@ -137,6 +145,19 @@ def variant(problem: Problem, student: str, seed: int) -> str:
         if text is not None:
             return text
     raise VariantError(f"no usable draw for student '{student}' in {TRIES} tries")
+
+
+def _layered(problem: LayeredProblem, student: str, seed: int) -> str:
+    """A layered network's variant (conv, pooling, dropout, rnn): app/layered_variants.py."""
+    if not 1 <= problem.n_samples <= MAX_SAMPLES:
+        raise VariantError(f"a variant has at most {MAX_SAMPLES} samples; this problem has "
+                           f"{problem.n_samples}")
+    document = to_python(parse_yaml(read_text(problem.path)))
+    rng = np.random.default_rng(student_seed(seed, student))
+    text = layered_variant(problem, document, student, seed, rng, TRIES, _number, _dump, _Plain)
+    if text is None:
+        raise VariantError(f"no usable draw for student '{student}' in {TRIES} tries")
+    return text
 
 
 def _render(problem: Problem, document: dict[str, Any], student: str, seed: int,
@@ -185,16 +206,10 @@ def _render(problem: Problem, document: dict[str, Any], student: str, seed: int,
     if not _nice(drawn):
         return None
     values = solve(drawn).values
-    if not all(math.isfinite(values[key]) for key in keys):
+    if not answers_usable(values, keys):
         return None
-    if any(value == 0.0 for key, value in values.items() if key.startswith("loss")):
-        return None  # a zero loss teaches nothing
-    doc["expected"] = {key: _Plain(answer_text(values[key])) for key in keys}
-    if "quiz" in doc or "points" in doc:  # after expected, as in the original files
-        doc = {**{k: v for k, v in doc.items() if k not in ("quiz", "points")},
-               **{k: doc[k] for k in ("quiz", "points") if k in doc}}
-    text = (f"# backprop vary {problem.path} --seed {seed}: the variant for student "
-            f"{student}\n" + _dump(doc))
+    doc = with_answers(doc, {key: _Plain(answer_text(values[key])) for key in keys})
+    text = variant_header(problem.path, seed, student) + _dump(doc)
     final = parse_problem(text, problem.path)
     if not all(result.passed for result in check_values(final, solve(final).values)):
         return None
@@ -227,7 +242,7 @@ def _dump(doc: dict[str, Any]) -> str:
                      default_flow_style=False, width=4096)
 
 
-def write_variants(problem: Problem, students: Sequence[str], seed: int,
+def write_variants(problem: Problem | LayeredProblem, students: Sequence[str], seed: int,
                    folder: str | Path) -> list[Path]:
     """Each student's variant in ``folder/<student>.yaml``; the paths written."""
     target = Path(folder)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from backprop_cli.cli.common import digits_option, format_option, load, user_errors, write_output
+from backprop_cli.cli.common import (
+    digits_option,
+    format_option,
+    load,
+    load_exercise,
+    user_errors,
+    write_output,
+)
 
 
 @click.command()
@@ -12,7 +19,8 @@ from backprop_cli.cli.common import digits_option, format_option, load, user_err
 @format_option("diagram", "mermaid",
                "mermaid (GitHub renders it in a ```mermaid block), dot (Graphviz) or json.")
 @click.option("--grad", is_flag=True,
-              help="Label the weights and biases with ∂L/∂w instead of their values.")
+              help="Label the weights and biases with ∂L/∂w instead of their values (a "
+                   "layered network: small tensors' gradients, the norm of larger ones).")
 @digits_option()
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to FILE instead of standard output.")
@@ -20,22 +28,26 @@ def diagram(file: str, fmt: str, grad: bool, digits: int, output: str | None) ->
     """Draw FILE's network: inputs, units with their activation and bias, the loss,
     and every weight on its edge with the author's name and value (or gradient).
 
+    A network with conv, pooling, dropout or rnn layers is drawn a node per
+    layer: its type, shape in -> out, kernel, stride, padding, size or rate,
+    activation and parameter tensors (values of tensors of up to 9 values, the
+    shape of larger ones), an rnn's recurrent weights as an edge to itself, and
+    the loss.
+
     \b
     Examples:
       backprop diagram problems/001b_two_layer_relu_sigmoid.yaml
+      backprop diagram problems/030_conv_pool_dropout.yaml --grad
+      backprop diagram problems/031_rnn_bptt.yaml --format dot | dot -Tsvg -o rnn.svg
       backprop diagram problem.yaml --grad --format dot | dot -Tsvg -o network.svg
       backprop diagram problem.yaml --format json
     """
-    from backprop_cli.app.diagram import build, dot, json_document, mermaid
+    from backprop_cli.app.diagram import diagram_text
+    from backprop_cli.model.layered import LayeredProblem
 
-    problem = load(file)
+    exercise = load_exercise(file)
+    # a layered network, else a network (or the reason this file has none)
+    problem = exercise if isinstance(exercise, LayeredProblem) else load(file)
     with user_errors(file):
-        graph = build(problem, gradients=grad)
-    if fmt == "json":
-        from backprop_cli.render.jsonout import dumps
-
-        write_output(dumps(json_document(graph, file)), output)
-    elif fmt == "dot":
-        write_output(dot(graph, digits), output)
-    else:
-        write_output(mermaid(graph, digits), output)
+        text = diagram_text(problem, fmt, grad, digits, file)
+    write_output(text, output)

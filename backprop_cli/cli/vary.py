@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from backprop_cli.cli.common import CleanExit, load, user_errors
+from backprop_cli.cli.common import CleanExit, load, load_exercise, user_errors
 
 
 @click.command()
@@ -28,10 +28,16 @@ def vary(problem: str, count: int | None, roster: str | None, seed: int, output:
     `expected` answers and passes `backprop check`; grade the class with
     `backprop grade PROBLEM ANSWERS --variants DIR`.
 
+    A network with conv, pooling, dropout or rnn layers keeps its layers and
+    settings; its weights, recurrent weights, biases, inputs or sequences,
+    targets and dropout masks (at the file's rate) are redrawn as `backprop new
+    --nice --layers` draws them (no dead, saturated or tied unit).
+
     \b
     Examples:
       backprop vary problems/grading/exercise.yaml --count 3 --seed 7 -o variants/
       backprop vary exercise.yaml --students roster.csv --seed 2026 -o variants/
+      backprop vary problems/030_conv_pool_dropout.yaml --count 2 --seed 7 -o variants/
     """
     from backprop_cli.app.variants import (
         VariantError,
@@ -42,7 +48,10 @@ def vary(problem: str, count: int | None, roster: str | None, seed: int, output:
 
     if (count is None) == (roster is None):
         raise click.UsageError("give one of --count N and --students ROSTER.csv")
-    exercise = load(problem)
+    from backprop_cli.model.layered import LayeredProblem
+
+    found = load_exercise(problem)
+    exercise = found if isinstance(found, LayeredProblem) else load(problem)
     if roster is not None:
         with user_errors(roster):
             students = read_roster(roster)

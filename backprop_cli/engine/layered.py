@@ -30,6 +30,7 @@ from backprop_cli.engine.layers import (
 from backprop_cli.engine.layers.base import Array
 from backprop_cli.engine.layers.rnn import Bptt
 from backprop_cli.errors import NumericError
+from backprop_cli.model.activations import Activation
 from backprop_cli.model.keys import (
     KeyKind,
     compose,
@@ -48,22 +49,36 @@ from backprop_cli.records import field, record
 def engine_layers(spec: LayerSpec, problem: LayeredProblem) -> list[LayerType[Any]]:
     """The engine's layers of one layer of the file (a conv or dense layer and its
     activation are two)."""
-    roles = {param.role for param in spec.params}
-    if spec.type in ("conv1d", "conv2d"):
-        assert spec.activation is not None
-        return [Conv(int(spec.type[-2]), spec.filters, spec.kernel, spec.stride, spec.padding,
-                     "bias" in roles), Activate(spec.activation)]
-    if spec.type.endswith(("pool1d", "pool2d")):
-        return [Pool(spec.type[:3], int(spec.type[-2]), spec.kernel, spec.stride)]
-    if spec.type == "dropout":
-        assert spec.mask is not None
-        return [Dropout(spec.rate, spec.mask)]
-    if spec.type == "flatten":
+    return layer_stack(spec.type, spec.activation, size=spec.filters or len(spec.units),
+                       kernel=spec.kernel, stride=spec.stride, padding=spec.padding,
+                       bias="bias" in {param.role for param in spec.params}, rate=spec.rate,
+                       mask=spec.mask, initial=spec.initial)
+
+
+def layer_stack(layer_type: str, activation: Activation | None, *, size: int = 0,
+                kernel: tuple[int, ...] = (), stride: tuple[int, ...] = (),
+                padding: tuple[int, ...] = (), bias: bool = True, rate: float = 0.0,
+                mask: Array | None = None, initial: Array | None = None
+                ) -> list[LayerType[Any]]:
+    """The engine's layers of a layer of ``layer_type`` (one of model/layered.py's
+    LAYER_TYPES) with these settings; ``size``: a conv's filters, a dense or rnn layer's
+    units; ``kernel``: a conv's kernel or a pooling window (``backprop new`` builds its
+    draws with it too)."""
+    if layer_type in ("conv1d", "conv2d"):
+        assert activation is not None
+        return [Conv(int(layer_type[-2]), size, kernel, stride, padding, bias),
+                Activate(activation)]
+    if layer_type.endswith(("pool1d", "pool2d")):
+        return [Pool(layer_type[:3], int(layer_type[-2]), kernel, stride)]
+    if layer_type == "dropout":
+        assert mask is not None
+        return [Dropout(rate, mask)]
+    if layer_type == "flatten":
         return [Flatten()]
-    assert spec.activation is not None
-    if spec.type == "rnn":
-        return [Rnn(len(spec.units), spec.activation, "bias" in roles, spec.initial)]
-    return [Dense(len(spec.units), "bias" in roles), Activate(spec.activation)]
+    assert activation is not None
+    if layer_type == "rnn":
+        return [Rnn(size, activation, bias, initial)]
+    return [Dense(size, bias), Activate(activation)]
 
 
 @record(eq=False)

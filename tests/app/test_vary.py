@@ -6,15 +6,19 @@ import csv
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from backprop_cli.app.grading import question_keys
+from backprop_cli.app.layered_generator import usable
 from backprop_cli.app.variants import numbered_students, student_seed, variant
 from backprop_cli.checking.checker import check_values
 from backprop_cli.cli import cli
 from backprop_cli.engine import solve
 from backprop_cli.kinds.exercise import load_exercise, load_problem
+from backprop_cli.kinds.layered import KIND
+from backprop_cli.model.layered import LayeredProblem
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLE = ROOT / "problems" / "grading" / "exercise.yaml"
@@ -118,3 +122,95 @@ def test_grade_with_variants(tmp_path: Path) -> None:
     code, out, _ = _run("grade", str(EXAMPLE), str(answers), "--format", "csv")
     scores = {row["student"]: float(row["score"]) for row in csv.DictReader(io.StringIO(out))}
     assert scores["s01"] < 11
+
+
+# ------------------------------------------------------------ layered networks
+
+LAYERED = sorted(p for p in (ROOT / "problems").glob("*.yaml")
+                 if load_exercise(p).kind == "layered")
+
+
+def _layered(path: Path) -> LayeredProblem:
+    problem = load_exercise(path)
+    assert isinstance(problem, LayeredProblem)
+    return problem
+
+
+def test_layered_problems_exist() -> None:
+    assert len(LAYERED) >= 3
+
+
+@pytest.mark.parametrize("path", LAYERED, ids=lambda p: p.stem)
+def test_layered_variants_pass_check_and_keep_the_exercise(path: Path, tmp_path: Path) -> None:
+    problem = _layered(path)
+    for student in ("s01", "ana"):
+        text = variant(problem, student, 3)
+        assert variant(problem, student, 3) == text  # reproducible from seed and id
+        file = tmp_path / f"{student}.yaml"
+        file.write_text(text, encoding="utf-8")
+        drawn = _layered(file)
+        report = KIND.check(drawn, str(file))
+        assert report.results and all(r.passed for r in report.results)
+        assert usable(drawn)  # no dead, saturated or tied unit
+        # the same exercise: layers, names, settings, questions; new numbers
+        assert [(s.type, s.name, s.units, s.kernel, s.stride, s.padding, s.rate,
+                 s.output_shape) for s in drawn.layers] == [
+            (s.type, s.name, s.units, s.kernel, s.stride, s.padding, s.rate, s.output_shape)
+            for s in problem.layers]
+        assert [p.element_keys() for _, p in drawn.parameters()] == [
+            p.element_keys() for _, p in problem.parameters()]
+        assert set(drawn.expected) == set(problem.expected)  # in hand order
+        assert drawn.loss_at == problem.loss_at and drawn.quiz == problem.quiz
+        assert drawn.learning_rate == problem.learning_rate
+        before = np.concatenate([p.values.ravel() for _, p in problem.parameters()])
+        after = np.concatenate([p.values.ravel() for _, p in drawn.parameters()])
+        assert not np.array_equal(before, after)
+        # nice numbers: tenths, small whole inputs
+        assert np.allclose(after * 10, np.round(after * 10))
+        assert set(drawn.inputs.ravel()) <= {-2, -1, 1, 2, 3}
+    assert variant(problem, "s01", 3) != variant(problem, "s02", 3)
+    assert variant(problem, "s01", 3) != variant(problem, "s01", 4)
+
+
+def test_layered_variant_keeps_the_masks_shape_and_a_shared_bias(tmp_path: Path) -> None:
+    problem = _layered(ROOT / "problems" / "030_conv_pool_dropout.yaml")
+    drawn_masks = []
+    for student in numbered_students(6):
+        file = tmp_path / f"{student}.yaml"
+        file.write_text(variant(problem, student, 1), encoding="utf-8")
+        dropout = _layered(file).layers[2]
+        assert dropout.mask is not None and problem.layers[2].mask is not None
+        assert dropout.mask.shape == problem.layers[2].mask.shape
+        assert dropout.rate == problem.layers[2].rate
+        drawn_masks.append(dropout.mask.tolist())
+    # the masks are redrawn (at the file's rate): not all the author's
+    masks = [np.asarray(m).tolist() for m in (problem.layers[2].mask,)]
+    assert any(mask != masks[0] for mask in drawn_masks)
+    rnn = _layered(ROOT / "problems" / "031_rnn_bptt.yaml")
+    text = variant(rnn, "s01", 1)
+    assert "bias: 0.1" not in text and "bias_names: [b]" in text
+
+
+def test_vary_command_on_a_layered_problem(tmp_path: Path) -> None:
+    path = str(ROOT / "problems" / "031_rnn_bptt.yaml")
+    code, _, err = _run("vary", path, "--count", "2", "--seed", "7", "-o", str(tmp_path))
+    assert code == 0, err
+    assert err == f"2 variants of {path} in {tmp_path}/ (seed 7)\n"
+    code, out, _ = _run("check", str(tmp_path / "s01.yaml"), str(tmp_path / "s02.yaml"))
+    assert code == 0 and "2 passed, 0 failed" in out
+
+
+def test_layered_variant_asks_the_files_quiz(tmp_path: Path) -> None:
+    source = tmp_path / "quiz.yaml"
+    source.write_text((ROOT / "problems" / "030_conv_pool_dropout.yaml").read_text()
+                      + 'quiz: ["grad.K[*]", loss]\n', encoding="utf-8")
+    problem = _layered(source)
+    file = tmp_path / "v.yaml"
+    file.write_text(variant(problem, "s01", 3), encoding="utf-8")
+    drawn = _layered(file)
+    assert drawn.quiz == ["grad.K[*]", "loss"]
+    # the quiz's questions, in hand order: the loss, then the kernel's four gradients
+    assert list(drawn.expected) == ["loss", "grad.K[1,1,1,1]", "grad.K[1,1,1,2]",
+                                    "grad.K[1,1,2,1]", "grad.K[1,1,2,2]"]
+    report = KIND.check(drawn, str(file))
+    assert all(r.passed for r in report.results)
