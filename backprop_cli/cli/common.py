@@ -65,14 +65,6 @@ def user_errors(path: str | None = None) -> Iterator[None]:
         raise CleanExit(f"{where}{error}") from None
 
 
-def load(path: str, steps: int | None = None) -> Problem:
-    """A network problem, or a clean exit for anything else."""
-    from backprop_cli.kinds.exercise import load_problem
-
-    with user_errors(path):
-        return load_problem(path, steps=steps)
-
-
 def load_network(path: str, steps: int | None = None) -> Problem | LayeredProblem:
     """A network problem, dense or layered (conv, pooling, dropout, rnn), or a clean exit
     for anything else."""

@@ -7,8 +7,7 @@ import click
 from backprop_cli.cli.common import (
     digits_option,
     format_option,
-    load,
-    load_exercise,
+    load_network,
     user_errors,
     write_output,
 )
@@ -43,11 +42,8 @@ def diagram(file: str, fmt: str, grad: bool, digits: int, output: str | None) ->
       backprop diagram problem.yaml --format json
     """
     from backprop_cli.app.diagram import diagram_text
-    from backprop_cli.model.layered import LayeredProblem
 
-    exercise = load_exercise(file)
-    # a layered network, else a network (or the reason this file has none)
-    problem = exercise if isinstance(exercise, LayeredProblem) else load(file)
+    problem = load_network(file)  # dense or layered (or the reason this file has none)
     with user_errors(file):
         text = diagram_text(problem, fmt, grad, digits, file)
     write_output(text, output)

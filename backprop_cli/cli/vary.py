@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from backprop_cli.cli.common import CleanExit, load, load_exercise, user_errors
+from backprop_cli.cli.common import CleanExit, load_network, user_errors
 
 
 @click.command()
@@ -48,10 +48,7 @@ def vary(problem: str, count: int | None, roster: str | None, seed: int, output:
 
     if (count is None) == (roster is None):
         raise click.UsageError("give one of --count N and --students ROSTER.csv")
-    from backprop_cli.model.layered import LayeredProblem
-
-    found = load_exercise(problem)
-    exercise = found if isinstance(found, LayeredProblem) else load(problem)
+    exercise = load_network(problem)  # dense or layered (or the reason it has none)
     if roster is not None:
         with user_errors(roster):
             students = read_roster(roster)

@@ -316,7 +316,7 @@ def test_command_writes_a_file_quiz_and_solve_take(tmp_path: Path) -> None:
     assert problem.n_samples == 2 and problem.learning_rate == 0.5
     assert problem.loss.name == "binary_cross_entropy"
     solved = CliRunner().invoke(cli, ["solve", str(path), "--format", "plain"])
-    assert solved.exit_code == 0 and "new.b4[1] = " in solved.output
+    assert solved.exit_code == 0 and "b4[1]ⁿᵉʷ = b4[1] − η·∂L/∂b4[1] = " in solved.output
     quiz = CliRunner().invoke(cli, ["quiz", str(path), "--keys", "loss"], input="0\n")
     assert quiz.exit_code in (0, 1) and "loss" in quiz.output
 

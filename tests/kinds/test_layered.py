@@ -277,12 +277,15 @@ def test_the_format_reference_examples_solve() -> None:
         assert solve_layered(problem).values["loss"] > 0
 
 
-def test_commands_that_need_a_dense_network_say_so(tmp_path: Path) -> None:
-    output = run("vary", str(RNN), "--seed", "1", "--count", "1", "-o", str(tmp_path),
-                 code=1)
-    assert output.strip().endswith(
-        "this command does not take a network with conv, pooling, dropout or rnn layers yet "
-        "(solve, check, quiz, grade, train, export, gradcheck, probe and surface do)")
+@pytest.mark.parametrize("args", [
+    ["solve", "{file}", "--format", "latex"], ["check", "{file}"], ["gradcheck", "{file}"],
+    ["probe", "{file}", "w+=0.1"], ["train", "{file}", "--steps", "5"],
+    ["surface", "{file}", "w", "u", "--steps", "2"], ["diagram", "{file}"],
+    ["vary", "{file}", "--seed", "1", "--count", "1", "-o", "{tmp}"],
+    ["export", "moodle", "{file}", "-o", "{tmp}/quiz.xml"],
+], ids=lambda args: args[0] if args[0] != "export" else "export")
+def test_every_network_command_takes_a_layered_network(tmp_path: Path, args: list[str]) -> None:
+    run(*[arg.format(file=RNN, tmp=tmp_path) for arg in args])
 
 
 def test_quiz_asks_the_keys_and_judges_the_answers() -> None:
