@@ -160,9 +160,16 @@ PUBLISHED: dict[str, dict[str, str]] = {
         "a.D[1,1]": "2", "a.D[1,2]": "0", "a.D[1,3]": "6", "a.D[1,4]": "0",
         "grad.input.x[1,1]": "0.2", "grad.input.x[1,2]": "0", "grad.input.x[1,3]": "0.6",
         "grad.input.x[1,4]": "0"},
+    # Deep-ML problem 151, tests.json's first case: rate 0.2, upstream [[0.5, 0.2], [1, 2]]
+    "046_deepml_dropout_rate_0_2": {
+        "a.D[1,1,1]": "1.25", "a.D[1,1,2]": "0", "a.D[1,2,1]": "3.75", "a.D[1,2,2]": "5",
+        "grad.input.x[1,1,1]": "0.625", "grad.input.x[1,1,2]": "0",
+        "grad.input.x[1,2,1]": "1.25", "grad.input.x[1,2,2]": "2.5"},
     # Deep-ML problem 54, learn.md's worked example
     "043_deepml_rnn_forward": {"z.h#1": "0.5", "a.h#1": "0.4621", "z.h#2": "1.3697",
                                "a.h#2": "0.8781", "z.h#3": "2.2025", "a.h#3": "0.9750"},
+    # Deep-ML problem 54, tests.json's third case (two units, three inputs)
+    "045_deepml_rnn_two_units": {"a.h1#2": "0.7474", "a.h2#2": "0.9302"},
     # PracHub, "Backpropagation Through Time (BPTT) - Complete Walkthrough"
     "044_prachub_rnn_bptt": {
         "a.h#1": "0.4621", "a.y#1": "0.9242", "z.h#2": "1.04621", "a.h#2": "0.7790",
@@ -236,11 +243,14 @@ def _pool(stem: str, x: Array, size: int, stride: int, mode: str) -> Callable[[]
     return values
 
 
-def _dropout() -> dict[str, float]:
-    mask, scale = np.array([1.0, 0, 1, 0]), 1 / (1 - 0.5)
-    out = np.array([1.0, 2, 3, 4]) * mask * scale
-    grad_x = np.array([0.1, 0.2, 0.3, 0.4]) * mask * scale
-    return dict(zip(PUBLISHED["042_deepml_dropout"], [*out, *grad_x], strict=True))
+def _dropout(stem: str, x: list[float], mask: list[float], rate: float,
+             upstream: list[float]) -> Callable[[], dict[str, float]]:
+    def values() -> dict[str, float]:
+        kept = np.array(mask) / (1 - rate)  # inverted dropout: kept elements scaled up
+        out = np.array(x) * kept
+        grad_x = np.array(upstream) * kept
+        return dict(zip(PUBLISHED[stem], [*out, *grad_x], strict=True))
+    return values
 
 
 def _rnn_forward() -> dict[str, float]:
@@ -250,6 +260,15 @@ def _rnn_forward() -> dict[str, float]:
         h = math.tanh(z)
         found += [z, h]
     return dict(zip(PUBLISHED["043_deepml_rnn_forward"], found, strict=True))
+
+
+def _rnn_two_units() -> dict[str, float]:
+    wx = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
+    wh = np.array([[0.7, 0.8], [0.9, 1.0]])
+    h = np.zeros(2)
+    for x in ([0.1, 0.2, 0.3], [0.4, 0.5, 0.6]):
+        h = np.tanh(wx @ np.array(x) + wh @ h + np.array([0.1, 0.2]))
+    return dict(zip(PUBLISHED["045_deepml_rnn_two_units"], h, strict=True))
 
 
 def _bptt() -> dict[str, float]:
@@ -278,8 +297,12 @@ FROM_THE_FORMULAS: dict[str, Callable[[], dict[str, float]]] = {
     "039_cs231n_maxpool": _pool("039_cs231n_maxpool", X_POOL, 2, 2, "max"),
     "040_d2l_maxpool": _pool("040_d2l_maxpool", X_09, 2, 1, "max"),
     "041_d2l_avgpool": _pool("041_d2l_avgpool", X_09, 2, 1, "avg"),
-    "042_deepml_dropout": _dropout,
+    "042_deepml_dropout": _dropout("042_deepml_dropout", [1, 2, 3, 4], [1, 0, 1, 0], 0.5,
+                                   [0.1, 0.2, 0.3, 0.4]),
+    "046_deepml_dropout_rate_0_2": _dropout("046_deepml_dropout_rate_0_2", [1, 2, 3, 4],
+                                            [1, 0, 1, 1], 0.2, [0.5, 0.2, 1, 2]),
     "043_deepml_rnn_forward": _rnn_forward,
+    "045_deepml_rnn_two_units": _rnn_two_units,
     "044_prachub_rnn_bptt": _bptt,
 }
 
