@@ -599,6 +599,13 @@ class _Reader:
                 what += f" (a column per value of {self.origin()})"
             if role == "bias" and isinstance(value_node, YScalar):
                 values = np.full(want, _number(value_node, what))
+            elif isinstance(value_node, YMap):  # {file: w.npy}: a tensor saved by numpy
+                _check_keys(value_node, ("file",), what)
+                file_node = self.require(value_node, "file", what)
+                values = load_array(file_node, self.path, what)
+                if values.shape != want:
+                    raise ProblemError(f"{what}: the file has shape {_shape_words(values.shape)} "
+                                       f"but needs {_shape_words(want)}", file_node.mark)
             else:
                 values = read_tensor(value_node, want, what)
             singular = {"weights": "weight", "recurrent": "recurrent", "bias": "bias"}[role]

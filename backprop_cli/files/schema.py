@@ -244,6 +244,10 @@ def _defs() -> dict[str, Schema]:
 def _layered_defs(number_list: Schema) -> dict[str, Schema]:
     """Issue 19's layer types (files/layered.py reads them; docs/format.md, "Layers beyond
     dense")."""
+    # a parameter tensor saved by numpy: {file: w.npy}, of the tensor's shape
+    file_form: Schema = {"type": "object", "properties": {"file": _ref("npy_file")},
+                         "required": ["file"], "additionalProperties": False}
+    tensor_or_file: Schema = {"anyOf": [_ref("tensor"), file_form]}
     ints = {"anyOf": [{"type": "integer", "minimum": 0},
                       {"type": "array", "items": {"type": "integer", "minimum": 0},
                        "minItems": 1}]}
@@ -282,8 +286,8 @@ def _layered_defs(number_list: Schema) -> dict[str, Schema]:
                 "kernel": ints, "stride": ints, "padding": ints, "size": ints,
                 "units": _ref("names_or_count"),
                 "activation": _ref("activation"),
-                "weights": _ref("tensor"), "recurrent": _ref("tensor"),
-                "bias": {"anyOf": [{"type": "null"}, _ref("tensor")]},
+                "weights": tensor_or_file, "recurrent": tensor_or_file,
+                "bias": {"anyOf": [{"type": "null"}, _ref("tensor"), file_form]},
                 "weight_name": tensor_name, "recurrent_name": tensor_name,
                 "bias_name": tensor_name,
                 "weight_names": _ref("name_tensor"), "recurrent_names": _ref("name_tensor"),

@@ -122,3 +122,30 @@ def test_the_schema_knows_the_samples_files(text: str) -> None:
     assert validator.errors(to_python(parse_yaml(text))) == []
     wrong = text.replace("targets: y.npy", "target: y.npy")
     assert validator.errors(to_python(parse_yaml(wrong))) != []
+
+
+def test_parameters_from_npy_files_equal_the_same_numbers_inline(tmp_path: Path) -> None:
+    np.save(tmp_path / "k.npy", np.array([[[[1.0, 0.0], [0.0, -1.0]]]]))
+    np.save(tmp_path / "w.npy", np.array([[0.1, -0.2, 0.3, 0.4]]))
+    np.save(tmp_path / "c.npy", np.array([0.5]))
+    text = (CONV_TEXT.replace("weights: [[[[1, 0], [0, -1]]]]", "weights: {file: k.npy}")
+            .replace("bias: [0.5]", "bias: {file: c.npy}")
+            .replace("weights: [[0.1, -0.2, 0.3, 0.4]]", "weights: {file: w.npy}"))
+    assert text.count("{file:") == 3
+    (tmp_path / "files.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "inline.yaml").write_text(CONV_TEXT, encoding="utf-8")
+    assert solve_layered(load(tmp_path / "files.yaml")).values == solve_layered(
+        load(tmp_path / "inline.yaml")).values
+    validator = Validator(problem_schema())
+    assert validator.errors(to_python(parse_yaml(text))) == []
+
+
+def test_a_parameter_file_of_another_shape_is_refused(tmp_path: Path) -> None:
+    np.save(tmp_path / "k.npy", np.ones((1, 1, 3, 3)))
+    path = tmp_path / "files.yaml"
+    path.write_text(CONV_TEXT.replace("weights: [[[[1, 0], [0, -1]]]]",
+                                      "weights: {file: k.npy}"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == 1
+    assert (f"{path}:8:23: layer 1 weights: the file has shape 1×1×3×3 but needs 1×1×2×2"
+            in result.output)
