@@ -330,8 +330,9 @@ def bench_layers(report: Report, runs: int, env: dict[str, str], work: Path) -> 
     theirs = final_loss(results["numpy"][-1].stdout)
     report.add(timed(f"NumPy loop, conv 8×3×3, max pool, dense 10, 64 samples of 28×28 × "
                      f"{LAYERS_STEPS} steps (benchmarks/ref_layers.py)", results["numpy"]))
-    report.add(timed(f"backprop train layers.yaml × {LAYERS_STEPS} steps (the data inline: "
-                     "1.4 MB of YAML)", results["backprop"], versus="NumPy loop", target=1.5,
+    report.add(timed(f"backprop train layers.yaml × {LAYERS_STEPS} steps (data and "
+                     "parameters in the loop's .npy files)", results["backprop"],
+                     versus="NumPy loop", target=1.5,
                      ratio=median(results["backprop"]) / median(results["numpy"]),
                      note=f"{agreement(ours, theirs)}; "
                           + cpu_ratio(results["backprop"], results["numpy"])))

@@ -177,8 +177,9 @@ LAYERS_STEPS = 100
 def write_layers_problem(folder: Path, steps: int = LAYERS_STEPS) -> Path:
     """Issue 19's workload as a layered network file (benchmarks/ref_layers.py's arrays:
     64 samples of 1×28×28, conv2d 8 filters 3×3 ReLU, max pool 2, flatten, dense 10 with
-    softmax and cross-entropy), the numbers inline as layered files take no data files
-    yet; the same arrays as .npy files beside it for the hand-written loop."""
+    softmax and cross-entropy). Its samples and parameters are the .npy files the
+    hand-written loop reads (``samples: {inputs: x.npy, targets: y.npy}``,
+    ``weights: {file: k.npy}``), so both sides read the same bytes."""
     from benchmarks.ref_layers import CLASSES, FILTERS, KERNEL, LEARNING_RATE, POOL, SIDE
     from benchmarks.ref_layers import problem as arrays
 
@@ -192,19 +193,18 @@ def write_layers_problem(folder: Path, steps: int = LAYERS_STEPS) -> Path:
             "inputs": {"shape": [1, SIDE, SIDE]},
             "layers": [
                 {"type": "conv2d", "name": "C", "filters": FILTERS, "kernel": KERNEL,
-                 "weights": data["k"].tolist(), "bias": data["c"].tolist(),
+                 "weights": {"file": "k.npy"}, "bias": {"file": "c.npy"},
                  "activation": "relu"},
                 {"type": "maxpool2d", "name": "P", "size": POOL},
                 {"type": "flatten"},
-                {"units": CLASSES, "activation": "softmax", "weights": data["w"].tolist(),
-                 "bias": data["b"].tolist()},
+                {"units": CLASSES, "activation": "softmax", "weights": {"file": "w.npy"},
+                 "bias": {"file": "b.npy"}},
             ],
         },
         "loss": "cross_entropy",
         "learning_rate": LEARNING_RATE,
         "steps": steps,
-        "samples": [{"input": x.tolist(), "target": y.tolist()}
-                    for x, y in zip(data["x"], data["y"], strict=True)],
+        "samples": {"inputs": "x.npy", "targets": "y.npy"},
     }
     path = folder / "layers.yaml"
     path.write_text(yaml.safe_dump(problem, sort_keys=False, default_flow_style=None,
