@@ -160,7 +160,7 @@ def _whole(text: str) -> bool:
 
 
 def _bad(item: str, expected: str) -> GeneratorError:
-    return GeneratorError(f"'{item}' in --layers: {expected}")
+    return GeneratorError(f"'{item}': {expected}")
 
 
 def _count(text: str, item: str, expected: str) -> int:

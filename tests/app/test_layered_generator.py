@@ -80,55 +80,55 @@ def test_an_rnn_network_reads_a_sequence() -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("1x4x4-conv3d:1-1", "'conv3d:1' in --layers: unknown layer 'conv3d' (did you mean "
+    ("1x4x4-conv3d:1-1", "'conv3d:1': unknown layer 'conv3d' (did you mean "
      "'conv2d' or 'conv1d'?); expected a number (dense units), conv2d:FxKxK, conv1d:FxK (F "
      "filters, a kernel of K; /sN stride, /pN padding), maxpool2d:K, avgpool2d:K, "
      "maxpool1d:K, avgpool1d:K (/sN stride), dropout:RATE, flatten or rnn:UNITS"),
-    ("1x4x4-conv2d:1x2-1", "'conv2d:1x2' in --layers: conv2d takes filters x kernel height "
+    ("1x4x4-conv2d:1x2-1", "'conv2d:1x2': conv2d takes filters x kernel height "
      "x kernel width, each 1 to 64, e.g. conv2d:2x3x3 (2 filters of 3×3), with optional /s2 "
      "(stride) and /p1 (padding)"),
-    ("1x8-conv1d:2-1", "'conv1d:2' in --layers: conv1d takes filters x kernel length, each "
+    ("1x8-conv1d:2-1", "'conv1d:2': conv1d takes filters x kernel length, each "
      "1 to 64, e.g. conv1d:2x3 (2 filters of length 3), with optional /s2 (stride) and /p1 "
      "(padding)"),
-    ("1x4x4-conv2d:1x2x2/q2-1", "'conv2d:1x2x2/q2' in --layers: unknown suffix '/q2': "
+    ("1x4x4-conv2d:1x2x2/q2-1", "'conv2d:1x2x2/q2': unknown suffix '/q2': "
      "expected /sN (stride) or /pN (padding)"),
-    ("1x4x4-maxpool2d:2/p1-1", "'maxpool2d:2/p1' in --layers: unknown suffix '/p1': "
+    ("1x4x4-maxpool2d:2/p1-1", "'maxpool2d:2/p1': unknown suffix '/p1': "
      "expected /sN (stride)"),
-    ("1x4x4-conv2d:1x2x2/s0-1", "'conv2d:1x2x2/s0' in --layers: the stride /s0 must be "
+    ("1x4x4-conv2d:1x2x2/s0-1", "'conv2d:1x2x2/s0': the stride /s0 must be "
      "between 1 and 64"),
-    ("1x4x4-maxpool2d:x-1", "'maxpool2d:x' in --layers: maxpool2d takes the window's "
+    ("1x4x4-maxpool2d:x-1", "'maxpool2d:x': maxpool2d takes the window's "
      "size, 1 to 64, e.g. maxpool2d:2, with an optional /s1 (stride; default the size)"),
-    ("1x4x4-maxpool2d-1", "'maxpool2d' in --layers: maxpool2d needs its setting after ':', "
+    ("1x4x4-maxpool2d-1", "'maxpool2d': maxpool2d needs its setting after ':', "
      "e.g. maxpool2d:2"),
-    ("4-dropout:1-1", "'dropout:1' in --layers: dropout takes a rate at least 0 and below "
+    ("4-dropout:1-1", "'dropout:1': dropout takes a rate at least 0 and below "
      "1, e.g. dropout:0.5"),
-    ("4-dropout:half-1", "'dropout:half' in --layers: dropout takes a rate at least 0 and "
+    ("4-dropout:half-1", "'dropout:half': dropout takes a rate at least 0 and "
      "below 1, e.g. dropout:0.5"),
-    ("1x4x4-flatten:2-1", "'flatten:2' in --layers: flatten takes no setting: write flatten"),
-    ("2-rnn:0-1", "'rnn:0' in --layers: an rnn layer needs 1 to 64 units, e.g. rnn:2"),
-    ("2-rnn:2-dropout:0.5-1", "'dropout:0.5' in --layers: after an rnn layer: dense layers "
+    ("1x4x4-flatten:2-1", "'flatten:2': flatten takes no setting: write flatten"),
+    ("2-rnn:0-1", "'rnn:0': an rnn layer needs 1 to 64 units, e.g. rnn:2"),
+    ("2-rnn:2-dropout:0.5-1", "'dropout:0.5': after an rnn layer: dense layers "
      "only (they apply at every time step)"),
-    ("1x4x4-rnn:2-1", "'1x4x4' in --layers: an rnn network's input is a number: the inputs "
+    ("1x4x4-rnn:2-1", "'1x4x4': an rnn network's input is a number: the inputs "
      "of one time step"),
-    ("1x4x4-conv2d:1x2x2", "'conv2d:1x2x2' in --layers: the last layer is the output, whose "
+    ("1x4x4-conv2d:1x2x2", "'conv2d:1x2x2': the last layer is the output, whose "
      "units the loss reads: a number (dense units) or rnn:UNITS"),
-    ("1x2x2-conv2d:1x3x3-1", "'conv2d:1x3x3' in --layers: the kernel (3) is larger than the "
+    ("1x2x2-conv2d:1x3x3-1", "'conv2d:1x3x3': the kernel (3) is larger than the "
      "input (2)"),
-    ("4-conv1d:1x2-1", "'conv1d:1x2' in --layers: conv1d takes an input of channels × "
+    ("4-conv1d:1x2-1", "'conv1d:1x2': conv1d takes an input of channels × "
      "length, found one of shape [4]"),
-    ("a-conv1d:1x2-1", "'a' in --layers: the first item is the input: a number of inputs, "
+    ("a-conv1d:1x2-1", "'a': the first item is the input: a number of inputs, "
      "CxL (conv1d: channels x length) or CxHxW (conv2d: channels x height x width), each 1 "
      "to 64, e.g. 1x4x4"),
-    ("1x4x4-conv2d:1x2x2/s2/s3-1", "'conv2d:1x2x2/s2/s3' in --layers: '/s3' repeats the "
+    ("1x4x4-conv2d:1x2x2/s2/s3-1", "'conv2d:1x2x2/s2/s3': '/s3' repeats the "
      "stride"),
-    ("1x4x4-conv2d:\u0661x2x2-1", "'conv2d:\u0661x2x2' in --layers: conv2d takes filters x "
+    ("1x4x4-conv2d:\u0661x2x2-1", "'conv2d:\u0661x2x2': conv2d takes filters x "
      "kernel height x kernel width, each 1 to 64, e.g. conv2d:2x3x3 (2 filters of 3×3), with "
      "optional /s2 (stride) and /p1 (padding)"),
-    ("64x64x64-conv2d:1x2x2-1", "'64x64x64' in --layers: the input has 262,144 values: at "
+    ("64x64x64-conv2d:1x2x2-1", "'64x64x64': the input has 262,144 values: at "
      "most 4,096 in an exercise"),
-    ("16x16x16-conv2d:64x3x3-1", "'conv2d:64x3x3' in --layers: its output would have 12,544 "
+    ("16x16x16-conv2d:64x3x3-1", "'conv2d:64x3x3': its output would have 12,544 "
      "values: at most 4,096 in an exercise"),  # 64 filters × 14 × 14
-    ("1x64x64-flatten-64-1", "'64' in --layers: its weights would have 262,144 values: at "
+    ("1x64x64-flatten-64-1", "'64': its weights would have 262,144 values: at "
      "most 4,096 in an exercise"),  # 64 units × 4096 inputs
     ("1x4x4--1", "'1x4x4--1' is not a network: write the input and each layer joined by "
      "'-', e.g. 1x4x4-conv2d:1x2x2-maxpool2d:2-1"),
@@ -295,7 +295,7 @@ def test_each_help_example_runs(example: str, tmp_path: Path,
 def test_command_errors() -> None:
     result = CliRunner().invoke(cli, ["new", "--layers", "1x4x4-conv2d:1x2-1"])
     assert result.exit_code == 2
-    assert "Invalid value for --layers: 'conv2d:1x2' in --layers: conv2d takes" in result.output
+    assert "Invalid value for --layers: 'conv2d:1x2': conv2d takes" in result.output
     result = CliRunner().invoke(cli, ["new", "--layers", "1x4x4-conv2d:1x2x2-1",
                                       "--loss-at", "every"])
     assert result.exit_code == 2
