@@ -29,11 +29,13 @@ from backprop_cli.engine.layers import (
 )
 from backprop_cli.engine.layers.base import Array
 from backprop_cli.engine.layers.rnn import Bptt
+from backprop_cli.engine.passes import epoch_losses
 from backprop_cli.errors import NumericError
 from backprop_cli.model.activations import Activation
 from backprop_cli.model.keys import (
     KeyKind,
     compose,
+    epoch_key,
     key_glob,
     keys_of,
     named_kind,
@@ -101,6 +103,9 @@ class Pass:
     sample_grads: list[dict[str, Array]] = field(default_factory=list)
     new: list[dict[str, Array]] = field(default_factory=list)
     state: dict[str, list[dict[str, Array]]] = field(default_factory=dict)  # v, m, s, …
+    # the (0-based) samples of the file this pass runs on, its batch: the arrays' N axis
+    samples: range = range(0)
+    targets: Array | None = None  # their targets (the whole file's without batches)
 
 
 @record(eq=False)
@@ -129,6 +134,11 @@ def solve_layered(problem: LayeredProblem) -> LayeredSolution:
     final = forward_pass(problem, stacks, params, None)
     _record(problem, final, values)
     passes.append(final)
+    step_losses = np.array([run.loss for run in passes[:problem.steps]])
+    for k, (mean, total) in enumerate(epoch_losses(step_losses, problem.batches_per_epoch,
+                                                   problem.epochs_run, problem.round), start=1):
+        values[epoch_key("epoch.loss", k)] = mean
+        values[epoch_key("epoch.loss_sum", k)] = total
     ordered = {key: values[key] for key in layered_keys(problem)}
     assert len(ordered) == len(values), "a recorded key is not in layered_keys"
     finite = np.isfinite(np.fromiter(ordered.values(), np.float64, len(ordered)))
@@ -201,9 +211,27 @@ class FlatUpdater:
         return {kind: self.unflat(values) for kind, values in self.updater.state.items()}
 
 
+def batch_stacks(problem: LayeredProblem, stacks: list[list[LayerType[Any]]],
+                 samples: range) -> list[list[LayerType[Any]]]:
+    """The stacks for a batch of the file's samples: a dropout mask given one per sample
+    follows its sample (the other layers are the same for every sample)."""
+    if len(samples) == problem.n_samples:
+        return stacks
+    return [[Dropout(layer.rate, layer.mask[samples.start:samples.stop])
+             if isinstance(layer, Dropout) and layer.mask.ndim > len(spec.input_shape)
+             else layer for layer in stack]
+            for spec, stack in zip(problem.layers, stacks, strict=True)]
+
+
 def forward_pass(problem: LayeredProblem, stacks: list[list[LayerType[Any]]],
              params: list[dict[str, Array]], step: int | None) -> Pass:
-    x = problem.inputs
+    """The forward pass and loss of step ``step``'s batch (every sample for None)."""
+    samples = problem.batch(step)
+    x, targets = problem.inputs, problem.targets
+    if len(samples) < problem.n_samples:
+        x, targets = x[samples.start:samples.stop], targets[samples.start:samples.stop]
+        stacks = batch_stacks(problem, stacks, samples)
+    inputs = x
     outs: list[list[Array]] = []
     caches: list[list[Any]] = []
     with np.errstate(all="ignore"):
@@ -216,17 +244,18 @@ def forward_pass(problem: LayeredProblem, stacks: list[list[LayerType[Any]]],
                 layer_caches.append(cache)
             outs.append(layer_outs)
             caches.append(layer_caches)
-        run = Pass(step, params, problem.inputs, outs, caches, np.zeros(0))
+        run = Pass(step, params, inputs, outs, caches, np.zeros(0), samples=samples,
+                   targets=targets)
         z, a = _output_z(problem, run), outs[-1][-1]
         activation = problem.output.activation
         assert activation is not None
         if problem.sequence:
             run.losses, run.step_losses, _ = sequence_loss(
-                problem.loss, activation.name, z, a, problem.targets, problem.loss_at)
+                problem.loss, activation.name, z, a, targets, problem.loss_at)
         else:
-            run.losses = problem.loss.per_sample(z, a, problem.targets, activation.name)
+            run.losses = problem.loss.per_sample(z, a, targets, activation.name)
     total = float(np.add.reduce(run.losses))
-    run.loss = total / problem.n_samples if problem.reduction == "mean" else total
+    run.loss = total / len(samples) if problem.reduction == "mean" else total
     return run
 
 
@@ -245,13 +274,15 @@ def backward_pass(problem: LayeredProblem, stacks: list[list[LayerType[Any]]], r
     activation = problem.output.activation
     assert activation is not None
     z, a = _output_z(problem, run), run.outs[-1][-1]
+    targets = run.targets
+    assert targets is not None
     with np.errstate(all="ignore"):
         if problem.sequence:
-            grad = sequence_loss(problem.loss, activation.name, z, a, problem.targets,
+            grad = sequence_loss(problem.loss, activation.name, z, a, targets,
                                  problem.loss_at)[2]
         else:
-            grad = problem.loss.grad_a(z, a, problem.targets, activation.name)
-        scale = 1.0 / problem.n_samples if problem.reduction == "mean" else 1.0
+            grad = problem.loss.grad_a(z, a, targets, activation.name)
+        scale = 1.0 / len(run.samples) if problem.reduction == "mean" else 1.0
         run.grad_outs = [[np.zeros(0)] * len(stack) for stack in stacks]
         run.grads = [{} for _ in stacks]
         for li in range(len(stacks) - 1, -1, -1):
@@ -311,7 +342,8 @@ def _record(problem: LayeredProblem, run: Pass, values: dict[str, float]) -> Non
     for spec, p in zip(problem.layers, run.params, strict=True):
         for param in spec.params:
             _put(values, prefix, "param", param.element_keys(), p[param.role], False, "")
-    for k in range(problem.n_samples):
+    # k: the sample's place in the file (its @k), i: in the pass's batch (its arrays)
+    for i, k in enumerate(run.samples):
         suffix = problem.sample_suffix(k)
         for li, spec in enumerate(problem.layers):
             if not spec.has_keys:
@@ -320,11 +352,11 @@ def _record(problem: LayeredProblem, run: Pass, values: dict[str, float]) -> Non
             outs, caches = run.outs[li], run.caches[li]
             if spec.type == "rnn":
                 cache = caches[0]
-                z, a = cache.z[k], cache.h[k]
+                z, a = cache.z[i], cache.h[i]
             elif spec.activation is not None:
-                z, a = outs[0][k], outs[1][k]
+                z, a = outs[0][i], outs[1][i]
             else:
-                _put(values, prefix, "a", names, outs[-1][k], False, suffix)
+                _put(values, prefix, "a", names, outs[-1][i], False, suffix)
                 continue
             assert spec.activation is not None
             _put(values, prefix, "z", names, z, spec.over_time, suffix)
@@ -333,13 +365,13 @@ def _record(problem: LayeredProblem, run: Pass, values: dict[str, float]) -> Non
                 _put(values, prefix, "dadz", names, spec.activation.derivative(z, a),
                      spec.over_time, suffix)
         if run.step_losses is not None and problem.loss_at == "every":
-            _put(values, prefix, "loss", [""], run.step_losses[k][:, None], True, suffix)
+            _put(values, prefix, "loss", [""], run.step_losses[i][:, None], True, suffix)
         if problem.has_samples:
-            values[compose(prefix, "loss", "", suffix)] = float(run.losses[k])
+            values[compose(prefix, "loss", "", suffix)] = float(run.losses[i])
     values[compose(prefix, "loss")] = run.loss
     if run.step is None:
         return
-    for k in range(problem.n_samples):
+    for i, k in enumerate(run.samples):
         suffix = problem.sample_suffix(k)
         for li, spec in enumerate(problem.layers):
             if not spec.has_keys:
@@ -347,22 +379,22 @@ def _record(problem: LayeredProblem, run: Pass, values: dict[str, float]) -> Non
             names = spec.value_names()
             if spec.type == "rnn":
                 bptt = run.bptt[li]
-                _put(values, prefix, "grad.a", names, bptt.grad_h[k], True, suffix)
-                _put(values, prefix, "grad.z", names, bptt.grad_z[k], True, suffix)
+                _put(values, prefix, "grad.a", names, bptt.grad_h[i], True, suffix)
+                _put(values, prefix, "grad.z", names, bptt.grad_z[i], True, suffix)
             elif spec.activation is not None:
                 outs = run.grad_outs[li]
-                _put(values, prefix, "grad.a", names, outs[1][k], spec.over_time, suffix)
-                _put(values, prefix, "grad.z", names, outs[0][k], spec.over_time, suffix)
+                _put(values, prefix, "grad.a", names, outs[1][i], spec.over_time, suffix)
+                _put(values, prefix, "grad.z", names, outs[0][i], spec.over_time, suffix)
             else:
-                _put(values, prefix, "grad.a", names, run.grad_outs[li][-1][k], False, suffix)
+                _put(values, prefix, "grad.a", names, run.grad_outs[li][-1][i], False, suffix)
         assert run.grad_input is not None
-        _put(values, prefix, "grad.input", problem.input_value_names(), run.grad_input[k],
+        _put(values, prefix, "grad.input", problem.input_value_names(), run.grad_input[i],
              problem.sequence, suffix)
-    for k in range(problem.n_samples if run.sample_grads else 0):
+    for i, k in enumerate(run.samples if run.sample_grads else ()):
         suffix = problem.sample_suffix(k)
         for spec, grads in zip(problem.layers, run.sample_grads, strict=True):
             for param in spec.params:
-                _put(values, prefix, "grad", param.element_keys(), grads[param.role][k], False,
+                _put(values, prefix, "grad", param.element_keys(), grads[param.role][i], False,
                      suffix)
     for spec, grads, old, new_params in zip(problem.layers, run.grads, run.params,
                                             run.new or run.params, strict=True):
@@ -378,5 +410,5 @@ def _record(problem: LayeredProblem, run: Pass, values: dict[str, float]) -> Non
                      False, "")
 
 
-__all__ = ["FlatUpdater", "LayeredSolution", "Pass", "backward_pass", "final_loss",
-           "forward_pass", "solve_layered"]
+__all__ = ["FlatUpdater", "LayeredSolution", "Pass", "backward_pass", "batch_stacks",
+           "final_loss", "forward_pass", "solve_layered"]

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from backprop_cli.engine.layered import FlatUpdater, engine_layers
+from backprop_cli.engine.layered import FlatUpdater, batch_stacks, engine_layers
 from backprop_cli.engine.layers import Activate, LayerType, Rnn, sequence_loss
 from backprop_cli.engine.layers.base import ActivateCache, Array
 from backprop_cli.engine.layers.rnn import RnnCache
@@ -94,10 +94,18 @@ class _Places:
         if step is not None and step > max(problem.steps, 1):
             return None
         kind = parts.kind
+        if kind in ("input", "target"):  # the data: every sample's, read once
+            return self._data(parts, 1, sample)
+        # a step's values are its batch's: their arrays' first axis counts from its start
+        if parts.sample is not None:
+            batch = problem.batch(step)
+            if sample not in batch:
+                return None
+            sample -= batch.start
         if kind in _LAYER_VALUES:
             return self._layer_value(parts, step, sample)
-        if kind in ("input", "grad.input", "target"):
-            return self._data(parts, step if kind == "grad.input" else 1, sample)
+        if kind == "grad.input":
+            return self._data(parts, step, sample)
         if kind == "loss":
             if parts.time is not None:
                 return (step, "loss#", -1, ""), (sample, parts.time - 1)
@@ -214,19 +222,26 @@ class _CarriedRun:
     def __init__(self, problem: LayeredProblem, subs: _Substitution) -> None:
         self.problem = problem
         self.subs = subs
-        self.stacks = [engine_layers(spec, problem) for spec in problem.layers]
-        self.scale = 1.0 / problem.n_samples if problem.reduction == "mean" else 1.0
+        self.file_stacks = [engine_layers(spec, problem) for spec in problem.layers]
+        # the step's batch (set by run): its stacks, inputs, targets and 1/N of the mean
+        self.stacks = self.file_stacks
+        self.scale = 1.0
 
     def run(self) -> None:
         problem = self.problem
         subs = self.subs
-        self.inputs = subs.apply((1, "input", -1, ""), problem.inputs)
-        self.targets = subs.apply((1, "target", -1, ""), problem.targets)
+        all_inputs = subs.apply((1, "input", -1, ""), problem.inputs)
+        all_targets = subs.apply((1, "target", -1, ""), problem.targets)
         updater = FlatUpdater(problem)
         params = [{p.role: p.values.copy() for p in spec.params} for spec in problem.layers]
         last = max(problem.steps, 1)
         steps: list[int | None] = [*range(1, last + 1), None]
         for step in steps:
+            batch = problem.batch(step)
+            self.inputs = all_inputs[batch.start:batch.stop]
+            self.targets = all_targets[batch.start:batch.stop]
+            self.stacks = batch_stacks(problem, self.file_stacks, batch)
+            self.scale = 1.0 / len(batch) if problem.reduction == "mean" else 1.0
             params = [{role: subs.apply((step, "param", li, role), values)
                        for role, values in p.items()} for li, p in enumerate(params)]
             layers = self.forward(step, params)
@@ -303,7 +318,7 @@ class _CarriedRun:
         losses = subs.apply((step, "loss@", -1, ""), losses)
         total = float(np.add.reduce(losses))
         if problem.reduction == "mean":
-            total /= problem.n_samples
+            total /= len(losses)
         subs.apply((step, "loss", -1, ""), np.array(total))
 
     # ------------------------------------------------------------ backward
