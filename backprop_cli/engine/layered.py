@@ -12,10 +12,17 @@ is kept for the worked solution.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
+from backprop_cli.engine.layered_handcalc import (
+    batch_gradient,
+    hand_bptt,
+    hand_delta,
+    hand_forward,
+)
 from backprop_cli.engine.layers import (
     Activate,
     Conv,
@@ -46,6 +53,7 @@ from backprop_cli.model.keyspace import layered_keys
 from backprop_cli.model.layered import LayeredProblem, LayerSpec
 from backprop_cli.model.optimizers import Updater
 from backprop_cli.records import field, record
+from backprop_cli.rounding import round_array, round_value
 
 
 def engine_layers(spec: LayerSpec, problem: LayeredProblem) -> list[LayerType[Any]]:
@@ -127,7 +135,7 @@ def solve_layered(problem: LayeredProblem) -> LayeredSolution:
         run = forward_pass(problem, stacks, params, step)
         backward_pass(problem, stacks, run)
         if problem.steps >= step:
-            run.new = params = updater.step(params, run.grads)
+            run.new = params = updater.step(run.params, run.grads)
             run.state = updater.state()
         _record(problem, run, values)
         passes.append(run)
@@ -157,7 +165,7 @@ def final_loss(problem: LayeredProblem) -> float:
     for step in range(1, problem.steps + 1):
         run = forward_pass(problem, stacks, params, step)
         backward_pass(problem, stacks, run)
-        params = updater.step(params, run.grads)
+        params = updater.step(run.params, run.grads)
     return forward_pass(problem, stacks, params, None).loss
 
 
@@ -184,7 +192,7 @@ class FlatUpdater:
                              for _, param in problem.parameters()
                              for key in param.element_keys()], dtype=bool)
         self.updater = Updater(problem.optimizer, problem.learning_rate, self.size,
-                               live=live, decay=decay)
+                               live=live, decay=decay, decimals=problem.round)
 
     def flat(self, arrays: list[dict[str, Array]]) -> Array:
         parts = [arrays[li][role].ravel() for li, role, _ in self.places]
@@ -234,12 +242,19 @@ def forward_pass(problem: LayeredProblem, stacks: list[list[LayerType[Any]]],
     inputs = x
     outs: list[list[Array]] = []
     caches: list[list[Any]] = []
+    decimals = problem.round
+    if decimals is not None:  # hand-calculation mode: the parameters written down rounded
+        params = [{role: round_array(values, decimals) for role, values in p.items()}
+                  for p in params]
     with np.errstate(all="ignore"):
         for stack, p in zip(stacks, params, strict=True):
             layer_outs, layer_caches = [], []
             for engine_layer in stack:
-                x, cache = engine_layer.forward(x, p if isinstance(
-                    engine_layer, (Conv, Dense, Rnn)) else {})
+                own = p if isinstance(engine_layer, (Conv, Dense, Rnn)) else {}
+                if decimals is None:
+                    x, cache = engine_layer.forward(x, own)
+                else:
+                    x, cache = hand_forward(engine_layer, x, own, decimals)
                 layer_outs.append(x)
                 layer_caches.append(cache)
             outs.append(layer_outs)
@@ -249,6 +264,9 @@ def forward_pass(problem: LayeredProblem, stacks: list[list[LayerType[Any]]],
         z, a = _output_z(problem, run), outs[-1][-1]
         activation = problem.output.activation
         assert activation is not None
+        if decimals is not None:
+            _hand_loss(problem, run, z, a, decimals)
+            return run
         if problem.sequence:
             run.losses, run.step_losses, _ = sequence_loss(
                 problem.loss, activation.name, z, a, targets, problem.loss_at)
@@ -257,6 +275,22 @@ def forward_pass(problem: LayeredProblem, stacks: list[list[LayerType[Any]]],
     total = float(np.add.reduce(run.losses))
     run.loss = total / len(samples) if problem.reduction == "mean" else total
     return run
+
+
+def _hand_loss(problem: LayeredProblem, run: Pass, z: Array, a: Array, decimals: int) -> None:
+    """Hand-calculation mode: each sample's loss from the rounded outputs a (and each
+    step's, summed once), rounded; the batch's the exact mean (or sum) of those, rounded."""
+    assert run.targets is not None
+    if problem.sequence:  # "": the loss of a, as its formula reads (not from z)
+        _, per_step, _ = sequence_loss(problem.loss, "", z, a, run.targets, problem.loss_at)
+        run.step_losses = round_array(per_step, decimals)
+        losses = np.array([math.fsum(row) for row in run.step_losses.tolist()])
+    else:
+        losses = problem.loss.per_sample(z, a, run.targets, "")
+    run.losses = round_array(np.asarray(losses, dtype=np.float64), decimals)
+    total = math.fsum(run.losses.tolist())
+    run.loss = round_value(total / len(run.samples) if problem.reduction == "mean" else total,
+                           decimals)
 
 
 def _output_z(problem: LayeredProblem, run: Pass) -> Array:
@@ -271,6 +305,10 @@ def backward_pass(problem: LayeredProblem, stacks: list[list[LayerType[Any]]], r
     """∂L/∂(every output) and the batch's gradients; ``worked``: also ∂L/∂(the input) and
     each sample's own gradients, which the worked solution shows and a training run
     (engine/layered_train.py) does without."""
+    if problem.round is not None:
+        with np.errstate(all="ignore"):
+            _hand_backward(problem, stacks, run, problem.round)
+        return
     activation = problem.output.activation
     assert activation is not None
     z, a = _output_z(problem, run), run.outs[-1][-1]
@@ -309,6 +347,59 @@ def backward_pass(problem: LayeredProblem, stacks: list[list[LayerType[Any]]], r
                 stack[0].param_grads(run.grad_outs[li][0], run.caches[li][0], run.params[li],
                                      per_sample=True) if run.params[li] else {}
                 for li, stack in enumerate(stacks)]
+
+
+def _hand_backward(problem: LayeredProblem, stacks: list[list[LayerType[Any]]], run: Pass,
+                   decimals: int) -> None:
+    """:func:`backward_pass` in hand-calculation mode (engine/layered_handcalc.py): every
+    ∂L/∂a, δ and gradient rounded when it is produced; each sample's parameter gradients
+    rounded, the batch's their exact mean (or sum), rounded."""
+    activation = problem.output.activation
+    targets = run.targets
+    assert activation is not None and targets is not None
+    z, a = _output_z(problem, run), run.outs[-1][-1]
+    if problem.sequence:  # "": ∂L/∂a of the rounded a, as its formula reads
+        grad = sequence_loss(problem.loss, "", z, a, targets, problem.loss_at)[2]
+    else:
+        grad = problem.loss.grad_a(z, a, targets, "")
+    grad = round_array(np.asarray(grad, dtype=np.float64), decimals)
+    softmax_targets = None  # softmax with cross-entropy: δ = a − y (as for dense networks)
+    if problem.loss.spec.softmax_delta and activation.per_layer:
+        softmax_targets = targets
+        if problem.sequence and problem.loss_at == "last":  # no loss before the last step
+            softmax_targets = np.array(a)
+            softmax_targets[:, -1] = targets
+    run.grad_outs = [[np.zeros(0)] * len(stack) for stack in stacks]
+    run.grads = [{} for _ in stacks]
+    sample_grads: list[dict[str, Array]] = [{} for _ in stacks]
+    last = len(stacks) - 1
+    for li in range(last, -1, -1):
+        stack, p = stacks[li], run.params[li]
+        for ei in range(len(stack) - 1, -1, -1):
+            run.grad_outs[li][ei] = grad
+            engine_layer, cache = stack[ei], run.caches[li][ei]
+            own: dict[str, Array] = {}
+            if isinstance(engine_layer, Rnn):
+                bptt = run.bptt[li] = hand_bptt(engine_layer, grad, cache, p, decimals)
+                own = engine_layer.delta_grads(bptt.grad_z, cache, per_sample=True)
+                grad = round_array(bptt.grad_z @ p["weights"], decimals)
+            elif isinstance(engine_layer, Activate):
+                at_output = li == last and ei == len(stack) - 1
+                grad = hand_delta(engine_layer, grad, cache, decimals,
+                                  softmax_targets if at_output else None)
+            else:
+                below, _ = engine_layer.backward(grad, cache, p if isinstance(
+                    engine_layer, (Conv, Dense)) else {})
+                if isinstance(engine_layer, (Conv, Dense)) and p:
+                    own = engine_layer.param_grads(grad, cache, p, per_sample=True)
+                grad = below if isinstance(engine_layer, Flatten) else round_array(
+                    below, decimals)
+            for role, values in own.items():
+                sample_grads[li][role] = each = round_array(values, decimals)
+                run.grads[li][role] = batch_gradient(each, problem.reduction, decimals)
+    run.grad_input = grad
+    if problem.has_samples:
+        run.sample_grads = sample_grads
 
 
 # ---------------------------------------------------------------- recording
@@ -362,8 +453,10 @@ def _record(problem: LayeredProblem, run: Pass, values: dict[str, float]) -> Non
             _put(values, prefix, "z", names, z, spec.over_time, suffix)
             _put(values, prefix, "a", names, a, spec.over_time, suffix)
             if not spec.activation.per_layer:
-                _put(values, prefix, "dadz", names, spec.activation.derivative(z, a),
-                     spec.over_time, suffix)
+                dadz = spec.activation.derivative(z, a)
+                if problem.round is not None:
+                    dadz = round_array(np.asarray(dadz, dtype=np.float64), problem.round)
+                _put(values, prefix, "dadz", names, dadz, spec.over_time, suffix)
         if run.step_losses is not None and problem.loss_at == "every":
             _put(values, prefix, "loss", [""], run.step_losses[i][:, None], True, suffix)
         if problem.has_samples:
@@ -406,8 +499,10 @@ def _record(problem: LayeredProblem, run: Pass, values: dict[str, float]) -> Non
                     _put(values, prefix, named_kind(kind), keys,
                          arrays[problem.layers.index(spec)][param.role], False, "")
                 _put(values, prefix, "new", keys, new_params[param.role], False, "")
-                _put(values, prefix, "change", keys, new_params[param.role] - old[param.role],
-                     False, "")
+                change = new_params[param.role] - old[param.role]
+                if problem.round is not None:
+                    change = round_array(change, problem.round)
+                _put(values, prefix, "change", keys, change, False, "")
 
 
 __all__ = ["FlatUpdater", "LayeredSolution", "Pass", "backward_pass", "batch_stacks",
