@@ -258,6 +258,11 @@ class _Builder:
         steps = problem.steps
         rows.append(("Steps", [f"{steps}" + (f" (step {self.step} in full)"
                                              if steps > 1 and not self.statement else "")]))
+        if problem.round is not None:
+            rows.append(("By hand", [f"every value is rounded to {problem.round} decimals as "
+                                     "it is written down (a sum over a window or over time "
+                                     "once, when complete), and the next step computes with "
+                                     "the rounded number"]))
         section.add(Fields(rows))
         layers: list[Sequence[Cell]] = [
             [[str(layer.index)], [layer.name if layer.has_keys else "—"], [describe(layer)],
