@@ -36,3 +36,15 @@ def test_a_file_with_its_rounded_published_values_passes(tmp_path: Path) -> None
     wrong = path.read_text(encoding="utf-8").replace("grad.w: 0.4787", "grad.w: 0.5787")
     path.write_text(wrong, encoding="utf-8")
     assert CliRunner().invoke(cli, ["check", str(path)]).exit_code == 1
+
+
+def test_the_quiz_states_the_rounding_and_the_batches(tmp_path: Path) -> None:
+    path = tmp_path / "rnn.yaml"
+    samples = ("samples:\n  - {sequence: [[1], [0.5]], target: [0.5]}\n"
+               "  - {sequence: [[0], [1]], target: [0]}\n"
+               "  - {sequence: [[1], [1]], target: [1]}\nbatch_size: 2\n")
+    path.write_text(RNN.replace("sequence: [[1], [0.5]]\ntarget: [0.5]\n", samples),
+                    encoding="utf-8")
+    result = CliRunner().invoke(cli, ["quiz", str(path), "--keys", "a.h#1@1"], input="\n")
+    assert "  batches of 2: step 1 uses samples 1–2\n" in result.output
+    assert "  round every value to 4 decimals as you go\n" in result.output
