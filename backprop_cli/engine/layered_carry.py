@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from backprop_cli.engine.layered import FlatUpdater, batch_stacks, engine_layers
-from backprop_cli.engine.layered_handcalc import batch_gradient
+from backprop_cli.engine.layered_handcalc import batch_gradient, rnn_steps
 from backprop_cli.engine.layers import Activate, Flatten, LayerType, Rnn, sequence_loss
 from backprop_cli.engine.layers.base import ActivateCache, Array
 from backprop_cli.engine.layers.rnn import RnnCache
@@ -306,23 +306,11 @@ class _CarriedRun:
         """z_t = W·x_t + U·h_{t−1} + b and h_t = f(z_t), one step at a time, with the
         given z_t and h_t written in before the next step reads them."""
         subs = self.subs
-        n, steps, _ = x.shape
-        h0 = np.zeros((n, rnn.units))
-        if rnn.initial is not None:
-            h0 += rnn.initial
-        xw = x @ p["weights"].T
-        z = np.empty((n, steps, rnn.units))
-        h = np.empty((n, steps, rnn.units))
-        previous = h0
-        for t in range(steps):
-            z[:, t] = xw[:, t] + previous @ p["recurrent"].T
-            if rnn.bias:
-                z[:, t] += p["bias"]
-            z[:, t] = self.hand(z[:, t])
-            z = subs.apply((step, "z", li, ""), z, t)
-            h[:, t] = self.hand(rnn.activation.forward(z[:, t]))
-            h = subs.apply((step, "a", li, ""), h, t)
-            previous = h[:, t]
+
+        def given(kind: str, array: Array, t: int) -> Array:
+            return subs.apply((step, kind, li, ""), array, t)
+
+        z, h, h0 = rnn_steps(rnn, x, p, self.decimals, given)
         dadz = subs.apply((step, "dadz", li, ""), self.hand(rnn.activation.derivative(z, h)))
         return _Layer(x, h, RnnCache(x, h0, z, h), z, dadz)
 

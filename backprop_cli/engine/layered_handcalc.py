@@ -24,6 +24,7 @@ What is rounded, and where a sum is rounded (once, when it is complete):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,20 @@ def hand_forward(layer: LayerType[Any], x: Array, params: dict[str, Array], deci
 
 def _rnn_forward(rnn: Rnn, x: Array, params: dict[str, Array], decimals: int
                  ) -> tuple[Array, RnnCache]:
+    z, h, h0 = rnn_steps(rnn, x, params, decimals)
+    return h, RnnCache(x, h0, z, h)
+
+
+# what a caller writes over a step's z_t or h_t ("z" or "a", the array, the step t)
+Overwrite = Callable[[str, Array, int], Array]
+
+
+def rnn_steps(rnn: Rnn, x: Array, params: dict[str, Array], decimals: int | None,
+              overwrite: Overwrite | None = None) -> tuple[Array, Array, Array]:
+    """(z, h, h_0) of z_t = W·x_t + U·h_{t−1} + b and h_t = f(z_t), one step at a time,
+    each rounded to ``decimals`` (None: exact) before the next step reads it;
+    ``overwrite`` (the carried pass's given values) may replace the whole array's step t
+    after each is worked."""
     n, steps, _ = x.shape
     h0 = np.zeros((n, rnn.units))
     if rnn.initial is not None:
@@ -60,14 +75,20 @@ def _rnn_forward(rnn: Rnn, x: Array, params: dict[str, Array], decimals: int
     h = np.empty((n, steps, rnn.units))
     previous = h0
     for t in range(steps):
-        zt = xw[:, t] + previous @ params["recurrent"].T
+        z[:, t] = xw[:, t] + previous @ params["recurrent"].T
         if rnn.bias:
-            zt += params["bias"]
-        z[:, t] = round_array(zt, decimals)
-        h[:, t] = round_array(np.asarray(rnn.activation.forward(z[:, t]), dtype=np.float64),
-                              decimals)
+            z[:, t] += params["bias"]
+        if decimals is not None:
+            z[:, t] = round_array(z[:, t], decimals)
+        if overwrite is not None:
+            z = overwrite("z", z, t)
+        h[:, t] = rnn.activation.forward(z[:, t])
+        if decimals is not None:
+            h[:, t] = round_array(h[:, t], decimals)
+        if overwrite is not None:
+            h = overwrite("a", h, t)
         previous = h[:, t]
-    return h, RnnCache(x, h0, z, h)
+    return z, h, h0
 
 
 def hand_bptt(rnn: Rnn, grad_out: Array, cache: RnnCache, params: dict[str, Array],
@@ -111,4 +132,5 @@ def batch_gradient(per_sample: Array, reduction: str, decimals: int) -> Array:
     return round_array(totals.reshape(per_sample.shape[1:]), decimals)
 
 
-__all__ = ["batch_gradient", "hand_bptt", "hand_delta", "hand_forward"]
+__all__ = ["Overwrite", "batch_gradient", "hand_bptt", "hand_delta", "hand_forward",
+           "rnn_steps"]
