@@ -93,6 +93,7 @@ def solve(file: str, fmt: SolveFormat | None, digits: int, decimals: int | None,
       backprop solve problem.yaml --handout --decimals 4 -o handout.tex
       backprop solve problem.yaml --statement -o sheet.html
       backprop solve problems/030_conv_pool_dropout.yaml --handout -o conv.tex
+      backprop solve problems/031_rnn_bptt.yaml --round 4
       backprop solve problem.yaml --steps 50 --step 50 --digits 6
       backprop solve problem.yaml --format json --keys 'grad.*' --keys final.loss
     """

@@ -22,21 +22,29 @@ starts from step k's given ``new.*`` values (or its ``step<k+1>.`` parameters, w
 With momentum or Adam, a step's optimizer values (``v.``, ``m.``, …) reach the next step
 as given, but the step's own ``new.`` is worked from the optimizer values the pass
 computes, not from the given ones of the same step.
+
+In hand-calculation mode (``round: N``) each value worked from the given ones is rounded as
+the run rounds it (engine/layered_handcalc.py: the loss and ∂L/∂a from a, δ = a − y for
+softmax with cross-entropy, the batch's gradient the mean of the rounded own ones), so the
+run's own values reproduce each other exactly.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
-from backprop_cli.engine.layered import FlatUpdater, engine_layers
-from backprop_cli.engine.layers import Activate, LayerType, Rnn, sequence_loss
+from backprop_cli.engine.layered import FlatUpdater, batch_stacks, engine_layers
+from backprop_cli.engine.layered_handcalc import batch_gradient, rnn_steps
+from backprop_cli.engine.layers import Activate, Flatten, LayerType, Rnn, sequence_loss
 from backprop_cli.engine.layers.base import ActivateCache, Array
 from backprop_cli.engine.layers.rnn import RnnCache
 from backprop_cli.model.keys import KeyParts, index_suffix, named_kind, split_key
 from backprop_cli.model.layered import LayeredProblem, LayerSpec
+from backprop_cli.rounding import round_array
 
 # where a key's value sits: (step (None: the final pass), what, file layer, role) and the
 # index into that array (samples first)
@@ -94,10 +102,18 @@ class _Places:
         if step is not None and step > max(problem.steps, 1):
             return None
         kind = parts.kind
+        if kind in ("input", "target"):  # the data: every sample's, read once
+            return self._data(parts, 1, sample)
+        # a step's values are its batch's: their arrays' first axis counts from its start
+        if parts.sample is not None:
+            batch = problem.batch(step)
+            if sample not in batch:
+                return None
+            sample -= batch.start
         if kind in _LAYER_VALUES:
             return self._layer_value(parts, step, sample)
-        if kind in ("input", "grad.input", "target"):
-            return self._data(parts, step if kind == "grad.input" else 1, sample)
+        if kind == "grad.input":
+            return self._data(parts, step, sample)
         if kind == "loss":
             if parts.time is not None:
                 return (step, "loss#", -1, ""), (sample, parts.time - 1)
@@ -214,20 +230,41 @@ class _CarriedRun:
     def __init__(self, problem: LayeredProblem, subs: _Substitution) -> None:
         self.problem = problem
         self.subs = subs
-        self.stacks = [engine_layers(spec, problem) for spec in problem.layers]
-        self.scale = 1.0 / problem.n_samples if problem.reduction == "mean" else 1.0
+        self.file_stacks = [engine_layers(spec, problem) for spec in problem.layers]
+        # the step's batch (set by run): its stacks, inputs, targets and 1/N of the mean
+        self.stacks = self.file_stacks
+        self.scale = 1.0
+        self.decimals = problem.round
+        # the loss and ∂L/∂a of the outputs: in hand-calculation mode from a, as the formula
+        # reads it; else the stable form from z the run uses
+        assert problem.output.activation is not None
+        self.output_activation = "" if self.decimals is not None else (
+            problem.output.activation.name)
+
+    def hand(self, values: Any) -> Any:
+        """In hand-calculation mode (``round: N``) a value worked from the given ones is
+        rounded as the run rounds it (engine/layered_handcalc.py) before it is judged."""
+        if self.decimals is None:
+            return values
+        array = np.asarray(values, dtype=np.float64)
+        return round_array(array.reshape(-1), self.decimals).reshape(array.shape)
 
     def run(self) -> None:
         problem = self.problem
         subs = self.subs
-        self.inputs = subs.apply((1, "input", -1, ""), problem.inputs)
-        self.targets = subs.apply((1, "target", -1, ""), problem.targets)
+        all_inputs = subs.apply((1, "input", -1, ""), problem.inputs)
+        all_targets = subs.apply((1, "target", -1, ""), problem.targets)
         updater = FlatUpdater(problem)
         params = [{p.role: p.values.copy() for p in spec.params} for spec in problem.layers]
         last = max(problem.steps, 1)
         steps: list[int | None] = [*range(1, last + 1), None]
         for step in steps:
-            params = [{role: subs.apply((step, "param", li, role), values)
+            batch = problem.batch(step)
+            self.inputs = all_inputs[batch.start:batch.stop]
+            self.targets = all_targets[batch.start:batch.stop]
+            self.stacks = batch_stacks(problem, self.file_stacks, batch)
+            self.scale = 1.0 / len(batch) if problem.reduction == "mean" else 1.0
+            params = [{role: subs.apply((step, "param", li, role), self.hand(values))
                        for role, values in p.items()} for li, p in enumerate(params)]
             layers = self.forward(step, params)
             if step is None:
@@ -247,17 +284,17 @@ class _CarriedRun:
                 layer = self._rnn_forward(step, li, stack[0], x, params[li])
             elif spec.activation is not None:
                 z, cache = stack[0].forward(x, params[li])
-                z = subs.apply((step, "z", li, ""), z)
-                a = subs.apply((step, "a", li, ""), spec.activation.forward(z))
+                z = subs.apply((step, "z", li, ""), self.hand(z))
+                a = subs.apply((step, "a", li, ""), self.hand(spec.activation.forward(z)))
                 dadz = None
                 if not spec.activation.per_layer:
                     dadz = subs.apply((step, "dadz", li, ""),
-                                      spec.activation.derivative(z, a))
+                                      self.hand(spec.activation.derivative(z, a)))
                 layer = _Layer(x, a, cache, z, dadz)
             else:  # pooling, dropout, flatten
                 out, cache = stack[0].forward(x, {})
                 if spec.has_keys:
-                    out = subs.apply((step, "a", li, ""), out)
+                    out = subs.apply((step, "a", li, ""), self.hand(out))
                 layer = _Layer(x, out, cache)
             layers.append(layer)
             x = layer.a
@@ -269,23 +306,12 @@ class _CarriedRun:
         """z_t = W·x_t + U·h_{t−1} + b and h_t = f(z_t), one step at a time, with the
         given z_t and h_t written in before the next step reads them."""
         subs = self.subs
-        n, steps, _ = x.shape
-        h0 = np.zeros((n, rnn.units))
-        if rnn.initial is not None:
-            h0 += rnn.initial
-        xw = x @ p["weights"].T
-        z = np.empty((n, steps, rnn.units))
-        h = np.empty((n, steps, rnn.units))
-        previous = h0
-        for t in range(steps):
-            z[:, t] = xw[:, t] + previous @ p["recurrent"].T
-            if rnn.bias:
-                z[:, t] += p["bias"]
-            z = subs.apply((step, "z", li, ""), z, t)
-            h[:, t] = rnn.activation.forward(z[:, t])
-            h = subs.apply((step, "a", li, ""), h, t)
-            previous = h[:, t]
-        dadz = subs.apply((step, "dadz", li, ""), rnn.activation.derivative(z, h))
+
+        def given(kind: str, array: Array, t: int) -> Array:
+            return subs.apply((step, kind, li, ""), array, t)
+
+        z, h, h0 = rnn_steps(rnn, x, p, self.decimals, given)
+        dadz = subs.apply((step, "dadz", li, ""), self.hand(rnn.activation.derivative(z, h)))
         return _Layer(x, h, RnnCache(x, h0, z, h), z, dadz)
 
     def _loss(self, step: int | None, output: _Layer) -> None:
@@ -293,18 +319,23 @@ class _CarriedRun:
         subs = self.subs
         activation = problem.output.activation
         assert activation is not None and output.z is not None
+        name = self.output_activation
         if problem.sequence:
-            _, per_step, _ = sequence_loss(problem.loss, activation.name, output.z, output.a,
+            _, per_step, _ = sequence_loss(problem.loss, name, output.z, output.a,
                                            self.targets, problem.loss_at)
-            per_step = subs.apply((step, "loss#", -1, ""), per_step)
-            losses = np.add.reduce(per_step, axis=1)
+            per_step = subs.apply((step, "loss#", -1, ""), self.hand(per_step))
+            losses = np.add.reduce(per_step, axis=1) if self.decimals is None else np.array(
+                [math.fsum(row) for row in per_step.tolist()])
         else:
-            losses = problem.loss.per_sample(output.z, output.a, self.targets, activation.name)
-        losses = subs.apply((step, "loss@", -1, ""), losses)
-        total = float(np.add.reduce(losses))
+            losses = problem.loss.per_sample(output.z, output.a, self.targets, name)
+        losses = subs.apply((step, "loss@", -1, ""), self.hand(losses))
+        if self.decimals is None:
+            total = float(np.add.reduce(losses))
+        else:
+            total = math.fsum(np.asarray(losses, dtype=np.float64).tolist())
         if problem.reduction == "mean":
-            total /= problem.n_samples
-        subs.apply((step, "loss", -1, ""), np.array(total))
+            total /= len(losses)
+        subs.apply((step, "loss", -1, ""), self.hand(np.array(total)))
 
     # ------------------------------------------------------------ backward
 
@@ -317,11 +348,13 @@ class _CarriedRun:
         output = layers[-1]
         activation = problem.output.activation
         assert activation is not None and output.z is not None
+        name = self.output_activation
         if problem.sequence:
-            grad = sequence_loss(problem.loss, activation.name, output.z, output.a,
-                                 self.targets, problem.loss_at)[2]
+            grad = sequence_loss(problem.loss, name, output.z, output.a, self.targets,
+                                 problem.loss_at)[2]
         else:
-            grad = problem.loss.grad_a(output.z, output.a, self.targets, activation.name)
+            grad = problem.loss.grad_a(output.z, output.a, self.targets, name)
+        grad = self.hand(grad)
         grads: list[dict[str, Array]] = [{} for _ in layers]
         for li in range(len(layers) - 1, -1, -1):
             spec, stack, layer, p = problem.layers[li], self.stacks[li], layers[li], params[li]
@@ -331,11 +364,21 @@ class _CarriedRun:
                 sample_grads = stack[0].delta_grads(grad_z, layer.cache, per_sample=True)
                 batch = stack[0].delta_grads(grad_z, layer.cache)
             else:
-                grad_z = self._delta(step, li, spec, stack, grad, layer)
+                grad_z = self._delta(step, li, spec, stack, grad, layer, li == len(layers) - 1)
                 grad, batch = stack[0].backward(grad_z, layer.cache, p)
+                hand = self.decimals is not None
                 sample_grads = stack[0].param_grads(grad_z, layer.cache, p, per_sample=True
-                                                    ) if p and problem.has_samples else {}
+                                                    ) if p and (problem.has_samples or hand
+                                                                ) else {}
+            if not isinstance(stack[0], Flatten):
+                grad = self.hand(grad)
             for role, value in batch.items():
+                if self.decimals is not None:  # the mean of the rounded own ones, rounded
+                    per_sample = subs.apply((step, "grad@", li, role),
+                                            self.hand(sample_grads[role]))
+                    value = batch_gradient(per_sample, problem.reduction, self.decimals)
+                    grads[li][role] = subs.apply((step, "grad", li, role), value)
+                    continue
                 if problem.has_samples:  # the batch's: the given per-sample ones reduced
                     per_sample = subs.apply((step, "grad@", li, role), sample_grads[role])
                     value = np.add.reduce(per_sample, axis=0)
@@ -344,7 +387,7 @@ class _CarriedRun:
         return grads
 
     def _delta(self, step: int, li: int, spec: LayerSpec, stack: list[LayerType[Any]],
-               grad: Array, layer: _Layer) -> Array:
+               grad: Array, layer: _Layer, output: bool = False) -> Array:
         """∂L/∂(the first engine layer's output) from the given ∂L/∂a: ∂L/∂z of a conv
         or dense layer (the given ∂L/∂a times the given f'(z)), the gradient itself for
         pooling and dropout (flatten: no keys)."""
@@ -354,12 +397,24 @@ class _CarriedRun:
         grad = subs.apply((step, "grad.a", li, ""), grad)
         if spec.activation is None:
             return grad
-        if layer.dadz is None:  # softmax: its Jacobian at the given a
+        if layer.dadz is None and output and self.decimals is not None and (
+                self.problem.loss.spec.softmax_delta):  # by hand: δ = a − y
+            grad = layer.a - self._softmax_targets(layer.a)
+        elif layer.dadz is None:  # softmax: its Jacobian at the given a
             assert layer.z is not None and isinstance(stack[1], Activate)
             grad = stack[1].backward(grad, ActivateCache(layer.z, layer.a), {})[0]
         else:
             grad = grad * layer.dadz
-        return subs.apply((step, "grad.z", li, ""), grad)
+        return subs.apply((step, "grad.z", li, ""), self.hand(grad))
+
+    def _softmax_targets(self, a: Array) -> Array:
+        """y of δ = a − y (softmax with cross-entropy): with a sequence's loss at the last
+        step only, a itself before it (δ = 0 there)."""
+        if self.problem.sequence and self.problem.loss_at == "last":
+            targets = np.array(a)
+            targets[:, -1] = self.targets
+            return targets
+        return self.targets
 
     def _bptt(self, step: int, li: int, rnn: Rnn, grad: Array, layer: _Layer,
               p: dict[str, Array]) -> Array:
@@ -371,9 +426,9 @@ class _CarriedRun:
         grad_z = np.empty_like(grad)
         carried = np.zeros_like(grad[:, 0])
         for t in range(grad.shape[1] - 1, -1, -1):
-            grad_h[:, t] = grad[:, t] + carried
+            grad_h[:, t] = self.hand(grad[:, t] + carried)
             grad_h = subs.apply((step, "grad.a", li, ""), grad_h, t)
-            grad_z[:, t] = grad_h[:, t] * layer.dadz[:, t]
+            grad_z[:, t] = self.hand(grad_h[:, t] * layer.dadz[:, t])
             grad_z = subs.apply((step, "grad.z", li, ""), grad_z, t)
             carried = grad_z[:, t] @ p["recurrent"]
         return grad_z
@@ -395,7 +450,7 @@ class _CarriedRun:
                 for role, values in layer.items()} for li, layer in enumerate(new)]
         for li, layer in enumerate(new):
             for role, values in layer.items():
-                subs.apply((step, "change", li, role), values - params[li][role])
+                subs.apply((step, "change", li, role), self.hand(values - params[li][role]))
         return new
 
 

@@ -70,6 +70,12 @@ class LayeredLoss:
     """The batch loss and its gradient where the parameters are, moved by element key."""
 
     def __init__(self, problem: LayeredProblem) -> None:
+        # the loss and its gradient are exact, over every sample: a difference of 10⁻⁶
+        # would vanish in values rounded to a few decimals (as engine/paramspace.exact);
+        # the descent follows the file's training, its batches and its rounding
+        self.training = problem
+        if problem.round is not None:
+            problem = records.replace(problem, round=None)
         self.problem = problem
         self.stacks = [engine_layers(spec, problem) for spec in problem.layers]
         self.params = [{p.role: np.array(p.values, dtype=np.float64) for p in spec.params}
@@ -171,7 +177,7 @@ class LayeredLoss:
         recording the ``watch`` parameters after each; ``moving``: only those elements
         are updated (the others as if frozen), None: every one the file does not freeze.
         NumericError when the numbers overflow."""
-        problem, stacks = self.problem, self.stacks
+        problem, stacks = self.training, self.stacks
         updater = FlatUpdater(problem)
         if moving is not None:
             chosen = np.array([name in moving for name in self._places], dtype=bool)
@@ -191,7 +197,7 @@ class LayeredLoss:
             run = forward_pass(problem, stacks, params, step)
             backward_pass(problem, stacks, run)
             losses[step - 1] = run.loss
-            params = updater.step(params, run.grads)
+            params = updater.step(run.params, run.grads)
             if not all(np.isfinite(v).all() for p in params for v in p.values()):
                 raise NumericError(f"the numbers overflow at step {step}")
             read(step)

@@ -65,7 +65,7 @@ def train_layered(problem: LayeredProblem, steps: int | None = None,
             stopped = f"loss {run.loss:.6g} reached {until_loss:g} after {done} updates"
             break
         backward_pass(problem, stacks, run, worked=False)
-        params = updater.step(params, run.grads)
+        params = updater.step(run.params, run.grads)
         done = step
         if on_step is not None:
             try:

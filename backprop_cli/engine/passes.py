@@ -235,6 +235,23 @@ def _quiet_numpy(method: Callable[_P, _T]) -> Callable[_P, _T]:
     return quiet
 
 
+
+def epoch_losses(losses: Array, batches_per_epoch: int, epochs: int,
+                 decimals: int | None) -> list[tuple[float, float]]:
+    """(epoch<k>.loss, epoch<k>.loss_sum) of the first ``epochs`` epochs from the step
+    losses (before each update): the mean of an epoch's, as Keras prints it, and their
+    sum; in hand-calculation mode each rounded, as its formula Round(mean(...))."""
+    values = []
+    for k in range(1, epochs + 1):
+        during = losses[(k - 1) * batches_per_epoch:k * batches_per_epoch].tolist()
+        total = math.fsum(during)
+        mean = total / len(during)
+        if decimals is not None:
+            mean, total = round_value(mean, decimals), round_value(total, decimals)
+        values.append((mean, total))
+    return values
+
+
 class Engine:
     """Runs gradient descent on a problem's network, in place on copies of its arrays.
 
@@ -596,13 +613,8 @@ class Engine:
         size = self.problem.batches_per_epoch
         if self.problem.loss.given:
             return  # loss: none: no epoch losses
-        for k in range(1, self.problem.epochs_run + 1):
-            during = losses[(k - 1) * size:k * size].tolist()
-            total = math.fsum(during)
-            mean = total / len(during)
-            if self.problem.round is not None:  # as its formula, Round(mean(...))
-                mean, total = (round_value(mean, self.problem.round),
-                               round_value(total, self.problem.round))
+        for k, (mean, total) in enumerate(epoch_losses(losses, size, self.problem.epochs_run,
+                                                        self.problem.round), start=1):
             recorder.add(epoch_key("epoch.loss", k), mean)
             recorder.add(epoch_key("epoch.loss_sum", k), total)
             if misclassified is not None:

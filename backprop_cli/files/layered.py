@@ -35,7 +35,7 @@ from backprop_cli.files.fields import (
     read_entry_options,
 )
 from backprop_cli.files.loader import MAX_MIN_DIGITS
-from backprop_cli.files.training_settings import read_optimizer
+from backprop_cli.files.training_settings import read_optimizer, read_schedule
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq
 from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activation
 from backprop_cli.model.keys import key_glob
@@ -60,7 +60,7 @@ from backprop_cli.model.problem import Expected
 TOP_KEYS = ("title", "description", "notes", "kind", "network", "loss", "reduction",
             "learning_rate", "steps", "input", "target", "targets", "sequence", "samples",
             "loss_at", "optimizer", "weight_decay", "freeze", "expected", "tolerance",
-            "min_digits", "quiz", "points")
+            "min_digits", "quiz", "points", "batch_size", "epochs", "round")
 NETWORK_KEYS = ("inputs", "layers")
 INPUT_KEYS = ("shape", "name")
 _PARAM_KEYS = ("weights", "weight_name", "bias", "bias_name")
@@ -256,6 +256,7 @@ class _Reader:
             loss=loss, reduction=reduction, learning_rate=learning_rate, steps=steps,
             inputs=inputs, targets=targets, has_samples="samples" in root.entries,
             sequence=self.sequence, loss_at=loss_at)
+        read_schedule(root, problem, steps_override)  # batch_size, epochs, round
         # before anything lists the run's keys (expected and quiz read them)
         listed = check_recorded_work(problem)
         if (node := root.get("optimizer")) is not None:

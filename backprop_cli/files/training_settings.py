@@ -18,9 +18,13 @@ every other key.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from backprop_cli.errors import ProblemError, raise_collected, suggest
 from backprop_cli.files.fields import MAX_STEPS, _check_keys, _int, _number, _string
 from backprop_cli.files.yamlio import YMap, YNode
+from backprop_cli.model.layered import LayeredProblem
 from backprop_cli.model.optimizers import OPTIMIZER_NAMES, OPTIMIZERS, SETTINGS, Optimizer
 from backprop_cli.model.problem import Problem
 from backprop_cli.rounding import MAX_DECIMALS
@@ -31,8 +35,17 @@ def read_training(root: YMap, problem: Problem, steps_override: int | None) -> N
 
     The settings are independent: every wrong one is reported, not only the first
     (epochs, which count batches, are read only when batch_size is right)."""
+    read_schedule(root, problem, steps_override, (_read_optimizer, _read_decay))
+
+
+def read_schedule(root: YMap, problem: Problem | LayeredProblem, steps_override: int | None,
+                  first: tuple[Callable[[YMap, Problem], None], ...] = ()) -> None:
+    """Set ``problem``'s rounding, batch size and epochs (a layered network's too, which
+    reads its optimizer itself), after the readers ``first`` (of a dense problem's other
+    settings); every wrong setting is reported."""
     errors: list[ProblemError] = []
-    for read in (_read_optimizer, _read_decay, _read_round, _read_batch_size):
+    readers: list[Callable[[YMap, Any], None]] = [*first, _read_round, _read_batch_size]
+    for read in readers:
         try:
             read(root, problem)
         except ProblemError as error:
@@ -59,12 +72,12 @@ def _read_decay(root: YMap, problem: Problem) -> None:
             _check_decay_applies(problem, node)
 
 
-def _read_round(root: YMap, problem: Problem) -> None:
+def _read_round(root: YMap, problem: Problem | LayeredProblem) -> None:
     if (node := root.get("round")) is not None:
         problem.round = _int(node, "round (decimals)", 0, MAX_DECIMALS)
 
 
-def _read_batch_size(root: YMap, problem: Problem) -> None:
+def _read_batch_size(root: YMap, problem: Problem | LayeredProblem) -> None:
     n = problem.n_samples
     if (node := root.get("batch_size")) is not None:
         size = _int(node, "batch_size", 1, MAX_STEPS)
@@ -74,7 +87,7 @@ def _read_batch_size(root: YMap, problem: Problem) -> None:
         problem.batch_size = size
 
 
-def _read_epochs(root: YMap, problem: Problem, steps_override: int | None) -> None:
+def _read_epochs(root: YMap, problem: Problem | LayeredProblem, steps_override: int | None) -> None:
     if (node := root.get("epochs")) is not None:
         if "steps" in root.entries:
             raise ProblemError(f"give either 'steps' or 'epochs', not both ('steps' is at line "

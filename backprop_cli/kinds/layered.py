@@ -29,6 +29,7 @@ from backprop_cli.kinds.base import (
 from backprop_cli.kinds.layered_quiz import LayeredQuiz
 from backprop_cli.model.keys import key_glob
 from backprop_cli.model.layered import LayeredProblem
+from backprop_cli.records import replace
 from backprop_cli.render.jsonout import dumps
 
 
@@ -73,10 +74,8 @@ class LayeredKind:
         if request.fmt not in self.formats:
             raise SolveRequestError(f"solve writes a layered network as "
                                     f"{', '.join(self.formats)}, not {request.fmt}", "--format")
-        if request.round_decimals is not None:
-            raise SolveRequestError("--round is not available for layered networks (conv, "
-                                    "pooling, dropout, rnn) yet: their engine does not round "
-                                    "the values it produces", "--round")
+        if request.round_decimals is not None:  # hand-calculation mode, over the file's
+            exercise = replace(exercise, round=request.round_decimals)
         check_document_options(request)
         solution = solve_layered(exercise)
         if request.fmt == "json":

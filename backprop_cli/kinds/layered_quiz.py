@@ -14,6 +14,7 @@ from backprop_cli.engine.layered import solve_layered
 from backprop_cli.errors import suggest
 from backprop_cli.kinds.base import QuizError, verdict_lines
 from backprop_cli.kinds.layered_text import describe as describe_layer
+from backprop_cli.kinds.network_quiz import schedule_lines
 from backprop_cli.model.keys import KeyParts, key_glob, split_key
 from backprop_cli.model.layered import LayeredProblem
 from backprop_cli.numfmt import format_number
@@ -79,6 +80,7 @@ class LayeredQuiz:
                   for layer in problem.layers]
         lines.append(f"  loss {problem.loss.name}, learning rate "
                      f"{self._num(problem.learning_rate)}")
+        lines += schedule_lines(problem)
         data = [key for key in self.values if (parts := split_key(key)) is not None
                 and parts.step == 1 and _given(parts)]
         for start in range(0, len(data), 6):

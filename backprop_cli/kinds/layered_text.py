@@ -244,6 +244,12 @@ class _Builder:
         if problem.has_samples:
             rows.append(("Samples", [f"{problem.n_samples} (the {problem.reduction} of their "
                                      "losses)"]))
+        if self.batched:
+            rows.append(("Batches", [f"{problem.batch_size} samples a step, in file order "
+                                     f"({problem.batches_per_epoch} a pass over the data; "
+                                     "the last may be smaller)"]))
+        if problem.epochs is not None:
+            rows.append(("Epochs", [str(problem.epochs)]))
         rows.append(("Learning rate", [Word("rate"), " = ", Num(problem.learning_rate)]))
         optimizer = problem.optimizer.label if problem.optimizer.name != "sgd" else "SGD"
         if problem.weight_decay:
@@ -252,6 +258,11 @@ class _Builder:
         steps = problem.steps
         rows.append(("Steps", [f"{steps}" + (f" (step {self.step} in full)"
                                              if steps > 1 and not self.statement else "")]))
+        if problem.round is not None:
+            rows.append(("By hand", [f"every value is rounded to {problem.round} decimals as "
+                                     "it is written down (a sum over a window or over time "
+                                     "once, when complete), and the next step computes with "
+                                     "the rounded number"]))
         section.add(Fields(rows))
         layers: list[Sequence[Cell]] = [
             [[str(layer.index)], [layer.name if layer.has_keys else "—"], [describe(layer)],
@@ -319,8 +330,29 @@ class _Builder:
         name = f" {spec.name}" if spec.has_keys and not spec.units else ""
         return [f"Layer {spec.index}{name}: {describe(spec)}"]
 
+    @property
+    def batched(self) -> bool:
+        """Whether the steps run on mini-batches (``batch_size`` below the samples)."""
+        size = self.problem.batch_size
+        return size is not None and size < self.problem.n_samples
+
+    @property
+    def batch(self) -> range:
+        """The samples the step shown uses (0-based; every sample without batches)."""
+        return self.problem.batch(self.step)
+
     def samples(self) -> range:
-        return range(min(self.problem.n_samples, MAX_SAMPLES))
+        batch = self.batch
+        return range(batch.start, min(batch.stop, batch.start + MAX_SAMPLES))
+
+    def batch_note(self) -> Para:
+        """Which samples the step uses: its batch, in file order."""
+        batch, problem = self.batch, self.problem
+        number = (self.step - 1) % problem.batches_per_epoch + 1
+        which = (f"sample {batch.start + 1}" if len(batch) == 1
+                 else f"samples {batch.start + 1} to {batch.stop}")
+        return Para([f"Step {self.step} uses batch {number} of {problem.batches_per_epoch}: "
+                     f"{which} (the other samples have no values in this step)."])
 
     def per_sample(self, section: Section, k: int) -> Section:
         if not self.problem.has_samples:
@@ -328,10 +360,10 @@ class _Builder:
         return section.add(self.section(f"Sample {k + 1}", 2))  # type: ignore[return-value]
 
     def more_samples(self, section: Section) -> None:
-        n = self.problem.n_samples
-        if n > MAX_SAMPLES:
-            section.add(Para([f"(samples {MAX_SAMPLES + 1} to {n}: the same; their values "
-                              "are in solve --format json)"], "note"))
+        batch = self.batch
+        if len(batch) > MAX_SAMPLES:
+            section.add(Para([f"(samples {batch.start + MAX_SAMPLES + 1} to {batch.stop}: "
+                              "the same; their values are in solve --format json)"], "note"))
 
     # ---------------------------------------------------------------- forward
 
@@ -341,6 +373,8 @@ class _Builder:
         if problem.steps > 1:
             title += f" (step {self.step})"
         section = self.section(title)
+        if self.batched:
+            section.add(self.batch_note())
         for k in self.samples():
             self.at(k)
             target = self.per_sample(section, k)
@@ -540,9 +574,9 @@ class _Builder:
         self.at(None)
         if problem.has_samples:
             key = self.key("loss")
-            n = problem.n_samples
+            n = len(self.batch)
             if n <= MAX_SAMPLES:
-                total = _sum([Ref(key + problem.sample_suffix(k)) for k in range(n)])
+                total = _sum([Ref(key + problem.sample_suffix(k)) for k in self.batch])
                 section.add(self.equation(key, Quotient(total, Const(float(n)))
                                           if problem.reduction == "mean" else total))
             else:
@@ -743,7 +777,10 @@ class _Builder:
     def gradient_section(self, number: int) -> Section:
         problem = self.problem
         section = self.section(f"{number}. Parameter gradients")
-        if problem.n_samples > 1:
+        several = len(self.batch) > 1
+        if self.batched and not several:  # a batch of one: its sample's own terms
+            self.at(self.batch.start)
+        if several:
             scale = "(1/N)·" if problem.reduction == "mean" else ""
             section.add(Para([f"{scale}the sum of the samples' own gradients (each the sum of "
                               "its δ·input products, as for one sample; each sample's is "
@@ -760,7 +797,7 @@ class _Builder:
                         break
                     key = self.key("grad", name)
                     terms = self.gradient_terms(spec, li, param.role, count)
-                    if problem.n_samples > 1 or terms is None:
+                    if several or terms is None:
                         section.add(self.value_line(key))
                     elif len(terms) > MAX_SPELLED:
                         f = count // max(1, len(param.element_keys()) // max(spec.filters, 1))
@@ -769,6 +806,7 @@ class _Builder:
                             "under this weight) = "]))
                     else:
                         section.add(self.equation(key, _sum(terms)))
+        self.at(None)
         return section
 
     def gradient_terms(self, spec: LayerSpec, li: int, role: str,

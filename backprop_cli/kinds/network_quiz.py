@@ -26,6 +26,7 @@ from backprop_cli.expr import Expr, render
 from backprop_cli.kinds.base import QuizError, verdict_lines
 from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keyspace import parse_key
+from backprop_cli.model.layered import LayeredProblem
 from backprop_cli.model.problem import Problem
 from backprop_cli.model.questions import default_selection, match_patterns, select_keys
 from backprop_cli.numfmt import format_number
@@ -84,12 +85,7 @@ def given_lines(problem: Problem) -> list[str]:
         lines.append(f"  optimizer: {problem.optimizer.label}")
     if problem.weight_decay:
         lines.append(f"  weight decay λ = {num(problem.weight_decay)} (on the weights)")
-    if batched:
-        first = problem.batch(1)
-        lines.append(f"  batches of {problem.batch_size}: step 1 uses samples "
-                     f"{first.start + 1}–{first.stop}")
-    if problem.round is not None:
-        lines.append(f"  round every value to {problem.round} decimals as you go")
+    lines += schedule_lines(problem)
     frozen = [name for name, p in problem.parameters.items() if p.frozen]
     if frozen:
         lines.append(f"  frozen (never updated): {', '.join(frozen)}")
@@ -249,3 +245,16 @@ def steps_needed(problem: Problem, keys: Iterable[str]) -> int:
 def recorded_keys(problem: Problem, keys: list[str]) -> list[str]:
     """What the engine records: the asked keys and the leaves recomputations start from."""
     return [*keys, "input.*", "target.*", *problem.parameters]
+
+
+def schedule_lines(problem: Problem | LayeredProblem) -> list[str]:
+    """The quiz's given lines of the batches and hand-calculation mode (a dense and a
+    layered network's alike)."""
+    lines = []
+    if problem.batch_size is not None and problem.batch_size < problem.n_samples:
+        first = problem.batch(1)
+        lines.append(f"  batches of {problem.batch_size}: step 1 uses samples "
+                     f"{first.start + 1}–{first.stop}")
+    if problem.round is not None:
+        lines.append(f"  round every value to {problem.round} decimals as you go")
+    return lines

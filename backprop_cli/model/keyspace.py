@@ -278,9 +278,10 @@ def layered_keys(problem: LayeredProblem) -> list[str]:
     keys = [key + suffix for suffix in samples for key in data]
     for step in range(1, max(problem.steps, 1) + 1):
         prefix = prefix_for(step)
+        batch = [samples[k] for k in problem.batch(step)]  # the samples this step uses
         keys += [prefix + key for key in params]
-        keys += _layered_forward(problem, prefix, samples, times)
-        for suffix in samples:
+        keys += _layered_forward(problem, prefix, batch, times)
+        for suffix in batch:
             for layer in reversed(problem.layers):
                 if not layer.has_keys:
                     continue
@@ -300,6 +301,8 @@ def layered_keys(problem: LayeredProblem) -> list[str]:
             keys += [compose(prefix, kind, key) for key in params for kind in kinds]
     keys += [FINAL_PREFIX + key for key in params]
     keys += _layered_forward(problem, FINAL_PREFIX, samples, times)
+    keys += [epoch_key(kind, k) for k in range(1, problem.epochs_run + 1)
+             for kind in EPOCH_KINDS[:2]]
     return keys
 
 

@@ -29,7 +29,7 @@ from backprop_cli.model.activations import Activation
 from backprop_cli.model.keys import element_names, index_suffix, suffix_for
 from backprop_cli.model.losses import Loss
 from backprop_cli.model.optimizers import SGD, Optimizer
-from backprop_cli.model.problem import Expected
+from backprop_cli.model.problem import BatchSchedule, Expected
 from backprop_cli.records import cached_property, field, record
 
 Array = NDArray[np.float64]
@@ -113,7 +113,7 @@ class LayerSpec:
 
 
 @record(eq=False)
-class LayeredProblem:
+class LayeredProblem(BatchSchedule):
     """An exercise on a layered network: its data, loss and training settings."""
 
     path: str
@@ -141,6 +141,9 @@ class LayeredProblem:
     points: dict[str, float] | None = None
     tolerance: float | None = None
     min_digits: int | None = None
+    batch_size: int | None = None  # None: every step uses every sample (BatchSchedule)
+    epochs: int | None = None  # as written; then steps = epochs × batches_per_epoch
+    round: int | None = None  # hand-calculation mode: decimals of every value produced
     kind: str = "layered"
 
     @property

@@ -20,7 +20,7 @@ decimals, see :mod:`backprop_cli.rounding`).
 from __future__ import annotations
 
 import fnmatch
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -113,8 +113,45 @@ class Expected:
     parts: KeyParts | None = field(default=None, compare=False, repr=False)  # the key, parsed
 
 
+class BatchSchedule:
+    """Which samples each step uses, for a problem with ``n_samples``, ``batch_size``,
+    ``epochs`` and ``steps`` (a dense :class:`Problem` and a layered network's alike):
+    step s uses batch (s − 1) mod B in file order, the last batch of an epoch possibly
+    smaller; ``final.`` every sample."""
+
+    if TYPE_CHECKING:  # the fields of the record that mixes this in
+        batch_size: int | None
+        epochs: int | None
+        steps: int
+
+        @property
+        def n_samples(self) -> int: ...
+
+    @property
+    def batches_per_epoch(self) -> int:
+        if self.batch_size is None:
+            return 1
+        return -(-self.n_samples // self.batch_size)
+
+    def batch(self, step: int | None) -> range:
+        """The (0-based) samples of step ``step``'s batch; every sample for None (final.)."""
+        n = self.n_samples
+        size = self.batch_size
+        if step is None or size is None or size >= n:
+            return range(n)
+        start = (step - 1) % self.batches_per_epoch * size
+        return range(start, min(start + size, n))
+
+    @property
+    def epochs_run(self) -> int:
+        """The epochs whose every step is run (epoch<k>. keys exist for these)."""
+        if self.epochs is None:
+            return 0
+        return min(self.epochs, self.steps // self.batches_per_epoch)
+
+
 @record
-class Problem:
+class Problem(BatchSchedule):
     kind: ClassVar[str] = "network"  # the exercise kind (backprop_cli.kinds)
     path: str
     title: str
@@ -231,21 +268,6 @@ class Problem:
                    for layer in self.layers)
 
     @property
-    def batches_per_epoch(self) -> int:
-        if self.batch_size is None:
-            return 1
-        return -(-self.n_samples // self.batch_size)
-
-    def batch(self, step: int | None) -> range:
-        """The (0-based) samples of step ``step``'s batch; every sample for None (final.)."""
-        n = self.n_samples
-        size = self.batch_size
-        if step is None or size is None or size >= n:
-            return range(n)
-        start = (step - 1) % self.batches_per_epoch * size
-        return range(start, min(start + size, n))
-
-    @property
     def lists_accuracy(self) -> bool:
         """Whether the predictions and accuracies are among the problem's listed (and by
         default recorded) keys: with `predict:` rows, or when expected or quiz names one."""
@@ -265,13 +287,6 @@ class Problem:
     @property
     def perceptron(self) -> bool:
         return self.learning_rule == "perceptron"
-
-    @property
-    def epochs_run(self) -> int:
-        """The epochs whose every step is run (epoch<k>. keys exist for these)."""
-        if self.epochs is None:
-            return 0
-        return min(self.epochs, self.steps // self.batches_per_epoch)
 
     def sample_suffix(self, k: int) -> str:
         """'@k' (1-based) when the file uses samples, else ''."""
