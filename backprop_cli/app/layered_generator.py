@@ -280,12 +280,13 @@ def parse_architecture(text: str) -> Architecture:
         if item.type == "dense" and tensor:
             items.append(LayerItem("flatten", ""))
             tensor = False
-        if item.type == "rnn" and items and any(i.type != "dense" for i in items):
-            raise _bad(item.text, "an rnn layer reads the sequence: only dense layers may "
-                                  "come before it")
-        if item.type != "dense" and any(i.type == "rnn" for i in items):
-            raise _bad(item.text, "after an rnn layer: dense layers only (they apply at "
-                                  "every time step)")
+        if item.type == "rnn" and items and any(i.type not in ("dense", "dropout")
+                                                for i in items):
+            raise _bad(item.text, "an rnn layer reads the sequence: only dense and dropout "
+                                  "layers may come before it")
+        if item.type not in ("dense", "dropout") and any(i.type == "rnn" for i in items):
+            raise _bad(item.text, "after an rnn layer: dense and dropout layers only (they "
+                                  "apply at every time step)")
         items.append(item)
         if item.type == "flatten":
             tensor = False
