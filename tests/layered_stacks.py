@@ -63,10 +63,7 @@ def random_stack(seed: int) -> str:
     while True:
         finish = len(layers) >= MAX_LAYERS or rng.random() < 0.25
         choices = _choices(shape, sequence)
-        if finish and "dense" in choices:
-            kind = "dense"
-        else:
-            kind = rng.choice(choices)
+        kind = "dense" if finish and "dense" in choices else rng.choice(choices)
         layer: dict[str, Any] = {"type": kind, "name": f"Y{len(layers) + 1}"}
         if kind in ("conv1d", "conv2d"):
             dims = int(kind[-2])
@@ -74,7 +71,8 @@ def random_stack(seed: int) -> str:
             kernel = [rng.randint(1, min(2, size)) for size in shape[1:]]
             padding = rng.randint(0, 1)
             stride = rng.randint(1, 2)
-            out = [(size + 2 * padding - k) // stride + 1 for size, k in zip(shape[1:], kernel)]
+            out = [(size + 2 * padding - k) // stride + 1 for size, k in zip(shape[1:], kernel,
+                                                                 strict=True)]
             layer.update(filters=filters, kernel=kernel, stride=stride, padding=padding,
                          activation=rng.choice(["relu", "tanh", "identity"]),
                          weights=_tensor(rng, (filters, shape[0], *kernel)),
