@@ -260,11 +260,18 @@ class _Builder:
         section.add(Table([Column(["layer"], "right"), Column(["name"]), Column(["type"]),
                            Column(["output"])], layers, title=["The layers"]))
         section.add(self.data_section(problem.n_samples))
-        params = self.section("Starting parameters", 2, context=1)
+        # the parameters the step shown starts from: step K's, after K − 1 updates (the
+        # file's are step 1's, in solve --format json without a step prefix)
+        title = "Starting parameters"
+        if self.step > 1:
+            title = (f"Parameters at the start of step {self.step} (after {self.step - 1} "
+                     f"update{'s' * (self.step > 2)}; the file's are step 1's)")
+        params = self.section(title, 2, context=self.step)
         for spec in problem.layers:
             for param in spec.params:
                 if param.element_names is not None:
-                    params.add(self.listing(param.element_keys()))
+                    params.add(self.listing([self.key("param", name)
+                                             for name in param.element_keys()]))
                 else:
                     self.tensor_tables(params, "param", param.element_keys(),
                                        param.values.shape)
