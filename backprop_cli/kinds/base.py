@@ -85,6 +85,12 @@ class QuizMaterial(Protocol):
         """What the questions leave out and how to ask for it (None: nothing)."""
         ...
 
+    @property
+    def askable(self) -> list[str]:
+        """Every value key a quiz on the exercise may ask for (``--keys``), in computation
+        order: what the shell completes."""
+        ...
+
     def given(self) -> list[str]:
         """The lines that state what the student is given."""
         ...

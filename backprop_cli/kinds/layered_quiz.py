@@ -56,6 +56,7 @@ class LayeredQuiz:
         self.values = solve_layered(problem).values
         self.work = LayeredWork(problem, self.values, min_digits)
         computed = [key for key in self.values if not _given(split_key(key))]
+        self.askable = computed
         patterns = patterns or problem.quiz or None
         if patterns:
             regexes = [key_glob(pattern) for pattern in patterns]

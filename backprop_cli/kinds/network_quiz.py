@@ -27,7 +27,12 @@ from backprop_cli.kinds.base import QuizError, verdict_lines
 from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.problem import Problem
-from backprop_cli.model.questions import default_selection, match_patterns, select_keys
+from backprop_cli.model.questions import (
+    default_selection,
+    match_patterns,
+    question_order,
+    select_keys,
+)
 from backprop_cli.numfmt import format_number
 from backprop_cli.render.notation import UnicodeNotation
 
@@ -123,6 +128,10 @@ class NetworkQuiz:
                             steps=steps_needed(problem, keys)).values
         self.formulas = Formulas(problem)
         self.work = StudentWork(problem, self.values, self.formulas, min_digits)
+
+    @property
+    def askable(self) -> list[str]:
+        return list(question_order(self.problem, (1,)))
 
     def given(self) -> list[str]:
         return given_lines(self.problem)

@@ -49,6 +49,7 @@ class DerivativeQuiz:
             raise ProblemError("a quiz asks for values at a point, and this exercise has no "
                                "point: give one with at: (its formulas are checked by "
                                "backprop check)")
+        self.askable = computed
         if patterns:
             for pattern in patterns:
                 if not any(fnmatch.fnmatchcase(key, pattern) for key in computed):
