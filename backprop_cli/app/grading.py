@@ -395,7 +395,8 @@ class _Marking:
 class MaterialGrader(_AnswerTexts):
     """Grades submissions against an exercise of any kind through its quiz material
     (:class:`~backprop_cli.kinds.base.QuizMaterial`): a fresh material per student, so
-    that one student's answers never stand in another's recomputations."""
+    that one student's answers never stand in another's recomputations (``fresh()``: the
+    exercise's values and questions are worked out once for the class)."""
 
     def __init__(self, exercise: Exercise, patterns: Sequence[str] | None = None, *,
                  min_digits: int = DEFAULT_MIN_DIGITS, ecf_credit: float = 1.0) -> None:
@@ -457,7 +458,7 @@ class MaterialGrader(_AnswerTexts):
     def grade(self, submission: Submission) -> StudentGrade:
         """The verdict on each question for one student: their answers judged and accepted
         in computation order, those to keys not asked accepted as their own values."""
-        material = self.material()
+        material = self.every.fresh()  # none of the last student's answers
         answers = submission.answers
         asked = set(self.keys)
         walk = sorted(asked.union(key for key in answers if key in self.order),

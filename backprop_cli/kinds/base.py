@@ -91,6 +91,12 @@ class QuizMaterial(Protocol):
         order: what the shell completes."""
         ...
 
+    def fresh(self) -> QuizMaterial:
+        """The same quiz with no answer given yet, for the next student (grading a class):
+        what depends on the exercise alone (its values, the questions) is shared, not
+        worked out again."""
+        ...
+
     def given(self) -> list[str]:
         """The lines that state what the student is given."""
         ...

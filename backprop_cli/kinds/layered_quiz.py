@@ -5,6 +5,7 @@ the carried pass: :class:`backprop_cli.checking.layered.LayeredWork`)."""
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 
@@ -72,6 +73,11 @@ class LayeredQuiz:
             if len(first) > limit:
                 self.note = (f"{limit} of step 1's {len(first)} values; ask for the others "
                              "with --keys (grad.K[*]: a whole tensor)")
+
+    def fresh(self) -> LayeredQuiz:
+        other = copy.copy(self)  # the values and the questions, shared
+        other.work = LayeredWork(self.problem, self.values, self.min_digits)
+        return other
 
     def given(self) -> list[str]:
         problem = self.problem

@@ -10,6 +10,7 @@ through :class:`~backprop_cli.checking.checker.CarriedForward`.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -128,6 +129,11 @@ class NetworkQuiz:
                             steps=steps_needed(problem, keys)).values
         self.formulas = Formulas(problem)
         self.work = StudentWork(problem, self.values, self.formulas, min_digits)
+
+    def fresh(self) -> NetworkQuiz:
+        other = copy.copy(self)  # the values, formulas and questions, shared
+        other.work = StudentWork(self.problem, self.values, self.formulas, self.min_digits)
+        return other
 
     @property
     def askable(self) -> list[str]:

@@ -9,6 +9,7 @@ standing in the step's recomputation, as `check` does with an author's.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import math
 from collections.abc import Sequence
@@ -64,6 +65,11 @@ class DerivativeQuiz:
                              "others with --keys")
         self.answers: dict[str, Operand] = {}  # the student's values, as later steps read them
         self.judged: dict[str, OperandStatus] = {}
+
+    def fresh(self) -> DerivativeQuiz:
+        other = copy.copy(self)  # the worked values and the questions, shared
+        other.answers, other.judged = {}, {}
+        return other
 
     def given(self) -> list[str]:
         derivation = self.derivation
