@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backprop_cli.app.quiz import QuizSession
 from backprop_cli.cli import cli
 from backprop_cli.engine.layered import solve_layered
 from backprop_cli.kinds.exercise import parse_exercise
@@ -52,6 +53,7 @@ def assert_solved_everywhere(text: str, path: Path) -> None:
     # every equation of the worked solution is its formula on the engine's values
     problem = parse_exercise(text, str(path))
     assert isinstance(problem, LayeredProblem)
+    assert QuizSession(problem).given()[0] == "Given:"  # and the quiz states the network
     solution = solve_layered(problem)
     for equation in equations(worked_document(solution).sections):
         assert equation.key is not None
