@@ -143,6 +143,9 @@ class StudentGrade:
     source: str
     exercise: Exercise  # the problem (or the student's variant) graded against
     results: list[AnswerResult]
+    # what the exercise's quiz states as given (a layered network's, a derivative's: the
+    # feedback repeats it); none for a dense network, whose feedback has its own notation
+    given: tuple[str, ...] = ()
 
     @property
     def score(self) -> float:
@@ -417,6 +420,7 @@ class MaterialGrader(_AnswerTexts):
         self.exact = {key: every.exact(key) for key in self.keys}
         self.described = {key: every.describe(key) for key in self.keys}
         self.every = every
+        self.given = tuple(every.given())
 
     def material(self, patterns: Sequence[str] = ("*",)) -> QuizMaterial:
         """The exercise's quiz material on the keys matching ``patterns`` (QuizError when
@@ -473,7 +477,7 @@ class MaterialGrader(_AnswerTexts):
                 material.accept(key, written.number.value, written.precision,
                                 written.number.text)
         return StudentGrade(submission.student, submission.source, self.problem,
-                            [results[key] for key in self.keys])
+                            [results[key] for key in self.keys], self.given)
 
     def mark(self, material: QuizMaterial, key: str, text: str | None) -> AnswerResult:
         worth, exact, question = self.worth[key], self.exact[key], self.described[key]

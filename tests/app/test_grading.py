@@ -29,7 +29,7 @@ from backprop_cli.app.grading import (
     read_answers,
     tolerance_for,
 )
-from backprop_cli.app.quiz import parse_answer
+from backprop_cli.app.quiz import QuizSession, parse_answer
 from backprop_cli.checking.checker import KeyResult
 from backprop_cli.checking.verdicts import Precision
 from backprop_cli.cli import cli
@@ -550,6 +550,9 @@ class _FakeMaterial:
     def fresh(self) -> _FakeMaterial:
         return _FakeMaterial(["*"])
 
+    def given(self) -> list[str]:
+        return ["Given:", "  c = a + b"]
+
 
 class _FakeKind:
     def quiz(self, exercise: object, patterns: Sequence[str] | None, limit: int, digits: int,
@@ -698,3 +701,18 @@ def test_a_fresh_material_has_no_answers_given(path: Path) -> None:
         verdicts = [None if (j := m.judge(key, answer, Precision.of("1.234"), "1.234")) is None
                     else (j.verdict, j.reason, j.recomputed) for m in (fresh, new)]
         assert verdicts[0] == verdicts[1], key
+
+
+def test_layered_feedback_ends_with_what_the_quiz_gave(tmp_path: Path) -> None:
+    # a layered exercise's feedback repeats the quiz's Given lines (the kernel as rows, the
+    # input, the weights), so that a student can redo a step; a dense one's has its notation
+    folder = tmp_path / "feedback"
+    code, _, err = _run("grade", str(CONV), str(CONV_CLASS), "--feedback", str(folder))
+    assert code == 0, err
+    gus = (folder / "gus.md").read_text(encoding="utf-8")
+    given = QuizSession(_conv()).given()
+    assert gus.endswith("\n\nThe exercise:\n\n```text\n" + "\n".join(given) + "\n```\n")
+    assert "    K[1,1,i,j] (row i, column j):" in given
+    dense = tmp_path / "dense"
+    _run("grade", str(EXAMPLE), str(CLASS), "--feedback", str(dense))
+    assert "The exercise:" not in (dense / "cai.md").read_text(encoding="utf-8")
