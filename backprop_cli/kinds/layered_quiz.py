@@ -17,7 +17,7 @@ from backprop_cli.engine.layered import solve_layered
 from backprop_cli.errors import suggest
 from backprop_cli.kinds.base import QuizError, verdict_lines
 from backprop_cli.kinds.layered_text import describe as describe_layer
-from backprop_cli.model.keys import KeyParts, key_glob, split_key
+from backprop_cli.model.keys import KeyParts, compose, key_glob, split_key
 from backprop_cli.model.layered import Array, LayeredProblem
 from backprop_cli.numfmt import format_number
 
@@ -123,7 +123,7 @@ class LayeredQuiz:
         for k in range(problem.n_samples):
             indent = "  "
             if problem.has_samples:
-                lines.append(f"  sample {k + 1} (keys ending in {problem.sample_suffix(k)}):")
+                lines.append(f"  sample {k + 1}:")
                 indent = "    "
             inputs, targets = problem.inputs[k], problem.targets[k]
             outputs = ", ".join(problem.output.units)
@@ -135,7 +135,8 @@ class LayeredQuiz:
                     f"{name} = {self._num(float(value))}"
                     for name, value in zip(problem.input_names, inputs, strict=True)))
             else:
-                lines += self.tensor_lines(f"input.{problem.input_name}", inputs, indent)
+                lines += self.tensor_lines(compose("", "input", problem.input_name), inputs,
+                                           indent)
             if targets.ndim > 1:
                 lines += self.tensor_lines("target", targets, indent, axes=(
                     f"a row per time step t, a column per output {outputs}"))
