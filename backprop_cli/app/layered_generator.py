@@ -13,7 +13,8 @@ first is the input: a number (a vector, or one time step's inputs when an rnn fo
 ``dropout:0.5``        inverted dropout of rate 0.5, its mask drawn from the seed
 ``flatten``            row-major; inserted by itself before a dense layer that reads
                        a tensor
-``rnn:2``              an Elman layer of 2 units over the sequence's time steps
+``rnn:2``              an Elman layer of 2 units over the sequence's time steps;
+                       dense and dropout layers (a mask per step) may stand around it
 =====================  ==========================================================
 
 A spelling of numbers alone (``2-3-1``, and today's ``2x3x1``) is the dense network of
