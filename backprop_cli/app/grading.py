@@ -143,6 +143,9 @@ class StudentGrade:
     source: str
     exercise: Exercise  # the problem (or the student's variant) graded against
     results: list[AnswerResult]
+    # what the exercise's quiz states as given (a layered network's, a derivative's: the
+    # feedback repeats it); none for a dense network, whose feedback has its own notation
+    given: tuple[str, ...] = ()
 
     @property
     def score(self) -> float:
@@ -395,7 +398,8 @@ class _Marking:
 class MaterialGrader(_AnswerTexts):
     """Grades submissions against an exercise of any kind through its quiz material
     (:class:`~backprop_cli.kinds.base.QuizMaterial`): a fresh material per student, so
-    that one student's answers never stand in another's recomputations."""
+    that one student's answers never stand in another's recomputations (``fresh()``: the
+    exercise's values and questions are worked out once for the class)."""
 
     def __init__(self, exercise: Exercise, patterns: Sequence[str] | None = None, *,
                  min_digits: int = DEFAULT_MIN_DIGITS, ecf_credit: float = 1.0) -> None:
@@ -416,6 +420,7 @@ class MaterialGrader(_AnswerTexts):
         self.exact = {key: every.exact(key) for key in self.keys}
         self.described = {key: every.describe(key) for key in self.keys}
         self.every = every
+        self.given = tuple(every.given())
 
     def material(self, patterns: Sequence[str] = ("*",)) -> QuizMaterial:
         """The exercise's quiz material on the keys matching ``patterns`` (QuizError when
@@ -457,7 +462,7 @@ class MaterialGrader(_AnswerTexts):
     def grade(self, submission: Submission) -> StudentGrade:
         """The verdict on each question for one student: their answers judged and accepted
         in computation order, those to keys not asked accepted as their own values."""
-        material = self.material()
+        material = self.every.fresh()  # none of the last student's answers
         answers = submission.answers
         asked = set(self.keys)
         walk = sorted(asked.union(key for key in answers if key in self.order),
@@ -472,7 +477,7 @@ class MaterialGrader(_AnswerTexts):
                 material.accept(key, written.number.value, written.precision,
                                 written.number.text)
         return StudentGrade(submission.student, submission.source, self.problem,
-                            [results[key] for key in self.keys])
+                            [results[key] for key in self.keys], self.given)
 
     def mark(self, material: QuizMaterial, key: str, text: str | None) -> AnswerResult:
         worth, exact, question = self.worth[key], self.exact[key], self.described[key]

@@ -13,7 +13,8 @@ first is the input: a number (a vector, or one time step's inputs when an rnn fo
 ``dropout:0.5``        inverted dropout of rate 0.5, its mask drawn from the seed
 ``flatten``            row-major; inserted by itself before a dense layer that reads
                        a tensor
-``rnn:2``              an Elman layer of 2 units over the sequence's time steps
+``rnn:2``              an Elman layer of 2 units over the sequence's time steps;
+                       dense and dropout layers (a mask per step) may stand around it
 =====================  ==========================================================
 
 A spelling of numbers alone (``2-3-1``, and today's ``2x3x1``) is the dense network of
@@ -280,12 +281,13 @@ def parse_architecture(text: str) -> Architecture:
         if item.type == "dense" and tensor:
             items.append(LayerItem("flatten", ""))
             tensor = False
-        if item.type == "rnn" and items and any(i.type != "dense" for i in items):
-            raise _bad(item.text, "an rnn layer reads the sequence: only dense layers may "
-                                  "come before it")
-        if item.type != "dense" and any(i.type == "rnn" for i in items):
-            raise _bad(item.text, "after an rnn layer: dense layers only (they apply at "
-                                  "every time step)")
+        if item.type == "rnn" and items and any(i.type not in ("dense", "dropout")
+                                                for i in items):
+            raise _bad(item.text, "an rnn layer reads the sequence: only dense and dropout "
+                                  "layers may come before it")
+        if item.type not in ("dense", "dropout") and any(i.type == "rnn" for i in items):
+            raise _bad(item.text, "after an rnn layer: dense and dropout layers only (they "
+                                  "apply at every time step)")
         items.append(item)
         if item.type == "flatten":
             tensor = False

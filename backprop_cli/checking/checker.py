@@ -78,6 +78,10 @@ class KeyResult:
     # the recomputation as a person reads it, in the worked solution's notation:
     # (symbol, formula, formula with the numbers, result); set by the exercise's kind
     shown: tuple[str, str, str, str] | None = None
+    # an erratum's: whether the published value is what its step gives from the author's
+    # earlier values (the rule, without the erratum, would call it consistent); None when
+    # the kind does not say (a dense network's: told by the recomputed value)
+    erratum_carried: bool | None = None
 
     @property
     def passed(self) -> bool:

@@ -80,6 +80,7 @@ def new(layers: str | None, activations: str | None, loss: str | None,
       backprop new --layers 1x4x4-conv2d:1x2x2-maxpool2d:2-flatten-1 --seed 7 --nice
       backprop new --layers 1x8-conv1d:2x3/s2/p1-avgpool1d:2-dropout:0.5-1 --seed 3
       backprop new --layers 2-rnn:2-1 --sequence-length 3 --loss-at every --seed 5 --nice
+      backprop new --layers 2-rnn:2-dropout:0.5-1 --seed 4
       backprop new -o problem.yaml            # the commented template
     """
     from backprop_cli.app.generator import (

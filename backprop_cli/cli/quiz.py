@@ -21,20 +21,21 @@ MAX_ANSWER = 1000  # characters in one typed answer
 def _complete_keys(ctx: click.Context, param: click.Parameter,
                    incomplete: str) -> list[CompletionItem]:
     """Shell completion of --keys: the value keys of the FILE given before it."""
+    from backprop_cli.app.quiz import QuizSession
     from backprop_cli.errors import ProblemError
-    from backprop_cli.kinds.exercise import load_problem
-    from backprop_cli.model.questions import question_order
+    from backprop_cli.kinds.base import QuizError
+    from backprop_cli.kinds.exercise import load_exercise
 
     # while an option's value is being completed, click may leave FILE unparsed in args
     file = ctx.params.get("file") or next(iter(ctx.args), None)
     if not file:
         return []
-    try:
-        problem = load_problem(file)
-    except (ProblemError, OSError):
+    try:  # the kind's own questions: a dense network's, a layered one's, a derivative's
+        exercise = load_exercise(file)
+        askable = QuizSession(exercise).material.askable
+    except (ProblemError, QuizError, OSError):
         return []
-    return [CompletionItem(key) for key in question_order(problem, (1,))
-            if key.startswith(incomplete)]
+    return [CompletionItem(key) for key in askable if key.startswith(incomplete)]
 
 
 @click.command()

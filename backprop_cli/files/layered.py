@@ -482,7 +482,7 @@ class _Reader:
                                          f"{where} kernel", dims, 1)
                 fields["stride"] = self.setting(node, "stride", where, dims, 1, 1)
                 fields["padding"] = self.setting(node, "padding", where, dims, 0, 0)
-                out = output_shape(kind, shape, **fields)
+                out = output_shape(kind, shape, **fields, sequence=self.sequence)
             elif kind in POOL_TYPES:
                 fields["kernel"] = _ints(self.require(node, "size", where), f"{where} size",
                                          dims, 1)
@@ -490,7 +490,7 @@ class _Reader:
                 fields["stride"] = fields["kernel"] if stride_node is None else _ints(
                     stride_node, f"{where} stride", dims, 1)
                 out = output_shape(kind, shape, kernel=fields["kernel"],
-                                   stride=fields["stride"])
+                                   stride=fields["stride"], sequence=self.sequence)
             elif kind in ("dense", "rnn"):
                 fields["units"] = self.read_units(self.require(node, "units", where), index,
                                                   is_output, kind)

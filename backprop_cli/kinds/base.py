@@ -85,6 +85,18 @@ class QuizMaterial(Protocol):
         """What the questions leave out and how to ask for it (None: nothing)."""
         ...
 
+    @property
+    def askable(self) -> list[str]:
+        """Every value key a quiz on the exercise may ask for (``--keys``), in computation
+        order: what the shell completes."""
+        ...
+
+    def fresh(self) -> QuizMaterial:
+        """The same quiz with no answer given yet, for the next student (grading a class):
+        what depends on the exercise alone (its values, the questions) is shared, not
+        worked out again."""
+        ...
+
     def given(self) -> list[str]:
         """The lines that state what the student is given."""
         ...

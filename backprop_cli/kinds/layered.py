@@ -128,6 +128,9 @@ def _carry_forward(exercise: LayeredProblem, values: Mapping[str, float],
         settle(result, verdict, tolerance)
         if result.verdict == "erratum":
             work.mark(result.key, "wrong")
+            # carried forward when the author's earlier values give it (the carried pass
+            # from them), whatever its rounding; else a new error of its own
+            result.erratum_carried = verdict.verdict == "consistent"
 
 
 def document(solution: LayeredSolution, patterns: tuple[str, ...] = ()) -> dict[str, object]:

@@ -5,8 +5,11 @@ the carried pass: :class:`backprop_cli.checking.layered.LayeredWork`)."""
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
+
+import numpy as np
 
 from backprop_cli.checking.checker import KeyResult, Precision
 from backprop_cli.checking.layered import LayeredWork
@@ -15,8 +18,8 @@ from backprop_cli.errors import suggest
 from backprop_cli.kinds.base import QuizError, verdict_lines
 from backprop_cli.kinds.layered_text import describe as describe_layer
 from backprop_cli.kinds.network_quiz import schedule_lines
-from backprop_cli.model.keys import KeyParts, key_glob, split_key
-from backprop_cli.model.layered import LayeredProblem
+from backprop_cli.model.keys import KeyParts, compose, key_glob, split_key
+from backprop_cli.model.layered import Array, LayeredProblem
 from backprop_cli.numfmt import format_number
 
 # what a question asks, by the kind of its key
@@ -42,6 +45,9 @@ _HINTS = {
     "grad.input": "Σ weight·δ of the first layer",
 }
 _GIVEN = ("input", "target", "param")
+# a given tensor of more values, or with longer rows, is named by its shape, not listed
+MAX_GIVEN = 64
+MAX_ROW = 12
 
 
 class LayeredQuiz:
@@ -57,6 +63,7 @@ class LayeredQuiz:
         self.values = solve_layered(problem).values
         self.work = LayeredWork(problem, self.values, min_digits)
         computed = [key for key in self.values if not _given(split_key(key))]
+        self.askable = computed
         patterns = patterns or problem.quiz or None
         if patterns:
             regexes = [key_glob(pattern) for pattern in patterns]
@@ -73,19 +80,102 @@ class LayeredQuiz:
                 self.note = (f"{limit} of step 1's {len(first)} values; ask for the others "
                              "with --keys (grad.K[*]: a whole tensor)")
 
+    def fresh(self) -> LayeredQuiz:
+        other = copy.copy(self)  # the values and the questions, shared
+        other.work = LayeredWork(self.problem, self.values, self.min_digits)
+        return other
+
     def given(self) -> list[str]:
+        """The layers (a dropout's rate, scale and mask), the loss, the data and the
+        starting parameters: each tensor as rows (a matrix per leading index), one too
+        large for a screen named with where to find it."""
         problem = self.problem
         lines = ["Given:"]
-        lines += [f"  layer {layer.index} {layer.name}: {describe_layer(layer)}"
-                  for layer in problem.layers]
+        for layer in problem.layers:
+            lines.append(f"  layer {layer.index} {layer.name}: {describe_layer(layer)}")
+            if layer.type == "dropout":
+                assert layer.mask is not None
+                scale = self._num(1.0 / (1.0 - layer.rate))
+                lines.append(f"    a kept value (mask 1) is scaled by 1/(1 - "
+                             f"{self._num(layer.rate)}) = {scale}, a dropped one (mask 0) "
+                             "is 0")
+                per_sample = layer.mask.ndim > len(layer.input_shape)
+                for k in range(len(layer.mask) if per_sample else 1):
+                    lines += self.tensor_lines(
+                        "mask", layer.mask[k] if per_sample else layer.mask, "    ",
+                        f" of sample {k + 1}" if per_sample else "")
         lines.append(f"  loss {problem.loss.name}, learning rate "
                      f"{self._num(problem.learning_rate)}")
         lines += schedule_lines(problem)
-        data = [key for key in self.values if (parts := split_key(key)) is not None
-                and parts.step == 1 and _given(parts)]
-        for start in range(0, len(data), 6):
-            lines.append("  " + ", ".join(f"{key} = {self._num(self.values[key])}"
-                                          for key in data[start:start + 6]))
+        lines += self.data_lines()
+        named: list[str] = []  # parameters named one by one: w = 0.5, u = 0.9, in a line
+        for _, param in problem.parameters():
+            if param.element_names is not None:
+                named += [f"{name} = {self._num(float(value))}" for name, value in zip(
+                    param.element_names, param.values.ravel(), strict=True)]
+            else:
+                lines += self.tensor_lines(param.tensor_name, param.values, "  ")
+        lines += ["  " + ", ".join(named[start:start + 6]) for start in range(0, len(named), 6)]
+        return lines
+
+    def data_lines(self) -> list[str]:
+        """Each sample's input and target (a sequence: a row per time step)."""
+        problem = self.problem
+        lines = []
+        for k in range(problem.n_samples):
+            indent = "  "
+            if problem.has_samples:
+                lines.append(f"  sample {k + 1}:")
+                indent = "    "
+            inputs, targets = problem.inputs[k], problem.targets[k]
+            outputs = ", ".join(problem.output.units)
+            if problem.sequence:
+                lines += self.tensor_lines("input", inputs, indent, axes=(
+                    f"a row per time step t, a column per input {', '.join(problem.input_names)}"))
+            elif problem.input_names:
+                lines.append(indent + ", ".join(
+                    f"{name} = {self._num(float(value))}"
+                    for name, value in zip(problem.input_names, inputs, strict=True)))
+            else:
+                lines += self.tensor_lines(compose("", "input", problem.input_name), inputs,
+                                           indent)
+            if targets.ndim > 1:
+                lines += self.tensor_lines("target", targets, indent, axes=(
+                    f"a row per time step t, a column per output {outputs}"))
+            else:
+                lines.append(f"{indent}target " + ", ".join(
+                    f"{name} = {self._num(float(value))}"
+                    for name, value in zip(problem.output.units, targets, strict=True)))
+        return lines
+
+    def tensor_lines(self, name: str, values: Array, indent: str, whose: str = "",
+                     axes: str = "row i, column j") -> list[str]:
+        """``name``'s values (``name[…]`` in keys) as rows: a vector on one line, a
+        matrix a line per row, a larger tensor a matrix per index of its leading axes;
+        one of more than :data:`MAX_GIVEN` values (or rows longer than :data:`MAX_ROW`)
+        by its shape. ``whose``: words after the name (of sample 2)."""
+        shape = "×".join(map(str, values.shape))
+        if values.size > MAX_GIVEN or values.shape[-1] > MAX_ROW:
+            return [f"{indent}{name}{whose} ({shape}): {values.size} values, too many to "
+                    "list here: backprop solve FILE --statement gives them all"]
+        if values.ndim == 1:
+            numbers = "  ".join(self._num(float(v)) for v in values)
+            if values.size == 1:
+                return [f"{indent}{name}[1]{whose} = {numbers}"]
+            return [f"{indent}{name}[j]{whose}, j = 1 to {values.size}: {numbers}"]
+        texts = [[self._num(float(v)) for v in row] for row in values.reshape(
+            -1, values.shape[-1])]
+        width = max(len(text) for row in texts for text in row)
+        rows = ["  ".join(text.rjust(width) for text in row) for row in texts]
+        if values.ndim == 2:
+            return [f"{indent}{name}{whose} ({shape}, {axes}):",
+                    *[f"{indent}  {row}" for row in rows]]
+        lines = [f"{indent}{name}{whose} ({shape}):"]
+        height = values.shape[-2]
+        for block, lead in enumerate(np.ndindex(*values.shape[:-2])):
+            at = ",".join(str(i + 1) for i in lead)
+            lines.append(f"{indent}  {name}[{at},i,j] ({axes}):")
+            lines += [f"{indent}    {row}" for row in rows[block * height:(block + 1) * height]]
         return lines
 
     def describe(self, key: str) -> str:

@@ -197,6 +197,7 @@ class _Builder:
         for row, label in enumerate(labels):
             cells: list[Cell] = [[label]]
             cells += [self.cell(key) for key in keys[row * width:(row + 1) * width]]
+            cells += [[""]] * (width + 1 - len(cells))  # a vector's last row, when short
             rows.append(cells)
         if len(labels) == 1 and len(keys) <= width:
             header, rows = header[1:], [list(row[1:]) for row in rows]
@@ -270,11 +271,18 @@ class _Builder:
         section.add(Table([Column(["layer"], "right"), Column(["name"]), Column(["type"]),
                            Column(["output"])], layers, title=["The layers"]))
         section.add(self.data_section(problem.n_samples))
-        params = self.section("Starting parameters", 2, context=1)
+        # the parameters the step shown starts from: step K's, after K − 1 updates (the
+        # file's are step 1's, in solve --format json without a step prefix)
+        title = "Starting parameters"
+        if self.step > 1:
+            title = (f"Parameters at the start of step {self.step} (after {self.step - 1} "
+                     f"update{'s' * (self.step > 2)}; the file's are step 1's)")
+        params = self.section(title, 2, context=self.step)
         for spec in problem.layers:
             for param in spec.params:
                 if param.element_names is not None:
-                    params.add(self.listing(param.element_keys()))
+                    params.add(self.listing([self.key("param", name)
+                                             for name in param.element_keys()]))
                 else:
                     self.tensor_tables(params, "param", param.element_keys(),
                                        param.values.shape)
@@ -318,13 +326,31 @@ class _Builder:
 
     def sources(self, li: int) -> list[Source]:
         """What layer ``li`` reads, row-major: the input, or the output of the layer
-        below (through a flatten)."""
+        below (through a flatten). A sequence's values, and those of a layer applied at
+        every step, are one step's after another's (``h1#1, h2#1, h1#2, …``), as in the
+        steps × units array they come from; a dropout over them has its own names
+        (``D[2,1]``: step 2, unit 1)."""
         j = li - 1
         while j >= 0 and not self.problem.layers[j].has_keys:
             j -= 1
         if j < 0:
-            return [("input", name) for name in self.problem.input_value_names()]
-        return [("a", name) for name in self.problem.layers[j].value_names()]
+            names = self.problem.input_value_names()
+            if self.problem.sequence:
+                return [("input", name + time_suffix(t))
+                        for t in range(1, self.problem.time_steps + 1) for name in names]
+            return [("input", name) for name in names]
+        below = self.problem.layers[j]
+        return [("a", name + t) for t in self.times(below) for name in below.value_names()]
+
+    def step_sources(self, li: int, step: int) -> list[Source]:
+        """What layer ``li``, applied at every step, reads at step ``step`` (0-based); all
+        it reads for a layer that is not."""
+        below = self.sources(li)
+        spec = self.problem.layers[li]
+        if not spec.over_time:
+            return below
+        width = spec.input_shape[-1]
+        return below[step * width:(step + 1) * width]
 
     def layer_title(self, spec: LayerSpec) -> list[Inline]:
         name = f" {spec.name}" if spec.has_keys and not spec.units else ""
@@ -515,7 +541,6 @@ class _Builder:
     def unit_forward(self, section: Section, li: int, spec: LayerSpec) -> None:
         recurrent = next((p for p in spec.params if p.role == "recurrent"), None)
         bias = next((p for p in spec.params if p.role == "bias"), None)
-        below = self.sources(li)
         w_names = spec.params[0].element_keys()
         u_names = recurrent.element_keys() if recurrent is not None else []
         b_names = bias.element_keys() if bias is not None else []
@@ -525,10 +550,11 @@ class _Builder:
         for ti, t in enumerate(times):
             if spec.over_time:
                 section.add(Para([f"t = {ti + 1}:"]))
+            below = self.step_sources(li, ti)
             for u, unit in enumerate(units):
                 terms: list[Expr] = [
                     Product((self.ref("param", w_names[u * len(below) + j]),
-                             self.ref(kind, name + t)))
+                             self.ref(kind, name)))
                     for j, (kind, name) in enumerate(below)]
                 for j, other in enumerate(units if recurrent is not None else []):
                     w = self.ref("param", u_names[u * len(units) + j])
@@ -607,7 +633,7 @@ class _Builder:
                 sub = self.section(self.layer_title(spec), 3)
                 target.add(sub)
                 if spec.type == "rnn":
-                    self.rnn_backward(sub, spec, li)
+                    self.rnn_backward(sub, spec, li, k)
                 elif spec.type.endswith(("pool1d", "pool2d")):
                     self.pool_backward(sub, li, spec, k)
                 elif spec.type == "dropout":
@@ -693,6 +719,11 @@ class _Builder:
         mask = self.mask_of(spec, k)
         scale = 1.0 / (1.0 - spec.rate)
         sources = self.sources(li)
+        if self.below_is_rnn(li):  # its ∂L/∂h also takes the later steps': BPTT, below
+            section.add(Para([f"Each element passes {format_number(scale, 6)}·(its mask)·"
+                              "its gradient to the rnn below, whose BPTT adds it to "
+                              "∂L/∂a of that step."]))
+            return
         for count, (name, (kind, source), kept) in enumerate(zip(
                 spec.value_names(), sources, mask, strict=True)):
             if count == spelled(len(sources)):
@@ -736,19 +767,28 @@ class _Builder:
         section.add(Para(["Every other element: 0 (it wins no window)."]))
         self.below_table(section, li, len(below))
 
-    def from_above(self, li: int, i: int, at: str) -> list[Expr]:
-        """What ∂L/∂h_t of unit i of the rnn ``li`` receives from the dense layer above it
-        at step ``at``."""
+    def below_is_rnn(self, li: int) -> bool:
+        return li > 0 and self.problem.layers[li - 1].type == "rnn"
+
+    def from_above(self, li: int, i: int, t: int, k: int) -> list[Expr]:
+        """What ∂L/∂h_t of unit i of the rnn ``li`` receives at step ``t`` (1-based) from
+        the layer above it: a dense or rnn layer's δ through its input weights, or a
+        dropout's gradient times its scale and mask (sample ``k``)."""
         layers = self.problem.layers
-        if li + 1 >= len(layers) or layers[li + 1].type != "dense":
+        if li + 1 >= len(layers):
             return []
-        above = layers[li + 1]
-        w_names = above.params[0].element_keys()
+        above, at = layers[li + 1], time_suffix(t)
         width = len(layers[li].units)
+        if above.type == "dropout":
+            kept = self.mask_of(above, k)[(t - 1) * width + i]
+            scale = 1.0 / (1.0 - above.rate) if kept else 0.0
+            return [Product((Const(scale), self.ref(
+                "grad.a", above.value_names()[(t - 1) * width + i])))]
+        w_names = above.params[0].element_keys()
         return [Product((self.ref("param", w_names[y * width + i]),
                          self.ref("grad.z", unit + at))) for y, unit in enumerate(above.units)]
 
-    def rnn_backward(self, section: Section, spec: LayerSpec, li: int) -> None:
+    def rnn_backward(self, section: Section, spec: LayerSpec, li: int, k: int) -> None:
         steps = self.problem.time_steps
         recurrent = next(p for p in spec.params if p.role == "recurrent")
         u_names = recurrent.element_keys()
@@ -758,7 +798,7 @@ class _Builder:
             at = time_suffix(t)
             section.add(Para([f"t = {t}:"]))
             for i, unit in enumerate(units):
-                terms = self.from_above(li, i, at)
+                terms = self.from_above(li, i, t, k)
                 if t < steps:
                     later = time_suffix(t + 1)
                     terms += [Product((self.ref("param", u_names[j * len(units) + i]),
@@ -840,20 +880,16 @@ class _Builder:
         times = self.times(spec)
         if role == "bias":
             return [self.ref("grad.z", units[element] + t) for t in times]
-        if role == "weights":
-            u, j = divmod(element, len(below))
-            kind, name = below[j]
-        else:
-            u, j = divmod(element, len(units))
-            kind, name = "a", units[j]
+        u, j = divmod(element, spec.input_shape[-1] if role == "weights" else len(units))
         for ti, t in enumerate(times):
             delta = self.ref("grad.z", units[u] + t)
-            if role == "recurrent" and ti == 0:
+            if role == "weights":
+                terms.append(Product((delta, self.ref(*self.step_sources(li, ti)[j]))))
+            elif ti == 0:
                 h0 = float(spec.initial[j]) if spec.initial is not None else 0.0
                 terms.append(Product((delta, Const(h0))))
-                continue
-            source = name + (times[ti - 1] if role == "recurrent" else t)
-            terms.append(Product((delta, self.ref(kind, source))))
+            else:
+                terms.append(Product((delta, self.ref("a", units[j] + times[ti - 1]))))
         return terms
 
     def update_section(self, number: int) -> Section:

@@ -10,6 +10,7 @@ through :class:`~backprop_cli.checking.checker.CarriedForward`.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -28,7 +29,12 @@ from backprop_cli.model.formulas import Formulas
 from backprop_cli.model.keyspace import parse_key
 from backprop_cli.model.layered import LayeredProblem
 from backprop_cli.model.problem import Problem
-from backprop_cli.model.questions import default_selection, match_patterns, select_keys
+from backprop_cli.model.questions import (
+    default_selection,
+    match_patterns,
+    question_order,
+    select_keys,
+)
 from backprop_cli.numfmt import format_number
 from backprop_cli.render.notation import UnicodeNotation
 
@@ -119,6 +125,15 @@ class NetworkQuiz:
                             steps=steps_needed(problem, keys)).values
         self.formulas = Formulas(problem)
         self.work = StudentWork(problem, self.values, self.formulas, min_digits)
+
+    def fresh(self) -> NetworkQuiz:
+        other = copy.copy(self)  # the values, formulas and questions, shared
+        other.work = StudentWork(self.problem, self.values, self.formulas, self.min_digits)
+        return other
+
+    @property
+    def askable(self) -> list[str]:
+        return list(question_order(self.problem, (1,)))
 
     def given(self) -> list[str]:
         return given_lines(self.problem)

@@ -197,6 +197,10 @@ def output_shape(spec_type: str, input_shape: Shape, *, filters: int = 0, kernel
     """One sample's output shape of a layer; ValueError with a sentence when the input
     does not fit (the reader adds the place)."""
     if spec_type in CONV_TYPES or spec_type in POOL_TYPES:
+        if sequence:  # its channels would be the steps: the values after it lose their time
+            raise ValueError("a sequence (steps × inputs) goes through rnn, dense and dropout "
+                             "layers only: a convolution or pooling takes a tensor input "
+                             "(inputs: {shape: [...]})")
         dims = int(spec_type[-2])
         if len(input_shape) != 1 + dims:
             axes = "channels × length" if dims == 1 else "channels × height × width"
@@ -217,7 +221,7 @@ def output_shape(spec_type: str, input_shape: Shape, *, filters: int = 0, kernel
     if spec_type == "flatten":
         return (math.prod(input_shape),)
     if spec_type == "rnn":
-        if len(input_shape) != 2:
+        if len(input_shape) != 2 or not sequence:
             raise ValueError("an rnn layer takes a sequence (steps × inputs): give the file "
                              "a sequence")
         return (input_shape[0], units)

@@ -152,7 +152,9 @@ def _verdict_noun(verdict: str, count: int) -> str:
 
 
 def errata_line(result: KeyResult) -> str:
-    carried = result.recomputed is not None and _close(result.expected, result.recomputed)
+    carried = result.erratum_carried
+    if carried is None:
+        carried = result.recomputed is not None and _close(result.expected, result.recomputed)
     how = "carried forward" if carried else "new error"
     correction = result.erratum_text or _num(result.erratum, 7)
     text = (f"erratum {result.key} (line {result.line}): published {result.text}, "

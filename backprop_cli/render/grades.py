@@ -65,6 +65,8 @@ class GradedStudent(Protocol):
     @property
     def student(self) -> str: ...
     @property
+    def given(self) -> Sequence[str]: ...
+    @property
     def exercise(self) -> GradedExercise: ...
     @property
     def results(self) -> Sequence[GradedAnswer]: ...
@@ -240,6 +242,8 @@ def feedback_markdown(student: GradedStudent) -> str:
                    else _key_working(result))
         if working is not None:
             lines.append(f"  - from your own numbers: {working}")
+    if student.given:  # the quiz's statement of the exercise, as the student saw it
+        lines += ["", "The exercise:", "", "```text", *student.given, "```"]
     return "\n".join(lines) + "\n"
 
 

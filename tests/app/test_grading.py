@@ -29,7 +29,7 @@ from backprop_cli.app.grading import (
     read_answers,
     tolerance_for,
 )
-from backprop_cli.app.quiz import parse_answer
+from backprop_cli.app.quiz import QuizSession, parse_answer
 from backprop_cli.checking.checker import KeyResult
 from backprop_cli.checking.verdicts import Precision
 from backprop_cli.cli import cli
@@ -547,6 +547,12 @@ class _FakeMaterial:
         self.calls.append(f"accept {key}")
         self.own[key] = value
 
+    def fresh(self) -> _FakeMaterial:
+        return _FakeMaterial(["*"])
+
+    def given(self) -> list[str]:
+        return ["Given:", "  c = a + b"]
+
 
 class _FakeKind:
     def quiz(self, exercise: object, patterns: Sequence[str] | None, limit: int, digits: int,
@@ -652,3 +658,61 @@ def test_yaml_and_csv_answers_to_a_layered_exercise_grade_alike(tmp_path: Path) 
     assert "\"z.C[1,1,2]\"" in quoted.read_text(encoding="utf-8")
     assert [(s.student, s.score) for s in grade(problem, [quoted]).students] == [
         (s.student, s.score) for s in from_csv.students]
+
+
+def test_a_class_works_the_layered_exercise_out_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # each student gets a fresh material (their own answers only), but the exercise's values
+    # and questions are the class's: a LayeredQuiz is built for the grader, never per
+    # student (it lists every value's key: 34 ms a student on a 1×8×8 conv)
+    from backprop_cli.kinds import layered_quiz
+
+    built: list[object] = []
+    original = layered_quiz.LayeredQuiz.__init__
+
+    def counting(self: layered_quiz.LayeredQuiz, *args: object, **kwargs: object) -> None:
+        built.append(self)
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(layered_quiz.LayeredQuiz, "__init__", counting)
+    grader = MaterialGrader(_conv())
+    setup = len(built)
+    submissions, _ = read_answers([CONV_CLASS])
+    book = grade(_conv(), [CONV_CLASS])
+    assert len(built) == 2 * setup  # the second grader's own setup, nothing per student
+    for submission in submissions:
+        grader.grade(submission)
+    assert len(built) == 2 * setup
+    assert len(book.students) == len(submissions) == 5
+
+
+@pytest.mark.parametrize("path", [CONV, DERIVATIVE, ROOT / "problems" / "grading" /
+                                  "exercise.yaml"], ids=lambda p: p.stem)
+def test_a_fresh_material_has_no_answers_given(path: Path) -> None:
+    # fresh(): the next student's material judges as a new one would, whatever the last
+    # student typed (a wrong answer to every question, each accepted)
+    exercise = load_exercise(str(path))
+    material = grading.kind_of(exercise).quiz(exercise, ["*"], 1000, 6, 3)
+    for key in material.keys:
+        material.accept(key, material.exact(key) * 1.5 + 1, Precision.of("1.000"), "1.000")
+    fresh, new = material.fresh(), grading.kind_of(exercise).quiz(exercise, ["*"], 1000, 6, 3)
+    assert fresh.keys == new.keys
+    for key in fresh.keys:
+        answer = new.exact(key) * 1.01 + 0.01  # wrong: what do the earlier answers give?
+        verdicts = [None if (j := m.judge(key, answer, Precision.of("1.234"), "1.234")) is None
+                    else (j.verdict, j.reason, j.recomputed) for m in (fresh, new)]
+        assert verdicts[0] == verdicts[1], key
+
+
+def test_layered_feedback_ends_with_what_the_quiz_gave(tmp_path: Path) -> None:
+    # a layered exercise's feedback repeats the quiz's Given lines (the kernel as rows, the
+    # input, the weights), so that a student can redo a step; a dense one's has its notation
+    folder = tmp_path / "feedback"
+    code, _, err = _run("grade", str(CONV), str(CONV_CLASS), "--feedback", str(folder))
+    assert code == 0, err
+    gus = (folder / "gus.md").read_text(encoding="utf-8")
+    given = QuizSession(_conv()).given()
+    assert gus.endswith("\n\nThe exercise:\n\n```text\n" + "\n".join(given) + "\n```\n")
+    assert "    K[1,1,i,j] (row i, column j):" in given
+    dense = tmp_path / "dense"
+    _run("grade", str(EXAMPLE), str(CLASS), "--feedback", str(dense))
+    assert "The exercise:" not in (dense / "cai.md").read_text(encoding="utf-8")

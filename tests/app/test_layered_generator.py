@@ -106,8 +106,10 @@ def test_an_rnn_network_reads_a_sequence() -> None:
      "below 1, e.g. dropout:0.5"),
     ("1x4x4-flatten:2-1", "'flatten:2': flatten takes no setting: write flatten"),
     ("2-rnn:0-1", "'rnn:0': an rnn layer needs 1 to 64 units, e.g. rnn:2"),
-    ("2-rnn:2-dropout:0.5-1", "'dropout:0.5': after an rnn layer: dense layers "
-     "only (they apply at every time step)"),
+    ("2-rnn:2-maxpool1d:2-1", "'maxpool1d:2': after an rnn layer: dense and "
+     "dropout layers only (they apply at every time step)"),
+    ("1x4-conv1d:1x2-rnn:2-1", "'rnn:2': an rnn layer reads the sequence: only "
+     "dense and dropout layers may come before it"),
     ("1x4x4-rnn:2-1", "'1x4x4': an rnn network's input is a number: the inputs "
      "of one time step"),
     ("1x4x4-conv2d:1x2x2", "'conv2d:1x2x2': the last layer is the output, whose "
@@ -162,6 +164,8 @@ COMBINATIONS = [
     "4-dropout:0.5-2",
     "2-rnn:2-1",
     "1-3-rnn:2-2",
+    "2-rnn:2-dropout:0.5-1",
+    "1-dropout:0.25-rnn:2-dropout:0.5-2-1",
 ]
 
 
@@ -325,12 +329,11 @@ def test_command_writes_a_file_quiz_and_solve_take(tmp_path: Path) -> None:
 def _architectures(draw: st.DrawFn) -> str:
     """A random --layers: conv1d or conv2d (stride, padding), pooling, dropout, dense; or an
     rnn with dense layers around it."""
-    if draw(st.booleans()):
-        return "-".join([str(draw(st.integers(1, 3))),
-                         *([str(draw(st.integers(1, 3)))] if draw(st.booleans()) else []),
-                         f"rnn:{draw(st.integers(1, 3))}",
-                         *([str(draw(st.integers(1, 3)))] if draw(st.booleans()) else []),
-                         str(draw(st.integers(1, 2)))])
+    if draw(st.booleans()):  # dense and dropout layers on either side of the rnn
+        around = st.sampled_from(["", "2", "dropout:0.5"])
+        return "-".join(item for item in [
+            str(draw(st.integers(1, 3))), draw(around), f"rnn:{draw(st.integers(1, 3))}",
+            draw(around), str(draw(st.integers(1, 2)))] if item)
     dims = draw(st.sampled_from([1, 2]))
     size = draw(st.integers(4, 7))
     channels = draw(st.integers(1, 2))
@@ -363,3 +366,17 @@ def test_any_combination_passes_check(layers: str, seed: int, nice: bool, loss_a
         assert "could not draw" in str(error)
         return
     _check(generated.text)
+
+
+def test_a_dropout_after_an_rnn_is_generated_and_solved(tmp_path: Path) -> None:
+    # new refused it while solve could not write it (a dropout's mask per step and unit):
+    # both work now
+    path = tmp_path / "g.yaml"
+    result = CliRunner().invoke(cli, ["new", "--layers", "2-rnn:2-dropout:0.5-1", "--seed",
+                                      "4", "-o", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "type: dropout" in path.read_text(encoding="utf-8")
+    for args in (["check"], *[["solve", "--format", fmt] for fmt in
+                              ("plain", "markdown", "latex", "html", "json")]):
+        result = CliRunner().invoke(cli, [args[0], str(path), *args[1:]])
+        assert result.exit_code == 0, (args, result.output)

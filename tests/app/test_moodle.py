@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from backprop_cli.app.grading import tolerance_for
+from backprop_cli.app.quiz import QuizSession
 from backprop_cli.cli import cli
 from backprop_cli.engine import solve
 from backprop_cli.kinds.exercise import load_problem
@@ -160,6 +161,9 @@ def test_a_layered_file_and_a_dense_one_exported_together() -> None:
         ["category"] + ["numerical"] * len(asked) + ["category"] + ["numerical"] * len(KEYS))
     values = _layered_values(CONV)
     title = conv.title
+    given = "\n".join(QuizSession(conv).given())
+    assert "    K[1,1,i,j] (row i, column j):\n       1   0\n       0  -1\n" in given
+    assert "scaled by 1/(1 - 0.5) = 2" in given and "mask[1,i,j]" in given
     for question, key in zip(questions[1:len(asked) + 1], asked, strict=True):
         assert _text(question, "name/text") == f"{title}: {key}"  # z.C[1,2,3] as written
         answer = question.find("answer")
@@ -170,7 +174,8 @@ def test_a_layered_file_and_a_dense_one_exported_together() -> None:
         statement = html.unescape(_text(question, "questiontext/text"))
         assert f"(<code>{key}</code>)" in statement
         assert "layer 1 C: conv2d, 1 filter 2×2" in statement
-        assert "K[1,1,2,2] = -1" in statement
+        # the quiz's own Given lines: the kernel as rows, the dropout's mask and scale
+        assert f"<pre>{given}</pre>" in statement
     assert _text(questions[1], "answer/tolerance") == "0.001"  # z.C[1,1,1] = 0.5
     dense = solve(load_problem(str(EXAMPLE))).values
     for question, key in zip(questions[len(asked) + 2:], KEYS, strict=True):

@@ -93,3 +93,20 @@ def test_the_tutorial_pastes_every_command_it_discusses() -> None:
     commands = RUN_BLOCK.findall((ROOT / "docs" / "tutorial.md").read_text(encoding="utf-8"))
     used = {command.split("| ")[-1].split()[1] for command, _ in commands}
     assert used == {"quiz", "solve", "check", "new"}
+
+
+def test_shell_completion_of_a_layered_or_derivative_files_keys() -> None:
+    # the kind's own questions (the quiz material's), not only a dense network's
+    from tests.conftest import PROBLEMS
+
+    conv = str(PROBLEMS / "030_conv_pool_dropout.yaml")
+    assert completions(["quiz", conv, "--keys"], "grad.K") == [
+        f"grad.K[1,1,{i},{j}]" for i in (1, 2) for j in (1, 2)]
+    assert completions(["quiz", conv, "--keys"], "a.D[1,1") == ["a.D[1,1,1]", "a.D[1,1,2]"]
+    rnn = str(PROBLEMS / "031_rnn_bptt.yaml")
+    assert completions(["quiz", rnn, "--keys"], "grad.z.h") == [
+        "grad.z.h#3", "grad.z.h#2", "grad.z.h#1"]  # BPTT's order: from the last step back
+    assert completions(["quiz", rnn, "--keys"], "input") == []  # given, not asked
+    partial = str(PROBLEMS / "003f_partial_derivatives.yaml")
+    assert completions(["quiz", partial, "--keys"], "derivative.") == [
+        "derivative.x", "derivative.y"]

@@ -4,6 +4,7 @@ worked right from a wrong earlier one is consistent (issue 19)."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,43 @@ def test_quiz_pooling_follows_the_students_activations() -> None:
     assert ("  ≈ right from your earlier answers: follows from your wrong a.C[1,2,3] = 0.2 "
             "(carried forward); the exact value is 3.5") in output
     assert "Score: 1/2 (0 right, 1 carried forward, 1 wrong, 0 skipped)" in output
+
+
+def _classes(output: str) -> dict[str, str]:
+    """erratum key -> its class in check --show-errata's lines."""
+    return {match[1]: match[2] for match in re.finditer(
+        r"^  erratum (\S+) .*?\[(new error|carried forward)\]", output, re.M)}
+
+
+def test_layered_errata_that_follow_from_earlier_ones_are_carried_forward() -> None:
+    # 043: the author's h_2 = 0.8781 is wrong (tanh(1.3697) = 0.87862); their
+    # z_3 = 1.5 + 0.8·0.8781 = 2.20248 is 2.2025 as published: carried forward, not new;
+    # their h_3 = 0.9750 is not tanh(2.2025) = 0.97586: a new error
+    assert round(1.5 + 0.8 * 0.8781, 4) == 2.2025
+    assert round(math.tanh(2.2025), 4) != 0.9750
+    out = run("check", "--show-errata", str(PROBLEMS / "043_deepml_rnn_forward.yaml"))
+    assert _classes(out) == {"a.h#2": "new error", "z.h#3": "carried forward",
+                             "a.h#3": "new error"}
+    assert ("  erratum z.h#3 (line 44): published 2.2025, correct 2.2029 [carried forward]: "
+            "carried forward: 1.5 + 0.8·0.8781; with h_2 = 0.87862 it is 2.20290\n") in out
+
+
+def test_the_errata_of_a_bptt_walkthrough_are_classified() -> None:
+    # 044 (y = 2·h, loss ½(y − t)² at each step, t = 1, 2): from the author's h_2 = 0.7790,
+    # y_2 = 2·0.7790 = 1.558 (carried); the loss 0.00288 + 0.0978 = 0.1007 (carried);
+    # ∂L/∂y_2 = 1.558 − 2 = −0.442, ∂L/∂h_2 = 2·(−0.442) = −0.884 (carried); but
+    # ½(1.558 − 2)² = 0.09768 is more than a unit of the last digit from 0.0978: new
+    assert round(2 * 0.7790, 3) == 1.558 and round(0.00288 + 0.0978, 4) == 0.1007
+    assert abs(0.5 * (1.558 - 2) ** 2 - 0.0978) > 1e-4
+    out = run("check", "--show-errata", str(PROBLEMS / "044_prachub_rnn_bptt.yaml"))
+    assert _classes(out) == {
+        "a.h#2": "new error", "a.y#2": "carried forward",
+        # ½(0.9242 − 1)² = 0.0028728: 0.00288 is within one unit of the last digit of it
+        "loss#1": "carried forward",
+        "loss#2": "new error", "loss": "carried forward", "grad.a.y#2": "carried forward",
+        "grad.a.h#2": "carried forward",
+        # 1 − 0.7790² = 0.39316, within a unit of 0.3931; −0.884·0.3931 = −0.34750
+        "dadz.h#2": "carried forward", "grad.z.h#2": "carried forward"}
+    assert ("  erratum loss#2 (line 55): published 0.0978, correct 0.0965 [new error]: "
+            "carried forward from y_2 (and ½(1.558 − 2)² is 0.09768, not 0.0978); exactly "
+            "0.096511\n") in out

@@ -19,6 +19,7 @@ from backprop_cli.expr import Expr
 from backprop_cli.kinds.exercise import load_exercise, parse_exercise
 from backprop_cli.kinds.layered_text import worked_document
 from backprop_cli.model.layered import LayeredProblem
+from backprop_cli.numfmt import format_number
 from backprop_cli.render.arithmetic import equations
 from backprop_cli.render.layered_notation import layered_notation
 from tests.conftest import PROBLEMS
@@ -235,3 +236,27 @@ def test_a_parsed_network_renders_without_a_file() -> None:
     doc = worked_document(solve_layered(problem))
     assert [section.title[0] for section in doc.sections][:2] == ["1. The problem",
                                                                    "2. Forward pass"]
+
+
+def test_step_k_shows_the_parameters_it_starts_from(tmp_path: Path) -> None:
+    # --step 3 works step 3: its problem section gives the parameters after two updates,
+    # computed here by solving one step at a time from a file rewritten with the new ones
+    text = RNN.read_text(encoding="utf-8").split("expected:")[0]
+    values = {"w": 0.5, "u": 0.9, "b": 0.1, "v": 1.5}
+    for _ in range(2):
+        problem = parse_exercise(text, "t.yaml", steps=1)
+        assert isinstance(problem, LayeredProblem)
+        new = solve_layered(problem).values
+        for name, old in values.items():
+            text = text.replace(f"[[{old!r}]]", f"[[{new['new.' + name]!r}]]").replace(
+                f"bias: {old!r}", f"bias: {new['new.' + name]!r}")
+            values[name] = new["new." + name]
+    out = run("solve", str(RNN), "--steps", "3", "--step", "3", "--format", "plain")
+    section = out.split("Parameters at the start of step 3")[1].split("2. Forward pass")[0]
+    assert section.splitlines()[0] == " (after 2 updates; the file's are step 1's)"
+    assert [line for line in section.splitlines()[2:] if line] == [
+        f"{name} = {format_number(value, 4).replace('-', '−')}"
+        for name, value in values.items()]
+    assert "w = 0.5\n" not in section  # not the file's (step 1's)
+    one = run("solve", str(RNN), "--format", "plain")
+    assert "Starting parameters\n" in one and "Parameters at the start" not in one

@@ -9,6 +9,7 @@ standing in the step's recomputation, as `check` does with an author's.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import math
 from collections.abc import Sequence
@@ -49,6 +50,7 @@ class DerivativeQuiz:
             raise ProblemError("a quiz asks for values at a point, and this exercise has no "
                                "point: give one with at: (its formulas are checked by "
                                "backprop check)")
+        self.askable = computed
         if patterns:
             for pattern in patterns:
                 if not any(fnmatch.fnmatchcase(key, pattern) for key in computed):
@@ -63,6 +65,11 @@ class DerivativeQuiz:
                              "others with --keys")
         self.answers: dict[str, Operand] = {}  # the student's values, as later steps read them
         self.judged: dict[str, OperandStatus] = {}
+
+    def fresh(self) -> DerivativeQuiz:
+        other = copy.copy(self)  # the worked values and the questions, shared
+        other.answers, other.judged = {}, {}
+        return other
 
     def given(self) -> list[str]:
         derivation = self.derivation
