@@ -203,6 +203,25 @@ class _Builder:
             header, rows = header[1:], [list(row[1:]) for row in rows]
         section.add(Table(header, rows, title=title))
 
+    def mask_table(self, section: Section, spec: LayerSpec, mask: list[float]) -> None:
+        """A dropout's mask laid out as its input is (a row per index of every axis but the
+        last), so that it reads against the tensor it multiplies."""
+        shape = spec.input_shape
+        width = shape[-1] if len(shape) > 1 else min(len(mask), ROW_LENGTH)
+        labels = ([",".join(str(i + 1) for i in index) for index in indices(shape[:-1])]
+                  if len(shape) > 1 else [str(start + 1) for start in range(0, len(mask),
+                                                                            width)])
+        letters = "fcij"[-(len(shape) - 1) - 1:-1] if 1 < len(shape) <= 4 else ""
+        header = [Column([f"{','.join(letters)} \\ j" if letters else ""]),
+                  *[Column([str(j + 1)], "right") for j in range(width)]]
+        rows: list[Sequence[Cell]] = []
+        for row, label in enumerate(labels):
+            cells: list[Cell] = [[label]]
+            cells += [[format_number(m, 1)] for m in mask[row * width:(row + 1) * width]]
+            cells += [[""]] * (width + 1 - len(cells))
+            rows.append(cells)
+        section.add(Table(header, rows, title=["The mask"]))
+
     def cell(self, key: str) -> Cell:
         judgement = self.judge(key)
         if judgement is None:
@@ -525,9 +544,8 @@ class _Builder:
         scale = 1.0 / (1.0 - spec.rate)
         section.add(Para([f"Rate {format_number(spec.rate, 4)}: a kept element (mask 1) × "
                           f"1/(1 − {format_number(spec.rate, 4)}) = "
-                          f"{format_number(scale, 6)}, a dropped one (mask 0) is 0. The mask: "
-                          + " ".join(format_number(m, 1) for m in mask[:64])
-                          + (" …" if len(mask) > 64 else "")]))
+                          f"{format_number(scale, 6)}, a dropped one (mask 0) is 0."]))
+        self.mask_table(section, spec, mask)
         names = spec.value_names()
         for count, (name, source, kept) in enumerate(zip(names, self.sources(li), mask,
                                                          strict=True)):
