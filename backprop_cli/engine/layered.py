@@ -6,7 +6,7 @@ backward pass, and the optimizer's update (SGD: p ← p − η·g) with g the ba
 (``reduction: mean``: the mean of the samples' gradients, ``sum``: their sum), over one
 flat array of every parameter (model/optimizers.py's ``Updater``: weight decay, frozen
 elements). The keys and their
-order are :func:`backprop_cli.model.keyspace.layered_keys`; every step's :class:`Pass`
+order are :func:`backprop_cli.model.layered_keyspace.layered_keys`; every step's :class:`Pass`
 is kept for the worked solution.
 """
 
@@ -49,8 +49,8 @@ from backprop_cli.model.keys import (
     prefix_for,
     time_suffix,
 )
-from backprop_cli.model.keyspace import layered_keys
 from backprop_cli.model.layered import LayeredProblem, LayerSpec
+from backprop_cli.model.layered_keyspace import layered_keys
 from backprop_cli.model.optimizers import Updater
 from backprop_cli.records import field, record
 from backprop_cli.rounding import round_array, round_value

@@ -39,7 +39,6 @@ from backprop_cli.files.training_settings import read_optimizer, read_schedule
 from backprop_cli.files.yamlio import YMap, YNode, YScalar, YSeq
 from backprop_cli.model.activations import ACTIVATION_NAMES, ALIASES, make_activation
 from backprop_cli.model.keys import key_glob
-from backprop_cli.model.keyspace import layered_keys
 from backprop_cli.model.layered import (
     CONV_TYPES,
     LAYER_TYPES,
@@ -53,6 +52,7 @@ from backprop_cli.model.layered import (
     Shape,
     output_shape,
 )
+from backprop_cli.model.layered_keyspace import layered_keys
 from backprop_cli.model.losses import LOSS_NAMES, LOSSES, make_loss
 from backprop_cli.model.optimizers import ALL_UPDATE_KINDS
 from backprop_cli.model.problem import Expected

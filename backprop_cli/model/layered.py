@@ -3,7 +3,7 @@ flatten, dense and recurrent layers, on a tensor input or a sequence.
 
 Read by :mod:`backprop_cli.files.layered`, run by :mod:`backprop_cli.engine.layered`,
 judged and written by :mod:`backprop_cli.kinds.layered`. Its value keys are
-:func:`backprop_cli.model.keyspace.layered_keys`.
+:func:`backprop_cli.model.layered_keyspace.layered_keys`.
 
 Shapes are one sample's (no samples axis): a tensor input (C, H, W) or (C, L); a sequence
 (T, D). :func:`output_shape` is the arithmetic of each layer type, so that the reader can

@@ -15,8 +15,8 @@ from backprop_cli.engine.layered_loss import LayeredLoss
 from backprop_cli.engine.layered_train import train_layered
 from backprop_cli.kinds.exercise import parse_exercise
 from backprop_cli.model.keys import compose, prefix_for
-from backprop_cli.model.keyspace import layered_keys
 from backprop_cli.model.layered import LayeredProblem
+from backprop_cli.model.layered_keyspace import layered_keys
 from backprop_cli.records import replace
 
 

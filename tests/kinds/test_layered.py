@@ -16,8 +16,8 @@ from backprop_cli.cli import cli
 from backprop_cli.engine.layered import final_loss, solve_layered
 from backprop_cli.errors import ProblemError
 from backprop_cli.kinds.exercise import kind_of, load_exercise, parse_exercise
-from backprop_cli.model.keyspace import layered_keys
 from backprop_cli.model.layered import LayeredProblem
+from backprop_cli.model.layered_keyspace import layered_keys
 from backprop_cli.records import replace
 from tests.conftest import PROBLEMS
 
