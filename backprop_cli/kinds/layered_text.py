@@ -27,7 +27,15 @@ from backprop_cli.checking.checker import KeyResult
 from backprop_cli.engine.layered import LayeredSolution
 from backprop_cli.engine.layers import Pool
 from backprop_cli.expr import Call, Const, Expr, Product, Quotient, Ref, Sum, reduce_innermost
-from backprop_cli.model.keys import KeyKind, compose, key_glob, prefix_for, split_key, time_suffix
+from backprop_cli.model.keys import (
+    KeyKind,
+    compose,
+    key_glob,
+    named_kind,
+    prefix_for,
+    split_key,
+    time_suffix,
+)
 from backprop_cli.model.layered import LayerSpec, indices
 from backprop_cli.model.questions import is_given
 from backprop_cli.numfmt import format_number
@@ -402,7 +410,9 @@ class _Builder:
     def per_sample(self, section: Section, k: int) -> Section:
         if not self.problem.has_samples:
             return section
-        return section.add(self.section(f"Sample {k + 1}", 2))  # type: ignore[return-value]
+        sample = self.section(f"Sample {k + 1}", 2)
+        section.add(sample)
+        return sample
 
     def more_samples(self, section: Section) -> None:
         batch = self.batch
@@ -922,7 +932,7 @@ class _Builder:
                      "λ·w for weights)" if problem.weight_decay else "")
             section.add(Para([f"{problem.optimizer.label}, ", Word("rate"), " = ",
                               Num(problem.learning_rate), f"{decay}."]))
-        kinds = [kind for kind in problem.optimizer.kinds]
+        kinds = [named_kind(kind) for kind in problem.optimizer.kinds]
         for spec in problem.layers:
             for param in spec.params:
                 for count, name in enumerate(param.element_keys()):
@@ -940,8 +950,7 @@ class _Builder:
                         equation.digits = self.change_digits(name)
                         section.add(equation)
                     else:  # the optimizer's values of the element, then its new value
-                        states = [compose(self.pre, state, name)  # type: ignore[arg-type]
-                                  for state in kinds]
+                        states = [compose(self.pre, state, name) for state in kinds]
                         section.add(self.listing([*(state for state in states
                                                     if state in self.values), key]))
         return section
