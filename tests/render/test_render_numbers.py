@@ -29,7 +29,8 @@ from backprop_cli.render.text import context_notation, equation_text
 from tests.conftest import seed_files
 from tests.netgen import dump, problem_documents
 
-DIGITS = 12  # enough that re-evaluating the shown numbers is exact to ~1e-11
+DIGITS = 15  # enough that re-evaluating the shown numbers is exact to ~1e-14: a saturated
+# output's 1 − a keeps 9 of them (12 left 1 − 0.999997739676 off by 2e-7, past the rel 1e-7)
 
 
 def sigmoid(x: float) -> float:
