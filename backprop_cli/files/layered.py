@@ -126,21 +126,22 @@ def read_tensor(node: YNode, shape: Shape, what: str) -> Array:
     values: list[float] = []
 
     def walk(item: YNode, depth: int, where: str) -> None:
+        # where: the position of ``item`` in the tensor, [1][2] (empty: the whole tensor)
         if depth == len(shape):
             value = _plain_float(item)
-            values.append(value if value is not None else _number(item, where))
+            values.append(value if value is not None else _number(item, f"{what}{where}"))
             return
         if not isinstance(item, YSeq):
             raise ProblemError(f"{what}: expected shape {_shape_words(shape)}, found "
-                               f"{_describe(item)} at {where}", item.mark)
+                               f"{_describe(item)}{f' at {where}' if where else ''}", item.mark)
         if len(item.items) != shape[depth]:
             raise ProblemError(f"{what}: expected shape {_shape_words(shape)}, found "
                                f"{len(item.items)} entries along axis {depth + 1} "
                                f"(needs {shape[depth]})", item.mark)
         for i, child in enumerate(item.items):
-            walk(child, depth + 1, f"{where}[{i + 1}]" if where != what else f"[{i + 1}]")
+            walk(child, depth + 1, f"{where}[{i + 1}]")
 
-    walk(node, 0, what)
+    walk(node, 0, "")
     return np.array(values, dtype=np.float64).reshape(shape)
 
 
@@ -509,9 +510,11 @@ class _Reader:
                 raise ProblemError(f"{where} rate must be below 1", node.get("rate").mark)  # type: ignore[union-attr]
             mask_node = self.require(node, "mask", where)
             what = f"{where} mask, the shape of {self.origin()}"
-            mask = read_tensor(mask_node, shape, what) if _depth(mask_node) == len(
-                shape) else read_tensor(mask_node, (len(_seq(mask_node, "mask").items), *shape),
-                                        what)
+            if _depth(mask_node) == len(shape):  # one mask for every sample
+                mask = read_tensor(mask_node, shape, what)
+            else:  # a mask per sample
+                masks = len(_seq(mask_node, f"{where} mask").items)
+                mask = read_tensor(mask_node, (masks, *shape), what)
             if not np.isin(mask, (0.0, 1.0)).all():
                 raise ProblemError(f"{where} mask must hold only 0 (dropped) and 1 (kept)",
                                    mask_node.mark)

@@ -104,6 +104,8 @@ def test_the_docs_numbers_of_the_core() -> None:
     (("input: [[[1, 2, 0, 1]", "input: [[[1, 2, 0]"),
      "t.yaml:23:10: input: expected shape 1×4×4, found 3 entries along axis 3"),
     (("bias_name: c", "bias_name: K"), "t.yaml:11:18: bias name 'K' is used twice"),
+    (("[0, -1]]]]", "[0, x]]]]"), "t.yaml:8:31: layer 1 weights[1][1][2][2] must be a number, "
+                                  "found a string ('x')"),
 ])
 def test_mistakes_are_reported_at_their_place(change: tuple[str, str], message: str) -> None:
     with pytest.raises(ProblemError) as error:
