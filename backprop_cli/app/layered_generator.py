@@ -66,7 +66,7 @@ from backprop_cli.engine.layered import layer_stack, solve_layered
 from backprop_cli.engine.layers import LayerType
 from backprop_cli.engine.layers.base import Params
 from backprop_cli.engine.layers.pool import PoolCache
-from backprop_cli.errors import suggest
+from backprop_cli.errors import NumericError, suggest
 from backprop_cli.kinds.exercise import parse_exercise
 from backprop_cli.kinds.layered import KIND
 from backprop_cli.model.activations import ACTIVATIONS, make_activation
@@ -582,7 +582,10 @@ def usable(problem: LayeredProblem, nice: bool = True, ties: bool = False) -> bo
     and (unless ``ties``) no max-pooling tie: the draw's own tests, redone on a file
     (``backprop vary`` writes drawn numbers into an author's file, a shared bias as one
     number)."""
-    first = solve_layered(problem).passes[0]
+    try:
+        first = solve_layered(problem).passes[0]
+    except NumericError:  # a value overflows: not a draw to hand out
+        return False
     for layer, outs, caches in zip(problem.layers, first.outs, first.caches, strict=True):
         if layer.activation is not None and _bad_units(
                 layer.type, layer.activation.name, outs, caches, nice, allow_dead=False):
@@ -753,7 +756,11 @@ def generate_layered(options: LayeredOptions) -> Generated:
     bare = render_layered(options, seed, net, {}, False)
     problem = parse_exercise(bare, "<generated>")
     assert isinstance(problem, LayeredProblem)
-    values = solve_layered(problem).values
+    try:
+        values = solve_layered(problem).values
+    except NumericError as error:  # a dropout of 0.999 scales by 1,000, cross entropy's log
+        raise GeneratorError(f"the drawn exercise overflows ({error}); try another seed, a "
+                             "smaller dropout rate or learning rate") from None
     keys, cut = answer_keys(problem, values)
     expected = {key: answer_text(values[key], ANSWER_DIGITS) for key in keys}
     text = render_layered(options, seed, net, expected, cut)

@@ -380,3 +380,14 @@ def test_a_dropout_after_an_rnn_is_generated_and_solved(tmp_path: Path) -> None:
                               ("plain", "markdown", "latex", "html", "json")]):
         result = CliRunner().invoke(cli, [args[0], str(path), *args[1:]])
         assert result.exit_code == 0, (args, result.output)
+
+
+def test_a_draw_that_overflows_is_a_usage_error_not_a_crash() -> None:
+    # dropout 0.999 scales kept values by 1,000: the softmax saturates and ∂L/∂a = −y/a
+    # overflows; the generator says so (it ended in an internal error)
+    result = CliRunner().invoke(cli, ["new", "--layers",
+                                      "1x8-conv1d:2x3/s2-dropout:0.999-maxpool1d:2-2",
+                                      "--loss", "cross_entropy", "--seed", "4"])
+    assert result.exit_code == 2
+    assert "Error: the drawn exercise overflows (grad.a.o1 is -inf: the numbers overflow); " \
+           "try another seed, a smaller dropout rate or learning rate" in result.output
