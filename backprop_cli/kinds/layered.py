@@ -16,7 +16,7 @@ from backprop_cli.checking.layered import LayeredWork
 from backprop_cli.checking.report import FileError, FileReport, judged
 from backprop_cli.checking.verdicts import Precision, correct_at_once
 from backprop_cli.engine.layered import LayeredSolution, solve_layered
-from backprop_cli.errors import NumericError, ProblemError
+from backprop_cli.errors import NumericError, ProblemError, suggest
 from backprop_cli.files.layered import read_layered
 from backprop_cli.files.yamlio import YMap, YNode
 from backprop_cli.formats import SolveFormat
@@ -137,11 +137,15 @@ def document(solution: LayeredSolution, patterns: tuple[str, ...] = ()) -> dict[
     """``solve --format json``: every value key (or those matching the globs, whose
     brackets are the keys' own: ``grad.K[*]`` is the whole tensor)."""
     values = solution.values
+    problem = solution.problem
     if patterns:
         regexes = [key_glob(pattern) for pattern in patterns]
+        for pattern, regex in zip(patterns, regexes, strict=True):
+            if not any(regex.match(key) for key in values):  # a typo, as for a dense network
+                raise ProblemError(f"--keys '{pattern}' matches no value key"
+                                   f"{suggest(pattern, list(values))}", path=problem.path)
         values = {key: value for key, value in values.items()
                   if any(regex.match(key) for regex in regexes)}
-    problem = solution.problem
     return {"file": problem.path, "title": problem.title, "values": values}
 
 

@@ -261,6 +261,9 @@ def test_json_has_every_key_and_a_glob_selects_a_whole_tensor() -> None:
     one = json.loads(run("solve", str(CONV), "--format", "json", "--keys",
                          "grad.K[1,1,2,1]"))["values"]
     assert list(one) == ["grad.K[1,1,2,1]"]
+    typo = run("solve", str(CONV), "--format", "json", "--keys", "z.C[9,9,9]", code=1)
+    assert typo.strip() == (f"{CONV}: --keys 'z.C[9,9,9]' matches no value key (did you mean "
+                            "'z.C[1,3,3]' or 'z.C[1,3,2]' or 'z.C[1,3,1]'?)")
 
 
 def test_the_rnn_solution_sums_over_time() -> None:
