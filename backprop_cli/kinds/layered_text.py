@@ -51,6 +51,7 @@ from backprop_cli.render.model import (
     Num,
     Para,
     Section,
+    SectionBuilder,
     Sym,
     Table,
     VerdictMark,
@@ -95,17 +96,15 @@ def _sum(terms: Sequence[Expr]) -> Expr:
     return terms[0] if len(terms) == 1 else Sum(tuple(terms), (1,) * len(terms))
 
 
-class _Builder:
+class _Builder(SectionBuilder):
     def __init__(self, solution: LayeredSolution, step: int,
                  judged: Mapping[str, Judgement], digits: int = 4) -> None:
+        super().__init__(step, judged)
         self.digits = digits
         self.solution = solution
         self.problem = solution.problem
         self.values = solution.values
-        self.step = step
         self.run = solution.passes[step - 1]
-        self.judged = judged
-        self.shown: set[str] = set()
         self.tabulated: set[tuple[KeyKind, str]] = set()  # (kind, first name): shown once
         self.pre = prefix_for(step)  # the step prefix of the values shown
         self.statement = False  # the problem sheet: no step shown in full
@@ -129,18 +128,7 @@ class _Builder:
             return [""]
         return [time_suffix(t) for t in range(1, self.problem.time_steps + 1)]
 
-    def section(self, title: str | list[Inline], level: int = 1,
-                context: int | None = None) -> Section:
-        parts: list[Inline] = [title] if isinstance(title, str) else title
-        return Section(parts, level, context=self.step if context is None else context)
-
     # ---------------------------------------------------------------- equations
-
-    def judge(self, key: str) -> Judgement | None:
-        judgement = self.judged.get(key)
-        if judgement is not None:
-            self.shown.add(key)
-        return judgement
 
     def equation(self, key: str, expr: Expr, rate_symbol: bool = False) -> Equation:
         steps = [expr]

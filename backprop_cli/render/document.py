@@ -44,6 +44,7 @@ from backprop_cli.render.model import (
     Num,
     Para,
     Section,
+    SectionBuilder,
     Sparkline,
     Sym,
     Table,
@@ -93,18 +94,16 @@ def build_document(problem: Problem, solution: Solution,
     return Builder(problem, solution, options or BuildOptions()).build()
 
 
-class Builder:
+class Builder(SectionBuilder):
     def __init__(self, problem: Problem, solution: Solution, options: BuildOptions) -> None:
+        super().__init__(options.step, judgements(problem, solution.values))
         self.problem = problem
         self.solution = solution
         self.options = options
         self.formulas = Formulas(problem)
         self.values = DisplayValues(solution.values, self.formulas)
-        self.judged = judgements(problem, solution.values)
-        self.shown: set[str] = set()
         self.large = {li for li, layer in enumerate(problem.layers)
                       if layer.size > MAX_UNITS or layer.weights.size > MAX_WEIGHTS}
-        self.step = options.step
         # a step's samples are its batch's; the forward pass after the update has them all
         self.samples = [problem.sample_suffix(k) for k in problem.batch(self.step)]
         self.all_samples = [problem.sample_suffix(k) for k in range(problem.n_samples)]
@@ -150,18 +149,7 @@ class Builder:
             doc.sections[-1].add(Para([f"Published values: {counts}."]))
         return doc
 
-    def section(self, title: str | list[Inline], level: int = 1,
-                context: int | None = None) -> Section:
-        parts: list[Inline] = [title] if isinstance(title, str) else title
-        return Section(parts, level, context=self.step if context is None else context)
-
     # ------------------------------------------------------------ equations
-
-    def judge(self, key: str) -> Judgement | None:
-        judgement = self.judged.get(key)
-        if judgement is not None:
-            self.shown.add(key)
-        return judgement
 
     def mark(self, key: str) -> list[Inline]:
         judgement = self.judge(key)

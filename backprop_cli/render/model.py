@@ -152,3 +152,26 @@ class Document:
     title: str
     description: str | None
     sections: list[Section] = field(default_factory=list)
+
+
+class SectionBuilder:
+    """What every worked-solution builder shares (a dense network's in render/document.py,
+    a layered network's in kinds/layered_text.py): the step shown in full, which is each
+    section's context, the published values' judgements, and which of them were shown."""
+
+    def __init__(self, step: int, judged: Mapping[str, Judgement]) -> None:
+        self.step = step
+        self.judged = judged
+        self.shown: set[str] = set()
+
+    def section(self, title: str | list[Inline], level: int = 1,
+                context: int | None = None) -> Section:
+        parts: list[Inline] = [title] if isinstance(title, str) else title
+        return Section(parts, level, context=self.step if context is None else context)
+
+    def judge(self, key: str) -> Judgement | None:
+        """The judgement of ``key``'s published value (None: not published); shown now."""
+        judgement = self.judged.get(key)
+        if judgement is not None:
+            self.shown.add(key)
+        return judgement
