@@ -59,7 +59,10 @@ def conv_network(data: st.DataObject, samples: int) -> str:
             f"loss: {loss}\nlearning_rate: 0.3\nsamples:\n" + "".join(rows))
 
 
-def rnn_network(data: st.DataObject, samples: int) -> str:
+def rnn_network(data: st.DataObject, samples: int, *, initial: bool = False,
+                learning_rate: float = 0.2) -> str:
+    """A random rnn file: ``samples`` samples (0: one sequence written inline), an output
+    loss at the last step or every step, ``initial`` h₀ given or zeros."""
     rng = np.random.default_rng(data.draw(st.integers(0, 10**6)))
     hidden = data.draw(st.integers(1, 2))
     steps = data.draw(st.integers(1, 3))
@@ -68,18 +71,23 @@ def rnn_network(data: st.DataObject, samples: int) -> str:
     def m(rows: int, cols: int) -> list[list[float]]:
         return rng.normal(0, 0.6, (rows, cols)).round(2).tolist()  # type: ignore[no-any-return]
 
-    rows = []
-    for _ in range(samples):
+    def sample() -> tuple[str, str]:
         target = (f"targets: {rng.normal(0, 1, (steps, 1)).round(1).tolist()}" if every
                   else f"target: [{rng.normal(0, 1):.1f}]")
-        rows.append(f"  - {{sequence: {rng.normal(0, 1, (steps, 1)).round(1).tolist()}, "
-                    f"{target}}}\n")
+        return f"sequence: {rng.normal(0, 1, (steps, 1)).round(1).tolist()}", target
+
+    if samples:
+        data_lines = "samples:\n" + "".join(
+            "  - {{{}, {}}}\n".format(*sample()) for _ in range(samples))
+    else:
+        data_lines = "{}\n{}\n".format(*sample())
+    start = f", initial: {[0.1] * hidden}" if initial else ""
     return (f"network:\n  inputs: [x]\n  layers:\n"
             f"    - {{type: rnn, units: {hidden}, activation: tanh, weights: {m(hidden, 1)}, "
-            f"recurrent: {m(hidden, hidden)}, bias: 0.05}}\n"
+            f"recurrent: {m(hidden, hidden)}, bias: 0.05{start}}}\n"
             f"    - {{units: [y], weights: {m(1, hidden)}, bias: [0.1]}}\n"
             f"loss_at: {'every' if every else 'last'}\nloss: half_squared_error\n"
-            "learning_rate: 0.2\nsamples:\n" + "".join(rows))
+            f"learning_rate: {learning_rate}\n{data_lines}")
 
 
 NETWORKS = st.sampled_from([conv_network, rnn_network])

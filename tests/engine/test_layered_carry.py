@@ -213,27 +213,10 @@ def test_random_conv_networks_carry_their_exact_values(data: st.DataObject) -> N
 @settings(max_examples=15, deadline=None)
 @given(st.data())
 def test_random_rnns_carry_their_exact_values(data: st.DataObject) -> None:
-    rng = np.random.default_rng(data.draw(st.integers(0, 10**6)))
-    hidden = data.draw(st.integers(1, 2))
-    steps = data.draw(st.integers(1, 3))
-    every = data.draw(st.booleans())
-
-    def m(rows: int, cols: int) -> list[list[float]]:
-        return rng.normal(0, 0.6, (rows, cols)).round(2).tolist()  # type: ignore[no-any-return]
-
-    sequence = rng.normal(0, 1, (steps, 1)).round(1).tolist()
-    target = (f"targets: {rng.normal(0, 1, (steps, 1)).round(1).tolist()}" if every
-              else "target: [0.5]")
-    data_lines = (f"samples:\n  - {{sequence: {sequence}, {target.replace(':', ':', 1)}}}\n"
-                  f"  - {{sequence: {sequence[::-1]}, {target}}}\n"
-                  + f"batch_size: {data.draw(st.integers(1, 2))}\n"
-                  if data.draw(st.booleans()) else f"sequence: {sequence}\n{target}\n")
-    text = (f"network:\n  inputs: [x]\n  layers:\n"
-            f"    - {{type: rnn, units: {hidden}, activation: tanh, weights: {m(hidden, 1)}, "
-            f"recurrent: {m(hidden, hidden)}, bias: 0.05, initial: {[0.1] * hidden}}}\n"
-            f"    - {{units: [y], weights: {m(1, hidden)}, bias: [0.1]}}\n"
-            f"{data_lines}loss_at: {'every' if every else 'last'}\n"
-            "loss: half_squared_error\nlearning_rate: 0.1\nsteps: 3\n")
+    samples = data.draw(st.integers(0, 2))  # 0: one sequence written inline
+    text = rnn_network(data, samples, initial=True, learning_rate=0.1) + "steps: 3\n"
+    if samples:
+        text += f"batch_size: {data.draw(st.integers(1, samples))}\n"
     assert_carries_the_exact_values(layered(text))
 
 
