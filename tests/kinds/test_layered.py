@@ -187,21 +187,7 @@ def _loss(problem: LayeredProblem) -> float:
 def test_gradients_are_the_slopes_of_the_loss(path: Path) -> None:
     problem = load_exercise(path)
     assert isinstance(problem, LayeredProblem)
-    values = solve_layered(problem).values
-    for layer, param in problem.parameters():
-        for flat, name in enumerate(param.element_keys()):
-            h = 1e-6
-            slopes = []
-            for sign in (1, -1):
-                nudged = param.values.copy()
-                nudged.flat[flat] += sign * h
-                params = tuple(replace(p, values=nudged) if p is param else p
-                               for p in layer.params)
-                layers = [replace(spec, params=params) if spec is layer else spec
-                          for spec in problem.layers]
-                slopes.append(_loss(replace(problem, layers=layers)))
-            numeric = (slopes[0] - slopes[1]) / (2 * h)
-            assert values["grad." + name] == pytest.approx(numeric, rel=1e-5, abs=1e-9), name
+    _finite_differences(problem, rel=1e-5, abs_tolerance=1e-9)
 
 
 def test_an_update_moves_every_parameter_by_the_rate_times_its_gradient() -> None:
@@ -317,7 +303,8 @@ def test_quiz_glob_with_brackets_selects_a_tensor() -> None:
 # ------------------------------------------------------------------ random networks
 
 
-def _finite_differences(problem: LayeredProblem) -> None:
+def _finite_differences(problem: LayeredProblem, rel: float = 1e-4,
+                        abs_tolerance: float = 1e-7) -> None:
     """Every parameter's recorded gradient is the slope of the recorded loss."""
     values = solve_layered(problem).values
     for layer, param in problem.parameters():
@@ -333,7 +320,8 @@ def _finite_differences(problem: LayeredProblem) -> None:
                           for spec in problem.layers]
                 losses.append(_loss(replace(problem, layers=layers)))
             numeric = (losses[0] - losses[1]) / (2 * h)
-            assert values["grad." + name] == pytest.approx(numeric, rel=1e-4, abs=1e-7), name
+            assert values["grad." + name] == pytest.approx(numeric, rel=rel,
+                                                           abs=abs_tolerance), name
 
 
 @settings(max_examples=12, deadline=None)
