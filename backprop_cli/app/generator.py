@@ -334,12 +334,21 @@ def answer_text(value: float, digits: int = ANSWER_DIGITS) -> str:
     return text
 
 
-def _row(values: Sequence[float]) -> str:
-    return "[" + ", ".join(plain_number(v) for v in values) + "]"
+def nested(values: Array) -> str:
+    """An array as nested flow lists, as a generated file writes it: [[1, 0], [0, -1]]."""
+    if values.ndim == 0:
+        return plain_number(float(values))
+    return "[" + ", ".join(nested(row) for row in values) + "]"
 
 
-def _matrix(rows: Array) -> str:
-    return "[" + ", ".join(_row(list(r)) for r in rows) + "]"
+def data_lines(inputs: Array, targets: Array, data: str = "input",
+               target: str = "target") -> list[str]:
+    """A generated file's samples: written inline for one, a ``samples:`` list for several
+    (``data``, ``target``: the keys, ``sequence`` and ``targets`` for a recurrent net)."""
+    if len(inputs) == 1:
+        return [f"{data}: {nested(inputs[0])}", f"{target}: {nested(targets[0])}"]
+    return ["samples:", *(f"  - {{{data}: {nested(x)}, {target}: {nested(y)}}}"
+                          for x, y in zip(inputs, targets, strict=True))]
 
 
 def command_line(options: Options, seed: int) -> str:
@@ -405,18 +414,12 @@ def render_document(options: Options, seed: int, activations: list[str], net: _N
         lines += [
             f"    - units: [{', '.join(units)}]",
             f"      activation: {activation}",
-            f"      weights: {_matrix(w)}",
-            f"      bias: {_row(list(b))}",
+            f"      weights: {nested(w)}",
+            f"      bias: {nested(b)}",
         ]
     lines += [f"loss: {options.loss}",
               f"learning_rate: {plain_number(options.learning_rate)}"]
-    if options.samples == 1:
-        lines += [f"input: {_row(list(net.inputs[0]))}",
-                  f"target: {_row(list(net.targets[0]))}"]
-    else:
-        lines.append("samples:")
-        for x, y in zip(net.inputs, net.targets, strict=True):
-            lines.append(f"  - {{input: {_row(list(x))}, target: {_row(list(y))}}}")
+    lines += data_lines(net.inputs, net.targets)
     if expected:
         lines.append("expected:")
         lines += [f"  {key}: {text}" for key, text in expected.items()]

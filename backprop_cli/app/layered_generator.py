@@ -57,7 +57,9 @@ from backprop_cli.app.generator import (
     check_loss,
     check_samples_and_rate,
     chosen_seed,
+    data_lines,
     draw_targets,
+    nested,
     output_for_loss,
     plain_number,
     seed_and_flags,
@@ -609,13 +611,6 @@ def architecture_of(problem: LayeredProblem) -> Architecture:
 # ------------------------------------------------------------------ writing
 
 
-def nested(values: Array) -> str:
-    """An array as nested flow lists: [[1, 0], [0, -1]]."""
-    if values.ndim == 0:
-        return plain_number(float(values))
-    return "[" + ", ".join(nested(row) for row in values) + "]"
-
-
 def layered_command_line(options: LayeredOptions, seed: int) -> str:
     parts = ["backprop new", "--layers", options.architecture.text.strip()]
     if options.activations is not None:
@@ -707,12 +702,7 @@ def render_layered(options: LayeredOptions, seed: int, net: DrawnNetwork,
     target = "targets" if arch.sequence and options.loss_at == "every" else "target"
     if arch.sequence:
         lines.append(f"loss_at: {options.loss_at}")
-    if options.samples == 1:
-        lines += [f"{data}: {nested(net.inputs[0])}", f"{target}: {nested(net.targets[0])}"]
-    else:
-        lines.append("samples:")
-        for x, y in zip(net.inputs, net.targets, strict=True):
-            lines.append(f"  - {{{data}: {nested(x)}, {target}: {nested(y)}}}")
+    lines += data_lines(net.inputs, net.targets, data, target)
     if expected:
         lines.append("expected:")
         if subset:
