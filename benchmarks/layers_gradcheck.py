@@ -1,8 +1,9 @@
 """How long `backprop gradcheck` takes on issue 19's benchmark network.
 
-The network of layers_bench.py (64 samples of 1x28x28, conv2d 8 filters 3x3 with ReLU, max
-pool 2, flatten, dense 10 with softmax and cross-entropy averaged over the samples) written
-as a problem file: 13,610 parameters, each checked by two forward passes. A pass of the
+The network of `make bench`'s layers group (benchmarks/workloads.py: 64 samples of
+1x28x28, conv2d 8 filters 3x3 with ReLU, max pool 2, flatten, dense 10 with softmax and
+cross-entropy averaged over the samples), a problem file reading its .npy data: 13,610
+parameters, each checked by two forward passes. A pass of the
 dense weights' difference starts at the dense layer (engine/layered_loss.py), so most of
 the time is theirs, not the convolution's. Also times `surface` over two kernel elements
 (the terminal map: 61 x 21 forward passes from the first layer, and 30 steps of training).
@@ -14,7 +15,6 @@ Not run by the tests (timing is not a test).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -27,45 +27,16 @@ from backprop_cli.app.gradcheck import check_gradients
 from backprop_cli.app.surface import loss_surface
 from backprop_cli.files import trust
 from backprop_cli.kinds.exercise import load_network
-from benchmarks.layers_bench import CLASSES, FILTERS, KERNEL, POOL, SIDE, N, problem
-
-
-def problem_file(folder: Path) -> Path:
-    """layers_bench's data and starting parameters as a layered problem file."""
-    data = problem()
-    units = ", ".join(f"o{i}" for i in range(1, CLASSES + 1))
-    lines = [
-        "title: issue 19's benchmark network",
-        "network:",
-        f"  inputs: {{shape: [1, {SIDE}, {SIDE}]}}",
-        "  layers:",
-        f"    - {{type: conv2d, filters: {FILTERS}, kernel: {KERNEL}, activation: relu, "
-        f"weights: {json.dumps(data['k'].tolist())}, bias: {json.dumps(data['c'].tolist())}}}",
-        f"    - {{type: maxpool2d, size: {POOL}}}",
-        "    - {type: flatten}",
-        f"    - {{units: [{units}], activation: softmax, weights: "
-        f"{json.dumps(data['w'].tolist())}, bias: {json.dumps(data['b'].tolist())}}}",
-        "loss: cross_entropy",
-        "reduction: mean",
-        "learning_rate: 0.1",
-        "steps: 30",
-        "samples:",
-    ]
-    for n in range(N):
-        lines.append(f"  - {{input: {json.dumps(data['x'][n].tolist())}, "
-                     f"target: {json.dumps(data['y'][n].tolist())}}}")
-    path = folder / "layers_bench.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+from benchmarks.workloads import write_layers_problem
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    trust.allow_big()  # the file is over the recording budget of `solve` (--allow-big)
-    with tempfile.TemporaryDirectory() as folder:
-        network = load_network(problem_file(Path(folder)))
+    with tempfile.TemporaryDirectory() as folder, trust.unrecorded_run():
+        # the file of `make bench`'s layers group (its .npy data), 30 steps for the path
+        network = load_network(write_layers_problem(Path(folder), steps=30))
     times: dict[str, list[float]] = {"gradcheck": [], "surface": []}
     for _ in range(args.runs):
         start = time.perf_counter()

@@ -65,13 +65,20 @@ def user_errors(path: str | None = None) -> Iterator[None]:
         raise CleanExit(f"{where}{error}") from None
 
 
-def load_network(path: str, steps: int | None = None) -> Problem | LayeredProblem:
+def load_network(path: str, steps: int | None = None, *,
+                 records_values: bool = True) -> Problem | LayeredProblem:
     """A network problem, dense or layered (conv, pooling, dropout, rnn), or a clean exit
-    for anything else."""
+    for anything else. ``records_values=False``: the command keeps no value of every step
+    (train, gradcheck, probe, surface), so a layered file's limit on what its run records
+    does not apply (files/trust.py, ``unrecorded_run``); the work budget does."""
+    from backprop_cli.files.trust import unrecorded_run  # lazy: start-up
     from backprop_cli.kinds.exercise import load_network as load_any  # lazy: start-up
 
     with user_errors(path):
-        return load_any(path, steps=steps)
+        if records_values:
+            return load_any(path, steps=steps)
+        with unrecorded_run():
+            return load_any(path, steps=steps)
 
 
 def load_exercise(path: str, steps: int | None = None) -> Exercise:

@@ -46,7 +46,7 @@ def gradcheck(file: str, step: float, tolerance: float, fmt: str) -> None:
     """
     from backprop_cli.app.gradcheck import check_gradients, json_document, report_lines
 
-    problem = load_network(file)
+    problem = load_network(file, records_values=False)
     with user_errors(file):
         result = check_gradients(problem, step, tolerance)
     if fmt == "json":

@@ -46,7 +46,7 @@ def probe(file: str, nudges: tuple[str, ...], fmt: str, digits: int) -> None:
         parsed = [parse_nudge(text) for text in nudges]
     except NudgeError as error:
         raise click.BadParameter(str(error), param_hint="NUDGES") from None
-    problem = load_network(file)
+    problem = load_network(file, records_values=False)
     try:
         with user_errors(file):
             result = run(problem, parsed)

@@ -80,7 +80,7 @@ def surface(file: str, x_name: str, y_name: str, steps: int | None, plot: str | 
 
     check_plot_option(plot)
     ranges = _range(x_range, "--x-range"), _range(y_range, "--y-range")
-    problem = load_network(file)
+    problem = load_network(file, records_values=False)
     size = FIGURE_SIZE if plot is not None else TERMINAL_SIZE
     try:
         with user_errors(file):

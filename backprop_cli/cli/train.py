@@ -83,11 +83,9 @@ def train(file: str, steps: int | None, until_loss: float | None, rows: int, plo
     """
     from backprop_cli.app.training import StopOnInterrupt, json_document, report_lines
     from backprop_cli.app.training import train as run
-    from backprop_cli.files.trust import unrecorded_run
 
     check_plot_option(plot)
-    with unrecorded_run():  # a long run of a layered network records no value per step
-        problem = load_network(file, steps=steps)
+    problem = load_network(file, steps=steps, records_values=False)
     total = problem.steps
     show_bar = progress if progress is not None else (
         total >= PROGRESS_MIN_STEPS and sys.stderr.isatty())

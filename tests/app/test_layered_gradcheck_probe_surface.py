@@ -470,3 +470,18 @@ def test_surface_plot_without_matplotlib(tmp_path: Path, monkeypatch: pytest.Mon
     result = run("surface", str(RNN), "w", "u", "--plot", str(target))
     assert result.exit_code == 1 and "--plot needs matplotlib" in result.output
     assert not target.exists()
+
+
+@pytest.mark.parametrize("args", [["gradcheck", "{file}"], ["probe", "{file}", "c[1]+=0.1"],
+                                  ["surface", "{file}", "K[1,1,1,1]", "c[1]", "--steps", "2"]],
+                         ids=lambda args: args[0])
+def test_commands_that_record_nothing_take_a_run_too_long_to_record(
+        tmp_path: Path, args: list[str]) -> None:
+    """14,000 steps of the conv exercise are more than `solve` may record; gradcheck, probe
+    and surface keep no value of every step, so only the work budget holds them."""
+    path = tmp_path / "long.yaml"
+    path.write_text(CONV.read_text(encoding="utf-8").replace(
+        "learning_rate: 0.1\n", "learning_rate: 0.1\nsteps: 14000\n"), encoding="utf-8")
+    assert CliRunner().invoke(cli, ["solve", str(path)]).exit_code == 1
+    result = CliRunner().invoke(cli, [arg.format(file=path) for arg in args])
+    assert result.exit_code == 0, result.output
